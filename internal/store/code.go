@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Key scopes a provider row: the integration it came through and the
+// workspace that owns it.
+type Key struct {
+	IntegrationID string
+	WorkspaceID   string
+}
+
+// Project is an Azure DevOps project visible to the integration's token.
+type Project struct {
+	Key
+	ProjectID      string
+	Name           string
+	Description    string
+	State          string
+	Visibility     string
+	LastUpdateTime *time.Time
+	Selected       bool
+	SelectedAt     *time.Time
+}
+
+// UpsertProject stores a project as listed by the provider, keeping the
+// selection (which is ours, not the provider's).
+func (q queries) UpsertProject(ctx context.Context, p Project) error {
+	_, err := q.q.ExecContext(ctx, `
+		INSERT INTO provider_projects (integration_id, project_id, workspace_id, name, description, state, visibility, last_update_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (integration_id, project_id) DO UPDATE SET
+			name = excluded.name, description = excluded.description, state = excluded.state,
+			visibility = excluded.visibility, last_update_time = excluded.last_update_time`,
+		p.IntegrationID, p.ProjectID, p.WorkspaceID, p.Name, p.Description, p.State, p.Visibility, nullTime(p.LastUpdateTime))
+	return mapErr(err)
+}
+
+// SetProjectSelected selects or deselects a project for collection.
+func (q queries) SetProjectSelected(ctx context.Context, k Key, projectID string, selected bool, now time.Time) error {
+	var at sql.NullTime
+	if selected {
+		at = sql.NullTime{Time: utc(now), Valid: true}
+	}
+	res, err := q.q.ExecContext(ctx, `UPDATE provider_projects SET selected = $4, selected_at = $5
+		WHERE integration_id = $1 AND workspace_id = $2 AND project_id = $3`,
+		k.IntegrationID, k.WorkspaceID, projectID, selected, at)
+	return affectedOne(res, err, "project")
+}
+
+// ListProjects lists an integration's projects by name.
+func (q queries) ListProjects(ctx context.Context, k Key, onlySelected bool) ([]Project, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, project_id, name, description, state, visibility, last_update_time, selected, selected_at
+		FROM provider_projects WHERE integration_id = $1 AND workspace_id = $2 AND (selected OR NOT $3)
+		ORDER BY name, project_id`, k.IntegrationID, k.WorkspaceID, onlySelected)
+	return collect(rows, err, func(r rowScanner) (Project, error) {
+		var p Project
+		var upd, sel sql.NullTime
+		err := r.Scan(&p.IntegrationID, &p.WorkspaceID, &p.ProjectID, &p.Name, &p.Description, &p.State,
+			&p.Visibility, &upd, &p.Selected, &sel)
+		p.LastUpdateTime, p.SelectedAt = timePtr(upd), timePtr(sel)
+		return p, mapErr(err)
+	})
+}
+
+// Repository is a Git repository of a project.
+type Repository struct {
+	Key
+	RepoID        string
+	ProjectID     string
+	Name          string
+	DefaultBranch string
+	WebURL        string
+	IsDisabled    bool
+}
+
+// UpsertRepository stores a repository (create, rename, disable converge).
+func (q queries) UpsertRepository(ctx context.Context, r Repository) error {
+	_, err := q.q.ExecContext(ctx, `
+		INSERT INTO repositories (integration_id, repo_id, workspace_id, project_id, name, default_branch, web_url, is_disabled)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (integration_id, repo_id) DO UPDATE SET
+			project_id = excluded.project_id, name = excluded.name, default_branch = excluded.default_branch,
+			web_url = excluded.web_url, is_disabled = excluded.is_disabled`,
+		r.IntegrationID, r.RepoID, r.WorkspaceID, r.ProjectID, r.Name, r.DefaultBranch, r.WebURL, r.IsDisabled)
+	return mapErr(err)
+}
+
+// ListRepositories lists repositories of a workspace, optionally of one project.
+func (q queries) ListRepositories(ctx context.Context, workspaceID, projectID string) ([]Repository, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, repo_id, project_id, name, default_branch, web_url, is_disabled
+		FROM repositories WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) ORDER BY name, repo_id`,
+		workspaceID, projectID)
+	return collect(rows, err, func(r rowScanner) (Repository, error) {
+		var v Repository
+		err := r.Scan(&v.IntegrationID, &v.WorkspaceID, &v.RepoID, &v.ProjectID, &v.Name, &v.DefaultBranch, &v.WebURL, &v.IsDisabled)
+		return v, mapErr(err)
+	})
+}
+
+// Commit is a Git commit: metadata and change counts, never file contents.
+type Commit struct {
+	Key
+	RepoID        string
+	SHA           string
+	ProjectID     string
+	AuthorName    string
+	AuthorEmail   string
+	AuthorDate    time.Time
+	CommitterDate time.Time
+	Message       string
+	Adds          int
+	Edits         int
+	Deletes       int
+	Parents       []string
+}
+
+// UpsertCommit stores a commit and its parents. A commit never changes, so
+// a second write converges to the same row (change counts may arrive later).
+func (q queries) UpsertCommit(ctx context.Context, c Commit) error {
+	_, err := q.q.ExecContext(ctx, `
+		INSERT INTO commits (integration_id, repo_id, sha, workspace_id, project_id, author_name, author_email,
+			author_date, committer_date, message, adds, edits, deletes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (integration_id, repo_id, sha) DO UPDATE SET
+			message = excluded.message, adds = excluded.adds, edits = excluded.edits, deletes = excluded.deletes`,
+		c.IntegrationID, c.RepoID, c.SHA, c.WorkspaceID, c.ProjectID, c.AuthorName, c.AuthorEmail,
+		utc(c.AuthorDate), utc(c.CommitterDate), c.Message, c.Adds, c.Edits, c.Deletes)
+	if err != nil {
+		return mapErr(err)
+	}
+	for i, p := range c.Parents {
+		_, err := q.q.ExecContext(ctx, `
+			INSERT INTO commit_parents (integration_id, repo_id, sha, ord, parent_sha) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (integration_id, repo_id, sha, ord) DO UPDATE SET parent_sha = excluded.parent_sha`,
+			c.IntegrationID, c.RepoID, c.SHA, i, p)
+		if err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// Filter selects rows of one workspace in a time window, optionally of one
+// project and repository, a page at a time.
+type Filter struct {
+	WorkspaceID string
+	ProjectID   string
+	RepoID      string
+	From, To    time.Time // [From, To); zero means unbounded
+	Limit       int       // 0 means 100
+	Offset      int
+}
+
+func (f Filter) limit() int {
+	if f.Limit <= 0 {
+		return 100
+	}
+	return f.Limit
+}
+
+// bounds returns the window as values both engines compare correctly.
+func (f Filter) bounds() (time.Time, time.Time) {
+	from, to := f.From, f.To
+	if from.IsZero() {
+		from = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return utc(from), utc(to)
+}
+
+// ListCommits lists commits authored in the window, newest first, with parents.
+func (q queries) ListCommits(ctx context.Context, f Filter) ([]Commit, error) {
+	from, to := f.bounds()
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, repo_id, sha, project_id, author_name, author_email, author_date,
+			committer_date, message, adds, edits, deletes
+		FROM commits
+		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
+			AND author_date >= $4 AND author_date < $5
+		ORDER BY author_date DESC, sha LIMIT $6 OFFSET $7`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset)
+	commits, err := collect(rows, err, func(r rowScanner) (Commit, error) {
+		var c Commit
+		err := r.Scan(&c.IntegrationID, &c.WorkspaceID, &c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail,
+			&c.AuthorDate, &c.CommitterDate, &c.Message, &c.Adds, &c.Edits, &c.Deletes)
+		return c, mapErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range commits {
+		if commits[i].Parents, err = q.CommitParents(ctx, commits[i].IntegrationID, commits[i].RepoID, commits[i].SHA); err != nil {
+			return nil, err
+		}
+	}
+	return commits, nil
+}
+
+// CommitParents returns a commit's parents in order (the commit graph).
+func (q queries) CommitParents(ctx context.Context, integrationID, repoID, sha string) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT parent_sha FROM commit_parents
+		WHERE integration_id = $1 AND repo_id = $2 AND sha = $3 ORDER BY ord`, integrationID, repoID, sha)
+	return collect(rows, err, scanOne[string])
+}

@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Integration is one connected provider organization of a workspace. The
+// token and webhook secret are held only sealed (see package secret).
+type Integration struct {
+	ID                  string
+	WorkspaceID         string
+	Provider            string // "azure-devops"
+	OrgURL              string
+	Deployment          string // "services" or "server"
+	ServerVersion       string
+	TokenSealed         string
+	TokenHint           string // e.g. "…x7Qa": enough to recognise, useless to an attacker
+	WebhookSecretSealed string
+	Settings            string // JSON document
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+const integrationColumns = `id, workspace_id, provider, org_url, deployment, server_version,
+	token_sealed, token_hint, webhook_secret_sealed, settings, created_at, updated_at`
+
+func scanIntegration(row rowScanner) (Integration, error) {
+	var i Integration
+	err := row.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.OrgURL, &i.Deployment, &i.ServerVersion,
+		&i.TokenSealed, &i.TokenHint, &i.WebhookSecretSealed, &i.Settings, &i.CreatedAt, &i.UpdatedAt)
+	if err == sql.ErrNoRows {
+		return i, notFound("integration")
+	}
+	return i, mapErr(err)
+}
+
+// CreateIntegration inserts an integration; one per (workspace, provider, org).
+func (q queries) CreateIntegration(ctx context.Context, i Integration) (Integration, error) {
+	if i.ID == "" {
+		i.ID = NewID()
+	}
+	if i.Settings == "" {
+		i.Settings = "{}"
+	}
+	i.CreatedAt, i.UpdatedAt = utc(i.CreatedAt), utc(i.UpdatedAt)
+	_, err := q.q.ExecContext(ctx, `INSERT INTO integrations (`+integrationColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		i.ID, i.WorkspaceID, i.Provider, i.OrgURL, i.Deployment, i.ServerVersion,
+		i.TokenSealed, i.TokenHint, i.WebhookSecretSealed, i.Settings, i.CreatedAt, i.UpdatedAt)
+	return i, mapErr(err)
+}
+
+// GetIntegration returns an integration of the workspace; another
+// workspace's integration is "not found".
+func (q queries) GetIntegration(ctx context.Context, workspaceID, id string) (Integration, error) {
+	return scanIntegration(q.q.QueryRowContext(ctx, `SELECT `+integrationColumns+`
+		FROM integrations WHERE workspace_id = $1 AND id = $2`, workspaceID, id))
+}
+
+// GetIntegrationByID returns an integration by id alone, for webhook ingest
+// and jobs, which authenticate by the integration's own secret.
+func (q queries) GetIntegrationByID(ctx context.Context, id string) (Integration, error) {
+	return scanIntegration(q.q.QueryRowContext(ctx, `SELECT `+integrationColumns+`
+		FROM integrations WHERE id = $1`, id))
+}
+
+// ListIntegrations lists a workspace's integrations, optionally of one provider.
+func (q queries) ListIntegrations(ctx context.Context, workspaceID, provider string) ([]Integration, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations
+		WHERE workspace_id = $1 AND ($2 = '' OR provider = $2) ORDER BY created_at, id`, workspaceID, provider)
+	return collect(rows, err, scanIntegration)
+}
+
+// UpdateIntegrationToken replaces the sealed token (rotation keeps hooks).
+func (q queries) UpdateIntegrationToken(ctx context.Context, workspaceID, id, sealed, hint string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET token_sealed = $3, token_hint = $4, updated_at = $5
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, sealed, hint, utc(now))
+	return affectedOne(res, err, "integration")
+}
+
+// UpdateIntegrationSettings replaces the settings document.
+func (q queries) UpdateIntegrationSettings(ctx context.Context, workspaceID, id, settings string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET settings = $3, updated_at = $4
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, settings, utc(now))
+	return affectedOne(res, err, "integration")
+}
+
+// ListAllIntegrations returns every integration of every workspace, for
+// key rotation (re-seal each secret with the newest key) and for jobs.
+func (q queries) ListAllIntegrations(ctx context.Context) ([]Integration, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY id`)
+	return collect(rows, err, scanIntegration)
+}
+
+// ResealIntegration writes re-sealed secrets without touching anything else.
+func (q queries) ResealIntegration(ctx context.Context, id, tokenSealed, secretSealed string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET token_sealed = $2, webhook_secret_sealed = $3 WHERE id = $1`,
+		id, tokenSealed, secretSealed)
+	return affectedOne(res, err, "integration")
+}
+
+// DeleteIntegration removes an integration and, by cascade, all its data.
+func (q queries) DeleteIntegration(ctx context.Context, workspaceID, id string) error {
+	res, err := q.q.ExecContext(ctx, `DELETE FROM integrations WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	return affectedOne(res, err, "integration")
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// PipelineRun is a build or YAML pipeline run.
+type PipelineRun struct {
+	Key
+	RunID          int64
+	ProjectID      string
+	DefinitionID   int64
+	DefinitionName string
+	RepoID         string
+	SourceBranch   string
+	SourceVersion  string
+	Tags           string // comma-separated, as Azure DevOps lists them
+	Status         string
+	Result         string
+	QueuedAt       *time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	Stages         []Stage
+}
+
+// Stage is a stage record of a run's timeline.
+type Stage struct {
+	RecordID   string
+	Name       string
+	State      string
+	Result     string
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+}
+
+// UpsertPipelineRun stores a run and its stages (status only moves forward
+// in Azure DevOps, so the latest write wins).
+func (q queries) UpsertPipelineRun(ctx context.Context, r PipelineRun) error {
+	_, err := q.q.ExecContext(ctx, `
+		INSERT INTO pipeline_runs (integration_id, run_id, workspace_id, project_id, definition_id, definition_name,
+			repo_id, source_branch, source_version, tags, status, result, queued_at, started_at, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT (integration_id, run_id) DO UPDATE SET
+			definition_name = excluded.definition_name, repo_id = excluded.repo_id,
+			source_branch = excluded.source_branch, source_version = excluded.source_version, tags = excluded.tags,
+			status = excluded.status, result = excluded.result, queued_at = excluded.queued_at,
+			started_at = excluded.started_at, finished_at = excluded.finished_at`,
+		r.IntegrationID, r.RunID, r.WorkspaceID, r.ProjectID, r.DefinitionID, r.DefinitionName, r.RepoID,
+		r.SourceBranch, r.SourceVersion, r.Tags, r.Status, r.Result, nullTime(r.QueuedAt), nullTime(r.StartedAt),
+		nullTime(r.FinishedAt))
+	if err != nil {
+		return mapErr(err)
+	}
+	for _, s := range r.Stages {
+		_, err := q.q.ExecContext(ctx, `
+			INSERT INTO pipeline_stages (integration_id, run_id, record_id, name, state, result, started_at, finished_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (integration_id, run_id, record_id) DO UPDATE SET
+				name = excluded.name, state = excluded.state, result = excluded.result,
+				started_at = excluded.started_at, finished_at = excluded.finished_at`,
+			r.IntegrationID, r.RunID, s.RecordID, s.Name, s.State, s.Result, nullTime(s.StartedAt), nullTime(s.FinishedAt))
+		if err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// ListPipelineRuns lists runs finished in the window (unfinished runs when
+// the window is unbounded), newest first, with their stages.
+func (q queries) ListPipelineRuns(ctx context.Context, f Filter) ([]PipelineRun, error) {
+	from, to := f.bounds()
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, run_id, project_id, definition_id, definition_name, repo_id, source_branch,
+			source_version, tags, status, result, queued_at, started_at, finished_at
+		FROM pipeline_runs
+		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
+			AND COALESCE(finished_at, queued_at) >= $4 AND COALESCE(finished_at, queued_at) < $5
+		ORDER BY COALESCE(finished_at, queued_at) DESC, run_id LIMIT $6 OFFSET $7`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset)
+	runs, err := collect(rows, err, func(r rowScanner) (PipelineRun, error) {
+		var v PipelineRun
+		var qd, st, fin sql.NullTime
+		err := r.Scan(&v.IntegrationID, &v.WorkspaceID, &v.RunID, &v.ProjectID, &v.DefinitionID, &v.DefinitionName,
+			&v.RepoID, &v.SourceBranch, &v.SourceVersion, &v.Tags, &v.Status, &v.Result, &qd, &st, &fin)
+		v.QueuedAt, v.StartedAt, v.FinishedAt = timePtr(qd), timePtr(st), timePtr(fin)
+		return v, mapErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		rows, qerr := q.q.QueryContext(ctx, `SELECT record_id, name, state, result, started_at, finished_at
+			FROM pipeline_stages WHERE integration_id = $1 AND run_id = $2 ORDER BY started_at, record_id`,
+			runs[i].IntegrationID, runs[i].RunID)
+		if runs[i].Stages, err = collect(rows, qerr, func(r rowScanner) (Stage, error) {
+			var s Stage
+			var st, fin sql.NullTime
+			err := r.Scan(&s.RecordID, &s.Name, &s.State, &s.Result, &st, &fin)
+			s.StartedAt, s.FinishedAt = timePtr(st), timePtr(fin)
+			return s, mapErr(err)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return runs, nil
+}
+
+// Deployment is one attempt to put a version into an environment.
+type Deployment struct {
+	Key
+	DeploymentKey string // provider identity, see the schema comment
+	ProjectID     string
+	Source        string // environment, release or build
+	RepoID        string
+	Environment   string
+	IsProduction  bool
+	Result        string
+	RunID         int64
+	SHA           string
+	StartedAt     *time.Time
+	FinishedAt    *time.Time
+}
+
+// UpsertDeployment stores a deployment.
+func (q queries) UpsertDeployment(ctx context.Context, d Deployment) error {
+	_, err := q.q.ExecContext(ctx, `
+		INSERT INTO deployments (integration_id, deployment_key, workspace_id, project_id, source, repo_id, environment,
+			is_production, result, run_id, sha, started_at, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (integration_id, deployment_key) DO UPDATE SET
+			repo_id = excluded.repo_id, environment = excluded.environment, is_production = excluded.is_production,
+			result = excluded.result, run_id = excluded.run_id, sha = excluded.sha,
+			started_at = excluded.started_at, finished_at = excluded.finished_at`,
+		d.IntegrationID, d.DeploymentKey, d.WorkspaceID, d.ProjectID, d.Source, d.RepoID, d.Environment,
+		d.IsProduction, d.Result, d.RunID, d.SHA, nullTime(d.StartedAt), nullTime(d.FinishedAt))
+	return mapErr(err)
+}
+
+// ListDeployments lists deployments finished in the window, newest first.
+func (q queries) ListDeployments(ctx context.Context, f Filter, onlyProduction bool) ([]Deployment, error) {
+	from, to := f.bounds()
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, deployment_key, project_id, source, repo_id, environment, is_production,
+			result, run_id, sha, started_at, finished_at
+		FROM deployments
+		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
+			AND (is_production OR NOT $8) AND finished_at >= $4 AND finished_at < $5
+		ORDER BY finished_at DESC, deployment_key LIMIT $6 OFFSET $7`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset, onlyProduction)
+	return collect(rows, err, func(r rowScanner) (Deployment, error) {
+		var d Deployment
+		var st, fin sql.NullTime
+		err := r.Scan(&d.IntegrationID, &d.WorkspaceID, &d.DeploymentKey, &d.ProjectID, &d.Source, &d.RepoID,
+			&d.Environment, &d.IsProduction, &d.Result, &d.RunID, &d.SHA, &st, &fin)
+		d.StartedAt, d.FinishedAt = timePtr(st), timePtr(fin)
+		return d, mapErr(err)
+	})
+}
+
+// SetDeploymentCommits replaces the changes of a deployment.
+func (q queries) SetDeploymentCommits(ctx context.Context, integrationID, deploymentKey, repoID string, shas []string) error {
+	if _, err := q.q.ExecContext(ctx, `DELETE FROM deployment_commits WHERE integration_id = $1 AND deployment_key = $2`,
+		integrationID, deploymentKey); err != nil {
+		return mapErr(err)
+	}
+	for _, sha := range shas {
+		if _, err := q.q.ExecContext(ctx, `INSERT INTO deployment_commits (integration_id, deployment_key, repo_id, sha)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, integrationID, deploymentKey, repoID, sha); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// DeploymentCommits returns the changes of a deployment.
+func (q queries) DeploymentCommits(ctx context.Context, integrationID, deploymentKey string) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT sha FROM deployment_commits
+		WHERE integration_id = $1 AND deployment_key = $2 ORDER BY sha`, integrationID, deploymentKey)
+	return collect(rows, err, scanOne[string])
+}
