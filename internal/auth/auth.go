@@ -1,0 +1,239 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// SessionCookie is the browser session cookie's name.
+const SessionCookie = "pandev_session"
+
+// SessionTTL is how long an idle session lives; activity slides it forward.
+const SessionTTL = 7 * 24 * time.Hour
+
+// tokenPrefix marks PanDev API tokens, so secret scanners can recognise them.
+const tokenPrefix = "pdm_"
+
+// DefaultWorkspace is the workspace of `pandev admin create` without --workspace.
+const DefaultWorkspace = "default"
+
+// Service signs people in and checks who is calling.
+type Service struct {
+	db      *store.DB
+	logger  *slog.Logger
+	now     func() time.Time
+	byIP    *limiter
+	byEmail *limiter
+}
+
+// NewService returns a Service; now is the clock (time.Now in production).
+func NewService(db *store.DB, logger *slog.Logger, now func() time.Time) *Service {
+	return &Service{
+		db: db, logger: logger, now: now,
+		byIP:    newLimiter(20, 15*time.Minute, now),
+		byEmail: newLimiter(10, 15*time.Minute, now),
+	}
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	User      store.User
+	ViaToken  bool   // API token rather than a browser session
+	SessionID string // hash of the session cookie, for sign-out
+}
+
+// IsAdmin reports whether the caller manages the workspace.
+func (p Principal) IsAdmin() bool { return p.User.Role == store.RoleAdmin }
+
+// WorkspaceID is the tenant every query of this caller is scoped to.
+func (p Principal) WorkspaceID() string { return p.User.WorkspaceID }
+
+type principalKey struct{}
+
+// WithPrincipal stores the caller in ctx.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the caller, if the request was authenticated.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// CreateUser creates a user in the named workspace (created if missing).
+func (s *Service) CreateUser(ctx context.Context, email, password, workspace string, role store.Role) (store.User, error) {
+	email = store.NormalizeEmail(email)
+	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") {
+		return store.User{}, delivery.Errorf(delivery.KindInvalid, "%q is not an email address", email).
+			WithHint("pass --email with an address such as admin@example.com")
+	}
+	if len(password) < MinPasswordLength {
+		return store.User{}, delivery.Errorf(delivery.KindInvalid, "the password is shorter than %d characters", MinPasswordLength).
+			WithHint("choose a longer password, e.g. a passphrase of four words")
+	}
+	if workspace = strings.TrimSpace(workspace); workspace == "" {
+		workspace = DefaultWorkspace
+	}
+	if role != store.RoleAdmin && role != store.RoleMember {
+		return store.User{}, delivery.Errorf(delivery.KindInvalid, "unknown role %q", role).WithHint("use admin or member")
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return store.User{}, err
+	}
+	var u store.User
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		ws, err := tx.EnsureWorkspace(ctx, workspace, s.now())
+		if err != nil {
+			return err
+		}
+		u, err = tx.CreateUser(ctx, store.User{WorkspaceID: ws.ID, Email: email, PasswordHash: hash, Role: role, CreatedAt: s.now()})
+		return err
+	})
+	if delivery.KindOf(err) == delivery.KindConflict {
+		return u, delivery.Errorf(delivery.KindConflict, "a user with email %s already exists", email).
+			WithHint("sign in with that account, or choose another email")
+	}
+	return u, err
+}
+
+// ErrBadLogin is the one answer to a wrong email or a wrong password: it
+// does not say which.
+var ErrBadLogin = &delivery.Error{Kind: delivery.KindUnauthorized, Message: "wrong email or password",
+	Hint: "check both and try again"}
+
+// Login checks a password and opens a session; it returns the cookie value.
+// clientKey identifies the client (its address) for the rate limit.
+func (s *Service) Login(ctx context.Context, email, password, clientKey string) (string, store.User, error) {
+	email = store.NormalizeEmail(email)
+	for _, k := range []struct {
+		l   *limiter
+		key string
+	}{{s.byIP, clientKey}, {s.byEmail, email}} {
+		if blocked, until := k.l.blocked(k.key); blocked {
+			return "", store.User{}, delivery.Errorf(delivery.KindRateLimited, "too many failed sign-ins").
+				WithHint(fmt.Sprintf("wait until %s and try again", until.UTC().Format(time.RFC3339)))
+		}
+	}
+	u, err := s.db.GetUserByEmail(ctx, email)
+	hash := u.PasswordHash
+	if err != nil {
+		if !delivery.IsNotFound(err) {
+			return "", u, err
+		}
+		hash = dummyHash
+	}
+	ok, herr := CheckPassword(hash, password)
+	if err != nil || herr != nil || !ok {
+		s.byIP.fail(clientKey)
+		s.byEmail.fail(email)
+		return "", store.User{}, ErrBadLogin
+	}
+	s.byEmail.reset(email)
+	raw := secret.Random(32).Reveal()
+	now := s.now()
+	if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(raw), UserID: u.ID, CreatedAt: now,
+		ExpiresAt: now.Add(SessionTTL), LastSeenAt: now}); err != nil {
+		return "", u, err
+	}
+	return raw, u, nil
+}
+
+// Logout ends the session with the given hash.
+func (s *Service) Logout(ctx context.Context, sessionHash string) error {
+	return s.db.DeleteSession(ctx, sessionHash)
+}
+
+// CreateToken creates an API token for the user with that email and returns
+// it; only its hash is stored, so it is shown once.
+func (s *Service) CreateToken(ctx context.Context, userID, name string) (secret.Value, store.APIToken, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "a token needs a name of 1 to 100 characters").
+			WithHint("name it after where it is used, e.g. ci or grafana")
+	}
+	raw := secret.New(tokenPrefix + secret.Random(32).Reveal())
+	t, err := s.db.CreateAPIToken(ctx, store.APIToken{UserID: userID, Name: name, TokenHash: hashToken(raw.Reveal()), CreatedAt: s.now()})
+	if delivery.KindOf(err) == delivery.KindConflict {
+		return secret.Value{}, t, delivery.Errorf(delivery.KindConflict, "you already have a token named %q", name).
+			WithHint("choose another name, or revoke the old token first")
+	}
+	return raw, t, err
+}
+
+// Authenticate finds the caller of r: a bearer token, else a session
+// cookie. It returns KindUnauthorized when neither is valid.
+func (s *Service) Authenticate(r *http.Request) (Principal, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, raw, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+			return Principal{}, delivery.Errorf(delivery.KindUnauthorized, "unsupported Authorization header").
+				WithHint("send Authorization: Bearer <token>, with a token from `pandev token create`")
+		}
+		t, u, err := s.db.GetAPITokenUser(ctx, hashToken(strings.TrimSpace(raw)))
+		if delivery.IsNotFound(err) {
+			return Principal{}, delivery.Errorf(delivery.KindUnauthorized, "the API token is invalid or revoked").
+				WithHint("create a new one with `pandev token create`")
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		if t.LastUsedAt == nil || s.now().Sub(*t.LastUsedAt) > time.Minute { // bound writes on hot tokens
+			if err := s.db.TouchAPIToken(ctx, t.ID, s.now()); err != nil {
+				s.logger.Warn("record token use", "err", err)
+			}
+		}
+		return Principal{User: u, ViaToken: true}, nil
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return Principal{}, delivery.Errorf(delivery.KindUnauthorized, "not signed in").WithHint("sign in at /login")
+	}
+	h := hashToken(c.Value)
+	sess, u, err := s.db.GetSession(ctx, h, s.now())
+	if delivery.IsNotFound(err) {
+		return Principal{}, delivery.Errorf(delivery.KindUnauthorized, "your session has expired").WithHint("sign in again at /login")
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if now := s.now(); now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := s.db.TouchSession(ctx, h, now, now.Add(SessionTTL)); err != nil {
+			s.logger.Warn("extend session", "err", err)
+		}
+	}
+	return Principal{User: u, SessionID: h}, nil
+}
+
+// SessionCookieFor builds the session cookie: HttpOnly, SameSite=Lax, and
+// Secure whenever the server is reached over https.
+func SessionCookieFor(value string, secure bool) *http.Cookie {
+	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(SessionTTL / time.Second)}
+}
+
+// ClearedSessionCookie removes the session cookie from the browser.
+func ClearedSessionCookie(secure bool) *http.Cookie {
+	return &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: -1}
+}
+
+// hashToken is how session cookies and API tokens are stored: they are
+// 256-bit random values, so a fast hash is enough to make a stolen database
+// useless for signing in.
+func hashToken(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
