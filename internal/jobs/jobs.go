@@ -1,0 +1,106 @@
+// Package jobs runs durable background work on River, in the same database
+// as everything else: a job is inserted in the same transaction as the row
+// that caused it, retried with backoff, optionally unique, and periodic jobs
+// are enqueued only by the elected leader when several replicas share
+// PostgreSQL.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// Config says how the queue runs.
+type Config struct {
+	// ID names this process among replicas (River's client id).
+	ID string
+	// Workers are the job kinds this process works; Register adds to it.
+	Workers *river.Workers
+	// Periodic jobs are enqueued on schedule by the leader only.
+	Periodic []*river.PeriodicJob
+	// MaxWorkers bounds concurrent jobs in this process (default 10).
+	MaxWorkers int
+	// PollInterval is how often to look for new jobs when no notification
+	// arrives (SQLite has none). Default 1 s; tests shorten it.
+	PollInterval time.Duration
+	// Logger receives River's own logs.
+	Logger *slog.Logger
+}
+
+// Queue is the job queue of one process.
+type Queue struct {
+	client *river.Client[*sql.Tx]
+	db     *store.DB
+}
+
+// New builds the queue; it does not start working until Start.
+func New(db *store.DB, cfg Config) (*Queue, error) {
+	if cfg.MaxWorkers <= 0 {
+		cfg.MaxWorkers = 10
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Workers == nil {
+		cfg.Workers = river.NewWorkers()
+	}
+	rc := &river.Config{
+		ID:     cfg.ID,
+		Logger: cfg.Logger,
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
+		// Fetch again soon after a busy fetch, and poll when idle: River's
+		// defaults favour PostgreSQL's LISTEN/NOTIFY, which SQLite lacks.
+		FetchCooldown:     50 * time.Millisecond,
+		FetchPollInterval: cfg.PollInterval,
+		Workers:           cfg.Workers,
+		PeriodicJobs:      cfg.Periodic,
+		JobTimeout:        30 * time.Minute,
+		MaxAttempts:       12,
+		// A job that returns an error waits attempt^4 seconds (River's
+		// default backoff); keep completed jobs a day for the admin page.
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+	}
+	client, err := river.NewClient(db.RiverDriver(), rc)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{client: client, db: db}, nil
+}
+
+// Client is the River client, for the admin UI.
+func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
+
+// Start begins working jobs and, on the leader, scheduling periodic ones.
+func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop stops fetching and waits for running jobs until ctx ends, then
+// cancels what is still running (it will be retried after a restart).
+func (q *Queue) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return q.client.StopAndCancel(hard)
+	}
+	return err
+}
+
+// InsertTx enqueues a job in tx: it exists exactly when tx commits.
+func (q *Queue) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	_, err := q.client.InsertTx(ctx, tx.SQLTx(), args, opts)
+	return err
+}
+
+// Insert enqueues a job on its own.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	_, err := q.client.Insert(ctx, args, opts)
+	return err
+}

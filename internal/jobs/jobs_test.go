@@ -1,0 +1,129 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/pandev-metrics/pandev/internal/jobs"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
+)
+
+type echoArgs struct {
+	N int `json:"n"`
+}
+
+func (echoArgs) Kind() string { return "echo" }
+
+// flakyWorker fails its first attempt, then succeeds.
+type flakyWorker struct {
+	river.WorkerDefaults[echoArgs]
+	attempts atomic.Int32
+}
+
+func (w *flakyWorker) Work(ctx context.Context, job *river.Job[echoArgs]) error {
+	if w.attempts.Add(1) == 1 {
+		return errors.New("transient")
+	}
+	return nil
+}
+
+// NextRetry retries at once so the test need not wait River's backoff.
+func (w *flakyWorker) NextRetry(*river.Job[echoArgs]) time.Time { return time.Now() }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func startQueue(t *testing.T, db *store.DB, cfg jobs.Config) *jobs.Queue {
+	t.Helper()
+	cfg.Logger = quiet()
+	cfg.PollInterval = 50 * time.Millisecond
+	q, err := jobs.New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		q.Stop(ctx)
+	})
+	return q
+}
+
+func waitEvent(t *testing.T, events <-chan *river.Event, kind river.EventKind) *river.Event {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e := <-events:
+			if e.Kind == kind {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %s event within 30s", kind)
+		}
+	}
+}
+
+func TestTransactionalInsertRetryAndUnique(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := &flakyWorker{}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, w)
+		q := startQueue(t, db, jobs.Config{ID: "t", Workers: workers})
+		events, cancel := q.Client().Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+		defer cancel()
+
+		rolledBack := errors.New("roll back")
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			if err := q.InsertTx(ctx, tx, echoArgs{N: 1}, nil); err != nil {
+				return err
+			}
+			return rolledBack
+		})
+		if !errors.Is(err, rolledBack) {
+			t.Fatal(err)
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return q.InsertTx(ctx, tx, echoArgs{N: 2}, nil) }); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, events, river.EventKindJobFailed) // first attempt errors and is retried
+		done := waitEvent(t, events, river.EventKindJobCompleted)
+		var args echoArgs
+		if err := json.Unmarshal(done.Job.EncodedArgs, &args); err != nil || args.N != 2 {
+			t.Fatalf("the committed job ran (n=2), got %+v %v", args, err)
+		}
+		if done.Job.Attempt != 2 {
+			t.Fatalf("completed on attempt %d, want 2", done.Job.Attempt)
+		}
+		var count int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'echo'`).Scan(&count); err != nil {
+			t.Fatal(err)
+		}
+		if count != 1 {
+			t.Fatalf("the rolled-back job must not exist: %d echo jobs", count)
+		}
+
+		unique := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}, ScheduledAt: time.Now().Add(time.Hour)}
+		first, err := q.Client().Insert(ctx, echoArgs{N: 3}, unique)
+		if err != nil || first.UniqueSkippedAsDuplicate {
+			t.Fatalf("first unique insert: %+v %v", first, err)
+		}
+		second, err := q.Client().Insert(ctx, echoArgs{N: 3}, unique)
+		if err != nil || !second.UniqueSkippedAsDuplicate {
+			t.Fatalf("second unique insert must be skipped: %+v %v", second, err)
+		}
+	})
+}
