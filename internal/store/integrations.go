@@ -106,3 +106,11 @@ func (q queries) DeleteIntegration(ctx context.Context, workspaceID, id string) 
 	res, err := q.q.ExecContext(ctx, `DELETE FROM integrations WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
 	return affectedOne(res, err, "integration")
 }
+
+// TokenSealContext binds a sealed personal access token to its integration.
+func TokenSealContext(integrationID string) string { return "integration/" + integrationID + "/token" }
+
+// WebhookSecretSealContext binds a sealed webhook secret to its integration.
+func WebhookSecretSealContext(integrationID string) string {
+	return "integration/" + integrationID + "/webhook-secret"
+}

@@ -40,4 +40,3 @@ func TestParseDSN(t *testing.T) {
 		})
 	}
 }
-

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+	"riverqueue.com/riverui"
+
+	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/config"
+	"github.com/pandev-metrics/pandev/internal/jobs"
+	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/server"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// app is one running `pandev serve`: wired with plain constructors, so a
+// test can start several on port 0 against one database.
+type app struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	db       *store.DB
+	keys     *secret.Keyring
+	auth     *auth.Service
+	queue    *jobs.Queue
+	jobsUI   *riverui.Handler
+	http     *http.Server
+	listener net.Listener
+	id       string
+}
+
+// appOptions are knobs tests turn; production uses the zero value.
+type appOptions struct {
+	ID                   string        // replica id; default host-pid
+	HousekeepingInterval time.Duration // default 1h
+	PollInterval         time.Duration // job fetch poll; default 1s
+	Workers              *river.Workers
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens and migrates the database named by the configuration.
+func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if err := db.Migrate(ctx, logger); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return db, nil
+}
+
+// loadKeys finds the sealing key: PANDEV_SECRET_KEY, else a key file (by
+// default next to the SQLite file, created on first start). PostgreSQL
+// needs the variable, so that every replica seals with the same key.
+func loadKeys(cfg config.Config, db *store.DB, logger *slog.Logger) (*secret.Keyring, error) {
+	if cfg.SecretKey != "" {
+		kr, err := secret.ParseKeys(cfg.SecretKey)
+		if err != nil {
+			return nil, config.Errorf("PANDEV_SECRET_KEY: %v", err)
+		}
+		return kr, nil
+	}
+	path := cfg.SecretKeyFile
+	if path == "" {
+		if db.Dialect() == store.Postgres {
+			return nil, config.Errorf("PANDEV_SECRET_KEY is required with PostgreSQL, so every replica seals with the same key (generate one with: head -c 32 /dev/urandom | base64)")
+		}
+		path = filepath.Join(filepath.Dir(db.Path()), "pandev.key")
+	}
+	kr, created, err := secret.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Warn("created a new sealing key; back it up with the database, or sealed tokens cannot be opened", "file", path)
+	}
+	return kr, nil
+}
+
+// resealSecrets re-seals every stored secret sealed with an older key, so a
+// rotated-out key can be removed after one start.
+func resealSecrets(ctx context.Context, db *store.DB, kr *secret.Keyring, logger *slog.Logger) error {
+	ins, err := db.ListAllIntegrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if !kr.NeedsReseal(in.TokenSealed) && !kr.NeedsReseal(in.WebhookSecretSealed) {
+			continue
+		}
+		tok, err := kr.Open(in.TokenSealed, store.TokenSealContext(in.ID))
+		if err != nil {
+			return fmt.Errorf("integration %s: %w", in.ID, err)
+		}
+		sec, err := kr.Open(in.WebhookSecretSealed, store.WebhookSecretSealContext(in.ID))
+		if err != nil {
+			return fmt.Errorf("integration %s: %w", in.ID, err)
+		}
+		tokSealed, err := kr.Seal(tok, store.TokenSealContext(in.ID))
+		if err != nil {
+			return err
+		}
+		secSealed, err := kr.Seal(sec, store.WebhookSecretSealContext(in.ID))
+		if err != nil {
+			return err
+		}
+		if err := db.ResealIntegration(ctx, in.ID, tokSealed, secSealed); err != nil {
+			return err
+		}
+		logger.Info("secrets re-sealed with the current key", "integration", in.ID, "key", kr.CurrentKeyID())
+	}
+	return nil
+}
+
+// newApp opens everything `pandev serve` needs and listens, without serving yet.
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts appOptions) (_ *app, err error) {
+	a := &app{cfg: cfg, logger: logger, id: opts.ID}
+	if a.id == "" {
+		host, _ := os.Hostname()
+		a.id = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	if a.db, err = openStore(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	if a.keys, err = loadKeys(cfg, a.db, logger); err != nil {
+		return nil, err
+	}
+	if err = resealSecrets(ctx, a.db, a.keys, logger); err != nil {
+		return nil, err
+	}
+	a.auth = auth.NewService(a.db, logger, time.Now)
+
+	interval := opts.HousekeepingInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	workers := opts.Workers
+	if workers == nil {
+		workers = river.NewWorkers()
+	}
+	river.AddWorker(workers, &jobs.HousekeepingWorker{DB: a.db, Now: time.Now, Logger: logger})
+	a.queue, err = jobs.New(a.db, jobs.Config{
+		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
+		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.jobsUI, err = riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: riverui.NewEndpoints(a.queue.Client(), nil),
+		Logger:    logger.With("component", "jobs-ui"),
+		Prefix:    "/admin/jobs",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs page: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), jobs.NewCollector(a.db))
+	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (set PANDEV_ADDR to a free address)", cfg.Addr, err)
+	}
+	publicURL := cfg.DefaultPublicURL(a.listener.Addr().String())
+	srv := server.New(server.Deps{
+		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
+		SecureCookies: strings.HasPrefix(publicURL, "https://"),
+	})
+	a.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// Addr is the address the server listens on.
+func (a *app) Addr() string { return a.listener.Addr().String() }
+
+// URL is the base URL of the running server.
+func (a *app) URL() string { return "http://" + a.Addr() }
+
+// run serves until ctx ends, then shuts down gracefully: stop accepting,
+// drain requests, let running jobs finish, close the database.
+func (a *app) run(ctx context.Context) error {
+	if err := a.queue.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	uiCtx, stopUI := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopUI()
+	if err := a.jobsUI.Start(uiCtx); err != nil {
+		return fmt.Errorf("start jobs page: %w", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.http.Serve(a.listener) }()
+	a.logger.Info("serving", "addr", a.Addr(), "db", string(a.db.Dialect()), "instance", a.id)
+	if n, err := a.db.CountUsers(ctx); err == nil && n == 0 {
+		a.logger.Warn("no users yet; create the first admin with: pandev admin create --email you@example.com --password '…'")
+	}
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if herr := a.http.Shutdown(shutdownCtx); herr != nil {
+		err = errors.Join(err, herr)
+	}
+	if qerr := a.queue.Stop(shutdownCtx); qerr != nil {
+		err = errors.Join(err, qerr)
+	}
+	stopUI()
+	a.closeAll()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	a.logger.Info("stopped")
+	return err
+}
+
+func (a *app) closeAll() {
+	if a.listener != nil {
+		a.listener.Close()
+	}
+	if a.db != nil {
+		a.db.Close()
+	}
+}

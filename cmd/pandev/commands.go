@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/config"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Parse("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, logger, appOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "PanDev Metrics is listening on %s\n", cfg.DefaultPublicURL(a.Addr()))
+	return a.run(ctx)
+}
+
+func migrateCommand(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Parse("migrate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintln(stderr, "migrations applied")
+	return nil
+}
+
+// toolFlags parses a maintenance command's own flags plus --db.
+func toolFlags(name string, args []string, getenv func(string) string, stderr io.Writer, define func(fs *flag.FlagSet)) (config.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbFlag := fs.String("db", getenv("PANDEV_DB"), "SQLite file path or postgres:// URL [$PANDEV_DB]")
+	define(fs)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return config.Config{}, err
+		}
+		return config.Config{}, &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return config.Config{}, &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0))}
+	}
+	cfg, err := config.Parse(name, nil, getenv, stderr)
+	cfg.DB = *dbFlag
+	cfg.LogLevel = "warn"
+	return cfg, err
+}
+
+func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return &usageError{msg: "usage: pandev admin create --email E --password P [--workspace W]"}
+	}
+	var email, password, workspace string
+	var member bool
+	cfg, err := toolFlags("admin create", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "email address to sign in with (required)")
+		fs.StringVar(&password, "password", "", "password, at least 10 characters (required)")
+		fs.StringVar(&workspace, "workspace", auth.DefaultWorkspace, "workspace to create the user in (created if missing)")
+		fs.BoolVar(&member, "member", false, "create a member (reads dashboards) instead of an admin")
+	})
+	if err != nil {
+		return err
+	}
+	if email == "" || password == "" {
+		return &usageError{msg: "admin create needs --email and --password"}
+	}
+	db, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	role := store.RoleAdmin
+	if member {
+		role = store.RoleMember
+	}
+	svc := auth.NewService(db, newLogger(cfg, stderr), nowUTC)
+	u, err := svc.CreateUser(ctx, email, password, workspace, role)
+	if err != nil {
+		return userError(err)
+	}
+	fmt.Fprintf(stdout, "created %s %s in workspace %q; sign in at /login\n", u.Role, u.Email, workspace)
+	return nil
+}
+
+func tokenCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return &usageError{msg: "usage: pandev token create --email E --name N"}
+	}
+	var email, name string
+	cfg, err := toolFlags("token create", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "the user the token acts as (required)")
+		fs.StringVar(&name, "name", "", "a name for the token, e.g. ci (required)")
+	})
+	if err != nil {
+		return err
+	}
+	if email == "" || name == "" {
+		return &usageError{msg: "token create needs --email and --name"}
+	}
+	db, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.GetUserByEmail(ctx, email)
+	if err != nil {
+		return userError(fmt.Errorf("no user with email %s: create one with `pandev admin create`", store.NormalizeEmail(email)))
+	}
+	svc := auth.NewService(db, newLogger(cfg, stderr), nowUTC)
+	tok, _, err := svc.CreateToken(ctx, u.ID, name)
+	if err != nil {
+		return userError(err)
+	}
+	fmt.Fprintln(stdout, tok.Reveal())
+	fmt.Fprintln(stderr, "This token is shown once; store it now. Send it as: Authorization: Bearer <token>")
+	return nil
+}

@@ -1,0 +1,78 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse("serve", nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DB != "" || c.ReconcileInterval != 15*time.Minute || c.BackfillDays != 30 || c.LogFormat != "text" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagBeatsEnvironment(t *testing.T) {
+	c, err := Parse("serve", []string{"--addr", "127.0.0.1:9000"}, env(map[string]string{
+		"PANDEV_ADDR": ":7000", "PANDEV_BACKFILL_DAYS": "7", "PANDEV_SECRET_KEY": "k",
+		"PANDEV_PUBLIC_URL": "https://pandev.example.com/",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.BackfillDays != 7 || c.SecretKey != "k" || c.PublicURL != "https://pandev.example.com" {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"interval", map[string]string{"PANDEV_RECONCILE_INTERVAL": "soon"}, nil, "PANDEV_RECONCILE_INTERVAL (--reconcile-interval): \"soon\" is not a duration"},
+		{"days", map[string]string{"PANDEV_BACKFILL_DAYS": "-1"}, nil, "PANDEV_BACKFILL_DAYS"},
+		{"log format", map[string]string{"PANDEV_LOG_FORMAT": "xml"}, nil, "PANDEV_LOG_FORMAT (--log-format): \"xml\" is not text or json"},
+		{"addr", nil, []string{"--addr", "8080"}, "PANDEV_ADDR"},
+		{"public url with credentials", map[string]string{"PANDEV_PUBLIC_URL": "https://u:p@h"}, nil, "PANDEV_PUBLIC_URL"},
+		{"db scheme", map[string]string{"PANDEV_DB": "mysql://x"}, nil, "PANDEV_DB"},
+		{"unknown flag", nil, []string{"--nope"}, "flag provided but not defined: -nope"},
+		{"stray argument", nil, []string{"extra"}, "unexpected argument"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("serve", c.args, env(c.env), io.Discard)
+			var ce *Error
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("want one-line config error containing %q, got %v", c.want, err)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryVariable(t *testing.T) {
+	var out strings.Builder
+	_, err := Parse("serve", []string{"-h"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(out.String(), s.env) {
+			t.Errorf("help lacks %s", s.env)
+		}
+	}
+	if !strings.Contains(out.String(), "PANDEV_SECRET_KEY") {
+		t.Error("help lacks PANDEV_SECRET_KEY")
+	}
+}

@@ -1,0 +1,38 @@
+package delivery
+
+import "time"
+
+// Window is the period and filter a figure is computed over: [From, To) in
+// UTC, optionally narrowed to one provider project and one repository. An
+// item belongs to the window by the timestamp its metric definition names.
+type Window struct {
+	From time.Time // inclusive
+	To   time.Time // exclusive
+
+	// Project and Repository are provider ids; empty means "all".
+	Project    string
+	Repository string
+}
+
+// Contains reports whether t lies in [From, To).
+func (w Window) Contains(t time.Time) bool {
+	return !t.Before(w.From) && t.Before(w.To)
+}
+
+// Matches reports whether an item of the given project and repository passes
+// the window's filters. An empty filter matches everything.
+func (w Window) Matches(project, repository string) bool {
+	return (w.Project == "" || w.Project == project) &&
+		(w.Repository == "" || w.Repository == repository)
+}
+
+// MatchesProject reports whether an item of the given project passes the
+// project filter; for items that belong to no repository, such as work items.
+func (w Window) MatchesProject(project string) bool {
+	return w.Project == "" || w.Project == project
+}
+
+// Duration is the length of the window.
+func (w Window) Duration() time.Duration {
+	return w.To.Sub(w.From)
+}

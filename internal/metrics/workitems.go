@@ -1,0 +1,134 @@
+package metrics
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+)
+
+// WorkItemFact is one work item's way to production.
+type WorkItemFact struct {
+	ID        int
+	ProjectID string
+	Type      string
+	AreaPath  string
+	CreatedAt time.Time
+	// DeploymentID and DeployedAt name the first successful production
+	// deployment containing a linked commit or a linked PR's merge commit.
+	DeploymentID string
+	DeployedAt   time.Time
+	RepositoryID string        // of that deployment
+	LeadTime     time.Duration // clamped at 0
+}
+
+// WorkItemFilter narrows work item lead time beyond the window's filters.
+type WorkItemFilter struct {
+	// AreaPath keeps items at this area path or below it (`Shop` keeps
+	// `Shop\Payments`); case-insensitive, as in Azure Boards.
+	AreaPath string
+	// Types keeps items of these types; empty keeps all.
+	Types []string
+}
+
+func (f WorkItemFilter) matches(it WorkItemFact) bool {
+	if len(f.Types) > 0 && !slices.ContainsFunc(f.Types, func(t string) bool { return strings.EqualFold(t, it.Type) }) {
+		return false
+	}
+	if f.AreaPath == "" {
+		return true
+	}
+	p, area := strings.ToLower(it.AreaPath), strings.ToLower(f.AreaPath)
+	return p == area || strings.HasPrefix(p, area+`\`)
+}
+
+// WorkItemLeadTime is the lead time of work items deployed in a window.
+type WorkItemLeadTime struct {
+	Meta
+	Window   delivery.Window
+	Filter   WorkItemFilter
+	LeadTime Stats
+	// Items are the work items behind the figure, by deployment time.
+	Items []WorkItemFact
+}
+
+func knownItems(items []delivery.WorkItem) map[int]bool {
+	known := make(map[int]bool, len(items))
+	for _, w := range items {
+		known[w.ID] = true
+	}
+	return known
+}
+
+// mentionedItems returns the #1234 mentions in text that name a known item.
+func mentionedItems(text string, known map[int]bool) []int {
+	ids := delivery.Mentions(text)
+	return slices.DeleteFunc(ids, func(id int) bool { return !known[id] })
+}
+
+// linkWorkItems finds, for each work item, the first successful production
+// deployment containing a linked commit (listed in the commit's work items or
+// mentioned in its message) or a linked PR's merge commit (work item refs or
+// mentioned in title or description).
+func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullRequest) {
+	known := knownItems(items)
+	first := make(map[int]int) // work item → deployment index
+	link := func(ids []int, k commitKey) {
+		dep, ok := a.deployedBy[k]
+		if !ok {
+			return
+		}
+		for _, id := range ids {
+			if cur, seen := first[id]; known[id] && (!seen || dep < cur) {
+				first[id] = dep
+			}
+		}
+	}
+	for k, c := range a.commits {
+		link(append(slices.Clone(c.WorkItemIDs), mentionedItems(c.Message, known)...), k)
+	}
+	for _, pr := range prs {
+		if pr.Merged() {
+			ids := append(slices.Clone(pr.WorkItemIDs), mentionedItems(pr.Title+"\n"+pr.Description, known)...)
+			link(ids, commitKey{pr.RepositoryID, pr.MergeCommitSHA})
+		}
+	}
+	for _, w := range items {
+		i, ok := first[w.ID]
+		if !ok {
+			continue
+		}
+		d := a.deps[i]
+		a.items = append(a.items, WorkItemFact{
+			ID: w.ID, ProjectID: w.ProjectID, Type: w.Type, AreaPath: w.AreaPath, CreatedAt: w.CreatedAt,
+			DeploymentID: d.ID, DeployedAt: d.FinishedAt, RepositoryID: d.RepositoryID,
+			LeadTime: d.FinishedAt.Sub(w.CreatedAt),
+		})
+	}
+	slices.SortStableFunc(a.items, func(x, y WorkItemFact) int {
+		if c := x.DeployedAt.Compare(y.DeployedAt); c != 0 {
+			return c
+		}
+		return x.ID - y.ID
+	})
+}
+
+// WorkItems returns the lead time of work items whose first deployment
+// finished in w. The window's project filter applies to the item's project,
+// its repository filter to the deployment's repository.
+func (a *Analysis) WorkItems(w delivery.Window, f WorkItemFilter) WorkItemLeadTime {
+	out := WorkItemLeadTime{Meta: meta(), Window: w, Filter: f}
+	var spans []time.Duration
+	for _, it := range a.items {
+		if !w.Contains(it.DeployedAt) || !w.MatchesProject(it.ProjectID) ||
+			(w.Repository != "" && w.Repository != it.RepositoryID) || !f.matches(it) {
+			continue
+		}
+		spans = append(spans, it.LeadTime)
+		it.LeadTime = clamp(it.LeadTime)
+		out.Items = append(out.Items, it)
+	}
+	out.LeadTime = Summarize(spans)
+	return out
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/pandev-metrics/pandev/internal/api"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/web"
+)
+
+type route struct {
+	pattern string
+	access  access
+	h       handlerFunc
+}
+
+// routes is every route of the server, in one table.
+func (s *Server) routes() []route {
+	jobsUI := s.deps.JobsUI
+	if jobsUI == nil {
+		jobsUI = http.NotFoundHandler()
+	}
+	return []route{
+		// Health and operations.
+		{"GET /healthz", public, s.healthz},
+		{"GET /readyz", public, s.readyz},
+		{"GET /metrics", public, s.metrics()},
+		{"/admin/jobs/", admin, serveHTTP(jobsUI)},
+
+		// Browser pages.
+		{"GET /static/", public, serveHTTP(web.Static())},
+		{"GET /login", public, s.pages.ShowLogin},
+		{"POST /login", public, s.pages.Login},
+		{"POST /logout", member, s.pages.Logout},
+		{"GET /{$}", member, s.pages.Home},
+
+		// JSON API.
+		{"GET " + api.OpenAPIPath, public, api.OpenAPI},
+		{"GET /api/v1/me", member, s.api.GetMe},
+		{"GET /api/v1/tokens", member, s.api.ListTokens},
+		{"POST /api/v1/tokens", member, s.api.CreateToken},
+		{"DELETE /api/v1/tokens/{id}", member, s.api.DeleteToken},
+		{"/api/", public, api.NotFound},
+
+		// Anything else.
+		{"/", public, notFound},
+	}
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return delivery.Errorf(delivery.KindNotFound, "there is no page at %s", r.URL.Path).WithHint("check the address")
+}

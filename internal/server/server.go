@@ -1,0 +1,215 @@
+// Package server is the HTTP front: one route table, the middleware
+// (recovery, logging, metrics, body limits, authentication, CSRF), the
+// error-to-status mapping, and readiness.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pandev-metrics/pandev/internal/api"
+	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/web"
+)
+
+// Deps are the parts the server routes to.
+type Deps struct {
+	DB       *store.DB
+	Auth     *auth.Service
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// JobsUI is River UI, served to admins at /admin/jobs/.
+	JobsUI http.Handler
+	// SecureCookies sets the Secure flag (the public URL is https).
+	SecureCookies bool
+}
+
+// Server routes requests.
+type Server struct {
+	deps     Deps
+	api      *api.Handlers
+	pages    *web.Pages
+	handler  http.Handler
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	ready    atomic.Bool // migrations seen current once; they do not go back
+}
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// access says who may call a route.
+type access int
+
+const (
+	public access = iota // anyone
+	member               // any signed-in user of a workspace
+	admin                // an admin of the workspace
+)
+
+// New builds the server and its route table.
+func New(d Deps) *Server {
+	s := &Server{
+		deps:  d,
+		api:   &api.Handlers{DB: d.DB, Auth: d.Auth},
+		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Secure: d.SecureCookies},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "pandev_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
+	}
+	d.Registry.MustRegister(s.requests, s.duration)
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.instrument(rt.pattern, s.wrap(rt.access, rt.h)))
+	}
+	// Cross-origin state-changing browser requests are refused (CSRF);
+	// clients that send no Origin/Sec-Fetch-Site (API tokens, Azure DevOps
+	// webhooks) are unaffected.
+	csrf := http.NewCrossOriginProtection()
+	s.handler = s.recoverer(csrf.Handler(mux))
+	return s
+}
+
+// Handler is the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// wrap adapts a handlerFunc: authenticates per access level, writes errors.
+func (s *Server) wrap(a access, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serve(a, h, w, r); err != nil {
+			writeError(w, r, s.deps.Logger, err)
+		}
+	})
+}
+
+func (s *Server) serve(a access, h handlerFunc, w http.ResponseWriter, r *http.Request) error {
+	if a == public {
+		if p, err := s.deps.Auth.Authenticate(r); err == nil { // optional: pages show who is signed in
+			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		}
+		return h(w, r)
+	}
+	p, err := s.deps.Auth.Authenticate(r)
+	if err != nil {
+		return err
+	}
+	if a == admin && !p.IsAdmin() {
+		return delivery.Errorf(delivery.KindForbidden, "this needs the admin role").
+			WithHint("ask an admin of your workspace")
+	}
+	return h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flushing).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// instrument counts and times requests by route pattern and logs them.
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		s.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		s.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		if route != "GET /healthz" && route != "GET /readyz" && route != "GET /metrics" {
+			s.deps.Logger.Debug("request", "method", r.Method, "route", route, "status", rec.status, "duration", elapsed)
+		}
+	})
+}
+
+// recoverer turns a panic into a 500 without echoing anything of the request.
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				writeError(w, r, s.deps.Logger, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, err := w.Write([]byte("ok\n"))
+	return err
+}
+
+// readyz answers 200 once the database answers and every migration is
+// applied, 503 otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.deps.DB.Ping(ctx); err != nil {
+		return delivery.Errorf(delivery.KindUnavailable, "the database does not answer").
+			WithHint("check PANDEV_DB and that the database server is running").Wrap(err)
+	}
+	if !s.ready.Load() {
+		ok, err := s.deps.DB.MigrationsCurrent(ctx)
+		if err != nil || !ok {
+			return delivery.Errorf(delivery.KindUnavailable, "database migrations are not applied yet").
+				WithHint("wait for start-up to finish, or run `pandev migrate`").Wrap(err)
+		}
+		s.ready.Store(true)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, err := w.Write([]byte("ready\n"))
+	return err
+}
+
+func (s *Server) metrics() handlerFunc {
+	h := promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
+
+// serveHTTP adapts a plain http.Handler to the route table.
+func serveHTTP(h http.Handler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}

@@ -1,0 +1,194 @@
+// Package web serves the server-rendered pages: typed page data, templates
+// and static files embedded in the binary (nothing fetched at run time).
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Static serves /static/ from the binary.
+func Static() http.Handler {
+	sub, _ := fs.Sub(staticFiles, "static")
+	return http.StripPrefix("/static/", http.FileServerFS(sub))
+}
+
+// page names a template and the type of data it takes; the templates test
+// executes each with a zero value of its type.
+var pages = map[string]any{
+	"login.html": LoginPage{},
+	"home.html":  HomePage{},
+	"error.html": ErrorPage{},
+}
+
+var templates = func() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for name := range pages {
+		out[name] = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
+	}
+	return out
+}()
+
+// Chrome is what every page's layout shows.
+type Chrome struct {
+	Title   string
+	User    string // email of the signed-in user, "" when signed out
+	IsAdmin bool
+}
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Chrome
+	Email   string
+	Next    string
+	Error   string
+	NoUsers bool
+}
+
+// HomePage is the dashboard landing page.
+type HomePage struct {
+	Chrome
+	Workspace string
+	Connected bool
+}
+
+// ErrorPage is shown to browsers for failed page requests.
+type ErrorPage struct {
+	Chrome
+	Status  int
+	Message string
+	Hint    string
+}
+
+// render executes a page template into a buffer first, so a template error
+// becomes a clean 500 instead of half a page.
+func render(w http.ResponseWriter, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := templates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// RenderError writes an error page.
+func RenderError(w http.ResponseWriter, p ErrorPage) {
+	if p.Chrome.Title == "" {
+		p.Chrome.Title = http.StatusText(p.Status)
+	}
+	var buf bytes.Buffer
+	if err := templates["error.html"].ExecuteTemplate(&buf, "layout", p); err != nil {
+		_, _ = w.Write([]byte(p.Message))
+		return
+	}
+	_, _ = buf.WriteTo(w)
+}
+
+// Pages holds what the page handlers need.
+type Pages struct {
+	DB     *store.DB
+	Auth   *auth.Service
+	Secure bool // set the Secure flag on cookies (https)
+}
+
+func chrome(title string, p auth.Principal) Chrome {
+	return Chrome{Title: title, User: p.User.Email, IsAdmin: p.IsAdmin()}
+}
+
+// ShowLogin renders the sign-in form.
+func (h *Pages) ShowLogin(w http.ResponseWriter, r *http.Request) error {
+	n, err := h.DB.CountUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	return render(w, http.StatusOK, "login.html", LoginPage{Chrome: Chrome{Title: "Sign in"},
+		Next: safeNext(r.URL.Query().Get("next")), NoUsers: n == 0})
+}
+
+// Login checks the form and starts a session.
+func (h *Pages) Login(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return delivery.Errorf(delivery.KindInvalid, "the sign-in form could not be read").Wrap(err)
+	}
+	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
+	cookie, _, err := h.Auth.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
+	if k := delivery.KindOf(err); k == delivery.KindUnauthorized || k == delivery.KindRateLimited {
+		status := http.StatusUnauthorized
+		if k == delivery.KindRateLimited {
+			status = http.StatusTooManyRequests
+		}
+		de := err.(*delivery.Error)
+		msg := de.Message
+		if de.Hint != "" {
+			msg += ": " + de.Hint
+		}
+		return render(w, status, "login.html", LoginPage{Chrome: Chrome{Title: "Sign in"}, Email: email, Next: next, Error: msg})
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, auth.SessionCookieFor(cookie, h.Secure))
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// Logout ends the session.
+func (h *Pages) Logout(w http.ResponseWriter, r *http.Request) error {
+	if p, ok := auth.FromContext(r.Context()); ok && p.SessionID != "" {
+		if err := h.Auth.Logout(r.Context(), p.SessionID); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, auth.ClearedSessionCookie(h.Secure))
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// Home renders the landing page of the caller's workspace.
+func (h *Pages) Home(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	ws, err := h.DB.GetWorkspace(r.Context(), p.WorkspaceID())
+	if err != nil {
+		return err
+	}
+	ins, err := h.DB.ListIntegrations(r.Context(), ws.ID, "azure-devops")
+	if err != nil {
+		return err
+	}
+	return render(w, http.StatusOK, "home.html", HomePage{Chrome: chrome("Dashboard", p), Workspace: ws.Name, Connected: len(ins) > 0})
+}
+
+// safeNext keeps post-login redirects on this site.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return "/"
+	}
+	return next
+}
+
+// clientAddr is the client's IP, for the login rate limit.
+func clientAddr(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return host
+}
