@@ -47,6 +47,7 @@ type appOptions struct {
 	HousekeepingInterval time.Duration // default 1h
 	PollInterval         time.Duration // job fetch poll; default 1s
 	Workers              *river.Workers
+	ConnState            func(net.Conn, http.ConnState) // observes connections (tests of draining)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -198,6 +199,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState:         opts.ConnState,
 	}
 	return a, nil
 }

@@ -27,6 +27,19 @@ var statusOf = map[delivery.Kind]int{
 	delivery.KindInternal:     http.StatusInternalServerError,
 }
 
+// defaultHint is said when an error carries no hint of its own.
+var defaultHint = map[delivery.Kind]string{
+	delivery.KindInvalid:      "check the request against the API reference at /api/v1/openapi.json",
+	delivery.KindUnauthorized: "sign in, or send Authorization: Bearer <token>",
+	delivery.KindForbidden:    "ask an admin of your workspace",
+	delivery.KindNotFound:     "check the id: it may have been deleted",
+	delivery.KindConflict:     "reload and try again",
+	delivery.KindRateLimited:  "wait a moment and try again",
+	delivery.KindUnavailable:  "try again shortly",
+	delivery.KindUpstream:     "check the integration's status page, then try again",
+	delivery.KindPrecondition: "complete the earlier step first",
+}
+
 // ErrorBody is the JSON shape of every API error.
 type ErrorBody struct {
 	Error struct {
@@ -57,6 +70,9 @@ func classify(err error) (int, ErrorBody) {
 		status = http.StatusInternalServerError
 	}
 	body.Error.Code, body.Error.Message, body.Error.Hint = string(de.Kind), de.Message, de.Hint
+	if body.Error.Hint == "" {
+		body.Error.Hint = defaultHint[de.Kind]
+	}
 	return status, body
 }
 
