@@ -1,0 +1,49 @@
+package web
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestTemplatesExecuteWithTheirPageData type-checks every template against
+// its page data type: a field renamed in Go but not in HTML fails here.
+func TestTemplatesExecuteWithTheirPageData(t *testing.T) {
+	for name, data := range pages {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := templates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), "<!doctype html>") {
+				t.Fatal("layout not rendered")
+			}
+		})
+	}
+}
+
+func TestErrorPageEscapesMessages(t *testing.T) {
+	rec := httptest.NewRecorder()
+	RenderError(rec, ErrorPage{Status: 404, Message: "<script>alert(1)</script>"})
+	if strings.Contains(rec.Body.String(), "<script>alert") {
+		t.Fatal("message must be escaped")
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	cases := map[string]string{
+		"":                    "/",
+		"/settings":           "/settings",
+		"/a?b=c":              "/a?b=c",
+		"https://evil.com/":   "/",
+		"//evil.com":          "/",
+		"/\\evil.com":         "/",
+		"javascript:alert(1)": "/",
+	}
+	for in, want := range cases {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
