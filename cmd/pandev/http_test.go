@@ -37,6 +37,11 @@ func TestSignInSessionsCSRFAndAPIErrors(t *testing.T) {
 		t.Fatalf("cross-origin POST: %d, want 403", res.StatusCode)
 	}
 
+	res, _ = b.do("POST", "/login", "application/x-www-form-urlencoded", strings.NewReader("email="+strings.Repeat("a", 2<<20)), nil)
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized sign-in form: %d, want 413", res.StatusCode)
+	}
+
 	res = b.login("ann@example.com", pw)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 		t.Fatalf("login: %d %s", res.StatusCode, res.Header.Get("Location"))

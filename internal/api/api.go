@@ -15,9 +15,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// MaxBodyBytes bounds a JSON request body.
-const MaxBodyBytes = 1 << 20
-
 // Handlers holds what the API handlers need.
 type Handlers struct {
 	DB   *store.DB
@@ -25,8 +22,8 @@ type Handlers struct {
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body) // the server bounds the body's size
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -113,7 +110,7 @@ func (h *Handlers) CreateToken(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := decode(w, r, &req); err != nil {
+	if err := decode(r, &req); err != nil {
 		return err
 	}
 	v, t, err := h.Auth.CreateToken(r.Context(), principal(r).User.ID, req.Name)

@@ -96,7 +96,13 @@ func (s *Server) wrap(a access, h handlerFunc) http.Handler {
 	})
 }
 
+// MaxBodyBytes bounds every request body unless a route says otherwise.
+const MaxBodyBytes = 1 << 20
+
 func (s *Server) serve(a access, h handlerFunc, w http.ResponseWriter, r *http.Request) error {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	}
 	if a == public {
 		if p, err := s.deps.Auth.Authenticate(r); err == nil { // optional: pages show who is signed in
 			r = r.WithContext(auth.WithPrincipal(r.Context(), p))

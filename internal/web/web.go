@@ -5,6 +5,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -125,6 +126,9 @@ func (h *Pages) ShowLogin(w http.ResponseWriter, r *http.Request) error {
 // Login checks the form and starts a session.
 func (h *Pages) Login(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return err
+		}
 		return delivery.Errorf(delivery.KindInvalid, "the sign-in form could not be read").Wrap(err)
 	}
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
