@@ -19,26 +19,29 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/server"
 	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/webhook"
 )
 
 // app is one running `pandev serve`: wired with plain constructors, so a
 // test can start several on port 0 against one database.
 type app struct {
-	cfg      config.Config
-	logger   *slog.Logger
-	db       *store.DB
-	keys     *secret.Keyring
-	auth     *auth.Service
-	queue    *jobs.Queue
-	jobsUI   *riverui.Handler
-	http     *http.Server
-	listener net.Listener
-	id       string
+	cfg       config.Config
+	logger    *slog.Logger
+	db        *store.DB
+	keys      *secret.Keyring
+	auth      *auth.Service
+	queue     *jobs.Queue
+	collector *collect.Collector
+	jobsUI    *riverui.Handler
+	http      *http.Server
+	listener  net.Listener
+	id        string
 }
 
 // appOptions are knobs tests turn; production uses the zero value.
@@ -167,6 +170,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		workers = river.NewWorkers()
 	}
 	river.AddWorker(workers, &jobs.HousekeepingWorker{DB: a.db, Now: time.Now, Logger: logger})
+	a.collector = collect.New(a.db, logger.With("component", "collect"), time.Now)
+	a.collector.Register(workers)
 	a.queue, err = jobs.New(a.db, jobs.Config{
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
 		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id)},
@@ -174,6 +179,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	if err != nil {
 		return nil, err
 	}
+	a.collector.AttachQueue(a.queue)
 	a.jobsUI, err = riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: riverui.NewEndpoints(a.queue.Client(), nil),
 		Logger:    logger.With("component", "jobs-ui"),
@@ -191,6 +197,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	publicURL := cfg.DefaultPublicURL(a.listener.Addr().String())
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
+		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	})
 	a.http = &http.Server{

@@ -190,4 +190,3 @@ type errorBody struct {
 		Hint    string `json:"hint"`
 	} `json:"error"`
 }
-

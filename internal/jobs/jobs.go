@@ -58,7 +58,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
 		// Fetch again soon after a busy fetch, and poll when idle: River's
 		// defaults favour PostgreSQL's LISTEN/NOTIFY, which SQLite lacks.
-		FetchCooldown:     50 * time.Millisecond,
+		FetchCooldown:     min(50*time.Millisecond, cfg.PollInterval),
 		FetchPollInterval: cfg.PollInterval,
 		Workers:           cfg.Workers,
 		PeriodicJobs:      cfg.Periodic,

@@ -20,12 +20,22 @@ func (s *Server) routes() []route {
 	if jobsUI == nil {
 		jobsUI = http.NotFoundHandler()
 	}
+	webhookHandler := notFound
+	if s.deps.Webhook != nil {
+		webhookHandler = s.deps.Webhook.ServeHTTP
+	}
 	return []route{
 		// Health and operations.
 		{"GET /healthz", public, s.healthz},
 		{"GET /readyz", public, s.readyz},
 		{"GET /metrics", public, s.metrics()},
 		{"/admin/jobs/", admin, serveHTTP(jobsUI)},
+
+		// Azure DevOps service hooks: any path takes any event type.
+		{"POST /v1/azure/webhook/project", machine, webhookHandler},
+		{"POST /v1/azure/webhook/merge-request", machine, webhookHandler},
+		{"POST /v1/azure/webhook/boards", machine, webhookHandler},
+		{"POST /v1/azure/webhook/pipeline", machine, webhookHandler},
 
 		// Browser pages.
 		{"GET /static/", public, serveHTTP(web.Static())},

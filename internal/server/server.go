@@ -30,8 +30,15 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// JobsUI is River UI, served to admins at /admin/jobs/.
 	JobsUI http.Handler
+	// Webhook ingests Azure DevOps service-hook deliveries.
+	Webhook ErrorHandler
 	// SecureCookies sets the Secure flag (the public URL is https).
 	SecureCookies bool
+}
+
+// ErrorHandler is a handler that returns its error for the server to map.
+type ErrorHandler interface {
+	ServeHTTP(w http.ResponseWriter, r *http.Request) error
 }
 
 // Server routes requests.
@@ -52,9 +59,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type access int
 
 const (
-	public access = iota // anyone
-	member               // any signed-in user of a workspace
-	admin                // an admin of the workspace
+	public  access = iota // anyone; a signed-in user is recognised
+	machine               // another system, authenticating itself (webhooks); no session lookup
+	member                // any signed-in user of a workspace
+	admin                 // an admin of the workspace
 )
 
 // New builds the server and its route table.
@@ -74,7 +82,7 @@ func New(d Deps) *Server {
 	d.Registry.MustRegister(s.requests, s.duration)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.Handle(rt.pattern, s.instrument(rt.pattern, s.wrap(rt.access, rt.h)))
+		mux.Handle(rt.pattern, s.instrument(rt.pattern, s.wrap(rt)))
 	}
 	// Cross-origin state-changing browser requests are refused (CSRF);
 	// clients that send no Origin/Sec-Fetch-Site (API tokens, Azure DevOps
@@ -87,10 +95,14 @@ func New(d Deps) *Server {
 // Handler is the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// wrap adapts a handlerFunc: authenticates per access level, writes errors.
-func (s *Server) wrap(a access, h handlerFunc) http.Handler {
+// wrap adapts a route: bounds the body (machine endpoints bound their own:
+// webhooks take up to 4 MiB), authenticates per access level, writes errors.
+func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.serve(a, h, w, r); err != nil {
+		if r.Body != nil && r.Body != http.NoBody && rt.access != machine {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		if err := s.serve(rt.access, rt.h, w, r); err != nil {
 			writeError(w, r, s.deps.Logger, err)
 		}
 	})
@@ -100,8 +112,8 @@ func (s *Server) wrap(a access, h handlerFunc) http.Handler {
 const MaxBodyBytes = 1 << 20
 
 func (s *Server) serve(a access, h handlerFunc, w http.ResponseWriter, r *http.Request) error {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if a == machine {
+		return h(w, r)
 	}
 	if a == public {
 		if p, err := s.deps.Auth.Authenticate(r); err == nil { // optional: pages show who is signed in

@@ -101,7 +101,7 @@ func TestOpenAPIDocumentsEveryAPIRoute(t *testing.T) {
 	inTable := map[string]bool{}
 	for _, rt := range s.routes() {
 		method, path, ok := strings.Cut(rt.pattern, " ")
-		if !ok || !(strings.HasPrefix(path, "/api/v1/") || path == "/healthz" || path == "/readyz" || path == "/metrics") {
+		if !ok || !(strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/v1/") || path == "/healthz" || path == "/readyz" || path == "/metrics") {
 			continue
 		}
 		key := strings.ToLower(method) + " " + path

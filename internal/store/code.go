@@ -51,20 +51,33 @@ func (q queries) SetProjectSelected(ctx context.Context, k Key, projectID string
 	return affectedOne(res, err, "project")
 }
 
+const projectColumns = `integration_id, workspace_id, project_id, name, description, state, visibility,
+	last_update_time, selected, selected_at`
+
+func scanProject(r rowScanner) (Project, error) {
+	var p Project
+	var upd, sel sql.NullTime
+	err := r.Scan(&p.IntegrationID, &p.WorkspaceID, &p.ProjectID, &p.Name, &p.Description, &p.State,
+		&p.Visibility, &upd, &p.Selected, &sel)
+	p.LastUpdateTime, p.SelectedAt = timePtr(upd), timePtr(sel)
+	if err == sql.ErrNoRows {
+		return p, notFound("project")
+	}
+	return p, mapErr(err)
+}
+
 // ListProjects lists an integration's projects by name.
 func (q queries) ListProjects(ctx context.Context, k Key, onlySelected bool) ([]Project, error) {
-	rows, err := q.q.QueryContext(ctx, `
-		SELECT integration_id, workspace_id, project_id, name, description, state, visibility, last_update_time, selected, selected_at
-		FROM provider_projects WHERE integration_id = $1 AND workspace_id = $2 AND (selected OR NOT $3)
+	rows, err := q.q.QueryContext(ctx, `SELECT `+projectColumns+` FROM provider_projects
+		WHERE integration_id = $1 AND workspace_id = $2 AND (selected OR NOT $3)
 		ORDER BY name, project_id`, k.IntegrationID, k.WorkspaceID, onlySelected)
-	return collect(rows, err, func(r rowScanner) (Project, error) {
-		var p Project
-		var upd, sel sql.NullTime
-		err := r.Scan(&p.IntegrationID, &p.WorkspaceID, &p.ProjectID, &p.Name, &p.Description, &p.State,
-			&p.Visibility, &upd, &p.Selected, &sel)
-		p.LastUpdateTime, p.SelectedAt = timePtr(upd), timePtr(sel)
-		return p, mapErr(err)
-	})
+	return collect(rows, err, scanProject)
+}
+
+// GetProject returns one project of an integration.
+func (q queries) GetProject(ctx context.Context, k Key, projectID string) (Project, error) {
+	return scanProject(q.q.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM provider_projects
+		WHERE integration_id = $1 AND workspace_id = $2 AND project_id = $3`, k.IntegrationID, k.WorkspaceID, projectID))
 }
 
 // Repository is a Git repository of a project.

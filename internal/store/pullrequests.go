@@ -84,8 +84,12 @@ func (q queries) UpsertReviewer(ctx context.Context, integrationID string, prID 
 		INSERT INTO pr_reviewers (integration_id, pr_id, reviewer_id, display_name, vote, voted_at, is_required)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (integration_id, pr_id, reviewer_id) DO UPDATE SET
-			display_name = excluded.display_name, vote = excluded.vote,
-			voted_at = COALESCE(excluded.voted_at, pr_reviewers.voted_at), is_required = excluded.is_required`,
+			display_name = excluded.display_name, vote = excluded.vote, is_required = excluded.is_required,
+			-- a vote's time changes only when the vote does (or was unknown)
+			voted_at = CASE
+				WHEN excluded.voted_at IS NULL THEN pr_reviewers.voted_at
+				WHEN pr_reviewers.voted_at IS NULL OR pr_reviewers.vote <> excluded.vote THEN excluded.voted_at
+				ELSE pr_reviewers.voted_at END`,
 		integrationID, prID, r.ReviewerID, r.DisplayName, r.Vote, nullTime(r.VotedAt), r.IsRequired)
 	return mapErr(err)
 }

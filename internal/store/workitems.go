@@ -22,6 +22,7 @@ type WorkItem struct {
 	ChangedAt     time.Time
 	ResolvedAt    *time.Time
 	ClosedAt      *time.Time
+	IsDeleted     bool // deleted in Azure DevOps (the recycle bin)
 }
 
 // UpsertWorkItem stores a work item unless the stored revision is newer;
@@ -29,16 +30,16 @@ type WorkItem struct {
 func (q queries) UpsertWorkItem(ctx context.Context, w WorkItem) (bool, error) {
 	res, err := q.q.ExecContext(ctx, `
 		INSERT INTO work_items (integration_id, work_item_id, workspace_id, project_id, rev, item_type, title, state,
-			state_category, tags, area_path, created_at, changed_at, resolved_at, closed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			state_category, tags, area_path, created_at, changed_at, resolved_at, closed_at, is_deleted)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (integration_id, work_item_id) DO UPDATE SET
 			project_id = excluded.project_id, rev = excluded.rev, item_type = excluded.item_type,
 			title = excluded.title, state = excluded.state, state_category = excluded.state_category,
 			tags = excluded.tags, area_path = excluded.area_path, changed_at = excluded.changed_at,
-			resolved_at = excluded.resolved_at, closed_at = excluded.closed_at
+			resolved_at = excluded.resolved_at, closed_at = excluded.closed_at, is_deleted = excluded.is_deleted
 		WHERE work_items.rev <= excluded.rev`,
 		w.IntegrationID, w.WorkItemID, w.WorkspaceID, w.ProjectID, w.Rev, w.Type, w.Title, w.State, w.StateCategory,
-		w.Tags, w.AreaPath, utc(w.CreatedAt), utc(w.ChangedAt), nullTime(w.ResolvedAt), nullTime(w.ClosedAt))
+		w.Tags, w.AreaPath, utc(w.CreatedAt), utc(w.ChangedAt), nullTime(w.ResolvedAt), nullTime(w.ClosedAt), w.IsDeleted)
 	if err != nil {
 		return false, mapErr(err)
 	}
@@ -51,7 +52,7 @@ func (q queries) ListWorkItems(ctx context.Context, f Filter) ([]WorkItem, error
 	from, to := f.bounds()
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, work_item_id, project_id, rev, item_type, title, state, state_category,
-			tags, area_path, created_at, changed_at, resolved_at, closed_at
+			tags, area_path, created_at, changed_at, resolved_at, closed_at, is_deleted
 		FROM work_items
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND changed_at >= $3 AND changed_at < $4
 		ORDER BY changed_at DESC, work_item_id LIMIT $5 OFFSET $6`,
@@ -60,7 +61,7 @@ func (q queries) ListWorkItems(ctx context.Context, f Filter) ([]WorkItem, error
 		var w WorkItem
 		var res, closed sql.NullTime
 		err := r.Scan(&w.IntegrationID, &w.WorkspaceID, &w.WorkItemID, &w.ProjectID, &w.Rev, &w.Type, &w.Title,
-			&w.State, &w.StateCategory, &w.Tags, &w.AreaPath, &w.CreatedAt, &w.ChangedAt, &res, &closed)
+			&w.State, &w.StateCategory, &w.Tags, &w.AreaPath, &w.CreatedAt, &w.ChangedAt, &res, &closed, &w.IsDeleted)
 		w.ResolvedAt, w.ClosedAt = timePtr(res), timePtr(closed)
 		return w, mapErr(err)
 	})

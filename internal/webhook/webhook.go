@@ -1,0 +1,210 @@
+// Package webhook receives Azure DevOps service-hook deliveries: it
+// authenticates each one against its integration's secret, stores the raw
+// event in the inbox keyed by the event id (a duplicate is a no-op),
+// enqueues its processing in the same transaction and answers 200 — fast,
+// because Azure DevOps puts a subscription on probation after one failure
+// and then drops new events. It never calls Azure DevOps itself.
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// MaxBodyBytes is the largest delivery accepted (Azure DevOps sends at most 2 MB).
+const MaxBodyBytes = 4 << 20
+
+// Paths are the ingest endpoints registered with Azure DevOps, by intent.
+// Any of them accepts any event type: processing routes by eventType.
+var Paths = []string{
+	"/v1/azure/webhook/project",
+	"/v1/azure/webhook/merge-request",
+	"/v1/azure/webhook/boards",
+	"/v1/azure/webhook/pipeline",
+}
+
+// Enqueuer schedules the processing of a stored event in the same
+// transaction that stored it. The collect package implements it; the
+// interface lives here because this is the package that needs it.
+type Enqueuer interface {
+	EnqueueEvent(ctx context.Context, tx *store.Tx, integrationID, eventID string) error
+}
+
+// Handler is the ingest endpoint.
+type Handler struct {
+	db      *store.DB
+	keys    *secret.Keyring
+	enqueue Enqueuer
+	logger  *slog.Logger
+	now     func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]credential // integration id → its secret's hash
+}
+
+// credential is what a delivery's password is checked against; cached
+// briefly so a burst of deliveries does not open the sealed secret each time.
+type credential struct {
+	workspaceID string
+	secretHash  [32]byte
+	until       time.Time
+}
+
+// credentialTTL bounds how long a deleted integration keeps accepting.
+const credentialTTL = 30 * time.Second
+
+// New returns the ingest handler.
+func New(db *store.DB, keys *secret.Keyring, enqueue Enqueuer, logger *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{db: db, keys: keys, enqueue: enqueue, logger: logger, now: now, cache: map[string]credential{}}
+}
+
+// Envelope is the part of a delivery every event type shares.
+type Envelope struct {
+	ID          string          `json:"id"`
+	EventType   string          `json:"eventType"`
+	PublisherID string          `json:"publisherId"`
+	CreatedDate time.Time       `json:"createdDate"`
+	Resource    json.RawMessage `json:"resource"`
+}
+
+// ParseEnvelope checks a delivery body: JSON object, UTF-8, with a string
+// id and eventType. It is the one parser of outside input here (fuzzed).
+func ParseEnvelope(body []byte) (Envelope, error) {
+	var env Envelope
+	if !utf8.Valid(body) {
+		return env, delivery.Errorf(delivery.KindInvalid, "the body is not valid UTF-8").WithHint("send the event as Azure DevOps does: UTF-8 JSON")
+	}
+	var raw struct {
+		ID, EventType, PublisherID, CreatedDate, Resource json.RawMessage
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return env, delivery.Errorf(delivery.KindInvalid, "the body is not a JSON object").WithHint("send the event as Azure DevOps does: a JSON object with id and eventType")
+	}
+	if err := json.Unmarshal(raw.ID, &env.ID); err != nil || strings.TrimSpace(env.ID) == "" || len(env.ID) > 200 {
+		return env, delivery.Errorf(delivery.KindInvalid, "the event has no id (a string of at most 200 characters)").WithHint("every Azure DevOps event carries its id; check the sender")
+	}
+	if err := json.Unmarshal(raw.EventType, &env.EventType); err != nil || strings.TrimSpace(env.EventType) == "" || len(env.EventType) > 200 {
+		return env, delivery.Errorf(delivery.KindInvalid, "the event has no eventType (a string)").WithHint("every Azure DevOps event carries its eventType; check the sender")
+	}
+	// The rest is best effort: an odd publisherId or createdDate must not refuse an event.
+	_ = json.Unmarshal(raw.PublisherID, &env.PublisherID)
+	var created string
+	if json.Unmarshal(raw.CreatedDate, &created) == nil {
+		if t, err := time.Parse(time.RFC3339Nano, created); err == nil {
+			env.CreatedDate = t.UTC()
+		}
+	}
+	env.Resource = raw.Resource
+	return env, nil
+}
+
+// Answer is the body of a 200.
+type Answer struct {
+	Status string `json:"status"` // accepted or duplicate
+	ID     string `json:"id"`
+}
+
+var errBadCredentials = delivery.Errorf(delivery.KindUnauthorized, "missing or wrong webhook credentials").
+	WithHint("the service hook must send basic auth with the integration id as user and its webhook secret as password; re-register hooks from Settings → Integrations → Azure DevOps")
+
+// ServeHTTP ingests one delivery; errors go to the server's one mapping.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	cred, integrationID, err := h.authenticate(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="pandev-webhooks", charset="UTF-8"`)
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return delivery.Errorf(delivery.KindInvalid, "the body could not be read").Wrap(err)
+	}
+	env, err := ParseEnvelope(body)
+	if err != nil {
+		return err
+	}
+	ev := store.InboxEvent{Key: store.Key{IntegrationID: integrationID, WorkspaceID: cred.workspaceID},
+		EventID: env.ID, EventType: env.EventType, Payload: string(body), ReceivedAt: h.now()}
+	isNew := false
+	err = h.db.InTx(r.Context(), func(tx *store.Tx) error {
+		if isNew, err = tx.InsertInboxEvent(r.Context(), ev); err != nil || !isNew {
+			return err
+		}
+		return h.enqueue.EnqueueEvent(r.Context(), tx, integrationID, env.ID)
+	})
+	if err != nil {
+		return err
+	}
+	status := "accepted"
+	if !isNew {
+		status = "duplicate"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(Answer{Status: status, ID: env.ID})
+}
+
+// authenticate checks basic auth: user = integration id, password = its
+// webhook secret, compared in constant time. Unknown integrations and wrong
+// secrets get the same answer.
+func (h *Handler) authenticate(r *http.Request) (credential, string, error) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || user == "" || pass == "" {
+		return credential{}, "", errBadCredentials
+	}
+	cred, err := h.credential(r.Context(), user)
+	given := sha256.Sum256([]byte(pass))
+	if err != nil {
+		if delivery.IsNotFound(err) {
+			subtle.ConstantTimeCompare(given[:], given[:]) // same work as a real comparison
+			return credential{}, "", errBadCredentials
+		}
+		return credential{}, "", err
+	}
+	if subtle.ConstantTimeCompare(given[:], cred.secretHash[:]) != 1 {
+		return credential{}, "", errBadCredentials
+	}
+	return cred, user, nil
+}
+
+func (h *Handler) credential(ctx context.Context, integrationID string) (credential, error) {
+	now := h.now()
+	h.mu.Lock()
+	c, ok := h.cache[integrationID]
+	h.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c, nil
+	}
+	in, err := h.db.GetIntegrationByID(ctx, integrationID)
+	if err != nil {
+		return c, err
+	}
+	sec, err := h.keys.Open(in.WebhookSecretSealed, store.WebhookSecretSealContext(in.ID))
+	if err != nil {
+		return c, delivery.Errorf(delivery.KindInternal, "webhook secret cannot be opened").Wrap(err)
+	}
+	c = credential{workspaceID: in.WorkspaceID, secretHash: sha256.Sum256([]byte(sec.Reveal())), until: now.Add(credentialTTL)}
+	h.mu.Lock()
+	if len(h.cache) > 10_000 {
+		clear(h.cache)
+	}
+	h.cache[integrationID] = c
+	h.mu.Unlock()
+	return c, nil
+}
