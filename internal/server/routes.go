@@ -50,6 +50,11 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/tokens", member, s.api.ListTokens},
 		{"POST /api/v1/tokens", member, s.api.CreateToken},
 		{"DELETE /api/v1/tokens/{id}", member, s.api.DeleteToken},
+		{"GET /api/v1/commits", member, s.api.ListCommits},
+		{"GET /api/v1/pull-requests", member, s.api.ListPullRequests},
+		{"GET /api/v1/pipeline-runs", member, s.api.ListPipelineRuns},
+		{"GET /api/v1/deployments", member, s.api.ListDeployments},
+		{"GET /api/v1/work-items", member, s.api.ListWorkItems},
 		{"/api/", public, api.NotFound},
 
 		// Anything else.

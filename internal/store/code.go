@@ -167,7 +167,25 @@ type Filter struct {
 	RepoID      string
 	From, To    time.Time // [From, To); zero means unbounded
 	Limit       int       // 0 means 100
-	Offset      int
+	After       *Cursor   // the last row of the previous page; nil for the first page
+}
+
+// Cursor is a position in a list ordered newest first: the sort time and
+// the row's unique key (text for commits and deployments, a number for the
+// rest). Keyset paging stays correct while rows are being added.
+type Cursor struct {
+	Time time.Time
+	Key  string
+	Num  int64
+}
+
+// after returns the cursor as query arguments; the first page starts after
+// a time later than any row.
+func (f Filter) after() (time.Time, string, int64) {
+	if f.After == nil {
+		return time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), "", 0
+	}
+	return utc(f.After.Time), f.After.Key, f.After.Num
 }
 
 func (f Filter) limit() int {
@@ -189,17 +207,22 @@ func (f Filter) bounds() (time.Time, time.Time) {
 	return utc(from), utc(to)
 }
 
+// Cursor is this commit's position in ListCommits.
+func (c Commit) Cursor() Cursor { return Cursor{Time: c.AuthorDate, Key: c.RepoID + " " + c.SHA} }
+
 // ListCommits lists commits authored in the window, newest first, with parents.
 func (q queries) ListCommits(ctx context.Context, f Filter) ([]Commit, error) {
 	from, to := f.bounds()
+	at, key, _ := f.after()
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, repo_id, sha, project_id, author_name, author_email, author_date,
 			committer_date, message, adds, edits, deletes
 		FROM commits
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
 			AND author_date >= $4 AND author_date < $5
-		ORDER BY author_date DESC, sha LIMIT $6 OFFSET $7`,
-		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset)
+			AND (author_date < $7 OR (author_date = $7 AND repo_id || ' ' || sha > $8))
+		ORDER BY author_date DESC, repo_id || ' ' || sha LIMIT $6`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), at, key)
 	commits, err := collect(rows, err, func(r rowScanner) (Commit, error) {
 		var c Commit
 		err := r.Scan(&c.IntegrationID, &c.WorkspaceID, &c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail,

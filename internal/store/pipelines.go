@@ -68,18 +68,32 @@ func (q queries) UpsertPipelineRun(ctx context.Context, r PipelineRun) error {
 	return nil
 }
 
-// ListPipelineRuns lists runs finished in the window (unfinished runs when
-// the window is unbounded), newest first, with their stages.
+// Cursor is this run's position in ListPipelineRuns.
+func (r PipelineRun) Cursor() Cursor {
+	t := r.FinishedAt
+	if t == nil {
+		t = r.QueuedAt
+	}
+	if t == nil {
+		return Cursor{Num: r.RunID}
+	}
+	return Cursor{Time: *t, Num: r.RunID}
+}
+
+// ListPipelineRuns lists runs by finish time (queue time while running) in
+// the window, newest first, with their stages.
 func (q queries) ListPipelineRuns(ctx context.Context, f Filter) ([]PipelineRun, error) {
 	from, to := f.bounds()
+	at, _, num := f.after()
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, run_id, project_id, definition_id, definition_name, repo_id, source_branch,
 			source_version, tags, status, result, queued_at, started_at, finished_at
 		FROM pipeline_runs
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
 			AND COALESCE(finished_at, queued_at) >= $4 AND COALESCE(finished_at, queued_at) < $5
-		ORDER BY COALESCE(finished_at, queued_at) DESC, run_id LIMIT $6 OFFSET $7`,
-		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset)
+			AND (COALESCE(finished_at, queued_at) < $7 OR (COALESCE(finished_at, queued_at) = $7 AND run_id > $8))
+		ORDER BY COALESCE(finished_at, queued_at) DESC, run_id LIMIT $6`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), at, num)
 	runs, err := collect(rows, err, func(r rowScanner) (PipelineRun, error) {
 		var v PipelineRun
 		var qd, st, fin sql.NullTime
@@ -139,17 +153,28 @@ func (q queries) UpsertDeployment(ctx context.Context, d Deployment) error {
 	return mapErr(err)
 }
 
+// Cursor is this deployment's position in ListDeployments.
+func (d Deployment) Cursor() Cursor {
+	c := Cursor{Key: d.DeploymentKey}
+	if d.FinishedAt != nil {
+		c.Time = *d.FinishedAt
+	}
+	return c
+}
+
 // ListDeployments lists deployments finished in the window, newest first.
 func (q queries) ListDeployments(ctx context.Context, f Filter, onlyProduction bool) ([]Deployment, error) {
 	from, to := f.bounds()
+	at, key, _ := f.after()
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, deployment_key, project_id, source, repo_id, environment, is_production,
 			result, run_id, sha, started_at, finished_at
 		FROM deployments
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
-			AND (is_production OR NOT $8) AND finished_at >= $4 AND finished_at < $5
-		ORDER BY finished_at DESC, deployment_key LIMIT $6 OFFSET $7`,
-		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset, onlyProduction)
+			AND (is_production OR NOT $7) AND finished_at >= $4 AND finished_at < $5
+			AND (finished_at < $8 OR (finished_at = $8 AND deployment_key > $9))
+		ORDER BY finished_at DESC, deployment_key LIMIT $6`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), onlyProduction, at, key)
 	return collect(rows, err, func(r rowScanner) (Deployment, error) {
 		var d Deployment
 		var st, fin sql.NullTime

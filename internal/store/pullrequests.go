@@ -145,14 +145,18 @@ func (q queries) GetPullRequest(ctx context.Context, workspaceID, integrationID 
 		WHERE workspace_id = $1 AND integration_id = $2 AND pr_id = $3`, workspaceID, integrationID, prID))
 }
 
+// Cursor is this PR's position in ListPullRequests.
+func (p PullRequest) Cursor() Cursor { return Cursor{Time: p.CreatedAt, Num: p.PRID} }
+
 // ListPullRequests lists PRs created in the window, newest first.
 func (q queries) ListPullRequests(ctx context.Context, f Filter) ([]PullRequest, error) {
 	from, to := f.bounds()
+	at, _, num := f.after()
 	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
-			AND created_at >= $4 AND created_at < $5
-		ORDER BY created_at DESC, pr_id LIMIT $6 OFFSET $7`,
-		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), f.Offset)
+			AND created_at >= $4 AND created_at < $5 AND (created_at < $7 OR (created_at = $7 AND pr_id > $8))
+		ORDER BY created_at DESC, pr_id LIMIT $6`,
+		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), at, num)
 	return collect(rows, err, scanPR)
 }
 

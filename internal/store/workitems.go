@@ -47,16 +47,21 @@ func (q queries) UpsertWorkItem(ctx context.Context, w WorkItem) (bool, error) {
 	return n > 0, err
 }
 
+// Cursor is this work item's position in ListWorkItems.
+func (w WorkItem) Cursor() Cursor { return Cursor{Time: w.ChangedAt, Num: w.WorkItemID} }
+
 // ListWorkItems lists work items changed in the window, most recent first.
 func (q queries) ListWorkItems(ctx context.Context, f Filter) ([]WorkItem, error) {
 	from, to := f.bounds()
+	at, _, num := f.after()
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, work_item_id, project_id, rev, item_type, title, state, state_category,
 			tags, area_path, created_at, changed_at, resolved_at, closed_at, is_deleted
 		FROM work_items
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND changed_at >= $3 AND changed_at < $4
-		ORDER BY changed_at DESC, work_item_id LIMIT $5 OFFSET $6`,
-		f.WorkspaceID, f.ProjectID, from, to, f.limit(), f.Offset)
+			AND (changed_at < $6 OR (changed_at = $6 AND work_item_id > $7))
+		ORDER BY changed_at DESC, work_item_id LIMIT $5`,
+		f.WorkspaceID, f.ProjectID, from, to, f.limit(), at, num)
 	return collect(rows, err, func(r rowScanner) (WorkItem, error) {
 		var w WorkItem
 		var res, closed sql.NullTime

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -34,6 +35,7 @@ func RunConformance(t *testing.T) {
 		{"work items by revision, links deduplicated", testWorkItems},
 		{"webhook inbox deduplicates", testInbox},
 		{"watermarks", testWatermarks},
+		{"keyset paging visits every row once", testKeysetPaging},
 		{"transactions roll back", testTransactions},
 		{"workspaces are isolated", testTenantIsolation},
 	}
@@ -306,9 +308,15 @@ func testCommits(t *testing.T, db *store.DB) {
 	must(t, err)
 	eq(t, "two commits", len(all), 2)
 	eq(t, "newest first", all[0].SHA, "bbb")
-	page, err := db.ListCommits(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, Offset: 1})
+	page, err := db.ListCommits(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1})
 	must(t, err)
-	eq(t, "paged", len(page) == 1 && page[0].SHA == "aaa", true)
+	eq(t, "first page", len(page) == 1 && page[0].SHA == "bbb", true)
+	page, err = db.ListCommits(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: ptr(page[0].Cursor())})
+	must(t, err)
+	eq(t, "second page", len(page) == 1 && page[0].SHA == "aaa", true)
+	page, err = db.ListCommits(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: ptr(page[0].Cursor())})
+	must(t, err)
+	eq(t, "past the end", len(page), 0)
 	parents, err := db.CommitParents(ctx, f.in.ID, "r1", "aaa")
 	must(t, err)
 	eq(t, "root has no parents", len(parents), 0)
@@ -544,4 +552,81 @@ func testTenantIsolation(t *testing.T, db *store.DB) {
 	links, err := db.ListWorkItemLinks(ctx, b.ws.ID, a.in.ID, 1)
 	must(t, err)
 	eq(t, "no links across", len(links), 0)
+}
+
+// testKeysetPaging pages through rows that share timestamps, one row a
+// page, and checks every list visits each row exactly once.
+func testKeysetPaging(t *testing.T, db *store.DB) {
+	f := newFixture(t, db, "acme")
+	const n = 7
+	for i := range n {
+		at := t0.Add(time.Duration(i/3) * time.Hour) // three rows per timestamp
+		must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: fmt.Sprintf("r%d", i%2), SHA: fmt.Sprintf("s%d", i), ProjectID: "p", AuthorDate: at, CommitterDate: at}))
+		_, err := db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: int64(100 - i), ProjectID: "p", RepoID: "r", Status: "active", CreatedAt: at, ProviderUpdatedAt: at})
+		must(t, err)
+		must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: int64(i + 1), ProjectID: "p", FinishedAt: ptr(at)}))
+		must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: fmt.Sprintf("env:%d", i), ProjectID: "p", Source: "environment", FinishedAt: ptr(at)}))
+		_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: int64(i + 1), ProjectID: "p", CreatedAt: at, ChangedAt: at})
+		must(t, err)
+	}
+	pages := map[string]func(after *store.Cursor) ([]string, *store.Cursor){
+		"commits": func(after *store.Cursor) ([]string, *store.Cursor) {
+			rows, err := db.ListCommits(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after})
+			must(t, err)
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			return []string{rows[0].SHA}, ptr(rows[0].Cursor())
+		},
+		"pull requests": func(after *store.Cursor) ([]string, *store.Cursor) {
+			rows, err := db.ListPullRequests(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after})
+			must(t, err)
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			return []string{fmt.Sprint(rows[0].PRID)}, ptr(rows[0].Cursor())
+		},
+		"pipeline runs": func(after *store.Cursor) ([]string, *store.Cursor) {
+			rows, err := db.ListPipelineRuns(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after})
+			must(t, err)
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			return []string{fmt.Sprint(rows[0].RunID)}, ptr(rows[0].Cursor())
+		},
+		"deployments": func(after *store.Cursor) ([]string, *store.Cursor) {
+			rows, err := db.ListDeployments(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after}, false)
+			must(t, err)
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			return []string{rows[0].DeploymentKey}, ptr(rows[0].Cursor())
+		},
+		"work items": func(after *store.Cursor) ([]string, *store.Cursor) {
+			rows, err := db.ListWorkItems(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after})
+			must(t, err)
+			if len(rows) == 0 {
+				return nil, nil
+			}
+			return []string{fmt.Sprint(rows[0].WorkItemID)}, ptr(rows[0].Cursor())
+		},
+	}
+	for name, page := range pages {
+		seen := map[string]bool{}
+		var after *store.Cursor
+		for range n + 1 {
+			ids, next := page(after)
+			if next == nil {
+				break
+			}
+			for _, id := range ids {
+				if seen[id] {
+					t.Fatalf("%s: %s seen twice", name, id)
+				}
+				seen[id] = true
+			}
+			after = next
+		}
+		eq(t, name+": every row once", len(seen), n)
+	}
 }
