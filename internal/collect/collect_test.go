@@ -33,7 +33,7 @@ const samplesDir = "../../../shared/azure-devops/samples/events"
 // harness is a server with webhook ingest and a running job queue on one
 // database, and an integration whose webhook secret is known.
 type harness struct {
-	t         *testing.T
+	t         testing.TB
 	db        *store.DB
 	srv       *httptest.Server
 	key       store.Key
@@ -42,7 +42,7 @@ type harness struct {
 	queue     *jobs.Queue
 }
 
-func newHarness(t *testing.T, db *store.DB) *harness {
+func newHarness(t testing.TB, db *store.DB) *harness {
 	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -138,7 +138,7 @@ func (h *harness) waitProcessed(eventID string) store.InboxEvent {
 	}
 }
 
-func readSample(t *testing.T, name string) []byte {
+func readSample(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(samplesDir, name))
 	if err != nil {
@@ -147,7 +147,7 @@ func readSample(t *testing.T, name string) []byte {
 	return b
 }
 
-func sampleProject(t *testing.T, body []byte) (eventID, projectID string) {
+func sampleProject(t testing.TB, body []byte) (eventID, projectID string) {
 	var p struct {
 		ID                 string `json:"id"`
 		ResourceContainers struct {

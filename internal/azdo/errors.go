@@ -1,0 +1,177 @@
+package azdo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+)
+
+// The manual's Troubleshooting wording ("Check connection returns TF400813
+// or 401 Unauthorized").
+const (
+	msgUnauthorized  = "The PAT is invalid, expired, or scoped to the wrong organization"
+	hintUnauthorized = "Re-generate the PAT (Step 1) and make sure Organization matches the org you're connecting from PanDev Metrics"
+)
+
+// APIError is the HTTP detail of a failed Azure DevOps call. It is the Err of
+// the *delivery.Error the client returns; reach it with errors.As. It holds
+// no credentials.
+type APIError struct {
+	Method   string
+	Endpoint string // metric name of the endpoint, e.g. "git.pullrequests"
+	URL      string // request URL without credentials
+	Status   int    // HTTP status; 0 when no response arrived
+	TypeKey  string // VSS exception type, e.g. "UnauthorizedRequestException"
+	Message  string // VSS exception message, e.g. "TF400813: …"
+	RetryAt  time.Time
+}
+
+// Error describes the failed request; it never contains the token.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: HTTP %d", e.Method, e.URL, e.Status)
+	if e.TypeKey != "" {
+		b.WriteString(" " + e.TypeKey)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// vssBody is the VSS exception body (PROTOCOL §2), plus the "improper"
+// {"value":{"Message":…}} form some endpoints send.
+type vssBody struct {
+	Message string          `json:"message"`
+	TypeKey string          `json:"typeKey"`
+	Value   json.RawMessage `json:"value"`
+}
+
+// parseVSS fills the type key and message from an error response.
+func parseVSS(e *APIError, h http.Header, body []byte) {
+	body = bytes.TrimPrefix(body, utf8BOM)
+	ct := strings.ToLower(h.Get("Content-Type"))
+	switch {
+	case strings.Contains(ct, "text/plain"):
+		e.Message = truncate(strings.TrimSpace(string(body)), 500)
+	case strings.Contains(ct, "json") || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")):
+		var v vssBody
+		if json.Unmarshal(body, &v) == nil {
+			e.Message, e.TypeKey = v.Message, v.TypeKey
+			if e.Message == "" && len(v.Value) > 0 {
+				var inner struct {
+					Message string `json:"Message"`
+				}
+				if json.Unmarshal(v.Value, &inner) == nil {
+					e.Message = inner.Message
+				}
+			}
+		}
+	}
+	if e.Message == "" {
+		if s, err := url.QueryUnescape(h.Get("X-TFS-ServiceError")); err == nil {
+			e.Message = truncate(s, 500)
+		}
+	}
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// isSignIn reports a response that is the sign-in page or a redirect to it:
+// what Services does for a bad token when the redirect is not suppressed.
+func isSignIn(status int, h http.Header) bool {
+	if status == http.StatusNonAuthoritativeInfo {
+		return true
+	}
+	if status >= 300 && status < 400 {
+		return h.Get("X-TFS-FedAuthRedirect") != "" || strings.Contains(strings.ToLower(h.Get("Location")), "_signin")
+	}
+	return false
+}
+
+// mapHTTPError turns a non-success response into the manual's error kinds.
+func (c *Client) mapHTTPError(r *call, ae *APIError, h http.Header) error {
+	e := &delivery.Error{Err: ae}
+	authKey := ae.TypeKey == "AccessCheckException" || ae.TypeKey == "UnauthorizedRequestException"
+	switch {
+	case ae.Status == http.StatusForbidden:
+		// Authenticated, but the account lacks a permission. Checked before the
+		// TF400813 rule: a 403 can carry UnauthorizedRequestException too.
+		e.Kind = delivery.KindForbidden
+		e.Message = fmt.Sprintf("Azure DevOps denied %s: the account needs the %q permission", r.ep.what, r.ep.permission)
+		e.Hint = "Grant the service account that permission in Azure DevOps (or add it to a group that has it), then retry."
+	case ae.Status == http.StatusUnauthorized, isSignIn(ae.Status, h), authKey, strings.Contains(ae.Message, "TF400813"):
+		e.Kind, e.Message, e.Hint = delivery.KindUnauthorized, msgUnauthorized, hintUnauthorized
+	case ae.Status == http.StatusNotFound && c.org.MissingCollection():
+		e.Kind = delivery.KindInvalid
+		e.Message = "For Azure DevOps Server, the Organization URL must include the collection, e.g. " + c.org.Base + "/DefaultCollection"
+		e.Hint = "Without the collection segment, the REST API returns 404. Update the URL in Settings → Integrations → Azure DevOps."
+	case ae.Status == http.StatusTooManyRequests:
+		e.Kind = delivery.KindRateLimited
+		at := ae.RetryAt
+		if at.IsZero() {
+			at = c.clock.Now().Add(time.Minute)
+			ae.RetryAt = at
+		}
+		e.Message = "Azure DevOps rate limit reached; retry at " + at.UTC().Format("2006-01-02 15:04:05 UTC")
+		e.Hint = "PanDev Metrics slows down on its own and resumes after that time. Identities with the Basic + Test Plans access level get higher limits."
+	case ae.Status == http.StatusNotFound:
+		e.Kind = delivery.KindNotFound
+		e.Message = "Azure DevOps found nothing at " + r.ep.what
+		if ae.Message != "" {
+			e.Message += ": " + ae.Message
+		}
+	case ae.Status >= 500:
+		e.Kind = delivery.KindUnavailable
+		e.Message = fmt.Sprintf("Azure DevOps at %s failed (HTTP %d) while %s", c.org.Host, ae.Status, r.ep.what)
+		if ae.Message != "" {
+			e.Message += ": " + ae.Message
+		}
+		e.Hint = "This is usually temporary; PanDev Metrics retries on its own."
+	case ae.Status >= 300 && ae.Status < 400:
+		e.Kind = delivery.KindUpstream
+		e.Message = fmt.Sprintf("Azure DevOps redirected (HTTP %d) while %s", ae.Status, r.ep.what)
+		e.Hint = "Check the Organization URL: it should be the address the REST API answers on, without redirects."
+	default:
+		e.Kind = delivery.KindUpstream
+		e.Message = fmt.Sprintf("Azure DevOps rejected %s (HTTP %d)", r.ep.what, ae.Status)
+		if ae.Message != "" {
+			e.Message += ": " + ae.Message
+		}
+	}
+	return e
+}
+
+// transportError describes a request that got no usable answer.
+func (c *Client) transportError(r *call, ae *APIError, cause error) error {
+	return &delivery.Error{Kind: delivery.KindUnavailable,
+		Message: fmt.Sprintf("Could not reach Azure DevOps at %s while %s", c.org.Host, r.ep.what),
+		Hint:    "Check that the host name is right and that PanDev Metrics can reach it (proxy, firewall, DNS).",
+		Err:     fmt.Errorf("%s %s: %w", ae.Method, ae.URL, cause)}
+}
+
+// contextError reports a call given up because its context ended; the
+// context's error stays reachable with errors.Is.
+func (c *Client) contextError(ctx context.Context, r *call, ae *APIError) error {
+	msg := fmt.Sprintf("Azure DevOps at %s did not answer in time while %s", c.org.Host, r.ep.what)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		msg = fmt.Sprintf("Stopped %s at %s: the request was canceled", r.ep.what, c.org.Host)
+	}
+	return &delivery.Error{Kind: delivery.KindUnavailable, Message: msg,
+		Err: fmt.Errorf("%s %s: %w", ae.Method, ae.URL, context.Cause(ctx))}
+}

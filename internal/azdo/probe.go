@@ -1,0 +1,144 @@
+package azdo
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+)
+
+// Scope is one of the four PAT scopes of the manual's Step 1.
+type Scope string
+
+// The four scopes, in the manual's order.
+const (
+	ScopeCodeRead      Scope = "code_read"
+	ScopeThreadsWrite  Scope = "pr_threads_read_write"
+	ScopeBuildRead     Scope = "build_read"
+	ScopeWorkItemsRead Scope = "work_items_read"
+)
+
+// Scopes lists the four scopes in the manual's order.
+var Scopes = []Scope{ScopeCodeRead, ScopeThreadsWrite, ScopeBuildRead, ScopeWorkItemsRead}
+
+// ScopeState is the outcome of one probe.
+type ScopeState string
+
+// Probe outcomes.
+const (
+	ScopeGranted   ScopeState = "granted"   // the cheap call worked
+	ScopeMissing   ScopeState = "missing"   // 401/203 on a PAT that otherwise works: the scope is not on the token
+	ScopeForbidden ScopeState = "forbidden" // 403: the scope is there, the account lacks a permission
+	ScopeUnknown   ScopeState = "unknown"   // could not tell (no project, network, server error)
+)
+
+// ScopeCheck is the result of probing one scope, with what a missing scope
+// breaks and how to fix it (the manual's Troubleshooting, said up front).
+type ScopeCheck struct {
+	Scope  Scope
+	Label  string // as in the manual: "Code: Read"
+	State  ScopeState
+	Breaks string // what does not work without it
+	Fix    string // how to fix it
+	Err    error  // the call's error, when not granted
+}
+
+// OK reports a granted scope.
+func (s ScopeCheck) OK() bool { return s.State == ScopeGranted }
+
+type scopeInfo struct {
+	label, breaks, fix string
+}
+
+var scopeInfos = map[Scope]scopeInfo{
+	ScopeCodeRead: {"Code: Read",
+		"Commits, pull requests and repository events are not collected.",
+		"Re-create the PAT with Code: Read and update it under Settings → Integrations → Azure DevOps → Advanced → Update token."},
+	ScopeThreadsWrite: {"Pull Request Threads: Read & write",
+		"PR comments don't appear.",
+		"Re-create the PAT with Pull Request Threads: Read & write and update it under Settings → Integrations → Azure DevOps → Advanced → Update token. Also check that Post PR comments is enabled under Advanced."},
+	ScopeBuildRead: {"Build: Read",
+		"Pipeline runs are missing, so deployment frequency and other DORA metrics stay empty.",
+		"Add Build: Read to the PAT, and make sure the service account has View build pipeline permission on the project (for example through Build Administrators)."},
+	ScopeWorkItemsRead: {"Work Items: Read",
+		"Boards events don't appear and lead time is not linked to work items.",
+		"Re-create the PAT with Work Items: Read and update it under Settings → Integrations → Azure DevOps → Advanced → Update token. Boards events resume within minutes."},
+}
+
+// zeroGUID names a repository that does not exist, for the write probe.
+const zeroGUID = "00000000-0000-0000-0000-000000000000"
+
+// ProbeScopes tests the four scopes of Step 1 with one cheap call each,
+// writing nothing. project is a project the PAT can see (id or name); with
+// none, Build: Read cannot be tested and is reported unknown. Call it after
+// Detect succeeded: a 401 then means a missing scope, not a bad token
+// (PROTOCOL §10).
+//
+// The write probe posts a thread without comments to a repository that does
+// not exist. Azure DevOps checks the token's scopes before it looks at the
+// route or the body, so a token without Pull Request Threads: Read & write
+// (vso.threads_full or vso.code_write) gets 401, and one with it gets 404 or
+// 400 — and a thread needs at least one comment, so nothing is created
+// either way.
+func (c *Client) ProbeScopes(ctx context.Context, project string) []ScopeCheck {
+	out := make([]ScopeCheck, 0, len(Scopes))
+	for _, s := range Scopes {
+		out = append(out, c.ProbeScope(ctx, s, project))
+	}
+	return out
+}
+
+// ProbeScope tests one scope; see ProbeScopes.
+func (c *Client) ProbeScope(ctx context.Context, s Scope, project string) ScopeCheck {
+	info := scopeInfos[s]
+	chk := ScopeCheck{Scope: s, Label: info.label, Breaks: info.breaks, Fix: info.fix}
+	var err error
+	writeProbe := false
+	switch s {
+	case ScopeCodeRead:
+		_, err = c.Repositories(ctx, project)
+	case ScopeThreadsWrite:
+		writeProbe = true
+		_, err = c.send(ctx, &call{ep: epThreadCreate, method: http.MethodPost,
+			path: projectPrefix(project) + "_apis/git/repositories/" + zeroGUID + "/pullRequests/1/threads",
+			body: threadBody{Comments: []commentBody{}, Status: "active"}}, nil)
+	case ScopeBuildRead:
+		if project == "" {
+			chk.State = ScopeUnknown
+			chk.Err = &delivery.Error{Kind: delivery.KindPrecondition, Message: "No project is visible to the PAT, so Build: Read could not be tested"}
+			return chk
+		}
+		_, err = c.send(ctx, &call{ep: epBuilds, method: http.MethodGet, path: seg(project) + "/_apis/build/builds",
+			query: url.Values{"$top": {"1"}}}, nil)
+	case ScopeWorkItemsRead:
+		_, err = c.Wiql(ctx, project, "SELECT [System.Id] FROM WorkItems", 1)
+	default:
+		chk.State, chk.Err = ScopeUnknown, errors.New("unknown scope "+string(s))
+		return chk
+	}
+	chk.State, chk.Err = classifyProbe(err, writeProbe)
+	return chk
+}
+
+func classifyProbe(err error, writeProbe bool) (ScopeState, error) {
+	if err == nil {
+		return ScopeGranted, nil
+	}
+	var ae *APIError
+	status := 0
+	if errors.As(err, &ae) {
+		status = ae.Status
+	}
+	switch {
+	case delivery.KindOf(err) == delivery.KindUnauthorized:
+		return ScopeMissing, err
+	case status == http.StatusForbidden:
+		return ScopeForbidden, err
+	case writeProbe && (status == http.StatusBadRequest || status == http.StatusNotFound):
+		// Past the scope check; rejected for the fake target or the empty body.
+		return ScopeGranted, nil
+	}
+	return ScopeUnknown, err
+}
