@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
+
+	"github.com/pandev-metrics/pandev/internal/azdosim"
 )
 
-// simCommand runs the Azure DevOps simulator (wired to internal/azdosim).
+// simCommand runs the Azure DevOps simulator on its own (docs/simulator.md).
 func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("the Azure DevOps simulator is not part of this build yet")
+	return azdosim.RunCLI(ctx, args, stdout, stderr)
 }

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pandev-metrics/pandev/internal/samples"
 
 	"github.com/pandev-metrics/pandev/internal/secret"
 )
@@ -22,17 +22,11 @@ import (
 // testPAT is recognisable in any output it might leak into.
 const testPAT = "pat-SECRET-0123456789abcdefghijklmnop"
 
-// samplesDir holds the real payloads (../shared/azure-devops/samples).
-var samplesDir = filepath.Join("..", "..", "..", "shared", "azure-devops", "samples", "rest")
-
 // sample returns a saved response body, unwrapped from the httpExamples
 // ({responses:{"200":{body}}}) or legacy docs ({responseBody}) wrapper.
 func sample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samplesDir, name))
-	if err != nil {
-		t.Skipf("sample %s not available (%v): the shared samples live next to the repository", name, err)
-	}
+	b := samples.Read(t, "rest", name)
 	var w struct {
 		Responses    map[string]struct{ Body json.RawMessage } `json:"responses"`
 		ResponseBody json.RawMessage                           `json:"responseBody"`

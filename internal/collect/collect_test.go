@@ -21,14 +21,13 @@ import (
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/jobs"
+	"github.com/pandev-metrics/pandev/internal/samples"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/server"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 	"github.com/pandev-metrics/pandev/internal/webhook"
 )
-
-const samplesDir = "../../../shared/azure-devops/samples/events"
 
 // harness is a server with webhook ingest and a running job queue on one
 // database, and an integration whose webhook secret is known.
@@ -140,11 +139,7 @@ func (h *harness) waitProcessed(eventID string) store.InboxEvent {
 
 func readSample(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(samplesDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return samples.Read(t, "events", name)
 }
 
 func sampleProject(t testing.TB, body []byte) (eventID, projectID string) {
@@ -170,20 +165,18 @@ func sampleProject(t testing.TB, body []byte) (eventID, projectID string) {
 // TestEverySampleEventIsAcceptedAndStored delivers every real sample event
 // through the ingest endpoint and checks what it became.
 func TestEverySampleEventIsAcceptedAndStored(t *testing.T) {
-	entries, err := os.ReadDir(samplesDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	files := samples.Files(t, "events")
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		ctx := context.Background()
 		seen := map[string]bool{}
-		for _, e := range entries {
-			body := readSample(t, e.Name())
+		for _, file := range files {
+			name := filepath.Base(file)
+			body := readSample(t, name)
 			eventID, projectID := sampleProject(t, body)
 			if seen[eventID] { // the 2025 docs samples share one placeholder event id
-				body = bytes.Replace(body, []byte(eventID), []byte(e.Name()), 1)
-				eventID = e.Name()
+				body = bytes.Replace(body, []byte(eventID), []byte(name), 1)
+				eventID = name
 			}
 			seen[eventID] = true
 			if projectID != "" {
@@ -191,11 +184,11 @@ func TestEverySampleEventIsAcceptedAndStored(t *testing.T) {
 			}
 			code, answer := h.deliver(body)
 			if code != 200 || !strings.Contains(answer, `"accepted"`) {
-				t.Fatalf("%s: %d %s", e.Name(), code, answer)
+				t.Fatalf("%s: %d %s", name, code, answer)
 			}
 			got := h.waitProcessed(eventID)
 			if got.Status == "failed" {
-				t.Errorf("%s: processing failed: %s", e.Name(), got.Error)
+				t.Errorf("%s: processing failed: %s", name, got.Error)
 			}
 		}
 		all := store.Filter{WorkspaceID: h.key.WorkspaceID, Limit: 1000}
@@ -326,9 +319,8 @@ func TestOutOfOrderEventsConverge(t *testing.T) {
 }
 
 func FuzzParseEnvelope(f *testing.F) {
-	entries, _ := os.ReadDir(samplesDir)
-	for _, e := range entries {
-		b, _ := os.ReadFile(filepath.Join(samplesDir, e.Name()))
+	for _, file := range samples.Files(f, "events") {
+		b, _ := os.ReadFile(file)
 		f.Add(b)
 	}
 	f.Add([]byte(`{"id":"x","eventType":"y"}`))

@@ -21,15 +21,24 @@ type Integration struct {
 	Settings            string // JSON document
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	Account             string     // display name of the account the token belongs to
+	Scopes              string     // JSON: scope → state, from the last token check
+	ErrorMessage        string     // why the integration is not working, "" when it is
+	ErrorHint           string     // how to fix it
+	LastSyncAt          *time.Time // last successful backfill or reconcile
 }
 
 const integrationColumns = `id, workspace_id, provider, org_url, deployment, server_version,
-	token_sealed, token_hint, webhook_secret_sealed, settings, created_at, updated_at`
+	token_sealed, token_hint, webhook_secret_sealed, settings, created_at, updated_at,
+	account, scopes, error_message, error_hint, last_sync_at`
 
 func scanIntegration(row rowScanner) (Integration, error) {
 	var i Integration
+	var lastSync sql.NullTime
 	err := row.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.OrgURL, &i.Deployment, &i.ServerVersion,
-		&i.TokenSealed, &i.TokenHint, &i.WebhookSecretSealed, &i.Settings, &i.CreatedAt, &i.UpdatedAt)
+		&i.TokenSealed, &i.TokenHint, &i.WebhookSecretSealed, &i.Settings, &i.CreatedAt, &i.UpdatedAt,
+		&i.Account, &i.Scopes, &i.ErrorMessage, &i.ErrorHint, &lastSync)
+	i.LastSyncAt = timePtr(lastSync)
 	if err == sql.ErrNoRows {
 		return i, notFound("integration")
 	}
@@ -44,11 +53,15 @@ func (q queries) CreateIntegration(ctx context.Context, i Integration) (Integrat
 	if i.Settings == "" {
 		i.Settings = "{}"
 	}
+	if i.Scopes == "" {
+		i.Scopes = "{}"
+	}
 	i.CreatedAt, i.UpdatedAt = utc(i.CreatedAt), utc(i.UpdatedAt)
 	_, err := q.q.ExecContext(ctx, `INSERT INTO integrations (`+integrationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		i.ID, i.WorkspaceID, i.Provider, i.OrgURL, i.Deployment, i.ServerVersion,
-		i.TokenSealed, i.TokenHint, i.WebhookSecretSealed, i.Settings, i.CreatedAt, i.UpdatedAt)
+		i.TokenSealed, i.TokenHint, i.WebhookSecretSealed, i.Settings, i.CreatedAt, i.UpdatedAt,
+		i.Account, i.Scopes, i.ErrorMessage, i.ErrorHint, nullTime(i.LastSyncAt))
 	return i, mapErr(err)
 }
 
@@ -73,10 +86,34 @@ func (q queries) ListIntegrations(ctx context.Context, workspaceID, provider str
 	return collect(rows, err, scanIntegration)
 }
 
-// UpdateIntegrationToken replaces the sealed token (rotation keeps hooks).
-func (q queries) UpdateIntegrationToken(ctx context.Context, workspaceID, id, sealed, hint string, now time.Time) error {
-	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET token_sealed = $3, token_hint = $4, updated_at = $5
-		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, sealed, hint, utc(now))
+// TokenUpdate is a checked replacement token and what its check found.
+type TokenUpdate struct {
+	Sealed  string
+	Hint    string
+	Account string
+	Scopes  string // JSON
+}
+
+// UpdateIntegrationToken replaces the sealed token (rotation keeps hooks)
+// and clears a connection error: the new token was just checked.
+func (q queries) UpdateIntegrationToken(ctx context.Context, workspaceID, id string, t TokenUpdate, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET token_sealed = $3, token_hint = $4, account = $5,
+		scopes = $6, error_message = '', error_hint = '', updated_at = $7
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, t.Sealed, t.Hint, t.Account, t.Scopes, utc(now))
+	return affectedOne(res, err, "integration")
+}
+
+// SetIntegrationError records why the integration stopped working ("" clears).
+func (q queries) SetIntegrationError(ctx context.Context, id, message, hint string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET error_message = $2, error_hint = $3, updated_at = $4
+		WHERE id = $1`, id, message, hint, utc(now))
+	return affectedOne(res, err, "integration")
+}
+
+// MarkIntegrationSynced records a successful backfill or reconcile.
+func (q queries) MarkIntegrationSynced(ctx context.Context, id string, at time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET last_sync_at = $2, error_message = '', error_hint = ''
+		WHERE id = $1`, id, utc(at))
 	return affectedOne(res, err, "integration")
 }
 

@@ -1,0 +1,222 @@
+package azdosim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// TruthKinds are the kinds GET /_sim/truth counts and GET /_sim/truth/{kind} lists. Windows select
+// commits by author date, pushes by push date, pull requests by creation date
+// (pull_requests_completed by close date), runs and deployments by finish time, release
+// deployments by completion time, work items and incidents by last change.
+var TruthKinds = []string{"commits", "pushes", "pull_requests", "pull_requests_completed", "pipeline_runs",
+	"deployments", "production_deployments", "release_deployments", "work_items", "incidents"}
+
+type window struct {
+	proj     *project
+	from, to int64
+}
+
+func (s *Sim) window(projectKey, from, to string) (window, error) {
+	w := window{from: math.MinInt64, to: math.MaxInt64}
+	if projectKey != "" {
+		w.proj = s.org.project(projectKey)
+		if w.proj == nil {
+			return w, errors.New("unknown project " + projectKey)
+		}
+	}
+	for _, x := range []struct {
+		v   string
+		dst *int64
+	}{{from, &w.from}, {to, &w.to}} {
+		if x.v == "" {
+			continue
+		}
+		t, err := parseTime(x.v)
+		if err != nil {
+			return w, fmt.Errorf("bad time %q: use RFC 3339, e.g. 2026-01-02T15:04:05Z", x.v)
+		}
+		*x.dst = t.Unix()
+	}
+	return w, nil
+}
+
+func (w window) has(t int64) bool { return t != 0 && t >= w.from && t <= w.to }
+
+func (w window) projects(o *org) []*project {
+	if w.proj != nil {
+		return []*project{w.proj}
+	}
+	return o.projects
+}
+
+// Truth counts items per kind in the window (GET /_sim/truth).
+func (s *Sim) Truth(project, from, to string) (map[string]any, error) {
+	o := s.org
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	w, err := s.window(project, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, k := range TruthKinds {
+		out[k] = len(s.truthItems(k, w))
+	}
+	win := obj{}
+	if w.proj != nil {
+		win["project"] = w.proj.Name
+	}
+	if from != "" {
+		win["from"] = timeNano(unixTime(w.from))
+	}
+	if to != "" {
+		win["to"] = timeNano(unixTime(w.to))
+	}
+	out["window"] = win
+	return out, nil
+}
+
+// TruthItems lists the items of one kind in the window (GET /_sim/truth/{kind}).
+func (s *Sim) TruthItems(kind, project, from, to string) (map[string]any, error) {
+	o := s.org
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	w, err := s.window(project, from, to)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	for _, k := range TruthKinds {
+		ok = ok || k == kind
+	}
+	if !ok {
+		return nil, errors.New("unknown kind " + kind + ": use one of " + strings.Join(TruthKinds, ", "))
+	}
+	items := s.truthItems(kind, w)
+	return map[string]any{"kind": kind, "count": len(items), "items": nonNil(items)}, nil
+}
+
+func (s *Sim) truthItems(kind string, w window) []any {
+	o := s.org
+	var out []any
+	for _, p := range w.projects(o) {
+		switch kind {
+		case "commits":
+			for _, r := range p.repos {
+				lo := r.commitAtOrAfter(max64(w.from, 0))
+				for i := lo; i < len(r.commits) && r.commits[i].at <= w.to; i++ {
+					c := &r.commits[i]
+					out = append(out, obj{"project": p.Name, "repository": r.Name, "commit_id": o.sha(r, int32(i)),
+						"author_email": o.idents[c.author].Email, "author_date": timeStr(c.at), "work_item": int(c.wi), "merge_of_pull_request": int(c.pr)})
+				}
+			}
+		case "pushes":
+			for _, r := range p.repos {
+				for _, ps := range r.pushes {
+					if w.has(ps.at) {
+						out = append(out, obj{"project": p.Name, "repository": r.Name, "push_id": ps.id, "date": timeStr(ps.at),
+							"commits": int(ps.last - ps.first + 1), "pushed_by": o.idents[ps.by].Email})
+					}
+				}
+			}
+		case "pull_requests", "pull_requests_completed":
+			for _, r := range p.repos {
+				for _, pr := range r.prs {
+					t := pr.created
+					if kind == "pull_requests_completed" {
+						if pr.status != prCompleted {
+							continue
+						}
+						t = pr.closed
+					}
+					if w.has(t) {
+						out = append(out, s.truthPR(pr))
+					}
+				}
+			}
+		case "pipeline_runs":
+			for _, b := range p.builds {
+				if w.has(b.finish) {
+					out = append(out, s.truthRun(b))
+				}
+			}
+		case "deployments", "production_deployments":
+			for _, e := range p.envs {
+				if kind == "production_deployments" && e.Name != "production" {
+					continue
+				}
+				for _, rec := range e.records {
+					if end := rec.build.stageEnd[rec.stage]; w.has(end) {
+						_, res := stageState(rec.build, rec.stage)
+						out = append(out, obj{"project": p.Name, "id": rec.ID, "environment": e.Name, "run_id": rec.build.ID,
+							"pipeline": rec.build.pipe.Name, "result": res, "finish_time": timeStr(end),
+							"commit_id": o.sha(rec.build.pipe.repo, rec.build.commitIdx)})
+					}
+				}
+			}
+			sort.SliceStable(out, func(i, j int) bool { return out[i].(obj)["id"].(int) < out[j].(obj)["id"].(int) })
+		case "release_deployments":
+			for _, d := range p.deployments {
+				if w.has(d.completed) {
+					out = append(out, obj{"project": p.Name, "id": d.ID, "release": d.rel.Name, "environment": d.rel.def.envs[d.env].Name,
+						"status": d.status, "started_on": timeStr(d.started), "completed_on": timeStr(d.completed)})
+				}
+			}
+		case "work_items", "incidents":
+			for _, wi := range p.workItems {
+				if wi.deleted || !w.has(wi.changed()) {
+					continue
+				}
+				if kind == "incidents" && !(wi.typ == "Bug" && strings.Contains(wi.tags, "incident")) {
+					continue
+				}
+				var revs []any
+				for _, r := range wi.revs {
+					revs = append(revs, obj{"state": r.state, "date": timeStr(r.at)})
+				}
+				out = append(out, obj{"project": p.Name, "id": wi.ID, "type": wi.typ, "state": wi.state(), "tags": wi.tags,
+					"created": timeStr(wi.created()), "changed": timeStr(wi.changed()), "revisions": revs})
+			}
+		}
+	}
+	return out
+}
+
+func (s *Sim) truthPR(pr *pullRequest) obj {
+	o := s.org
+	var revs []any
+	for _, rv := range pr.reviewers {
+		revs = append(revs, obj{"id": o.idents[rv.ident].ID, "vote": int(rv.vote), "voted_at": timeStr(rv.votedAt)})
+	}
+	var wis []any
+	for _, w := range pr.workItems {
+		wis = append(wis, int(w))
+	}
+	out := obj{"project": pr.repo.proj.Name, "repository": pr.repo.Name, "id": pr.ID, "status": pr.status, "is_draft": pr.draft,
+		"created": timeStr(pr.created), "closed": timeStr(pr.closed), "created_by": o.idents[pr.createdBy].Email,
+		"reviewers": nonNil(revs), "work_items": nonNil(wis), "commits": int(pr.nCommits)}
+	if pr.mergeIdx >= 0 {
+		out["merge_commit"] = o.sha(pr.repo, pr.mergeIdx)
+	}
+	return out
+}
+
+func (s *Sim) truthRun(b *build) obj {
+	stages := obj{}
+	for i, n := range stageNames {
+		if b.stages[i] != stNotRun {
+			_, r := stageState(b, i)
+			if r == "" {
+				r = "inProgress"
+			}
+			stages[n] = r
+		}
+	}
+	return obj{"project": b.pipe.proj.Name, "id": b.ID, "pipeline": b.pipe.Name, "status": b.status, "result": b.result,
+		"reason": b.reason, "branch": b.branch, "queue_time": timeStr(b.queue), "start_time": timeStr(b.start), "finish_time": timeStr(b.finish),
+		"commit_id": s.org.sha(b.pipe.repo, b.commitIdx), "stages": stages}
+}
