@@ -16,29 +16,6 @@ import (
 // RunConformance runs every storage case against each backend. A behaviour
 // change to the store adds a case here, so both engines keep one behaviour.
 func RunConformance(t *testing.T) {
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, db *store.DB)
-	}{
-		{"migrations are idempotent and current", testMigrations},
-		{"workspaces", testWorkspaces},
-		{"users", testUsers},
-		{"sessions", testSessions},
-		{"api tokens", testAPITokens},
-		{"integrations", testIntegrations},
-		{"projects keep their selection", testProjects},
-		{"repositories", testRepositories},
-		{"commits with parents are idempotent", testCommits},
-		{"pull requests: newer wins, children converge", testPullRequests},
-		{"pipeline runs and stages", testPipelineRuns},
-		{"deployments and their commits", testDeployments},
-		{"work items by revision, links deduplicated", testWorkItems},
-		{"webhook inbox deduplicates", testInbox},
-		{"watermarks", testWatermarks},
-		{"keyset paging visits every row once", testKeysetPaging},
-		{"transactions roll back", testTransactions},
-		{"workspaces are isolated", testTenantIsolation},
-	}
 	for _, b := range Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			for _, c := range cases {
@@ -47,6 +24,41 @@ func RunConformance(t *testing.T) {
 		})
 	}
 }
+
+// Case is one storage behaviour, checked on a fresh database.
+type Case struct {
+	name string
+	fn   func(t *testing.T, db *store.DB)
+}
+
+// cases is every storage behaviour. Files of this package that cover one
+// area add theirs with AddCases in an init function.
+var cases = []Case{
+	{"migrations are idempotent and current", testMigrations},
+	{"workspaces", testWorkspaces},
+	{"users", testUsers},
+	{"sessions", testSessions},
+	{"api tokens", testAPITokens},
+	{"integrations", testIntegrations},
+	{"projects keep their selection", testProjects},
+	{"repositories", testRepositories},
+	{"commits with parents are idempotent", testCommits},
+	{"pull requests: newer wins, children converge", testPullRequests},
+	{"pipeline runs and stages", testPipelineRuns},
+	{"deployments and their commits", testDeployments},
+	{"work items by revision, links deduplicated", testWorkItems},
+	{"webhook inbox deduplicates", testInbox},
+	{"watermarks", testWatermarks},
+	{"keyset paging visits every row once", testKeysetPaging},
+	{"transactions roll back", testTransactions},
+	{"workspaces are isolated", testTenantIsolation},
+}
+
+// AddCases registers more conformance cases (from an init function).
+func AddCases(more ...Case) { cases = append(cases, more...) }
+
+// NewCase names a case.
+func NewCase(name string, fn func(t *testing.T, db *store.DB)) Case { return Case{name: name, fn: fn} }
 
 var (
 	ctx = context.Background()
