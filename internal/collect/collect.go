@@ -15,6 +15,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/webhook"
@@ -39,12 +40,20 @@ type txInserter interface {
 	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
+// ClientSource gives the Azure DevOps client of an integration: one per
+// integration, so its concurrency limit and pacing hold across all jobs.
+// The integration package implements it.
+type ClientSource interface {
+	Client(ctx context.Context, integrationID string) (*azdo.Client, store.Integration, error)
+}
+
 // Collector processes events into rows.
 type Collector struct {
-	db     *store.DB
-	logger *slog.Logger
-	now    func() time.Time
-	queue  txInserter
+	db      *store.DB
+	logger  *slog.Logger
+	now     func() time.Time
+	queue   txInserter
+	clients ClientSource
 }
 
 // New returns a Collector. Attach the queue once it exists: the queue needs
@@ -55,6 +64,9 @@ func New(db *store.DB, logger *slog.Logger, now func() time.Time) *Collector {
 
 // AttachQueue sets the queue that processing jobs are inserted into.
 func (c *Collector) AttachQueue(q txInserter) { c.queue = q }
+
+// AttachClients sets where jobs get their Azure DevOps clients.
+func (c *Collector) AttachClients(cs ClientSource) { c.clients = cs }
 
 // Register adds the Collector's workers.
 func (c *Collector) Register(workers *river.Workers) {

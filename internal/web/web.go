@@ -45,6 +45,34 @@ var templates = func() map[string]*template.Template {
 	return out
 }()
 
+// Page is a page template of another package rendered inside the common
+// layout (header, navigation, styles).
+type Page struct{ t *template.Template }
+
+// NewPage parses the named content template from fsys (it must define
+// "content") together with the layout. It panics on a parse error, like
+// template.Must: templates are embedded, so that is a programming error.
+func NewPage(fsys fs.FS, name string, funcs template.FuncMap) *Page {
+	t := template.New(name).Funcs(funcs)
+	t = template.Must(t.ParseFS(templateFiles, "templates/layout.html"))
+	return &Page{t: template.Must(t.ParseFS(fsys, name))}
+}
+
+// Render executes the page with data (which embeds Chrome) into w.
+func (p *Page) Render(w http.ResponseWriter, status int, data any) error {
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// ChromeFor is the layout data for a signed-in caller.
+func ChromeFor(title string, p auth.Principal) Chrome { return chrome(title, p) }
+
 // Chrome is what every page's layout shows.
 type Chrome struct {
 	Title   string
