@@ -21,6 +21,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/config"
+	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/server"
@@ -31,17 +32,18 @@ import (
 // app is one running `pandev serve`: wired with plain constructors, so a
 // test can start several on port 0 against one database.
 type app struct {
-	cfg       config.Config
-	logger    *slog.Logger
-	db        *store.DB
-	keys      *secret.Keyring
-	auth      *auth.Service
-	queue     *jobs.Queue
-	collector *collect.Collector
-	jobsUI    *riverui.Handler
-	http      *http.Server
-	listener  net.Listener
-	id        string
+	cfg          config.Config
+	logger       *slog.Logger
+	db           *store.DB
+	keys         *secret.Keyring
+	auth         *auth.Service
+	queue        *jobs.Queue
+	collector    *collect.Collector
+	integrations *integration.Service
+	jobsUI       *riverui.Handler
+	http         *http.Server
+	listener     net.Listener
+	id           string
 }
 
 // appOptions are knobs tests turn; production uses the zero value.
@@ -172,6 +174,11 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	river.AddWorker(workers, &jobs.HousekeepingWorker{DB: a.db, Now: time.Now, Logger: logger})
 	a.collector = collect.New(a.db, logger.With("component", "collect"), time.Now)
 	a.collector.Register(workers)
+	reg := prometheus.NewRegistry()
+	a.integrations = integration.New(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "integration"),
+		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg})
+	a.integrations.Register(workers)
+	a.collector.AttachClients(a.integrations)
 	a.queue, err = jobs.New(a.db, jobs.Config{
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
 		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id)},
@@ -180,6 +187,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		return nil, err
 	}
 	a.collector.AttachQueue(a.queue)
+	a.integrations.AttachQueue(a.queue)
 	a.jobsUI, err = riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: riverui.NewEndpoints(a.queue.Client(), nil),
 		Logger:    logger.With("component", "jobs-ui"),
@@ -189,14 +197,15 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		return nil, fmt.Errorf("jobs page: %w", err)
 	}
 
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), jobs.NewCollector(a.db))
 	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (set PANDEV_ADDR to a free address)", cfg.Addr, err)
 	}
 	publicURL := cfg.DefaultPublicURL(a.listener.Addr().String())
+	a.integrations.SetPublicURL(publicURL)
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
+		Integrations:  a.integrations,
 		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	})

@@ -17,8 +17,9 @@ import (
 
 // Handlers holds what the API handlers need.
 type Handlers struct {
-	DB   *store.DB
-	Auth *auth.Service
+	DB           *store.DB
+	Auth         *auth.Service
+	Integrations Integrations
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.

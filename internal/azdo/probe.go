@@ -142,3 +142,12 @@ func classifyProbe(err error, writeProbe bool) (ScopeState, error) {
 	}
 	return ScopeUnknown, err
 }
+
+// ScopeLabel is the scope's name as the manual writes it ("Code: Read").
+func ScopeLabel(s Scope) string { return scopeInfos[s].label }
+
+// ScopeAdvice says what a missing scope breaks and how to fix it.
+func ScopeAdvice(s Scope) (breaks, fix string) {
+	info := scopeInfos[s]
+	return info.breaks, info.fix
+}

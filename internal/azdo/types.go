@@ -166,3 +166,12 @@ type ConnectionData struct {
 		LastChangeID64              int64  `json:"lastChangeId64"`
 	} `json:"locationServiceData"`
 }
+
+// Ptr returns the time, or nil when it is not set.
+func (t Time) Ptr() *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.Time
+	return &v
+}

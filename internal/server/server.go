@@ -32,6 +32,8 @@ type Deps struct {
 	JobsUI http.Handler
 	// Webhook ingests Azure DevOps service-hook deliveries.
 	Webhook ErrorHandler
+	// Integrations manages the Azure DevOps connection.
+	Integrations api.Integrations
 	// SecureCookies sets the Secure flag (the public URL is https).
 	SecureCookies bool
 }
@@ -69,7 +71,7 @@ const (
 func New(d Deps) *Server {
 	s := &Server{
 		deps:  d,
-		api:   &api.Handlers{DB: d.DB, Auth: d.Auth},
+		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations},
 		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Secure: d.SecureCookies},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",

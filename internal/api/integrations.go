@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// Integrations is what the integration endpoints need (package integration
+// implements it; declared here, where it is used).
+type Integrations interface {
+	Check(ctx context.Context, orgURL, token string) (integration.CheckResult, error)
+	Activate(ctx context.Context, workspaceID, orgURL, token string) (integration.Status, error)
+	Status(ctx context.Context, workspaceID string) (integration.Status, error)
+	RefreshProjects(ctx context.Context, workspaceID string) ([]store.Project, error)
+	SelectProjects(ctx context.Context, workspaceID string, selected []string) (integration.Status, error)
+	UpdateToken(ctx context.Context, workspaceID, token string) (integration.Status, error)
+	Settings(ctx context.Context, workspaceID string) (integration.Settings, error)
+	UpdateSettings(ctx context.Context, workspaceID string, st integration.Settings) (integration.Settings, error)
+	SyncNow(ctx context.Context, workspaceID string) error
+}
+
+type connectRequest struct {
+	OrgURL string `json:"org_url"`
+	Token  string `json:"token"`
+}
+
+// CheckConnection answers POST /api/v1/integrations/azure-devops/check.
+func (h *Handlers) CheckConnection(w http.ResponseWriter, r *http.Request) error {
+	var req connectRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	res, err := h.Integrations.Check(r.Context(), req.OrgURL, req.Token)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, res)
+}
+
+// Activate answers POST /api/v1/integrations/azure-devops.
+func (h *Handlers) Activate(w http.ResponseWriter, r *http.Request) error {
+	var req connectRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	st, err := h.Integrations.Activate(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusCreated, st)
+}
+
+// IntegrationStatus answers GET /api/v1/integrations/azure-devops.
+func (h *Handlers) IntegrationStatus(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.Integrations.Status(r.Context(), principal(r).WorkspaceID())
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, st)
+}
+
+// ProjectChoice is a project of the picker.
+type ProjectChoice struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Selected    bool   `json:"selected"`
+}
+
+// ListProjects answers GET /api/v1/integrations/azure-devops/projects.
+func (h *Handlers) ListProjects(w http.ResponseWriter, r *http.Request) error {
+	ps, err := h.Integrations.RefreshProjects(r.Context(), principal(r).WorkspaceID())
+	if err != nil {
+		return err
+	}
+	out := make([]ProjectChoice, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, ProjectChoice{ID: p.ProjectID, Name: p.Name, Description: p.Description, Selected: p.Selected})
+	}
+	return write(w, http.StatusOK, map[string]any{"projects": out})
+}
+
+// SelectProjects answers PUT /api/v1/integrations/azure-devops/projects.
+func (h *Handlers) SelectProjects(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Selected []string `json:"selected"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	st, err := h.Integrations.SelectProjects(r.Context(), principal(r).WorkspaceID(), req.Selected)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, st)
+}
+
+// UpdateToken answers PUT /api/v1/integrations/azure-devops/token.
+func (h *Handlers) UpdateToken(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	st, err := h.Integrations.UpdateToken(r.Context(), principal(r).WorkspaceID(), req.Token)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, st)
+}
+
+// PatchSettings answers PATCH /api/v1/integrations/azure-devops/settings:
+// the fields sent replace the stored ones, the others stay.
+func (h *Handlers) PatchSettings(w http.ResponseWriter, r *http.Request) error {
+	ws := principal(r).WorkspaceID()
+	st, err := h.Integrations.Settings(r.Context(), ws)
+	if err != nil {
+		return err
+	}
+	if err := decode(r, &st); err != nil {
+		return err
+	}
+	st, err = h.Integrations.UpdateSettings(r.Context(), ws, st)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, st)
+}
+
+// SyncNow answers POST /api/v1/integrations/azure-devops/sync.
+func (h *Handlers) SyncNow(w http.ResponseWriter, r *http.Request) error {
+	if err := h.Integrations.SyncNow(r.Context(), principal(r).WorkspaceID()); err != nil {
+		return err
+	}
+	return write(w, http.StatusAccepted, map[string]string{"status": "reconcile queued"})
+}

@@ -1,0 +1,250 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// Activate checks again and creates the integration: the PAT sealed, a
+// fresh webhook secret, the projects the PAT sees (none selected yet). One
+// Azure DevOps integration per workspace.
+func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token string) (Status, error) {
+	if _, err := s.forWorkspace(ctx, workspaceID); err == nil {
+		return Status{}, delivery.Errorf(delivery.KindConflict, "Azure DevOps is already connected").
+			WithHint("to change the token use Advanced → Update token; projects are picked on the integration screen")
+	} else if !delivery.IsNotFound(err) {
+		return Status{}, err
+	}
+	res, err := s.Check(ctx, orgURL, token)
+	if err != nil {
+		return Status{}, err
+	}
+	if !res.OK {
+		p := res.Problems[0]
+		return Status{}, (&delivery.Error{Kind: delivery.KindInvalid, Message: p.Message, Hint: p.Hint})
+	}
+	pat := secret.New(strings.TrimSpace(token))
+	id := store.NewID()
+	tokenSealed, err := s.opts.Keys.Seal(pat, store.TokenSealContext(id))
+	if err != nil {
+		return Status{}, err
+	}
+	secretSealed, err := s.opts.Keys.Seal(secret.Random(32), store.WebhookSecretSealContext(id))
+	if err != nil {
+		return Status{}, err
+	}
+	dep, _ := json.Marshal(res.deployment)
+	now := s.opts.Now()
+	in := store.Integration{ID: id, WorkspaceID: workspaceID, Provider: Provider, OrgURL: res.OrgURL,
+		Deployment: string(dep), ServerVersion: res.deployment.Release, TokenSealed: tokenSealed, TokenHint: pat.Hint(),
+		WebhookSecretSealed: secretSealed, Settings: "{}", Account: res.account, Scopes: res.scopeStates(),
+		CreatedAt: now, UpdatedAt: now}
+	err = s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateIntegration(ctx, in); err != nil {
+			return err
+		}
+		for _, p := range res.projects {
+			if err := tx.UpsertProject(ctx, projectRow(key(in), p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if delivery.KindOf(err) == delivery.KindConflict {
+		return Status{}, delivery.Errorf(delivery.KindConflict, "Azure DevOps is already connected").
+			WithHint("to change the token use Advanced → Update token")
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	s.opts.Logger.Info("Azure DevOps activated", "workspace", workspaceID, "org", res.OrgURL, "deployment", res.Deployment,
+		"projects", len(res.projects))
+	return s.Status(ctx, workspaceID)
+}
+
+// UpdateToken checks a new PAT against the connected organization and
+// replaces the sealed one. Hooks stay registered (they authenticate with
+// the webhook secret, not the PAT) and no backfill starts.
+func (s *Service) UpdateToken(ctx context.Context, workspaceID, token string) (Status, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return Status{}, err
+	}
+	res, err := s.Check(ctx, in.OrgURL, token)
+	if err != nil {
+		return Status{}, err
+	}
+	if !res.OK {
+		p := res.Problems[0]
+		return Status{}, (&delivery.Error{Kind: delivery.KindInvalid, Message: p.Message, Hint: p.Hint})
+	}
+	pat := secret.New(strings.TrimSpace(token))
+	sealed, err := s.opts.Keys.Seal(pat, store.TokenSealContext(in.ID))
+	if err != nil {
+		return Status{}, err
+	}
+	if err := s.opts.DB.UpdateIntegrationToken(ctx, workspaceID, in.ID, store.TokenUpdate{Sealed: sealed, Hint: pat.Hint(),
+		Account: res.account, Scopes: res.scopeStates()}, s.opts.Now()); err != nil {
+		return Status{}, err
+	}
+	s.opts.Logger.Info("Azure DevOps token updated", "workspace", workspaceID, "integration", in.ID)
+	return s.Status(ctx, workspaceID)
+}
+
+// SelectProjects saves the selection: newly selected projects get their
+// hooks registered and their backfill started; deselected ones get their
+// hooks removed (their data stays, hidden from dashboards). Jobs are
+// inserted in the transaction that saves the selection.
+func (s *Service) SelectProjects(ctx context.Context, workspaceID string, selected []string) (Status, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return Status{}, err
+	}
+	projects, err := s.opts.DB.ListProjects(ctx, key(in), false)
+	if err != nil {
+		return Status{}, err
+	}
+	known := map[string]store.Project{}
+	for _, p := range projects {
+		known[p.ProjectID] = p
+	}
+	want := map[string]bool{}
+	for _, id := range selected {
+		p, ok := known[id]
+		if !ok {
+			return Status{}, delivery.Errorf(delivery.KindInvalid, "selected: %q is not a project of this organization", id).
+				WithHint("use the ids from GET /api/v1/integrations/azure-devops/projects")
+		}
+		want[p.ProjectID] = true
+	}
+	now := s.opts.Now()
+	err = s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
+		for _, p := range projects {
+			switch {
+			case want[p.ProjectID] && !p.Selected:
+				if err := tx.SetProjectSelected(ctx, key(in), p.ProjectID, true, now); err != nil {
+					return err
+				}
+				if err := s.opts.Queue.InsertTx(ctx, tx, RegisterHooksArgs{IntegrationID: in.ID, ProjectID: p.ProjectID}, nil); err != nil {
+					return err
+				}
+				if err := s.startBackfill(ctx, tx, in, p.ProjectID); err != nil {
+					return err
+				}
+			case !want[p.ProjectID] && p.Selected:
+				if err := tx.SetProjectSelected(ctx, key(in), p.ProjectID, false, now); err != nil {
+					return err
+				}
+				if err := s.opts.Queue.InsertTx(ctx, tx, RemoveHooksArgs{IntegrationID: in.ID, ProjectID: p.ProjectID}, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Status{}, err
+	}
+	return s.Status(ctx, workspaceID)
+}
+
+// RefreshProjects lists the projects the PAT sees now (every page) and
+// stores them, keeping the selection.
+func (s *Service) RefreshProjects(ctx context.Context, workspaceID string) ([]store.Project, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := s.Client(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := c.ListProjects(ctx)
+	if err != nil {
+		stored, serr := s.opts.DB.ListProjects(ctx, key(in), false)
+		if serr == nil && len(stored) > 0 {
+			s.opts.Logger.Warn("project list from Azure DevOps failed; showing the stored list", "err", err)
+			return stored, nil
+		}
+		return nil, err
+	}
+	for _, p := range ps {
+		if err := s.opts.DB.UpsertProject(ctx, projectRow(key(in), p)); err != nil {
+			return nil, err
+		}
+	}
+	return s.opts.DB.ListProjects(ctx, key(in), false)
+}
+
+// UpdateSettings replaces the settings after checking them.
+func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, st Settings) (Settings, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return st, err
+	}
+	if st.PostPRComments || slices.Contains(mapValues(st.ProjectComments), true) {
+		var scopes map[string]string
+		_ = json.Unmarshal([]byte(in.Scopes), &scopes)
+		if scopes["pr_threads_read_write"] != "granted" {
+			return st, delivery.Errorf(delivery.KindPrecondition, "PR comments cannot be enabled: the PAT lacks Pull Request Threads: Read & write").
+				WithHint("re-create the PAT with that scope and update it under Advanced → Update token")
+		}
+	}
+	if err := checkRules(st); err != nil {
+		return st, err
+	}
+	b, _ := json.Marshal(st)
+	if err := s.opts.DB.UpdateIntegrationSettings(ctx, workspaceID, in.ID, string(b), s.opts.Now()); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+func checkRules(st Settings) error {
+	if st.AttributionHours < 0 || st.AttributionHours > 24*90 {
+		return delivery.Errorf(delivery.KindInvalid, "attribution_hours must be from 0 to %d", 24*90).WithHint("the default is 72")
+	}
+	_, err := delivery.NewRules(st.DeploymentRule, st.ProductionRule, delivery.IncidentRule{}, time.Duration(st.AttributionHours)*time.Hour)
+	if err != nil {
+		return (err.(*delivery.Error)).WithHint(`use Go regular expressions, e.g. (?i)deploy|release and (?i)\bprod(uction)?\b`)
+	}
+	return nil
+}
+
+func mapValues(m map[string]bool) []bool {
+	out := make([]bool, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Settings returns the stored settings.
+func (s *Service) Settings(ctx context.Context, workspaceID string) (Settings, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return Settings{}, err
+	}
+	return parseSettings(in.Settings), nil
+}
+
+// SyncNow queues a reconciliation of the workspace's integration.
+func (s *Service) SyncNow(ctx context.Context, workspaceID string) error {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	if s.opts.StartReconcile == nil {
+		return delivery.Errorf(delivery.KindUnavailable, "reconciliation is not available in this build").
+			WithHint("webhooks keep collecting; try again after upgrading")
+	}
+	return s.opts.DB.InTx(ctx, func(tx *store.Tx) error { return s.opts.StartReconcile(ctx, tx, in.ID) })
+}

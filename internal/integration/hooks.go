@@ -1,0 +1,286 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// hookSpec is one service-hook subscription PanDev registers per project.
+type hookSpec struct {
+	path        string // our ingest endpoint (DESIGN.md's table)
+	publisher   string
+	eventType   string
+	version     string     // resourceVersion
+	scope       azdo.Scope // the PAT scope the publisher needs
+	serverSince int        // first Server release that has the event (0: all)
+}
+
+// hookCatalog is what each selected project subscribes to (PROTOCOL §8).
+var hookCatalog = []hookSpec{
+	{"/v1/azure/webhook/project", "tfs", "git.push", "1.0", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/project", "tfs", "git.repo.created", "1.0-preview.1", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/project", "tfs", "git.repo.renamed", "1.0-preview.1", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/project", "tfs", "git.repo.deleted", "1.0-preview.1", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/merge-request", "tfs", "git.pullrequest.created", "1.0", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/merge-request", "tfs", "git.pullrequest.updated", "1.0", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/merge-request", "tfs", "git.pullrequest.merged", "1.0", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/merge-request", "tfs", "ms.vss-code.git-pullrequest-comment-event", "2.0", azdo.ScopeCodeRead, 0},
+	{"/v1/azure/webhook/boards", "tfs", "workitem.created", "1.0", azdo.ScopeWorkItemsRead, 0},
+	{"/v1/azure/webhook/boards", "tfs", "workitem.updated", "1.0", azdo.ScopeWorkItemsRead, 0},
+	{"/v1/azure/webhook/boards", "tfs", "workitem.deleted", "1.0", azdo.ScopeWorkItemsRead, 0},
+	{"/v1/azure/webhook/boards", "tfs", "workitem.restored", "1.0", azdo.ScopeWorkItemsRead, 0},
+	{"/v1/azure/webhook/pipeline", "tfs", "build.complete", "2.0", azdo.ScopeBuildRead, 0},
+	{"/v1/azure/webhook/pipeline", "pipelines", "ms.vss-pipelines.run-state-changed-event", "5.1-preview.1", azdo.ScopeBuildRead, 2020},
+	{"/v1/azure/webhook/pipeline", "pipelines", "ms.vss-pipelines.stage-state-changed-event", "5.1-preview.1", azdo.ScopeBuildRead, 2020},
+	{"/v1/azure/webhook/pipeline", "rm", "ms.vss-release.deployment-completed-event", "3.0-preview.1", azdo.ScopeBuildRead, 0},
+}
+
+// available reports whether the deployment has the event and the token the
+// scope; otherwise why not.
+func (h hookSpec) available(scopes map[string]string, dep azdo.Deployment) (bool, string) {
+	if state := scopes[string(h.scope)]; state != string(azdo.ScopeGranted) && state != "" {
+		return false, fmt.Sprintf("%s: the PAT lacks %s", h.eventType, azdo.ScopeLabel(h.scope))
+	}
+	if dep.Kind == azdo.Server && h.serverSince > 0 && serverYear(dep.Release) < h.serverSince {
+		return false, fmt.Sprintf("%s: not available on Azure DevOps Server %s", h.eventType, dep.Release)
+	}
+	return true, ""
+}
+
+func serverYear(release string) int {
+	var y int
+	fmt.Sscanf(release, "%d", &y)
+	return y
+}
+
+// skippedEvents lists the subscriptions a project goes without, and why.
+func skippedEvents(scopes map[string]string, dep azdo.Deployment) []string {
+	var out []string
+	for _, h := range hookCatalog {
+		if ok, why := h.available(scopes, dep); !ok {
+			out = append(out, why)
+		}
+	}
+	return out
+}
+
+// RegisterHooksArgs registers a selected project's service hooks.
+type RegisterHooksArgs struct {
+	IntegrationID string `json:"integration_id"`
+	ProjectID     string `json:"project_id"`
+}
+
+// Kind names the job.
+func (RegisterHooksArgs) Kind() string { return "register_hooks" }
+
+// InsertOpts: one pending registration per project is enough.
+func (RegisterHooksArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
+// RemoveHooksArgs removes a deselected project's service hooks.
+type RemoveHooksArgs struct {
+	IntegrationID string `json:"integration_id"`
+	ProjectID     string `json:"project_id"`
+}
+
+// Kind names the job.
+func (RemoveHooksArgs) Kind() string { return "remove_hooks" }
+
+// InsertOpts: one pending removal per project is enough.
+func (RemoveHooksArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
+}
+
+// pendingStates dedupe jobs that have not run yet, so a project selected,
+// deselected and selected again still gets each job it needs.
+var pendingStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable}
+
+// Register adds the hook workers.
+func (s *Service) Register(workers *river.Workers) {
+	river.AddWorker(workers, &registerWorker{s: s})
+	river.AddWorker(workers, &removeWorker{s: s})
+}
+
+type registerWorker struct {
+	river.WorkerDefaults[RegisterHooksArgs]
+	s *Service
+}
+
+func (w *registerWorker) Work(ctx context.Context, job *river.Job[RegisterHooksArgs]) error {
+	return w.s.jobError(ctx, job.Args.IntegrationID, w.s.RegisterHooks(ctx, job.Args.IntegrationID, job.Args.ProjectID))
+}
+
+type removeWorker struct {
+	river.WorkerDefaults[RemoveHooksArgs]
+	s *Service
+}
+
+func (w *removeWorker) Work(ctx context.Context, job *river.Job[RemoveHooksArgs]) error {
+	return w.s.jobError(ctx, job.Args.IntegrationID, w.s.RemoveHooks(ctx, job.Args.IntegrationID, job.Args.ProjectID))
+}
+
+// jobError records errors an admin must fix on the integration (shown on
+// the status page) and stops retrying them; other errors are retried.
+func (s *Service) jobError(ctx context.Context, integrationID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch delivery.KindOf(err) {
+	case delivery.KindUnauthorized, delivery.KindForbidden, delivery.KindInvalid:
+		var de *delivery.Error
+		errors.As(err, &de)
+		if serr := s.opts.DB.SetIntegrationError(ctx, integrationID, de.Message, de.Hint, s.opts.Now()); serr != nil {
+			return serr
+		}
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// ourSubscription reports whether a subscription is one of this
+// integration's (same ingest URL prefix, our basic-auth user).
+func (s *Service) ourSubscription(sub azdo.Subscription, integrationID string) bool {
+	return strings.HasPrefix(sub.ConsumerInputs["url"], s.webhookURL("/v1/azure/webhook/")) &&
+		sub.ConsumerInputs["basicAuthUsername"] == integrationID
+}
+
+// RegisterHooks makes sure every available subscription of the project
+// exists and is enabled: existing ones (same URL, event and project) are
+// kept, ones Azure DevOps disabled are re-created (updating a subscription
+// disabled by the system does not re-enable it), missing ones are created.
+// Running it twice creates nothing twice.
+func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID string) error {
+	c, in, err := s.Client(ctx, integrationID)
+	if delivery.IsNotFound(err) {
+		return nil // the integration was deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	p, err := s.opts.DB.GetProject(ctx, key(in), projectID)
+	if err != nil || !p.Selected {
+		return err // deselected meanwhile: the removal job takes over
+	}
+	hookSecret, err := s.opts.Keys.Open(in.WebhookSecretSealed, store.WebhookSecretSealContext(in.ID))
+	if err != nil {
+		return err
+	}
+	existing, err := c.Subscriptions(ctx, azdo.SubscriptionFilter{ConsumerID: "webHooks"})
+	if err != nil {
+		return err
+	}
+	var scopes map[string]string
+	_ = jsonUnmarshal(in.Scopes, &scopes)
+	dep, _ := c.Deployment(ctx)
+	for _, spec := range hookCatalog {
+		if ok, _ := spec.available(scopes, dep); !ok {
+			continue
+		}
+		url := s.webhookURL(spec.path)
+		var found *azdo.Subscription
+		for i, sub := range existing {
+			if sub.EventType == spec.eventType && sub.ProjectID() == projectID && sub.ConsumerInputs["url"] == url &&
+				s.ourSubscription(sub, in.ID) {
+				found = &existing[i]
+				break
+			}
+		}
+		if found != nil && healthy(found.Status) {
+			if err := s.recordHook(ctx, in, projectID, *found); err != nil {
+				return err
+			}
+			continue
+		}
+		if found != nil { // disabled by the system or a user: delete and re-create
+			if err := c.DeleteSubscription(ctx, found.ID); err != nil && !delivery.IsNotFound(err) {
+				return err
+			}
+			if err := s.opts.DB.DeleteHookSubscription(ctx, in.ID, found.ID); err != nil {
+				return err
+			}
+		}
+		created, err := c.CreateSubscription(ctx, azdo.SubscriptionInput{
+			PublisherID: spec.publisher, EventType: spec.eventType, ResourceVersion: spec.version,
+			ConsumerID: "webHooks", ConsumerActionID: "httpRequest",
+			PublisherInputs: map[string]string{"projectId": projectID},
+			ConsumerInputs: map[string]string{"url": url, "basicAuthUsername": in.ID,
+				"basicAuthPassword": hookSecret.Reveal(), "resourceDetailsToSend": "all",
+				"messagesToSend": "none", "detailedMessagesToSend": "none"},
+		})
+		if err != nil {
+			if k := delivery.KindOf(err); k == delivery.KindForbidden || k == delivery.KindUpstream {
+				// One publisher refused (e.g. release hooks without Release scope): keep the others.
+				s.opts.Logger.Warn("service hook not registered", "project", projectID, "event", spec.eventType, "err", err)
+				continue
+			}
+			return err
+		}
+		if err := s.recordHook(ctx, in, projectID, created); err != nil {
+			return err
+		}
+	}
+	s.opts.Logger.Info("service hooks registered", "integration", in.ID, "project", projectID)
+	return nil
+}
+
+func healthy(status string) bool {
+	return status == "enabled" || status == "onProbation" || status == ""
+}
+
+func (s *Service) recordHook(ctx context.Context, in store.Integration, projectID string, sub azdo.Subscription) error {
+	status := sub.Status
+	if status == "" {
+		status = "enabled"
+	}
+	return s.opts.DB.UpsertHookSubscription(ctx, store.HookSubscription{Key: key(in), SubscriptionID: sub.ID,
+		ProjectID: projectID, EventType: sub.EventType, Status: status, CheckedAt: s.opts.Now()})
+}
+
+// RemoveHooks deletes every subscription of this integration for the
+// project (found through the API, not only our records, so none is left
+// behind), unless the project was selected again meanwhile.
+func (s *Service) RemoveHooks(ctx context.Context, integrationID, projectID string) error {
+	c, in, err := s.Client(ctx, integrationID)
+	if delivery.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p, err := s.opts.DB.GetProject(ctx, key(in), projectID); err == nil && p.Selected {
+		return nil
+	}
+	subs, err := c.Subscriptions(ctx, azdo.SubscriptionFilter{ConsumerID: "webHooks"})
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if sub.ProjectID() != projectID || !s.ourSubscription(sub, in.ID) {
+			continue
+		}
+		if err := c.DeleteSubscription(ctx, sub.ID); err != nil && !delivery.IsNotFound(err) {
+			return err
+		}
+	}
+	recorded, err := s.opts.DB.ListHookSubscriptions(ctx, key(in), projectID)
+	if err != nil {
+		return err
+	}
+	for _, h := range recorded {
+		if err := s.opts.DB.DeleteHookSubscription(ctx, in.ID, h.SubscriptionID); err != nil {
+			return err
+		}
+	}
+	s.opts.Logger.Info("service hooks removed", "integration", in.ID, "project", projectID, "count", len(recorded))
+	return nil
+}

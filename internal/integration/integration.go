@@ -1,0 +1,197 @@
+// Package integration manages a workspace's Azure DevOps connection: Check
+// connection, Activate, the project picker, token rotation, service-hook
+// registration and removal, and the status the integration screen shows.
+// It makes the manual's Steps 1–5 and its Troubleshooting true.
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// Provider is the integrations.provider value of Azure DevOps.
+const Provider = "azure-devops"
+
+// CheckTimeout bounds Check connection: an address that does not answer is
+// reported within it, naming the host.
+const CheckTimeout = 10 * time.Second
+
+// jobInserter is what the service needs of the job queue.
+type jobInserter interface {
+	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+// Options configures the Service.
+type Options struct {
+	DB        *store.DB
+	Keys      *secret.Keyring
+	Queue     jobInserter
+	Logger    *slog.Logger
+	Now       func() time.Time
+	PublicURL string // where Azure DevOps delivers webhooks (PANDEV_PUBLIC_URL)
+	// BackfillDays is the history a newly selected project collects.
+	BackfillDays int
+	// HTTPClient is used for Azure DevOps calls; nil means the client's default.
+	HTTPClient *http.Client
+	// Registerer receives the Azure DevOps client metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// ClientRetry tunes retries of Azure DevOps calls (tests shorten them).
+	ClientRetry azdo.RetryPolicy
+	// StartBackfill enqueues a project's backfill in tx (the collect
+	// package's job); nil while no backfill is wired.
+	StartBackfill func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error
+	// StartReconcile enqueues a reconciliation of the integration in tx.
+	StartReconcile func(ctx context.Context, tx *store.Tx, integrationID string) error
+}
+
+// Service is the integration's use cases.
+type Service struct {
+	opts Options
+
+	mu      sync.Mutex
+	clients map[string]cachedClient // integration id → client for its current token
+}
+
+type cachedClient struct {
+	sealed string // the sealed token it was made for: rotation makes a new client
+	client *azdo.Client
+}
+
+// New returns the Service.
+func New(opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BackfillDays == 0 {
+		opts.BackfillDays = 30
+	}
+	return &Service{opts: opts, clients: map[string]cachedClient{}}
+}
+
+// Settings are the integration's editable settings (stored as JSON).
+type Settings struct {
+	PostPRComments   bool            `json:"post_pr_comments"`
+	ProjectComments  map[string]bool `json:"project_comments,omitempty"` // per-project overrides of PostPRComments
+	DeploymentRule   string          `json:"deployment_rule,omitempty"`
+	ProductionRule   string          `json:"production_rule,omitempty"`
+	IncidentTypes    []string        `json:"incident_types,omitempty"`
+	IncidentTag      string          `json:"incident_tag,omitempty"`
+	AttributionHours int             `json:"attribution_hours,omitempty"`
+}
+
+// newClient makes a client for a URL and token.
+func (s *Service) newClient(orgURL string, pat secret.Value, dep azdo.Deployment) (*azdo.Client, error) {
+	return azdo.New(azdo.Options{OrgURL: orgURL, PAT: pat, Deployment: dep, HTTPClient: s.opts.HTTPClient,
+		Logger: s.opts.Logger, Registerer: s.opts.Registerer, Retry: s.opts.ClientRetry})
+}
+
+// Client returns the client of an integration, one per integration and
+// token so its concurrency limit and pacing hold across jobs.
+func (s *Service) Client(ctx context.Context, integrationID string) (*azdo.Client, store.Integration, error) {
+	in, err := s.opts.DB.GetIntegrationByID(ctx, integrationID)
+	if err != nil {
+		return nil, in, err
+	}
+	s.mu.Lock()
+	cached, ok := s.clients[integrationID]
+	s.mu.Unlock()
+	if ok && cached.sealed == in.TokenSealed {
+		return cached.client, in, nil
+	}
+	pat, err := s.opts.Keys.Open(in.TokenSealed, store.TokenSealContext(in.ID))
+	if err != nil {
+		return nil, in, delivery.Errorf(delivery.KindInternal, "the stored token cannot be opened").
+			WithHint("check PANDEV_SECRET_KEY (or the key file) is the one the token was saved with").Wrap(err)
+	}
+	var dep azdo.Deployment
+	_ = json.Unmarshal([]byte(in.Deployment), &dep)
+	c, err := s.newClient(in.OrgURL, pat, dep)
+	if err != nil {
+		return nil, in, err
+	}
+	s.mu.Lock()
+	s.clients[integrationID] = cachedClient{sealed: in.TokenSealed, client: c}
+	s.mu.Unlock()
+	return c, in, nil
+}
+
+// forWorkspace returns the workspace's Azure DevOps integration.
+func (s *Service) forWorkspace(ctx context.Context, workspaceID string) (store.Integration, error) {
+	ins, err := s.opts.DB.ListIntegrations(ctx, workspaceID, Provider)
+	if err != nil {
+		return store.Integration{}, err
+	}
+	if len(ins) == 0 {
+		return store.Integration{}, delivery.Errorf(delivery.KindNotFound, "Azure DevOps is not connected").
+			WithHint("connect it first: Settings → Integrations → Azure DevOps → Check connection, then Activate")
+	}
+	return ins[0], nil
+}
+
+// key is the store key of an integration.
+func key(in store.Integration) store.Key {
+	return store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
+}
+
+// webhookURL is where Azure DevOps posts one kind of event.
+func (s *Service) webhookURL(path string) string {
+	return strings.TrimRight(s.opts.PublicURL, "/") + path
+}
+
+// publicURLWarning says why Azure DevOps may not reach us, or "".
+func (s *Service) publicURLWarning(dep azdo.Deployment) string {
+	if s.opts.PublicURL == "" {
+		return "PANDEV_PUBLIC_URL is not set, so service hooks would point nowhere"
+	}
+	u, err := url.Parse(s.opts.PublicURL)
+	if err != nil {
+		return "PANDEV_PUBLIC_URL is not a URL"
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if loopback && dep.Kind == azdo.Services {
+		return fmt.Sprintf("PANDEV_PUBLIC_URL is %s, which Azure DevOps Services cannot reach: webhooks will not arrive "+
+			"(the 15-minute reconciliation still collects everything)", s.opts.PublicURL)
+	}
+	return ""
+}
+
+func parseSettings(raw string) Settings {
+	var st Settings
+	_ = json.Unmarshal([]byte(raw), &st)
+	return st
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// startBackfill starts a newly selected project's backfill in tx.
+func (s *Service) startBackfill(ctx context.Context, tx *store.Tx, in store.Integration, projectID string) error {
+	if s.opts.StartBackfill == nil {
+		return nil
+	}
+	return s.opts.StartBackfill(ctx, tx, in.ID, projectID, s.opts.BackfillDays)
+}
+
+// AttachQueue sets the job queue (it is built after the workers).
+func (s *Service) AttachQueue(q jobInserter) { s.opts.Queue = q }
+
+// SetPublicURL sets where Azure DevOps delivers webhooks (known once the
+// server listens).
+func (s *Service) SetPublicURL(u string) { s.opts.PublicURL = u }

@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// Status is what the integration screen shows. A workspace without the
+// integration gets Connected false and nothing else.
+type Status struct {
+	Connected        bool            `json:"connected"`
+	State            string          `json:"state,omitempty"` // connected or error
+	Error            *Problem        `json:"error,omitempty"`
+	OrgURL           string          `json:"org_url,omitempty"`
+	Deployment       string          `json:"deployment,omitempty"`
+	Account          string          `json:"account,omitempty"`
+	Token            string          `json:"token,omitempty"` // masked: the last four characters
+	SelectedProjects int             `json:"selected_projects"`
+	LastSync         *time.Time      `json:"last_sync"`
+	Scopes           []ScopeResult   `json:"scopes,omitempty"`
+	Warnings         []Problem       `json:"warnings,omitempty"`
+	Projects         []ProjectStatus `json:"projects,omitempty"`
+	Settings         *Settings       `json:"settings,omitempty"`
+}
+
+// ProjectStatus is one project of the picker with its hook health.
+type ProjectStatus struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Selected bool       `json:"selected"`
+	Hooks    HookHealth `json:"hooks"`
+}
+
+// HookHealth counts a project's subscriptions by state.
+type HookHealth struct {
+	Enabled    int      `json:"enabled"`
+	Probation  int      `json:"on_probation"`
+	Disabled   int      `json:"disabled"`
+	Skipped    []string `json:"skipped,omitempty"` // event types not subscribed, with why
+	Registered bool     `json:"registered"`
+}
+
+// Status reports the workspace's integration.
+func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if delivery.IsNotFound(err) {
+		return Status{Connected: false}, nil
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{Connected: true, State: "connected", OrgURL: in.OrgURL, Account: in.Account, Token: in.TokenHint,
+		LastSync: in.LastSyncAt}
+	var dep azdo.Deployment
+	if json.Unmarshal([]byte(in.Deployment), &dep) == nil {
+		st.Deployment = dep.String()
+		if w := s.publicURLWarning(dep); w != "" {
+			st.Warnings = append(st.Warnings, Problem{Code: "public_url", Message: w,
+				Hint: "set PANDEV_PUBLIC_URL to an https address Azure DevOps can reach, then restart"})
+		}
+	}
+	if in.ErrorMessage != "" {
+		st.State = "error"
+		st.Error = &Problem{Code: "error", Message: in.ErrorMessage, Hint: in.ErrorHint}
+	}
+	var scopes map[string]string
+	_ = json.Unmarshal([]byte(in.Scopes), &scopes)
+	for _, sc := range azdo.Scopes {
+		state := scopes[string(sc)]
+		if state == "" {
+			state = string(azdo.ScopeUnknown)
+		}
+		r := ScopeResult{Scope: string(sc), Label: azdo.ScopeLabel(sc), State: state, OK: state == string(azdo.ScopeGranted)}
+		if !r.OK {
+			r.Breaks, r.Fix = azdo.ScopeAdvice(sc)
+		}
+		st.Scopes = append(st.Scopes, r)
+	}
+	settings := parseSettings(in.Settings)
+	st.Settings = &settings
+	projects, err := s.opts.DB.ListProjects(ctx, key(in), false)
+	if err != nil {
+		return st, err
+	}
+	hooks, err := s.opts.DB.ListHookSubscriptions(ctx, key(in), "")
+	if err != nil {
+		return st, err
+	}
+	byProject := map[string]*HookHealth{}
+	for _, h := range hooks {
+		hh := byProject[h.ProjectID]
+		if hh == nil {
+			hh = &HookHealth{}
+			byProject[h.ProjectID] = hh
+		}
+		hh.Registered = true
+		switch h.Status {
+		case "enabled":
+			hh.Enabled++
+		case "onProbation":
+			hh.Probation++
+		default:
+			hh.Disabled++
+		}
+	}
+	for _, p := range projects {
+		ps := ProjectStatus{ID: p.ProjectID, Name: p.Name, Selected: p.Selected}
+		if hh := byProject[p.ProjectID]; hh != nil {
+			ps.Hooks = *hh
+		}
+		if p.Selected {
+			st.SelectedProjects++
+			ps.Hooks.Skipped = skippedEvents(scopes, dep)
+		}
+		st.Projects = append(st.Projects, ps)
+	}
+	return st, nil
+}
+
+// projectRow is a listed project as stored.
+func projectRow(k store.Key, p azdo.Project) store.Project {
+	return store.Project{Key: k, ProjectID: p.ID, Name: p.Name, Description: p.Description, State: p.State,
+		Visibility: p.Visibility, LastUpdateTime: p.LastUpdateTime.Ptr()}
+}
