@@ -45,12 +45,12 @@ func (u OrgURL) MissingCollection() bool { return !u.Services && u.Name == "" }
 func ParseOrgURL(raw string) (OrgURL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return OrgURL{}, invalidURL("Organization URL is required", "Use https://dev.azure.com/<your-org> for Services or https://<host>/<collection> for Server.")
+		return OrgURL{}, invalidURL("Organization URL is required", hintForms)
 	}
 	if !strings.Contains(raw, "://") {
 		if i := strings.IndexAny(raw, ":/"); i >= 0 && raw[i] == ':' && !looksLikePort(strings.SplitN(raw[i+1:], "/", 2)[0]) {
 			// "ftp:host" or "mailto:x": a scheme without slashes.
-			return OrgURL{}, invalidURL("Organization URL must start with https:// (or http:// for Azure DevOps Server)", "")
+			return OrgURL{}, invalidURL("Organization URL must start with https:// (or http:// for Azure DevOps Server)", hintForms)
 		}
 		raw = "https://" + raw
 	}
@@ -60,25 +60,25 @@ func ParseOrgURL(raw string) (OrgURL, error) {
 			// url.Error would quote the URL, password included.
 			return OrgURL{}, invalidURL("Organization URL must not contain a user name or password", hintNoCredentials)
 		}
-		return OrgURL{}, invalidURL("Organization URL is not a valid URL", "Use https://dev.azure.com/<your-org> for Services or https://<host>/<collection> for Server.")
+		return OrgURL{}, invalidURL("Organization URL is not a valid URL", hintForms)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "https" && scheme != "http" {
-		return OrgURL{}, invalidURL("Organization URL must start with https:// (or http:// for Azure DevOps Server)", "")
+		return OrgURL{}, invalidURL("Organization URL must start with https:// (or http:// for Azure DevOps Server)", hintForms)
 	}
 	if u.User != nil {
 		return OrgURL{}, invalidURL("Organization URL must not contain a user name or password", hintNoCredentials)
 	}
 	host := strings.ToLower(u.Hostname())
 	if host == "" {
-		return OrgURL{}, invalidURL("Organization URL has no host name", "Use https://dev.azure.com/<your-org> for Services or https://<host>/<collection> for Server.")
+		return OrgURL{}, invalidURL("Organization URL has no host name", hintForms)
 	}
 	if strings.ContainsAny(host, " %\\") || strings.Trim(host, ".") == "" {
-		return OrgURL{}, invalidURL("Organization URL has an invalid host name", "")
+		return OrgURL{}, invalidURL("Organization URL has an invalid host name", hintForms)
 	}
 	port := u.Port()
 	if port != "" && !looksLikePort(port) {
-		return OrgURL{}, invalidURL("Organization URL has an invalid port", "")
+		return OrgURL{}, invalidURL("Organization URL has an invalid port", hintForms)
 	}
 	segs := pathSegments(u)
 
@@ -86,7 +86,7 @@ func ParseOrgURL(raw string) (OrgURL, error) {
 	switch {
 	case host == "dev.azure.com":
 		if len(segs) == 0 {
-			return OrgURL{}, invalidURL("Organization URL must include the organization, e.g. https://dev.azure.com/<your-org>", "")
+			return OrgURL{}, invalidURL("Organization URL must include the organization, e.g. https://dev.azure.com/<your-org>", hintForms)
 		}
 		out.Services, out.Name = true, segs[0]
 		out.Base = "https://dev.azure.com/" + url.PathEscape(segs[0])
@@ -157,3 +157,6 @@ func pathSegments(u *url.URL) []string {
 	}
 	return segs
 }
+
+// hintForms shows the accepted URL forms.
+const hintForms = "Use https://dev.azure.com/<your-org> for Services or https://<host>/<collection> for Server."

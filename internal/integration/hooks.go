@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -82,11 +81,6 @@ type RegisterHooksArgs struct {
 // Kind names the job.
 func (RegisterHooksArgs) Kind() string { return "register_hooks" }
 
-// InsertOpts: one pending registration per project is enough.
-func (RegisterHooksArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
-}
-
 // RemoveHooksArgs removes a deselected project's service hooks.
 type RemoveHooksArgs struct {
 	IntegrationID string `json:"integration_id"`
@@ -96,14 +90,9 @@ type RemoveHooksArgs struct {
 // Kind names the job.
 func (RemoveHooksArgs) Kind() string { return "remove_hooks" }
 
-// InsertOpts: one pending removal per project is enough.
-func (RemoveHooksArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: pendingStates}}
-}
-
-// pendingStates dedupe jobs that have not run yet, so a project selected,
-// deselected and selected again still gets each job it needs.
-var pendingStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable}
+// Hook jobs are not unique: each is idempotent (it compares with what Azure
+// DevOps has), and a project selected, deselected and selected again must
+// get every job in order.
 
 // Register adds the hook workers.
 func (s *Service) Register(workers *river.Workers) {
