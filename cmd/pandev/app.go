@@ -206,6 +206,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
 		Integrations:  a.integrations,
+		BackfillDays:  cfg.BackfillDays,
 		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	})

@@ -43,6 +43,12 @@ func (s *Server) routes() []route {
 		{"POST /login", public, s.pages.Login},
 		{"POST /logout", member, s.pages.Logout},
 		{"GET /{$}", member, s.pages.Home},
+		{"GET /settings/integrations/azure-devops", admin, s.pages.AzureDevOps},
+		{"POST /settings/integrations/azure-devops", admin, s.pages.ConnectAzure},
+		{"POST /settings/integrations/azure-devops/projects", admin, s.pages.SaveProjects},
+		{"POST /settings/integrations/azure-devops/token", admin, s.pages.UpdateAzureToken},
+		{"POST /settings/integrations/azure-devops/settings", admin, s.pages.SaveAzureSettings},
+		{"POST /settings/integrations/azure-devops/sync", admin, s.pages.SyncAzure},
 
 		// JSON API.
 		{"GET " + api.OpenAPIPath, public, api.OpenAPI},

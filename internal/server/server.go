@@ -18,6 +18,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/api"
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/web"
 )
@@ -33,7 +34,9 @@ type Deps struct {
 	// Webhook ingests Azure DevOps service-hook deliveries.
 	Webhook ErrorHandler
 	// Integrations manages the Azure DevOps connection.
-	Integrations api.Integrations
+	Integrations *integration.Service
+	// BackfillDays is shown on the integration screen.
+	BackfillDays int
 	// SecureCookies sets the Secure flag (the public URL is https).
 	SecureCookies bool
 }
@@ -71,8 +74,8 @@ const (
 func New(d Deps) *Server {
 	s := &Server{
 		deps:  d,
-		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations},
-		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Secure: d.SecureCookies},
+		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations)},
+		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, BackfillDays: d.BackfillDays, Secure: d.SecureCookies},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),
@@ -232,4 +235,12 @@ func serveHTTP(h http.Handler) handlerFunc {
 		h.ServeHTTP(w, r)
 		return nil
 	}
+}
+
+// integrationsOrNil keeps a nil service a nil interface (tests without it).
+func integrationsOrNil(s *integration.Service) api.Integrations {
+	if s == nil {
+		return nil
+	}
+	return s
 }

@@ -5,7 +5,6 @@ package web
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -35,6 +35,7 @@ var pages = map[string]any{
 	"login.html": LoginPage{},
 	"home.html":  HomePage{},
 	"error.html": ErrorPage{},
+	"azure.html": AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
 }
 
 var templates = func() map[string]*template.Template {
@@ -132,9 +133,11 @@ func RenderError(w http.ResponseWriter, p ErrorPage) {
 
 // Pages holds what the page handlers need.
 type Pages struct {
-	DB     *store.DB
-	Auth   *auth.Service
-	Secure bool // set the Secure flag on cookies (https)
+	DB           *store.DB
+	Auth         *auth.Service
+	Integrations *integration.Service
+	BackfillDays int
+	Secure       bool // set the Secure flag on cookies (https)
 }
 
 func chrome(title string, p auth.Principal) Chrome {
@@ -153,11 +156,8 @@ func (h *Pages) ShowLogin(w http.ResponseWriter, r *http.Request) error {
 
 // Login checks the form and starts a session.
 func (h *Pages) Login(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return err
-		}
-		return delivery.Errorf(delivery.KindInvalid, "the sign-in form could not be read").Wrap(err)
+	if err := parseForm(r); err != nil {
+		return err
 	}
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
 	cookie, _, err := h.Auth.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))

@@ -2,9 +2,12 @@ package web
 
 import (
 	"bytes"
+
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pandev-metrics/pandev/internal/integration"
 )
 
 // TestTemplatesExecuteWithTheirPageData type-checks every template against
@@ -20,6 +23,24 @@ func TestTemplatesExecuteWithTheirPageData(t *testing.T) {
 				t.Fatal("layout not rendered")
 			}
 		})
+	}
+}
+
+// TestAzurePageVariants executes both halves of the integration screen.
+func TestAzurePageVariants(t *testing.T) {
+	variants := []AzurePage{
+		{Check: &integration.CheckResult{OK: true, Scopes: []integration.ScopeResult{{Label: "Code: Read"}, {Label: "Build: Read", OK: true}},
+			Problems: []integration.Problem{{Message: "m", Hint: "h"}}, Warnings: []integration.Problem{{Code: "public_url"}}},
+			Error: &integration.Problem{Message: "bad"}},
+		{Status: integration.Status{Connected: true, State: "error", Error: &integration.Problem{Message: "The PAT is invalid"},
+			Settings: &integration.Settings{}, Projects: []integration.ProjectStatus{{ID: "p", Name: "P", Selected: true,
+				Hooks: integration.HookHealth{Registered: true, Enabled: 3, Skipped: []string{"x"}}}}}},
+	}
+	for i, v := range variants {
+		var buf bytes.Buffer
+		if err := templates["azure.html"].ExecuteTemplate(&buf, "layout", v); err != nil {
+			t.Fatalf("variant %d: %v", i, err)
+		}
 	}
 }
 

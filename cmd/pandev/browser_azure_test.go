@@ -1,0 +1,88 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pandev-metrics/pandev/internal/browsertest"
+)
+
+// TestBrowserConnectAzureDevOps follows the manual's Steps 2–5 in Chromium
+// against the simulator: open the screen, Check connection, Activate, pick
+// projects, update the token.
+func TestBrowserConnectAzureDevOps(t *testing.T) {
+	sim := startSim(t, "services")
+	cfg := testConfig(t, nil)
+	mustCreateUser(t, cfg.DB, "admin@example.com", pw, "acme", false)
+	r := startApp(t, cfg, appOptions{})
+	ctx := browsertest.New(t)
+	shot := func(name string) {
+		if dir := os.Getenv("PANDEV_SCREENSHOTS"); dir != "" {
+			if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+			}
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	do(chromedp.Navigate(r.URL()+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), pw),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.button`)),
+		chromedp.Click(chromedp.CSS(`a.button`)), // the empty state's "Connect Azure DevOps"
+		chromedp.WaitVisible(chromedp.CSS(`form#connect`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="org_url"]`), sim.OrgURL()),
+		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.FullPAT()),
+		chromedp.Click(chromedp.CSS(`button[value="check"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#check-result`)),
+	)
+	shot("azure-check")
+	if got := text("#check-result h2"); got != "Connection works" {
+		t.Fatalf("check: %q", got)
+	}
+	if text("#check-user") == "" || text("#check-projects") == "0" {
+		t.Fatal("the check reports the user and the project count")
+	}
+	do(chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.FullPAT()),
+		chromedp.Click(chromedp.CSS(`button[value="activate"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#badge`)))
+	if got := text("#badge"); got != "Connected" {
+		t.Fatalf("badge: %q", got)
+	}
+	do(chromedp.Click(chromedp.CSS(`#projects input[type="checkbox"]`)),
+		chromedp.Click(chromedp.CSS(`#projects button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if got := text("#selected-count"); got != "1" {
+		t.Fatalf("selected projects: %q", got)
+	}
+	waitJobs(t, r, "register_hooks", 1)
+	do(chromedp.Navigate(r.URL()+"/settings/integrations/azure-devops"), chromedp.WaitVisible(chromedp.CSS(`#projects`)))
+	if body := text("#projects"); !strings.Contains(body, "enabled") {
+		t.Fatalf("hook health after registration: %q", body)
+	}
+	shot("azure-connected")
+	do(chromedp.SendKeys(chromedp.CSS(`#advanced input[name="token"]`), "not-a-valid-token"),
+		chromedp.Click(chromedp.CSS(`#advanced form button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.problem`)))
+	if got := text(".problem strong"); !strings.Contains(got, "The PAT is invalid, expired, or scoped to the wrong organization") {
+		t.Fatalf("bad new token: %q", got)
+	}
+}

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/integration"
+)
+
+// AzurePage is Settings → Integrations → Azure DevOps: the connect form and
+// Check connection results before activation; status, project picker and
+// Advanced after.
+type AzurePage struct {
+	Chrome
+	Status       integration.Status
+	Check        *integration.CheckResult
+	OrgURL       string
+	Error        *integration.Problem
+	Notice       string
+	BackfillDays int
+}
+
+const azurePath = "/settings/integrations/azure-devops"
+
+// notices are the confirmations shown after a form post (Post/Redirect/Get).
+var notices = map[string]string{
+	"activated": "Azure DevOps is connected. Select the projects to analyse and save.",
+	"projects":  "Projects saved. Service hooks are being registered and the backfill has started for new projects.",
+	"token":     "Token updated. Service hooks stay registered; no backfill was started.",
+	"settings":  "Settings saved.",
+	"sync":      "Reconciliation queued.",
+}
+
+func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
+	p, _ := auth.FromContext(r.Context())
+	st, err := h.Integrations.Status(r.Context(), p.WorkspaceID())
+	if err != nil {
+		return data, err
+	}
+	data.Chrome = chrome("Azure DevOps", p)
+	data.Status, data.BackfillDays = st, h.BackfillDays
+	if data.Notice == "" {
+		data.Notice = notices[r.URL.Query().Get("saved")]
+	}
+	return data, nil
+}
+
+func (h *Pages) renderAzure(w http.ResponseWriter, r *http.Request, status int, data AzurePage) error {
+	data, err := h.azurePage(r, data)
+	if err != nil {
+		return err
+	}
+	return render(w, status, "azure.html", data)
+}
+
+// AzureDevOps renders the integration screen.
+func (h *Pages) AzureDevOps(w http.ResponseWriter, r *http.Request) error {
+	return h.renderAzure(w, r, http.StatusOK, AzurePage{})
+}
+
+// formError shows what the user can fix on the page itself, with a 4xx;
+// anything else goes to the server's error handling.
+func (h *Pages) formError(w http.ResponseWriter, r *http.Request, err error, data AzurePage) error {
+	var de *delivery.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	status := http.StatusBadRequest
+	switch de.Kind {
+	case delivery.KindConflict, delivery.KindPrecondition:
+		status = http.StatusConflict
+	case delivery.KindInvalid:
+	default:
+		return err
+	}
+	data.Error = &integration.Problem{Code: string(de.Kind), Message: de.Message, Hint: de.Hint}
+	return h.renderAzure(w, r, status, data)
+}
+
+// ConnectAzure handles the connect form: Check connection or Activate.
+func (h *Pages) ConnectAzure(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	org, token := r.PostFormValue("org_url"), r.PostFormValue("token")
+	data := AzurePage{OrgURL: org}
+	if r.PostFormValue("action") == "activate" {
+		if _, err := h.Integrations.Activate(r.Context(), p.WorkspaceID(), org, token); err != nil {
+			return h.formError(w, r, err, data)
+		}
+		return redirect(w, r, "activated")
+	}
+	res, err := h.Integrations.Check(r.Context(), org, token)
+	if err != nil {
+		return h.formError(w, r, err, data)
+	}
+	data.Check = &res
+	if res.OrgURL != "" {
+		data.OrgURL = res.OrgURL
+	}
+	return h.renderAzure(w, r, http.StatusOK, data)
+}
+
+// SaveProjects handles the project picker.
+func (h *Pages) SaveProjects(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	if _, err := h.Integrations.SelectProjects(r.Context(), p.WorkspaceID(), r.PostForm["selected"]); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "projects")
+}
+
+// UpdateAzureToken handles Advanced → Update token.
+func (h *Pages) UpdateAzureToken(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	if _, err := h.Integrations.UpdateToken(r.Context(), p.WorkspaceID(), r.PostFormValue("token")); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "token")
+}
+
+// SaveAzureSettings handles the settings form.
+func (h *Pages) SaveAzureSettings(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	st, err := h.Integrations.Settings(r.Context(), p.WorkspaceID())
+	if err != nil {
+		return err
+	}
+	st.PostPRComments = r.PostFormValue("post_pr_comments") == "on"
+	if _, err := h.Integrations.UpdateSettings(r.Context(), p.WorkspaceID(), st); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "settings")
+}
+
+// SyncAzure handles Sync now.
+func (h *Pages) SyncAzure(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	if err := h.Integrations.SyncNow(r.Context(), p.WorkspaceID()); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "sync")
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, saved string) error {
+	http.Redirect(w, r, azurePath+"?saved="+url.QueryEscape(saved), http.StatusSeeOther)
+	return nil
+}
+
+// parseForm reads a form post; a body over the limit stays a 413.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return delivery.Errorf(delivery.KindInvalid, "the form could not be read").Wrap(err)
+	}
+	return nil
+}
