@@ -181,7 +181,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.collector.AttachClients(a.integrations)
 	a.queue, err = jobs.New(a.db, jobs.Config{
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
-		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id)},
+		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id), integration.HookHealthSchedule(cfg.ReconcileInterval)},
 	})
 	if err != nil {
 		return nil, err

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -98,6 +100,7 @@ func (RemoveHooksArgs) Kind() string { return "remove_hooks" }
 func (s *Service) Register(workers *river.Workers) {
 	river.AddWorker(workers, &registerWorker{s: s})
 	river.AddWorker(workers, &removeWorker{s: s})
+	river.AddWorker(workers, &hookHealthWorker{s: s})
 }
 
 type registerWorker struct {
@@ -184,13 +187,13 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 				break
 			}
 		}
-		if found != nil && healthy(found.Status) {
+		if found != nil && found.Status != "onProbation" && healthy(found.Status) {
 			if err := s.recordHook(ctx, in, projectID, *found); err != nil {
 				return err
 			}
 			continue
 		}
-		if found != nil { // disabled by the system or a user: delete and re-create
+		if found != nil { // disabled or on probation (dropping events): delete and re-create
 			if err := c.DeleteSubscription(ctx, found.ID); err != nil && !delivery.IsNotFound(err) {
 				return err
 			}
@@ -271,5 +274,97 @@ func (s *Service) RemoveHooks(ctx context.Context, integrationID, projectID stri
 		}
 	}
 	s.opts.Logger.Info("service hooks removed", "integration", in.ID, "project", projectID, "count", len(recorded))
+	return nil
+}
+
+// HookHealthArgs is the periodic check of every integration's hooks.
+type HookHealthArgs struct{}
+
+// Kind names the job.
+func (HookHealthArgs) Kind() string { return "hook_health" }
+
+// HookHealthSchedule checks hook health every interval (on the leader).
+func HookHealthSchedule(interval time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return HookHealthArgs{}, nil }, nil)
+}
+
+type hookHealthWorker struct {
+	river.WorkerDefaults[HookHealthArgs]
+	s *Service
+}
+
+func (w *hookHealthWorker) Work(ctx context.Context, job *river.Job[HookHealthArgs]) error {
+	ins, err := w.s.opts.DB.ListAllIntegrations(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, in := range ins {
+		if in.Provider != Provider {
+			continue
+		}
+		if err := w.s.jobError(ctx, in.ID, w.s.CheckHooks(ctx, in.ID)); err != nil && !isCancel(err) {
+			errs = append(errs, fmt.Errorf("integration %s: %w", in.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isCancel(err error) bool {
+	var c *rivertype.JobCancelError
+	return errors.As(err, &c)
+}
+
+// CheckHooks reads every subscription of the integration from Azure DevOps,
+// records its state, and re-registers the hooks of any selected project
+// whose subscriptions are missing, disabled or on probation too long —
+// Azure DevOps drops new events while a subscription is on probation.
+func (s *Service) CheckHooks(ctx context.Context, integrationID string) error {
+	c, in, err := s.Client(ctx, integrationID)
+	if delivery.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	subs, err := c.Subscriptions(ctx, azdo.SubscriptionFilter{ConsumerID: "webHooks"})
+	if err != nil {
+		return err
+	}
+	projects, err := s.opts.DB.ListProjects(ctx, key(in), true)
+	if err != nil {
+		return err
+	}
+	var scopes map[string]string
+	_ = jsonUnmarshal(in.Scopes, &scopes)
+	dep, _ := c.Deployment(ctx)
+	want := 0
+	for _, spec := range hookCatalog {
+		if ok, _ := spec.available(scopes, dep); ok {
+			want++
+		}
+	}
+	for _, p := range projects {
+		healthyCount := 0
+		for _, sub := range subs {
+			if sub.ProjectID() != p.ProjectID || !s.ourSubscription(sub, in.ID) {
+				continue
+			}
+			if err := s.recordHook(ctx, in, p.ProjectID, sub); err != nil {
+				return err
+			}
+			if sub.Status == "enabled" || sub.Status == "" {
+				healthyCount++
+			}
+		}
+		if healthyCount < want {
+			s.opts.Logger.Warn("service hooks unhealthy; re-registering", "integration", in.ID, "project", p.ProjectID,
+				"healthy", healthyCount, "want", want)
+			if err := s.RegisterHooks(ctx, in.ID, p.ProjectID); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
