@@ -53,6 +53,9 @@ type appOptions struct {
 	PollInterval         time.Duration // job fetch poll; default 1s
 	Workers              *river.Workers
 	ConnState            func(net.Conn, http.ConnState) // observes connections (tests of draining)
+	// LocalAzureDevOps: the organization runs on this machine (the demo's
+	// simulator), so webhooks to a loopback public URL do arrive.
+	LocalAzureDevOps bool
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -176,7 +179,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.collector.Register(workers)
 	reg := prometheus.NewRegistry()
 	a.integrations = integration.New(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "integration"),
-		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg})
+		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps})
 	a.integrations.Register(workers)
 	a.collector.AttachClients(a.integrations)
 	a.queue, err = jobs.New(a.db, jobs.Config{

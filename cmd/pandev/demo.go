@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
+	"time"
 
+	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -17,37 +21,130 @@ const (
 	demoEmail    = "demo@pandev.local"
 	demoPassword = "pandev-demo-password"
 	demoFolder   = "demo"
+	demoSimAddr  = "127.0.0.1:8091"
 )
 
-// demoCommand runs the server on a SQLite file in ./demo with an admin
-// account, listening on 127.0.0.1:8080 unless PANDEV_ADDR says otherwise.
+// demoCommand runs everything in one process: the server on ./demo/pandev.db,
+// an Azure DevOps simulator with a generated organization, an admin, the
+// integration connected through the same code path an admin takes (check,
+// activate, select every project), the backfill with a progress bar, and
+// live activity arriving through real service hooks.
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	demoEnv := func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
-		switch k {
-		case "PANDEV_ADDR":
-			return "127.0.0.1:8080"
-		case "PANDEV_DB":
-			return filepath.Join(demoFolder, "pandev.db")
-		}
-		return ""
+		return map[string]string{"PANDEV_ADDR": "127.0.0.1:8080", "PANDEV_DB": filepath.Join(demoFolder, "pandev.db"),
+			"PANDEV_LOG_LEVEL": "warn"}[k]
 	}
 	cfg, err := config.Parse("demo", args, demoEnv, stderr)
 	if err != nil {
 		return err
 	}
+	simAddr := getenv("PANDEV_DEMO_SIM_ADDR")
+	if simAddr == "" {
+		simAddr = demoSimAddr
+	}
 	logger := newLogger(cfg, stderr)
-	a, err := newApp(ctx, cfg, logger, appOptions{})
+	sim, err := azdosim.New(azdosim.Options{Seed: 1, Profile: "medium", Mode: "services", Addr: simAddr, Logger: logger.With("component", "simulator")})
 	if err != nil {
 		return err
 	}
-	if _, err := a.auth.CreateUser(ctx, demoEmail, demoPassword, "demo", store.RoleAdmin); err != nil && delivery.KindOf(err) != delivery.KindConflict {
+	if err := sim.Start(ctx); err != nil {
+		return fmt.Errorf("start the Azure DevOps simulator on %s: %w (set PANDEV_DEMO_SIM_ADDR to a free address)", simAddr, err)
+	}
+	defer sim.Close()
+
+	a, err := newApp(ctx, cfg, logger, appOptions{LocalAzureDevOps: true})
+	if err != nil {
+		return err
+	}
+	ws, err := a.auth.CreateUser(ctx, demoEmail, demoPassword, "demo", store.RoleAdmin)
+	if err != nil && delivery.KindOf(err) != delivery.KindConflict {
 		a.closeAll()
 		return err
 	}
-	fmt.Fprintf(stdout, "\nPanDev Metrics demo\n  open      %s\n  sign in   %s / %s\n  data in   %s (delete the folder to start over)\n  stop      Ctrl+C\n\n",
+	if err != nil {
+		if ws, err = a.db.GetUserByEmail(ctx, demoEmail); err != nil {
+			a.closeAll()
+			return err
+		}
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.run(ctx) }()
+	if err := waitHealthy(ctx, a.URL()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "PanDev Metrics demo — Azure DevOps simulator at %s\n", sim.OrgURL())
+	if err := connectDemo(ctx, a, sim, ws.WorkspaceID, stdout); err != nil {
+		return err
+	}
+	if _, err := sim.Activity(azdosim.ActivityRequest{Every: "5s", Count: 2}); err != nil {
+		return err
+	}
+	showBackfill(ctx, a, ws.WorkspaceID, stdout)
+	fmt.Fprintf(stdout, "\n  open      %s\n  sign in   %s / %s\n  live      new simulated activity arrives every 5 s through service hooks\n"+
+		"  data in   %s (delete the folder to start over)\n  stop      Ctrl+C\n\n",
 		cfg.DefaultPublicURL(a.Addr()), demoEmail, demoPassword, filepath.Dir(a.db.Path()))
-	return a.run(ctx)
+	return <-runErr
+}
+
+// connectDemo connects the simulator the way an admin does in the UI.
+func connectDemo(ctx context.Context, a *app, sim *azdosim.Sim, workspaceID string, out io.Writer) error {
+	svc := a.integrations
+	st, err := svc.Status(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	if st.Connected {
+		// The simulator mints a new token each start: rotate, as the FAQ describes.
+		if _, err := svc.UpdateToken(ctx, workspaceID, sim.FullPAT()); err != nil {
+			return fmt.Errorf("update token: %w", err)
+		}
+		fmt.Fprintln(out, "✓ Already connected; token updated (hooks kept, no backfill)")
+		return nil
+	}
+	res, err := svc.Check(ctx, sim.OrgURL(), sim.FullPAT())
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		return fmt.Errorf("check connection: %s", res.Problems[0].Message)
+	}
+	fmt.Fprintf(out, "✓ Check connection: %s, %d projects, %s\n", res.User, res.ProjectCount, res.Deployment)
+	if _, err := svc.Activate(ctx, workspaceID, sim.OrgURL(), sim.FullPAT()); err != nil {
+		return err
+	}
+	projects, err := svc.RefreshProjects(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(projects))
+	for _, p := range projects {
+		ids = append(ids, p.ProjectID)
+	}
+	if _, err := svc.SelectProjects(ctx, workspaceID, ids); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "✓ Activated; %d projects selected: service hooks and backfill started\n", len(ids))
+	return nil
+}
+
+// waitHealthy waits for the server to answer.
+func waitHealthy(ctx context.Context, base string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.New("the server did not become ready within 30 s")
 }

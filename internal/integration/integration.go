@@ -56,6 +56,9 @@ type Options struct {
 	// StartBackfill enqueues a project's backfill in tx (the collect
 	// package's job); nil while no backfill is wired.
 	StartBackfill func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error
+	// LocalAzureDevOps says the organization runs on this machine (the
+	// demo's simulator): loopback webhook URLs are fine then.
+	LocalAzureDevOps bool
 	// StartReconcile enqueues a reconciliation of the integration in tx.
 	StartReconcile func(ctx context.Context, tx *store.Tx, integrationID string) error
 }
@@ -166,7 +169,7 @@ func (s *Service) publicURLWarning(dep azdo.Deployment) string {
 	host := u.Hostname()
 	ip := net.ParseIP(host)
 	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
-	if loopback && dep.Kind == azdo.Services {
+	if loopback && dep.Kind == azdo.Services && !s.opts.LocalAzureDevOps {
 		return fmt.Sprintf("PANDEV_PUBLIC_URL is %s, which Azure DevOps Services cannot reach: webhooks will not arrive "+
 			"(the 15-minute reconciliation still collects everything)", s.opts.PublicURL)
 	}
