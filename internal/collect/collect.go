@@ -30,10 +30,9 @@ type EventArgs struct {
 // Kind names the job in the queue.
 func (EventArgs) Kind() string { return "webhook_event" }
 
-// InsertOpts makes the job unique per event: a second enqueue is a no-op.
-func (EventArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
+// EventArgs jobs need no uniqueness: only a new inbox row gets a job (the
+// inbox's primary key deduplicates), and processing a row that is no
+// longer pending is a no-op.
 
 // txInserter inserts a job in a transaction (jobs.Queue does).
 type txInserter interface {
@@ -71,17 +70,12 @@ func (c *Collector) AttachClients(cs ClientSource) { c.clients = cs }
 // Register adds the Collector's workers.
 func (c *Collector) Register(workers *river.Workers) {
 	river.AddWorker(workers, &eventWorker{c: c})
+	river.AddWorker(workers, &backfillWorker{c: c})
+	river.AddWorker(workers, &reconcileWorker{c: c})
+	river.AddWorker(workers, &reconcileAllWorker{c: c})
 }
 
-var _ webhook.Enqueuer = (*Collector)(nil)
-
-// EnqueueEvent schedules processing of a stored event within tx.
-func (c *Collector) EnqueueEvent(ctx context.Context, tx *store.Tx, integrationID, eventID string) error {
-	if c.queue == nil {
-		return errors.New("collect: no queue attached")
-	}
-	return c.queue.InsertTx(ctx, tx, EventArgs{IntegrationID: integrationID, EventID: eventID}, nil)
-}
+var _ webhook.BatchEnqueuer = (*Collector)(nil)
 
 type eventWorker struct {
 	river.WorkerDefaults[EventArgs]

@@ -104,3 +104,12 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 	_, err := q.client.Insert(ctx, args, opts)
 	return err
 }
+
+// InsertManyTx enqueues several jobs in tx with one call.
+func (q *Queue) InsertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := q.client.InsertManyTx(ctx, tx.SQLTx(), params)
+	return err
+}

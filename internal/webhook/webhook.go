@@ -37,20 +37,13 @@ var Paths = []string{
 	"/v1/azure/webhook/pipeline",
 }
 
-// Enqueuer schedules the processing of a stored event in the same
-// transaction that stored it. The collect package implements it; the
-// interface lives here because this is the package that needs it.
-type Enqueuer interface {
-	EnqueueEvent(ctx context.Context, tx *store.Tx, integrationID, eventID string) error
-}
-
 // Handler is the ingest endpoint.
 type Handler struct {
-	db      *store.DB
-	keys    *secret.Keyring
-	enqueue Enqueuer
-	logger  *slog.Logger
-	now     func() time.Time
+	db     *store.DB
+	keys   *secret.Keyring
+	writer *writer
+	logger *slog.Logger
+	now    func() time.Time
 
 	mu    sync.Mutex
 	cache map[string]credential // integration id → its secret's hash
@@ -67,9 +60,16 @@ type credential struct {
 // credentialTTL bounds how long a deleted integration keeps accepting.
 const credentialTTL = 30 * time.Second
 
-// New returns the ingest handler.
-func New(db *store.DB, keys *secret.Keyring, enqueue Enqueuer, logger *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{db: db, keys: keys, enqueue: enqueue, logger: logger, now: now, cache: map[string]credential{}}
+// New returns the ingest handler. enqueue schedules processing of stored
+// events (the collect package implements it; the interface lives here,
+// where it is used).
+func New(db *store.DB, keys *secret.Keyring, enqueue BatchEnqueuer, logger *slog.Logger, now func() time.Time) *Handler {
+	workers := 1 // SQLite has one writer: more would only queue
+	if db.Dialect() == store.Postgres {
+		workers = 4
+	}
+	return &Handler{db: db, keys: keys, writer: newWriter(db, enqueue, workers), logger: logger, now: now,
+		cache: map[string]credential{}}
 }
 
 // Envelope is the part of a delivery every event type shares.
@@ -142,13 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 	}
 	ev := store.InboxEvent{Key: store.Key{IntegrationID: integrationID, WorkspaceID: cred.workspaceID},
 		EventID: env.ID, EventType: env.EventType, Payload: string(body), ReceivedAt: h.now()}
-	isNew := false
-	err = h.db.InTx(r.Context(), func(tx *store.Tx) error {
-		if isNew, err = tx.InsertInboxEvent(r.Context(), ev); err != nil || !isNew {
-			return err
-		}
-		return h.enqueue.EnqueueEvent(r.Context(), tx, integrationID, env.ID)
-	})
+	isNew, err := h.writer.store(r.Context(), ev)
 	if err != nil {
 		return err
 	}
