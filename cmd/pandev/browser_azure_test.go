@@ -68,8 +68,11 @@ func TestBrowserConnectAzureDevOps(t *testing.T) {
 		t.Fatalf("badge: %q", got)
 	}
 	do(chromedp.Click(chromedp.CSS(`#projects input[type="checkbox"]`)),
-		chromedp.Click(chromedp.CSS(`#projects button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+		chromedp.Click(chromedp.CSS(`#projects button[type="submit"]`)))
+	waitFor(t, "the projects-saved notice", func() bool { // the previous page had a notice too
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		return err == nil && strings.Contains(s, "Projects saved")
+	})
 	if got := text("#selected-count"); got != "1" {
 		t.Fatalf("selected projects: %q", got)
 	}
