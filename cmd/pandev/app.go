@@ -23,6 +23,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/jobs"
+	"github.com/pandev-metrics/pandev/internal/prcomment"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/server"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -40,6 +41,7 @@ type app struct {
 	queue        *jobs.Queue
 	collector    *collect.Collector
 	integrations *integration.Service
+	comments     *prcomment.Service
 	jobsUI       *riverui.Handler
 	http         *http.Server
 	listener     net.Listener
@@ -56,6 +58,9 @@ type appOptions struct {
 	// LocalAzureDevOps: the organization runs on this machine (the demo's
 	// simulator), so webhooks to a loopback public URL do arrive.
 	LocalAzureDevOps bool
+	// CommentInterval is the least time between updates of one PR comment
+	// (default a minute; tests shorten it).
+	CommentInterval time.Duration
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -182,6 +187,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps})
 	a.integrations.Register(workers)
 	a.collector.AttachClients(a.integrations)
+	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
+	a.comments.Register(workers)
+	a.collector.AttachPRObserver(a.comments)
 	a.queue, err = jobs.New(a.db, jobs.Config{
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
 		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id), integration.HookHealthSchedule(cfg.ReconcileInterval)},
@@ -191,6 +199,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	}
 	a.collector.AttachQueue(a.queue)
 	a.integrations.AttachQueue(a.queue)
+	a.comments.AttachQueue(a.queue)
 	a.jobsUI, err = riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: riverui.NewEndpoints(a.queue.Client(), nil),
 		Logger:    logger.With("component", "jobs-ui"),
@@ -209,6 +218,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
 		Integrations:  a.integrations,
+		Comments:      a.comments,
 		BackfillDays:  cfg.BackfillDays,
 		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),

@@ -89,7 +89,12 @@ func startApp(t *testing.T, cfg config.Config, opts appOptions) *running {
 		})
 		return runErr
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() { // the server's log explains most failures
+			t.Logf("server log:\n%s", tail(logs.String(), 6000))
+		}
+	})
 	r := &running{app: a, logs: logs, stop: stop}
 	r.waitReady(t)
 	return r
@@ -189,4 +194,12 @@ type errorBody struct {
 		Message string `json:"message"`
 		Hint    string `json:"hint"`
 	} `json:"error"`
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func housekeepingSchedulers(t *testing.T, r *running) map[string]int {
 // waitFor polls cond (cheap database reads) until it holds, for at most 60 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -130,3 +131,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// waitLimit bounds waitFor; PANDEV_TEST_WAIT shortens it when debugging.
+var waitLimit = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("PANDEV_TEST_WAIT")); err == nil {
+		return d
+	}
+	return 60 * time.Second
+}()

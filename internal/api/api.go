@@ -12,6 +12,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/prcomment"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -20,6 +21,7 @@ type Handlers struct {
 	DB           *store.DB
 	Auth         *auth.Service
 	Integrations Integrations
+	Comments     *prcomment.Service
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.

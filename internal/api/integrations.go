@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 
+	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -137,4 +139,32 @@ func (h *Handlers) SyncNow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return write(w, http.StatusAccepted, map[string]string{"status": "reconcile queued"})
+}
+
+// CommentPreview is the comment a PR would get now.
+type CommentPreview struct {
+	PullRequest int64  `json:"pull_request"`
+	Content     string `json:"content"`     // markdown
+	Skipped     string `json:"skip_reason"` // why it would not be posted, "" if it would
+}
+
+// PreviewPRComment answers GET …/pr-comments/preview?pr=ID: a dry run.
+func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) error {
+	prID, err := strconv.ParseInt(r.URL.Query().Get("pr"), 10, 64)
+	if err != nil || prID <= 0 {
+		return delivery.Errorf(delivery.KindInvalid, "pr must be a pull request id").WithHint("e.g. ?pr=1234")
+	}
+	ws := principal(r).WorkspaceID()
+	ins, err := h.DB.ListIntegrations(r.Context(), ws, integration.Provider)
+	if err != nil {
+		return err
+	}
+	if len(ins) == 0 {
+		return delivery.Errorf(delivery.KindNotFound, "Azure DevOps is not connected").WithHint("connect it first")
+	}
+	content, skip, err := h.Comments.Preview(r.Context(), ws, ins[0].ID, prID)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, CommentPreview{PullRequest: prID, Content: content, Skipped: skip})
 }

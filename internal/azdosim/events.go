@@ -113,6 +113,13 @@ func (s *Sim) prCommentEvent(pr *pullRequest, t *thread, c *comment, action stri
 		fmt.Sprintf("%s has [%s](%s) a pull request comment\r\n%s", who, action, link, c.content))
 	co := s.commentObj(pr, t, c)
 	delete(co, "usersLiked")
+	// Real deliveries link the comment to itself, its repository and its
+	// thread (samples/events/ms.vss-code.git-pullrequest-comment-event.json):
+	// the thread link is the only place the event names the thread.
+	threadURL := fmt.Sprintf("%s/threads/%d", s.prURL(pr), t.ID)
+	co["_links"] = obj{"self": obj{"href": fmt.Sprintf("%s/comments/%d", threadURL, c.ID)},
+		"repository": obj{"href": s.base() + "/" + r.proj.ID + "/_apis/git/repositories/" + r.ID},
+		"threads":    obj{"href": threadURL}}
 	pro := s.prEventResource(pr)
 	pro["_links"] = obj{"web": obj{"href": link}, "statuses": obj{"href": s.prURL(pr) + "/statuses"}}
 	ev.Resource = obj{"comment": co, "pullRequest": pro}

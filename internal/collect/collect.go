@@ -48,11 +48,12 @@ type ClientSource interface {
 
 // Collector processes events into rows.
 type Collector struct {
-	db      *store.DB
-	logger  *slog.Logger
-	now     func() time.Time
-	queue   txInserter
-	clients ClientSource
+	db         *store.DB
+	logger     *slog.Logger
+	now        func() time.Time
+	queue      txInserter
+	clients    ClientSource
+	prObserver PRObserver
 }
 
 // New returns a Collector. Attach the queue once it exists: the queue needs
@@ -173,6 +174,11 @@ func (c *Collector) ProcessEvent(ctx context.Context, integrationID, eventID str
 		ignored, err = h(ctx, tx, ev)
 		if err != nil {
 			return err
+		}
+		if ignored == "" {
+			if err := c.notifyPR(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
 		status := statusProcessed
 		if ignored != "" {

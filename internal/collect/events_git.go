@@ -172,12 +172,20 @@ func applyPRComment(ctx context.Context, tx *store.Tx, ev event) (string, error)
 	}
 	thread, ok := r.Comment.threadID()
 	if !ok {
-		return "", &badPayload{err: errors.New("comment event without its thread link")}
+		// The PR is stored; the comment waits for reconciliation, which
+		// reads the PR's threads with their ids.
+		return "comment event without its thread link: the comment is collected by reconciliation", nil
 	}
+	in, err := tx.GetIntegrationByID(ctx, ev.IntegrationID)
+	if err != nil {
+		return "", err
+	}
+	// The integration's own comments (PanDev's quality comment) are not review.
+	own := in.AccountID != "" && r.Comment.Author.ID == in.AccountID
 	published := r.Comment.PublishedDate.or(ev.CreatedDate)
 	return "", tx.UpsertComment(ctx, ev.IntegrationID, r.PullRequest.PullRequestID, store.Comment{
 		ThreadID: thread, CommentID: r.Comment.ID, AuthorID: r.Comment.Author.ID, AuthorName: r.Comment.Author.DisplayName,
-		CommentType: r.Comment.CommentType, IsSystem: r.Comment.CommentType == "system", IsDeleted: r.Comment.IsDeleted,
+		CommentType: r.Comment.CommentType, IsSystem: r.Comment.CommentType == "system" || own, IsDeleted: r.Comment.IsDeleted,
 		PublishedAt: published, UpdatedAt: r.Comment.LastUpdatedDate.or(published)})
 }
 

@@ -45,7 +45,7 @@ func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token strin
 	now := s.opts.Now()
 	in := store.Integration{ID: id, WorkspaceID: workspaceID, Provider: Provider, OrgURL: res.OrgURL,
 		Deployment: string(dep), ServerVersion: res.deployment.Release, TokenSealed: tokenSealed, TokenHint: pat.Hint(),
-		WebhookSecretSealed: secretSealed, Settings: "{}", Account: res.account, Scopes: res.scopeStates(),
+		WebhookSecretSealed: secretSealed, Settings: "{}", Account: res.account, AccountID: res.accountID, Scopes: res.scopeStates(),
 		CreatedAt: now, UpdatedAt: now}
 	err = s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.CreateIntegration(ctx, in); err != nil {
@@ -92,7 +92,7 @@ func (s *Service) UpdateToken(ctx context.Context, workspaceID, token string) (S
 		return Status{}, err
 	}
 	if err := s.opts.DB.UpdateIntegrationToken(ctx, workspaceID, in.ID, store.TokenUpdate{Sealed: sealed, Hint: pat.Hint(),
-		Account: res.account, Scopes: res.scopeStates()}, s.opts.Now()); err != nil {
+		Account: res.account, AccountID: res.accountID, Scopes: res.scopeStates()}, s.opts.Now()); err != nil {
 		return Status{}, err
 	}
 	s.opts.Logger.Info("Azure DevOps token updated", "workspace", workspaceID, "integration", in.ID)

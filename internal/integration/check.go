@@ -24,6 +24,7 @@ type CheckResult struct {
 
 	deployment azdo.Deployment
 	account    string
+	accountID  string
 	projects   []azdo.Project
 }
 
@@ -100,7 +101,7 @@ func (s *Service) Check(ctx context.Context, orgURL, token string) (CheckResult,
 	}
 	res.deployment = conn.Deployment
 	res.Deployment = conn.Deployment.String()
-	res.account = displayName(conn.User)
+	res.account, res.accountID = displayName(conn.User), conn.User.ID
 	res.User = res.account
 	projects, err := c.ListProjects(ctx)
 	if err != nil {

@@ -91,6 +91,7 @@ func New(opts Options) *Service {
 type Settings struct {
 	PostPRComments   bool            `json:"post_pr_comments"`
 	ProjectComments  map[string]bool `json:"project_comments,omitempty"` // per-project overrides of PostPRComments
+	CommentOnDrafts  bool            `json:"comment_on_drafts,omitempty"`
 	DeploymentRule   string          `json:"deployment_rule,omitempty"`
 	ProductionRule   string          `json:"production_rule,omitempty"`
 	IncidentTypes    []string        `json:"incident_types,omitempty"`

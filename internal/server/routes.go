@@ -64,6 +64,7 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/integrations/azure-devops/token", admin, s.api.UpdateToken},
 		{"PATCH /api/v1/integrations/azure-devops/settings", admin, s.api.PatchSettings},
 		{"POST /api/v1/integrations/azure-devops/sync", admin, s.api.SyncNow},
+		{"GET /api/v1/integrations/azure-devops/pr-comments/preview", admin, s.api.PreviewPRComment},
 		{"GET /api/v1/commits", member, s.api.ListCommits},
 		{"GET /api/v1/pull-requests", member, s.api.ListPullRequests},
 		{"GET /api/v1/pipeline-runs", member, s.api.ListPipelineRuns},

@@ -19,6 +19,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/prcomment"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/web"
 )
@@ -35,6 +36,8 @@ type Deps struct {
 	Webhook ErrorHandler
 	// Integrations manages the Azure DevOps connection.
 	Integrations *integration.Service
+	// Comments previews PR comments.
+	Comments *prcomment.Service
 	// BackfillDays is shown on the integration screen.
 	BackfillDays int
 	// SecureCookies sets the Secure flag (the public URL is https).
@@ -74,7 +77,7 @@ const (
 func New(d Deps) *Server {
 	s := &Server{
 		deps:  d,
-		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations)},
+		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations), Comments: d.Comments},
 		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, BackfillDays: d.BackfillDays, Secure: d.SecureCookies},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",

@@ -279,3 +279,48 @@ func collect[T any](rows *sql.Rows, err error, scan func(row rowScanner) (T, err
 
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
+
+// flexTime scans a time that SQLite returns as text: a computed column
+// (MIN, COALESCE) loses the TIMESTAMP type that makes the driver parse it.
+type flexTime struct {
+	t     time.Time
+	valid bool
+}
+
+var sqliteTimeLayouts = []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999", time.RFC3339Nano, "2006-01-02T15:04:05.999999999"}
+
+// Scan implements sql.Scanner.
+func (f *flexTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*f = flexTime{}
+		return nil
+	case time.Time:
+		*f = flexTime{t: x.UTC(), valid: true}
+		return nil
+	case []byte:
+		return f.parse(string(x))
+	case string:
+		return f.parse(x)
+	}
+	return fmt.Errorf("cannot read %T as a time", v)
+}
+
+func (f *flexTime) parse(s string) error {
+	for _, layout := range sqliteTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			*f = flexTime{t: t.UTC(), valid: true}
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot read %q as a time", s)
+}
+
+func (f flexTime) ptr() *time.Time {
+	if !f.valid {
+		return nil
+	}
+	t := f.t
+	return &t
+}

@@ -22,6 +22,7 @@ type Integration struct {
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	Account             string     // display name of the account the token belongs to
+	AccountID           string     // its id: comments by it are the integration's own
 	Scopes              string     // JSON: scope → state, from the last token check
 	ErrorMessage        string     // why the integration is not working, "" when it is
 	ErrorHint           string     // how to fix it
@@ -30,14 +31,14 @@ type Integration struct {
 
 const integrationColumns = `id, workspace_id, provider, org_url, deployment, server_version,
 	token_sealed, token_hint, webhook_secret_sealed, settings, created_at, updated_at,
-	account, scopes, error_message, error_hint, last_sync_at`
+	account, scopes, error_message, error_hint, last_sync_at, account_id`
 
 func scanIntegration(row rowScanner) (Integration, error) {
 	var i Integration
 	var lastSync sql.NullTime
 	err := row.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.OrgURL, &i.Deployment, &i.ServerVersion,
 		&i.TokenSealed, &i.TokenHint, &i.WebhookSecretSealed, &i.Settings, &i.CreatedAt, &i.UpdatedAt,
-		&i.Account, &i.Scopes, &i.ErrorMessage, &i.ErrorHint, &lastSync)
+		&i.Account, &i.Scopes, &i.ErrorMessage, &i.ErrorHint, &lastSync, &i.AccountID)
 	i.LastSyncAt = timePtr(lastSync)
 	if err == sql.ErrNoRows {
 		return i, notFound("integration")
@@ -58,10 +59,10 @@ func (q queries) CreateIntegration(ctx context.Context, i Integration) (Integrat
 	}
 	i.CreatedAt, i.UpdatedAt = utc(i.CreatedAt), utc(i.UpdatedAt)
 	_, err := q.q.ExecContext(ctx, `INSERT INTO integrations (`+integrationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		i.ID, i.WorkspaceID, i.Provider, i.OrgURL, i.Deployment, i.ServerVersion,
 		i.TokenSealed, i.TokenHint, i.WebhookSecretSealed, i.Settings, i.CreatedAt, i.UpdatedAt,
-		i.Account, i.Scopes, i.ErrorMessage, i.ErrorHint, nullTime(i.LastSyncAt))
+		i.Account, i.Scopes, i.ErrorMessage, i.ErrorHint, nullTime(i.LastSyncAt), i.AccountID)
 	return i, mapErr(err)
 }
 
@@ -88,18 +89,19 @@ func (q queries) ListIntegrations(ctx context.Context, workspaceID, provider str
 
 // TokenUpdate is a checked replacement token and what its check found.
 type TokenUpdate struct {
-	Sealed  string
-	Hint    string
-	Account string
-	Scopes  string // JSON
+	Sealed    string
+	Hint      string
+	Account   string
+	AccountID string
+	Scopes    string // JSON
 }
 
 // UpdateIntegrationToken replaces the sealed token (rotation keeps hooks)
 // and clears a connection error: the new token was just checked.
 func (q queries) UpdateIntegrationToken(ctx context.Context, workspaceID, id string, t TokenUpdate, now time.Time) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET token_sealed = $3, token_hint = $4, account = $5,
-		scopes = $6, error_message = '', error_hint = '', updated_at = $7
-		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, t.Sealed, t.Hint, t.Account, t.Scopes, utc(now))
+		scopes = $6, account_id = $8, error_message = '', error_hint = '', updated_at = $7
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, t.Sealed, t.Hint, t.Account, t.Scopes, utc(now), t.AccountID)
 	return affectedOne(res, err, "integration")
 }
 

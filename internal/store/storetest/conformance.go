@@ -238,7 +238,7 @@ func testIntegrations(t *testing.T, db *store.DB) {
 	must(t, err)
 	eq(t, "error recorded", got.ErrorMessage+"|"+got.ErrorHint, "The PAT is invalid|Re-generate it")
 	must(t, db.UpdateIntegrationToken(ctx, f.ws.ID, f.in.ID, store.TokenUpdate{Sealed: "sealed-2", Hint: "…wxyz",
-		Account: "Bot", Scopes: `{"code_read":"granted"}`}, t0.Add(time.Hour)))
+		Account: "Bot", AccountID: "bot-id", Scopes: `{"code_read":"granted"}`}, t0.Add(time.Hour)))
 	wantKind(t, db.UpdateIntegrationToken(ctx, other.ws.ID, f.in.ID, store.TokenUpdate{Sealed: "x"}, t0), delivery.KindNotFound)
 	must(t, db.MarkIntegrationSynced(ctx, f.in.ID, t0.Add(2*time.Hour)))
 	wantKind(t, db.MarkIntegrationSynced(ctx, "missing", t0), delivery.KindNotFound)
@@ -252,7 +252,7 @@ func testIntegrations(t *testing.T, db *store.DB) {
 	eq(t, "settings", got.Settings, `{"post_comments":true}`)
 	eq(t, "updated", got.UpdatedAt.Equal(t0.Add(time.Hour)), true)
 	eq(t, "new token clears the error", got.ErrorMessage, "")
-	eq(t, "account", got.Account, "Bot")
+	eq(t, "account", got.Account+"/"+got.AccountID, "Bot/bot-id")
 	eq(t, "scopes", got.Scopes, `{"code_read":"granted"}`)
 	eq(t, "last sync", got.LastSyncAt != nil && got.LastSyncAt.Equal(t0.Add(2*time.Hour)), true)
 
