@@ -71,6 +71,9 @@ func (c *Collector) AttachClients(cs ClientSource) { c.clients = cs }
 // Register adds the Collector's workers.
 func (c *Collector) Register(workers *river.Workers) {
 	river.AddWorker(workers, &eventWorker{c: c})
+	river.AddWorker(workers, &backfillWorker{c: c})
+	river.AddWorker(workers, &reconcileWorker{c: c})
+	river.AddWorker(workers, &reconcileAllWorker{c: c})
 }
 
 var _ webhook.BatchEnqueuer = (*Collector)(nil)

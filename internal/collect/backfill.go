@@ -1,0 +1,225 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// DefaultBackfillDays is the backfill window when BackfillArgs.Days is 0
+// (PANDEV_BACKFILL_DAYS).
+const DefaultBackfillDays = 30
+
+// BackfillArgs is the job that collects one selected project's history (or
+// every selected project's, when ProjectID is empty) for the window.
+type BackfillArgs struct {
+	IntegrationID string `json:"integration_id"`
+	ProjectID     string `json:"project_id"`
+	// Days is the window; 0 means DefaultBackfillDays.
+	Days int `json:"days,omitempty"`
+}
+
+// Kind names the job in the queue.
+func (BackfillArgs) Kind() string { return "backfill" }
+
+// notCompleted are the job states in which a second enqueue of the same
+// args is a no-op: once a backfill completed, a new one may run again.
+var notCompleted = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// InsertOpts makes the job unique by its args while it has not completed.
+func (BackfillArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: notCompleted}}
+}
+
+type backfillWorker struct {
+	river.WorkerDefaults[BackfillArgs]
+	c *Collector
+}
+
+// Timeout lets a large backfill run for hours; it checkpoints as it goes,
+// so a retry after a crash or a timeout resumes where it stopped.
+func (w *backfillWorker) Timeout(*river.Job[BackfillArgs]) time.Duration { return 6 * time.Hour }
+
+func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs]) error {
+	return w.c.jobError(ctx, job.Args.IntegrationID, w.c.Backfill(ctx, job.Args))
+}
+
+// jobError turns a collection error into the job's outcome. A token that
+// stopped working is shown on the integration and the job waits for it to
+// be replaced (snoozing, so it resumes after "Update token"); anything else
+// is retried with River's backoff.
+func (c *Collector) jobError(ctx context.Context, integrationID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch delivery.KindOf(err) {
+	case delivery.KindUnauthorized, delivery.KindForbidden:
+		var de *delivery.Error
+		msg, hint := err.Error(), ""
+		if errors.As(err, &de) {
+			msg, hint = de.Message, de.Hint
+		}
+		if serr := c.db.SetIntegrationError(context.WithoutCancel(ctx), integrationID, msg, hint, c.now()); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return river.JobSnooze(10 * time.Minute)
+	case delivery.KindNotFound:
+		if _, gerr := c.db.GetIntegrationByID(ctx, integrationID); delivery.IsNotFound(gerr) {
+			return river.JobCancel(err) // the integration was deleted
+		}
+	}
+	return err
+}
+
+// Page sizes: the largest each list is known to accept. The spec documents
+// no maxima (PROTOCOL §5 gap); these are the values the service is commonly
+// reported to honour, and larger ones only make it cut pages short.
+const (
+	commitPageSize  = 1000
+	prPageSize      = 1000
+	buildPageSize   = 1000
+	envPageSize     = 1000
+	releasePageSize = 100
+	// chunk is how many per-item calls (PR details, timelines, work item
+	// batches of 200) run before their rows are written and checkpointed.
+	prChunk    = 8
+	buildChunk = 16
+	wiChunk    = 4
+	// envSlack is how long before the window a deployment record may have
+	// been queued and still finish inside it (approvals can wait days).
+	envSlack = 7 * 24 * time.Hour
+)
+
+// Resources of a project, in collection order. Later steps use what
+// earlier ones stored (repositories → commits, runs → deployments).
+const (
+	resBackfill     = "backfill" // the project row: window and start of the running backfill
+	resRepositories = "repositories"
+	resCommits      = "commits"
+	resPullRequests = "pull_requests"
+	resRuns         = "pipeline_runs"
+	resEnvDeploys   = "environment_deployments"
+	resReleases     = "release_deployments"
+	resWorkItems    = "work_items"
+	resDerive       = "deployments"
+)
+
+var resources = []string{resRepositories, resCommits, resPullRequests, resRuns, resEnvDeploys, resReleases, resWorkItems, resDerive}
+
+// Backfill collects the window of every kind we store for the project(s)
+// of args, resuming a backfill of the same project that stopped midway,
+// and marks the integration synced when every project is done.
+func (c *Collector) Backfill(ctx context.Context, args BackfillArgs) error {
+	if c.clients == nil {
+		return errors.New("collect: no client source attached")
+	}
+	client, in, err := c.clients.Client(ctx, args.IntegrationID)
+	if err != nil {
+		return err
+	}
+	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
+	projects, err := c.projectsFor(ctx, key, args.ProjectID)
+	if err != nil {
+		return err
+	}
+	if len(projects) == 0 {
+		return nil
+	}
+	days := args.Days
+	if days <= 0 {
+		days = DefaultBackfillDays
+	}
+	run := store.SyncRun{Key: key, Kind: "backfill", ProjectID: args.ProjectID, StartedAt: c.now()}
+	var fetched int64
+	for _, p := range projects {
+		n, perr := c.backfillProject(ctx, client, key, p, days)
+		fetched += n
+		if perr != nil {
+			err = fmt.Errorf("backfill of project %s: %w", p.Name, perr)
+			break
+		}
+	}
+	run.FinishedAt, run.ItemsFetched = c.now(), fetched
+	if err != nil {
+		run.Error = err.Error()
+	}
+	if _, rerr := c.db.RecordSyncRun(context.WithoutCancel(ctx), run); rerr != nil && err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	return c.db.MarkIntegrationSynced(ctx, in.ID, c.now())
+}
+
+// projectsFor returns the selected project named, or every selected one.
+func (c *Collector) projectsFor(ctx context.Context, key store.Key, projectID string) ([]store.Project, error) {
+	if projectID == "" {
+		return c.db.ListProjects(ctx, key, true)
+	}
+	p, err := c.db.GetProject(ctx, key, projectID)
+	if delivery.IsNotFound(err) || err == nil && !p.Selected {
+		return nil, nil // deselected or gone since the job was queued: nothing to do
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []store.Project{p}, nil
+}
+
+// backfillProject runs (or resumes) the backfill of one project.
+func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, key store.Key, p store.Project, days int) (int64, error) {
+	cps, err := c.checkpoints(ctx, key, p.ProjectID)
+	if err != nil {
+		return 0, err
+	}
+	now := c.now().UTC().Truncate(time.Second)
+	bf, ok := cps[resBackfill]
+	if !ok || bf.Finished != nil || bf.Days != days {
+		// A new backfill: every resource starts over.
+		bf = &checkpoint{Started: now, From: now.AddDate(0, 0, -days), Days: days}
+		cps = map[string]*checkpoint{resBackfill: bf}
+	}
+	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
+	s.cps, s.window = cps, bf.From
+	if err := s.save(ctx, c.db, resBackfill, bf, nil); err != nil {
+		return 0, err
+	}
+	for _, res := range resources {
+		cp := cps[res]
+		if cp != nil && cp.Finished != nil {
+			continue
+		}
+		if cp == nil {
+			cp = &checkpoint{Started: c.now().UTC()}
+			cps[res] = cp
+		}
+		if err := s.step(ctx, res, cp); err != nil {
+			return s.fetched.Load(), err
+		}
+	}
+	fin := c.now().UTC()
+	bf.Finished = &fin
+	return s.fetched.Load(), s.save(ctx, c.db, resBackfill, bf, &bf.Started)
+}
+
+// newSyncer prepares the collection of one project from a time on.
+func (c *Collector) newSyncer(client *azdo.Client, key store.Key, p store.Project, from, started time.Time, reconcile bool) *syncer {
+	logger := c.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &syncer{c: c, client: client, key: key, project: p, from: from, started: started, reconcile: reconcile,
+		rules: delivery.DefaultRules(), log: logger.With("integration", key.IntegrationID, "project", p.Name),
+		fanout: 8, cps: map[string]*checkpoint{}}
+}

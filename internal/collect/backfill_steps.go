@@ -1,0 +1,914 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/webhook"
+)
+
+// syncer collects one project from a time on, for a backfill (checkpointed
+// per resource) or a reconciliation (which counts what was missing).
+type syncer struct {
+	c         *Collector
+	client    *azdo.Client
+	key       store.Key
+	project   store.Project
+	from      time.Time // collect what was created or changed from here on
+	started   time.Time // when this backfill or reconciliation began
+	reconcile bool
+	rules     delivery.Rules
+	log       *slog.Logger
+	fanout    int       // per-item calls in flight (the client caps them too)
+	window    time.Time // start of the backfill window: bounds the first change set
+	cps       map[string]*checkpoint
+
+	fetched, recovered atomic.Int64
+}
+
+// step runs one resource and marks it finished.
+func (s *syncer) step(ctx context.Context, res string, cp *checkpoint) error {
+	var err error
+	switch res {
+	case resRepositories:
+		err = s.repositories(ctx, cp)
+	case resCommits:
+		err = s.commits(ctx, cp)
+	case resPullRequests:
+		err = s.pullRequests(ctx, cp)
+	case resRuns:
+		err = s.runs(ctx, cp)
+	case resEnvDeploys:
+		err = s.environmentDeployments(ctx, cp)
+	case resReleases:
+		err = s.releaseDeployments(ctx, cp)
+	case resWorkItems:
+		err = s.workItems(ctx, cp)
+	case resDerive:
+		err = s.derive(ctx, cp)
+	default:
+		err = fmt.Errorf("collect: unknown resource %q", res)
+	}
+	if err != nil || s.reconcile {
+		return err // a reconciliation moves the watermarks once every resource is done
+	}
+	fin := s.c.now().UTC()
+	cp.Finished = &fin
+	started := s.started
+	return s.save(ctx, s.c.db, res, cp, &started)
+}
+
+// write stores one batch in a transaction together with the resource's
+// checkpoint (backfill), so a crash never leaves rows without the
+// checkpoint that accounts for them or the other way round. In a
+// reconciliation it first counts the batch's items whose stored state
+// differs from the fetched one: missed deliveries.
+func (s *syncer) write(ctx context.Context, res string, cp *checkpoint, items []fingerprinted, fn func(tx *store.Tx) error) error {
+	s.fetched.Add(int64(len(items)))
+	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
+		if s.reconcile && len(items) > 0 {
+			n, err := countChanged(ctx, tx, s.key.IntegrationID, items)
+			if err != nil {
+				return err
+			}
+			s.recovered.Add(int64(n))
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.reconcile {
+			return nil
+		}
+		cp.Done += int64(len(items))
+		return s.save(ctx, tx, res, cp, nil)
+	})
+}
+
+// fingerprinted is a fetched item with the text StoredFingerprints gives for
+// the same state.
+type fingerprinted struct {
+	kind store.SyncKind
+	key  string
+	fp   string
+}
+
+func countChanged(ctx context.Context, tx *store.Tx, integrationID string, items []fingerprinted) (int, error) {
+	byKind := map[store.SyncKind][]fingerprinted{}
+	for _, it := range items {
+		if it.kind != "" { // repositories are not compared
+			byKind[it.kind] = append(byKind[it.kind], it)
+		}
+	}
+	n := 0
+	for kind, its := range byKind {
+		keys := make([]string, len(its))
+		for i, it := range its {
+			keys[i] = it.key
+		}
+		stored, err := tx.StoredFingerprints(ctx, kind, integrationID, keys)
+		if err != nil {
+			return 0, err
+		}
+		for _, it := range its {
+			if fp, ok := stored[it.key]; !ok || fp != it.fp {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// parallel runs fn for every index of n with at most limit in flight and
+// returns the first error.
+func parallel(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	sem := make(chan struct{}, max(1, limit))
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return first
+}
+
+// event is the synthetic envelope for rows written by the event helpers:
+// the fetch time orders this version against webhook deliveries.
+func (s *syncer) event(eventType string, resource any, at time.Time) (event, error) {
+	raw, err := json.Marshal(resource)
+	if err != nil {
+		return event{}, err
+	}
+	return event{Key: s.key, ProjectID: s.project.ProjectID,
+		Envelope: webhook.Envelope{EventType: eventType, CreatedDate: at, Resource: raw}}, nil
+}
+
+// ---- repositories -------------------------------------------------------------------------------
+
+func (s *syncer) repositories(ctx context.Context, cp *checkpoint) error {
+	repos, err := s.client.Repositories(ctx, s.project.ProjectID)
+	if err != nil {
+		return err
+	}
+	cp.Pages++
+	cp.Total = int64(len(repos))
+	items := make([]fingerprinted, len(repos))
+	return s.write(ctx, resRepositories, cp, items, func(tx *store.Tx) error {
+		for _, r := range repos {
+			row := repositoryRow(s.key, s.project.ProjectID, gitRepository{ID: r.ID, Name: r.Name,
+				DefaultBranch: r.DefaultBranch, RemoteURL: r.RemoteURL, WebURL: r.WebURL, IsDisabled: r.IsDisabled})
+			if err := tx.UpsertRepository(ctx, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// activeRepos lists the project's stored repositories that can be read.
+func (s *syncer) activeRepos(ctx context.Context) ([]store.Repository, error) {
+	all, err := s.c.db.ListRepositories(ctx, s.key.WorkspaceID, s.project.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Repository
+	for _, r := range all {
+		if r.IntegrationID == s.key.IntegrationID && !r.IsDisabled {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RepoID < out[j].RepoID })
+	return out, nil
+}
+
+// ---- commits ------------------------------------------------------------------------------------
+
+// pendingCommit is a listed commit and the parent inferred for it.
+type pendingCommit struct {
+	c      azdo.Commit
+	parent string
+}
+
+// commits lists each repository's commits in the window, newest first, with
+// their work items. The list carries no parents (PROTOCOL §4); each
+// commit's first parent is taken to be the next, older commit of the
+// branch's history (exact for the linear first-parent history of the
+// default branch); merge commits get their real parents from the pull
+// request that made them (see writePR). Cursor: "<repo id>|<to date>" of the
+// commit the next run starts with, or "<repo id>|done".
+func (s *syncer) commits(ctx context.Context, cp *checkpoint) error {
+	repos, err := s.activeRepos(ctx)
+	if err != nil {
+		return err
+	}
+	startRepo, to, doneRepo := 0, time.Time{}, false
+	if id, pos, ok := strings.Cut(cp.Pos, "|"); ok {
+		for i, r := range repos {
+			if r.RepoID != id {
+				continue // a repository gone since: start over, nothing is lost
+			}
+			startRepo = i
+			if pos == "done" {
+				doneRepo = true
+			} else if t, err := time.Parse(time.RFC3339Nano, pos); err == nil {
+				to = t
+			}
+		}
+	}
+	for i := startRepo; i < len(repos); i++ {
+		if i == startRepo && doneRepo {
+			continue
+		}
+		repo := repos[i]
+		if i != startRepo {
+			to = time.Time{}
+		}
+		var held *azdo.Commit
+		var buf []pendingCommit
+		flush := func(pos string) error {
+			items := make([]fingerprinted, len(buf))
+			for k, p := range buf {
+				items[k] = fingerprinted{store.SyncCommit, repo.RepoID + ":" + p.c.CommitID, "1"}
+			}
+			batch := buf
+			buf = nil
+			cp.Pos = repo.RepoID + "|" + pos
+			cp.Pages++
+			return s.write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
+				for _, p := range batch {
+					if err := s.writeCommit(ctx, tx, repo.RepoID, p); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		for c, err := range s.client.Commits(ctx, s.project.ProjectID, repo.RepoID, azdo.CommitQuery{
+			FromDate: s.from, ToDate: to, IncludeWorkItems: true, PageSize: commitPageSize}) {
+			if err != nil {
+				return err
+			}
+			if held != nil {
+				buf = append(buf, pendingCommit{c: *held, parent: c.CommitID})
+			}
+			held = &c
+			if len(buf) >= commitPageSize {
+				// The held commit is written with the next batch, once its parent is known.
+				if err := flush(held.Author.Date.UTC().Format(time.RFC3339Nano)); err != nil {
+					return err
+				}
+			}
+		}
+		if held != nil {
+			buf = append(buf, pendingCommit{c: *held})
+		}
+		if err := flush("done"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *syncer) writeCommit(ctx context.Context, tx *store.Tx, repoID string, p pendingCommit) error {
+	raw, err := json.Marshal(p.c)
+	if err != nil {
+		return err
+	}
+	var gc gitCommit
+	if err := json.Unmarshal(raw, &gc); err != nil {
+		return err
+	}
+	if err := storeCommit(ctx, tx, s.key, s.project.ProjectID, repoID, gc); err != nil {
+		return err
+	}
+	switch {
+	case len(p.c.Parents) > 0:
+		return tx.SetCommitParents(ctx, s.key.IntegrationID, repoID, p.c.CommitID, p.c.Parents, true)
+	case p.parent != "":
+		return tx.SetCommitParents(ctx, s.key.IntegrationID, repoID, p.c.CommitID, []string{p.parent}, false)
+	}
+	return nil
+}
+
+// ---- pull requests ------------------------------------------------------------------------------
+
+type prRef struct {
+	id     int
+	repoID string
+}
+
+// pullRequests finds the PRs created or closed since from with two list
+// walks (a PR created earlier and completed since is only in the second),
+// then reads each one's details (commits, work item refs, full description)
+// and threads, the two things no list carries. Cursor: the last PR id done;
+// PRs are done in descending id order.
+func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
+	seen := map[int]bool{}
+	var refs []prRef
+	for _, rng := range []string{"created", "closed"} {
+		n := 0
+		for pr, err := range s.client.PullRequests(ctx, s.project.ProjectID, "", azdo.PullRequestQuery{
+			Status: "all", MinTime: s.from, TimeRangeType: rng, PageSize: prPageSize}) {
+			if err != nil {
+				return err
+			}
+			n++
+			if !seen[pr.PullRequestID] {
+				seen[pr.PullRequestID] = true
+				refs = append(refs, prRef{pr.PullRequestID, pr.Repository.ID})
+			}
+		}
+		cp.Pages += int64(n/prPageSize + 1)
+	}
+	if s.reconcile {
+		active, err := s.changedActivePRs(ctx, seen)
+		if err != nil {
+			return err
+		}
+		refs = append(refs, active...)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].id > refs[j].id })
+	cp.Total = int64(len(refs))
+	if last, err := strconv.Atoi(cp.Pos); err == nil && cp.Pos != "" {
+		k := sort.Search(len(refs), func(i int) bool { return refs[i].id < last })
+		refs = refs[k:]
+	}
+	for start := 0; start < len(refs); start += prChunk {
+		chunk := refs[start:min(start+prChunk, len(refs))]
+		type fetched struct {
+			pr      azdo.PullRequest
+			threads []azdo.Thread
+			at      time.Time
+		}
+		got := make([]fetched, len(chunk))
+		err := parallel(ctx, len(chunk), s.fanout, func(ctx context.Context, i int) error {
+			at := s.c.now()
+			pr, err := s.client.PullRequest(ctx, s.project.ProjectID, chunk[i].repoID, chunk[i].id,
+				azdo.PullRequestOptions{IncludeCommits: true, IncludeWorkItemRefs: true})
+			if err != nil {
+				return err
+			}
+			threads, err := s.client.PullRequestThreads(ctx, s.project.ProjectID, chunk[i].repoID, chunk[i].id)
+			if err != nil {
+				return err
+			}
+			got[i] = fetched{pr, threads, at}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		items := make([]fingerprinted, len(got))
+		for i, f := range got {
+			items[i] = fingerprinted{store.SyncPullRequest, strconv.Itoa(f.pr.PullRequestID), prFingerprint(f.pr, f.threads)}
+		}
+		cp.Pos = strconv.Itoa(chunk[len(chunk)-1].id)
+		cp.Pages += int64(2 * len(chunk))
+		if err := s.write(ctx, resPullRequests, cp, items, func(tx *store.Tx) error {
+			for _, f := range got {
+				if err := s.writePR(ctx, tx, f.pr, f.threads, f.at); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changedActivePRs finds active PRs created before the window whose status,
+// votes or source commit differ from the stored ones (a vote or a push whose
+// delivery was lost). A lost comment on such a PR shows in no list; the next vote, update or
+// completion brings it.
+func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prRef, error) {
+	var cands []azdo.PullRequest
+	for pr, err := range s.client.PullRequests(ctx, s.project.ProjectID, "", azdo.PullRequestQuery{Status: "active", PageSize: prPageSize}) {
+		if err != nil {
+			return nil, err
+		}
+		if !seen[pr.PullRequestID] {
+			cands = append(cands, pr)
+		}
+	}
+	keys := make([]string, len(cands))
+	for i, pr := range cands {
+		keys[i] = strconv.Itoa(pr.PullRequestID)
+	}
+	stored, err := s.c.db.StoredFingerprints(ctx, store.SyncPullRequest, s.key.IntegrationID, keys)
+	if err != nil {
+		return nil, err
+	}
+	var out []prRef
+	for _, pr := range cands {
+		have, ok := stored[strconv.Itoa(pr.PullRequestID)]
+		if !ok {
+			continue // created before the window and still open: collected once it closes
+		}
+		fp := strings.Split(have, "|")
+		list := strings.Split(prFingerprint(pr, nil), "|")
+		changed := len(fp) != 4 || fp[0] != list[0] || fp[3] != list[3]
+		if !changed && pr.LastMergeSourceCommit != nil {
+			// A push to the source branch shows as a new source commit.
+			d, err := s.c.db.GetPRDetails(ctx, s.key.IntegrationID, int64(pr.PullRequestID))
+			if err != nil {
+				return nil, err
+			}
+			changed = !slices.Contains(d.Commits, pr.LastMergeSourceCommit.CommitID)
+		}
+		if changed {
+			out = append(out, prRef{pr.PullRequestID, pr.Repository.ID})
+		}
+	}
+	return out, nil
+}
+
+// prFingerprint is StoredFingerprints' value for the PR as fetched.
+func prFingerprint(pr azdo.PullRequest, threads []azdo.Thread) string {
+	merge := ""
+	if pr.Status == "completed" && pr.LastMergeCommit != nil {
+		merge = pr.LastMergeCommit.CommitID
+	}
+	comments, votes := 0, 0
+	for _, t := range threads {
+		comments += len(t.Comments)
+	}
+	for _, r := range pr.Reviewers {
+		votes += r.Vote
+	}
+	return fmt.Sprintf("%s|%s|%d|%d", pr.Status, merge, comments, votes)
+}
+
+// writePR stores a fetched PR through the webhook path (row, commits, work
+// item refs, #mentions), then what only the REST reads have: vote times
+// from the VoteUpdate system threads, every comment's metadata, and the
+// parents of its merge commit (target, source).
+func (s *syncer) writePR(ctx context.Context, tx *store.Tx, pr azdo.PullRequest, threads []azdo.Thread, at time.Time) error {
+	ev, err := s.event("git.pullrequest.updated", pr, at)
+	if err != nil {
+		return err
+	}
+	var p pullRequest
+	if err := json.Unmarshal(ev.Resource, &p); err != nil {
+		return err
+	}
+	p.Reviewers = nil // written below, with the vote times
+	ignored, err := storePullRequest(ctx, tx, ev, p)
+	if err != nil || ignored != "" {
+		return err // ignored: a webhook already stored a newer version
+	}
+	id := int64(pr.PullRequestID)
+	votedAt := voteTimes(threads)
+	for _, r := range pr.Reviewers {
+		if r.IsContainer && r.Vote == 0 {
+			continue
+		}
+		rv := store.Reviewer{ReviewerID: r.ID, DisplayName: r.DisplayName, Vote: r.Vote, IsRequired: r.IsRequired}
+		if r.Vote != 0 {
+			rv.VotedAt = votedAt.at(r.ID, r.Vote)
+		}
+		if err := tx.UpsertReviewer(ctx, s.key.IntegrationID, id, rv); err != nil {
+			return err
+		}
+	}
+	for _, t := range threads {
+		for _, c := range t.Comments {
+			published := c.PublishedDate.Time
+			if published.IsZero() {
+				published = t.PublishedDate.Time
+			}
+			updated := c.LastUpdatedDate.Time
+			if updated.IsZero() {
+				updated = published
+			}
+			if err := tx.UpsertComment(ctx, s.key.IntegrationID, id, store.Comment{ThreadID: int64(t.ID), CommentID: int64(c.ID),
+				AuthorID: c.Author.ID, AuthorName: c.Author.DisplayName, CommentType: c.CommentType,
+				IsSystem: c.CommentType == "system", IsDeleted: c.IsDeleted || t.IsDeleted,
+				PublishedAt: published.UTC(), UpdatedAt: updated.UTC()}); err != nil {
+				return err
+			}
+		}
+	}
+	if pr.Status == "completed" && pr.LastMergeCommit != nil && pr.LastMergeTargetCommit != nil && pr.LastMergeSourceCommit != nil {
+		parents := []string{pr.LastMergeTargetCommit.CommitID, pr.LastMergeSourceCommit.CommitID}
+		if err := tx.SetCommitParents(ctx, s.key.IntegrationID, pr.Repository.ID, pr.LastMergeCommit.CommitID, parents, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// votes holds, per reviewer, the VoteUpdate threads' times by vote.
+type votes map[string][]struct {
+	vote int
+	at   time.Time
+}
+
+// voteTimes reads the VoteUpdate system threads: their publishedDate is
+// when the vote was cast (PROTOCOL §4).
+func voteTimes(threads []azdo.Thread) votes {
+	out := votes{}
+	for _, t := range threads {
+		if t.Type() != "VoteUpdate" {
+			continue
+		}
+		who := strings.ToLower(t.Property("CodeReviewVotedByTfId"))
+		v, err := strconv.Atoi(t.Property("CodeReviewVoteResult"))
+		if who == "" || err != nil || t.PublishedDate.IsZero() {
+			continue
+		}
+		out[who] = append(out[who], struct {
+			vote int
+			at   time.Time
+		}{v, t.PublishedDate.UTC()})
+	}
+	return out
+}
+
+// at is when reviewer cast the current vote: the latest thread with that
+// vote, else the latest vote thread, else unknown.
+func (v votes) at(reviewer string, vote int) *time.Time {
+	var best, any time.Time
+	for _, x := range v[strings.ToLower(reviewer)] {
+		if x.vote == vote && x.at.After(best) {
+			best = x.at
+		}
+		if x.at.After(any) {
+			any = x.at
+		}
+	}
+	switch {
+	case !best.IsZero():
+		return &best
+	case !any.IsZero():
+		return &any
+	}
+	return nil
+}
+
+// ---- builds and runs ----------------------------------------------------------------------------
+
+// runs lists builds (YAML runs included) finished since from, oldest
+// first, deleted ones too (they ran), and reads each one's timeline for its
+// stages. Cursor: the finish time the next run starts from.
+func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
+	minTime := s.from
+	if t, err := time.Parse(time.RFC3339Nano, cp.Pos); err == nil {
+		minTime = t
+	}
+	var chunk []azdo.Build
+	n := 0
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		stages := make([][]store.Stage, len(chunk))
+		err := parallel(ctx, len(chunk), s.fanout, func(ctx context.Context, i int) error {
+			b := chunk[i]
+			if b.Deleted {
+				return nil // its timeline is gone (404)
+			}
+			tl, err := s.client.BuildTimeline(ctx, s.project.ProjectID, b.ID)
+			if delivery.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			stages[i] = timelineStages(tl)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rows := make([]store.PipelineRun, len(chunk))
+		items := make([]fingerprinted, len(chunk))
+		for i, b := range chunk {
+			rows[i] = s.runRow(b, stages[i])
+			items[i] = fingerprinted{store.SyncPipelineRun, strconv.Itoa(b.ID),
+				fmt.Sprintf("%s|%s|%d", rows[i].Status, rows[i].Result, len(rows[i].Stages))}
+		}
+		cp.Pos = chunk[len(chunk)-1].FinishTime.UTC().Format(time.RFC3339Nano)
+		cp.Pages += int64(len(chunk))
+		chunk = nil
+		return s.write(ctx, resRuns, cp, items, func(tx *store.Tx) error {
+			for _, r := range rows {
+				if err := tx.UpsertPipelineRun(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	for b, err := range s.client.Builds(ctx, s.project.ProjectID, azdo.BuildQuery{MinTime: minTime,
+		QueryOrder: "finishTimeAscending", DeletedFilter: "includeDeleted", PageSize: buildPageSize}) {
+		if err != nil {
+			return err
+		}
+		if n%buildPageSize == 0 {
+			cp.Pages++
+		}
+		n++
+		chunk = append(chunk, b)
+		if len(chunk) >= buildChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+func (s *syncer) runRow(b azdo.Build, stages []store.Stage) store.PipelineRun {
+	repoID := ""
+	if strings.EqualFold(b.Repository.Type, "TfsGit") {
+		repoID = b.Repository.ID
+	}
+	return store.PipelineRun{Key: s.key, RunID: int64(b.ID), ProjectID: s.project.ProjectID, DefinitionID: int64(b.Definition.ID),
+		DefinitionName: b.Definition.Name, RepoID: repoID, SourceBranch: b.SourceBranch, SourceVersion: b.SourceVersion,
+		Tags: strings.Join(b.Tags, ","), Status: b.Status, Result: b.Result, QueuedAt: timePtr(b.QueueTime),
+		StartedAt: timePtr(b.StartTime), FinishedAt: timePtr(b.FinishTime), Stages: stages}
+}
+
+// timelineStages keeps the Stage records of a timeline.
+func timelineStages(tl azdo.Timeline) []store.Stage {
+	var out []store.Stage
+	for _, r := range tl.Records {
+		if !strings.EqualFold(r.Type, "Stage") || r.ID == "" || r.Name == "__default" {
+			continue
+		}
+		out = append(out, store.Stage{RecordID: r.ID, Name: r.Name, State: r.State, Result: r.Result,
+			StartedAt: timePtr(r.StartTime), FinishedAt: timePtr(r.FinishTime)})
+	}
+	return out
+}
+
+func timePtr(t azdo.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// ---- environment deployments --------------------------------------------------------------------
+
+// environmentDeployments reads every environment's deployment records
+// (newest first) back to the window, as deployments "env:<record id>".
+// Their repository and commit come from the run (see derive). Cursor: the
+// environment ids done.
+func (s *syncer) environmentDeployments(ctx context.Context, cp *checkpoint) error {
+	envs, err := s.client.Environments(ctx, s.project.ProjectID)
+	if delivery.KindOf(err) == delivery.KindPrecondition {
+		return nil // Server 2019: no environments; runs and stages still give deployments
+	}
+	if err != nil {
+		return err
+	}
+	cp.Pages++
+	sort.Slice(envs, func(i, j int) bool { return envs[i].ID < envs[j].ID })
+	done := map[string]bool{}
+	for _, id := range strings.Split(cp.Pos, ",") {
+		done[id] = true
+	}
+	for _, env := range envs {
+		if done[strconv.Itoa(env.ID)] {
+			continue
+		}
+		var recs []azdo.EnvironmentDeploymentRecord
+		for r, err := range s.client.EnvironmentDeployments(ctx, s.project.ProjectID, env.ID) {
+			if err != nil {
+				return err
+			}
+			if len(recs)%envPageSize == 0 {
+				cp.Pages++
+			}
+			if !r.QueueTime.IsZero() && r.QueueTime.Before(s.from.Add(-envSlack)) {
+				break
+			}
+			recs = append(recs, r)
+		}
+		rows := make([]store.Deployment, 0, len(recs))
+		items := make([]fingerprinted, 0, len(recs))
+		for _, r := range recs {
+			d := s.envDeployment(env, r)
+			rows = append(rows, d)
+			items = append(items, fingerprinted{store.SyncDeployment, d.DeploymentKey, d.Result})
+		}
+		if cp.Pos != "" {
+			cp.Pos += ","
+		}
+		cp.Pos += strconv.Itoa(env.ID)
+		if err := s.write(ctx, resEnvDeploys, cp, items, func(tx *store.Tx) error {
+			for _, d := range rows {
+				if err := tx.UpsertDeployment(ctx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *syncer) envDeployment(env azdo.Environment, r azdo.EnvironmentDeploymentRecord) store.Deployment {
+	return store.Deployment{Key: s.key, DeploymentKey: fmt.Sprintf("env:%d", r.ID), ProjectID: s.project.ProjectID,
+		Source: "environment", Environment: env.Name, IsProduction: s.rules.Production.MatchString(env.Name),
+		Result: r.Result, RunID: int64(r.Owner.ID), StartedAt: timePtr(r.StartTime), FinishedAt: timePtr(r.FinishTime)}
+}
+
+// ---- classic releases ---------------------------------------------------------------------------
+
+// releaseDeployments reads classic release deployments modified since from
+// (a deployment completed in the window was modified in it) and stores
+// the completed ones through the webhook path, so both produce the same
+// deployment key. Running ones are left to the next reconciliation.
+func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
+	// A resumed run reads the list again (a few pages) and writes it all:
+	// deployments that completed meanwhile would shift any prefix to skip.
+	var batch []azdo.ReleaseDeployment
+	n := int64(0)
+	flush := func() error {
+		items := make([]fingerprinted, 0, len(batch))
+		evs := make([]event, 0, len(batch))
+		for _, d := range batch {
+			ev, key, err := s.releaseEvent(d)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+			items = append(items, fingerprinted{store.SyncDeployment, key, releaseResult(d.DeploymentStatus)})
+		}
+		batch = nil
+		return s.write(ctx, resReleases, cp, items, func(tx *store.Tx) error {
+			for _, ev := range evs {
+				if _, err := applyReleaseDeployment(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	for d, err := range s.client.ReleaseDeployments(ctx, s.project.ProjectID, azdo.ReleaseDeploymentQuery{
+		MinModifiedTime: s.from, DeploymentStatus: "all", QueryOrder: "ascending", PageSize: releasePageSize}) {
+		if err != nil {
+			return err
+		}
+		if n%releasePageSize == 0 {
+			cp.Pages++
+		}
+		n++
+		if d.CompletedOn.IsZero() {
+			continue
+		}
+		batch = append(batch, d)
+		if len(batch) >= releasePageSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// releaseEvent shapes a listed release deployment as the resource of
+// ms.vss-release.deployment-completed-event.
+func (s *syncer) releaseEvent(d azdo.ReleaseDeployment) (event, string, error) {
+	res := map[string]any{
+		"environment": map[string]any{"id": d.ReleaseEnvironment.ID, "releaseId": d.Release.ID, "name": d.ReleaseEnvironment.Name,
+			"status": d.DeploymentStatus, "modifiedOn": d.LastModifiedOn, "release": map[string]any{"id": d.Release.ID}},
+		"deployment": map[string]any{"id": d.ID, "attempt": d.Attempt, "deploymentStatus": d.DeploymentStatus,
+			"startedOn": d.StartedOn, "completedOn": d.CompletedOn},
+	}
+	ev, err := s.event("ms.vss-release.deployment-completed-event", res, d.CompletedOn.UTC())
+	attempt := max(d.Attempt, 1)
+	return ev, fmt.Sprintf("release:%d:%d:%d", d.Release.ID, d.ReleaseEnvironment.ID, attempt), err
+}
+
+// ---- work items ---------------------------------------------------------------------------------
+
+// workItems runs one WIQL query for the items of the project changed since
+// from and reads them in batches of 200 with their relations; then the
+// items that stored commits and PRs link to but that are not stored yet
+// (changed earlier, or in another project). Cursor: the last id done.
+func (s *syncer) workItems(ctx context.Context, cp *checkpoint) error {
+	q := fmt.Sprintf("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.ChangedDate] >= '%s' ORDER BY [System.Id]",
+		s.from.UTC().Format(time.RFC3339))
+	res, err := s.client.Wiql(ctx, s.project.ProjectID, q, 0)
+	if err != nil {
+		return err
+	}
+	cp.Pages++
+	ids := res.IDs()
+	sort.Ints(ids)
+	cp.Total = int64(len(ids))
+	if last, err := strconv.Atoi(cp.Pos); err == nil {
+		ids = ids[sort.SearchInts(ids, last+1):]
+	}
+	if err := s.readWorkItems(ctx, cp, s.project.ProjectID, ids, true); err != nil {
+		return err
+	}
+	linked, err := s.c.db.UnstoredLinkedWorkItems(ctx, s.key.IntegrationID)
+	if err != nil {
+		return err
+	}
+	more := make([]int, len(linked))
+	for i, id := range linked {
+		more[i] = int(id)
+	}
+	return s.readWorkItems(ctx, cp, "", more, false)
+}
+
+func (s *syncer) readWorkItems(ctx context.Context, cp *checkpoint, project string, ids []int, advance bool) error {
+	var names map[string]string
+	if project == "" && len(ids) > 0 {
+		ps, err := s.c.db.ListProjects(ctx, s.key, false)
+		if err != nil {
+			return err
+		}
+		names = map[string]string{}
+		for _, p := range ps {
+			names[strings.ToLower(p.Name)] = p.ProjectID
+		}
+	}
+	const batch = azdo.MaxWorkItemsPerBatch
+	for start := 0; start < len(ids); start += batch * wiChunk {
+		group := ids[start:min(start+batch*wiChunk, len(ids))]
+		nb := (len(group) + batch - 1) / batch
+		got := make([][]azdo.WorkItem, nb)
+		err := parallel(ctx, nb, s.fanout, func(ctx context.Context, i int) error {
+			part := group[i*batch : min((i+1)*batch, len(group))]
+			w, err := s.client.WorkItems(ctx, project, part, azdo.WorkItemsOptions{Expand: "relations"})
+			got[i] = w
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		cp.Pages += int64(nb)
+		var evs []event
+		var items []fingerprinted
+		at := s.c.now()
+		for _, ws := range got {
+			for _, w := range ws {
+				ev, err := s.event("workitem.created", map[string]any{"id": w.ID, "rev": w.Rev, "fields": w.Fields, "relations": w.Relations}, at)
+				if err != nil {
+					return err
+				}
+				if names != nil {
+					ev.ProjectID = firstNonEmpty(names[strings.ToLower(w.Field("System.TeamProject"))], s.project.ProjectID)
+				}
+				evs = append(evs, ev)
+				items = append(items, fingerprinted{store.SyncWorkItem, strconv.Itoa(w.ID), strconv.Itoa(w.Rev)})
+			}
+		}
+		if advance {
+			cp.Pos = strconv.Itoa(group[len(group)-1])
+		}
+		if err := s.write(ctx, resWorkItems, cp, items, func(tx *store.Tx) error {
+			for _, ev := range evs {
+				if _, err := applyWorkItem(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

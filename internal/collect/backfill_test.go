@@ -1,0 +1,598 @@
+package collect_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/azdosim"
+	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
+)
+
+// callCounter counts the requests a client sends (and the 429s it gets)
+// and can cancel a context when the n-th request goes out.
+type callCounter struct {
+	base     http.RoundTripper
+	n, n429  atomic.Int64
+	cancelAt atomic.Int64
+	// revokeAt, when set, sends a token the service does not know from the
+	// n-th request on: the PAT expired or was revoked.
+	revokeAt atomic.Int64
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+}
+
+func (c *callCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := c.n.Add(1)
+	if at := c.cancelAt.Load(); at > 0 && n >= at {
+		c.mu.Lock()
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.mu.Unlock()
+	}
+	if at := c.revokeAt.Load(); at > 0 && n >= at {
+		r = r.Clone(r.Context())
+		r.SetBasicAuth("", "revoked-token")
+	}
+	res, err := c.base.RoundTrip(r)
+	if err == nil && res.StatusCode == http.StatusTooManyRequests {
+		c.n429.Add(1)
+	}
+	return res, err
+}
+
+// quickClock is the client's clock in tests: Retry-After and backoff are
+// honoured in order (the request waits) but last at most a millisecond, and
+// the total asked for is kept.
+type quickClock struct{ waited atomic.Int64 }
+
+func (c *quickClock) Now() time.Time { return time.Now() }
+
+func (c *quickClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.waited.Add(int64(d))
+	return azdo.SystemClock{}.Sleep(ctx, min(d, time.Millisecond))
+}
+
+// clients is the ClientSource of the tests: one client, one integration.
+type clients struct {
+	client *azdo.Client
+	in     store.Integration
+}
+
+func (c clients) Client(context.Context, string) (*azdo.Client, store.Integration, error) {
+	return c.client, c.in, nil
+}
+
+// simEnv is an integration connected to a simulator, every project selected.
+type simEnv struct {
+	t        testing.TB
+	sim      *azdosim.Sim
+	db       *store.DB
+	key      store.Key
+	c        *collect.Collector
+	calls    *callCounter
+	client   *azdo.Client
+	projects []store.Project
+}
+
+func newSim(t testing.TB, profile string) *azdosim.Sim {
+	t.Helper()
+	sim, err := azdosim.New(azdosim.Options{Seed: 1, Profile: profile, Mode: "services", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); sim.Close() })
+	if err := sim.SetFaults(azdosim.FaultConfig{RateLimit: &azdosim.RateLimitConfig{Limit: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
+// newSimEnv connects a new workspace's integration to sim.
+func newSimEnv(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string, now func() time.Time) *simEnv {
+	t.Helper()
+	ctx := context.Background()
+	ws, err := db.EnsureWorkspace(ctx, workspace, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := db.CreateIntegration(ctx, store.Integration{WorkspaceID: ws.ID, Provider: "azure-devops", OrgURL: sim.OrgURL(),
+		Deployment: "services", TokenSealed: "sealed", WebhookSecretSealed: "sealed", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := &callCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
+	client, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.FullPAT()), Deployment: azdo.ServicesDeployment,
+		HTTPClient: &http.Client{Transport: calls}, MaxConcurrent: 8, Clock: &quickClock{},
+		Retry: azdo.RetryPolicy{MaxRetries: 12, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := store.Key{IntegrationID: in.ID, WorkspaceID: ws.ID}
+	e := &simEnv{t: t, sim: sim, db: db, key: key, calls: calls, client: client,
+		c: collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), now)}
+	e.c.AttachClients(clients{client: client, in: in})
+	ps, err := client.ListProjects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := db.UpsertProject(ctx, store.Project{Key: key, ProjectID: p.ID, Name: p.Name}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetProjectSelected(ctx, key, p.ID, true, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.projects, err = db.ListProjects(ctx, key, true); err != nil {
+		t.Fatal(err)
+	}
+	calls.n.Store(0)
+	return e
+}
+
+// backfill runs one backfill job per project at once, as the queue would.
+func (e *simEnv) backfill(ctx context.Context) error {
+	errs := make([]error, len(e.projects))
+	var wg sync.WaitGroup
+	for i, p := range e.projects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.c.Backfill(ctx, collect.BackfillArgs{IntegrationID: e.key.IntegrationID, ProjectID: p.ProjectID})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// window is the backfill window's start, read from the progress report.
+func (e *simEnv) window() time.Time {
+	e.t.Helper()
+	ps, err := collect.Progress(context.Background(), e.db, e.key)
+	if err != nil || len(ps) == 0 || ps[0].From == nil {
+		e.t.Fatalf("no backfill progress: %v %v", ps, err)
+	}
+	for _, p := range ps {
+		if p.Finished == nil || p.Fraction != 1 {
+			e.t.Fatalf("project %s not finished: %+v", p.ProjectID, p)
+		}
+	}
+	return *ps[0].From
+}
+
+var all = store.Filter{Limit: 1 << 30}
+
+// dump renders every row the integration stored, without its own ids and
+// fetch times, one line per row, sorted: equal dumps mean identical data.
+func (e *simEnv) dump() []string {
+	e.t.Helper()
+	ctx := context.Background()
+	f := all
+	f.WorkspaceID = e.key.WorkspaceID
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	must := func(err error) {
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	repos, err := e.db.ListRepositories(ctx, e.key.WorkspaceID, "")
+	must(err)
+	for _, r := range repos {
+		add("repo %s %s %s %s %v", r.RepoID, r.ProjectID, r.Name, r.DefaultBranch, r.IsDisabled)
+	}
+	commits, err := e.db.ListCommits(ctx, f)
+	must(err)
+	for _, c := range commits {
+		add("commit %s %s %s %s %s %q %d/%d/%d %v", c.RepoID, c.SHA, c.ProjectID, c.AuthorEmail, ts(c.AuthorDate), c.Message,
+			c.Adds, c.Edits, c.Deletes, c.Parents)
+	}
+	prs, err := e.db.ListPullRequests(ctx, f)
+	must(err)
+	for _, p := range prs {
+		d, err := e.db.GetPRDetails(ctx, p.IntegrationID, p.PRID)
+		must(err)
+		add("pr %d %s %s %q %d %s %v %s %s %s %s", p.PRID, p.RepoID, p.Status, p.Title, len(p.Description), p.AuthorID, p.IsDraft,
+			ts(p.CreatedAt), tsp(p.ClosedAt), p.MergeCommit, p.TargetRef)
+		for _, r := range d.Reviewers {
+			add("pr %d reviewer %s %d %s %v", p.PRID, r.ReviewerID, r.Vote, tsp(r.VotedAt), r.IsRequired)
+		}
+		for _, c := range d.Comments {
+			add("pr %d comment %d/%d %s %s %v %s %s", p.PRID, c.ThreadID, c.CommentID, c.AuthorID, c.CommentType, c.IsDeleted,
+				ts(c.PublishedAt), ts(c.UpdatedAt))
+		}
+		add("pr %d commits %v work items %v", p.PRID, d.Commits, d.WorkItemIDs)
+	}
+	runs, err := e.db.ListPipelineRuns(ctx, f)
+	must(err)
+	for _, r := range runs {
+		add("run %d %s %d %s %s %s %s %s %s %s %s %s", r.RunID, r.ProjectID, r.DefinitionID, r.RepoID, r.SourceBranch, r.SourceVersion,
+			r.Status, r.Result, tsp(r.QueuedAt), tsp(r.StartedAt), tsp(r.FinishedAt), r.Tags)
+		for _, s := range r.Stages {
+			add("run %d stage %s %s %s %s %s", r.RunID, s.Name, s.State, s.Result, tsp(s.StartedAt), tsp(s.FinishedAt))
+		}
+	}
+	deps, err := e.db.ListDeployments(ctx, f, false)
+	must(err)
+	for _, d := range deps {
+		shas, err := e.db.DeploymentCommits(ctx, d.IntegrationID, d.DeploymentKey)
+		must(err)
+		add("deployment %s %s %s %s %v %s %d %s %s %s changes %d %v", d.DeploymentKey, d.Source, d.RepoID, d.Environment, d.IsProduction,
+			d.Result, d.RunID, d.SHA, tsp(d.StartedAt), tsp(d.FinishedAt), len(shas), shas)
+	}
+	wis, err := e.db.ListWorkItems(ctx, f)
+	must(err)
+	for _, w := range wis {
+		add("wi %d %s %d %s %q %s %s %q %s %s %s %s %v", w.WorkItemID, w.ProjectID, w.Rev, w.Type, w.Title, w.State, w.StateCategory,
+			w.Tags, ts(w.CreatedAt), ts(w.ChangedAt), tsp(w.ResolvedAt), tsp(w.ClosedAt), w.IsDeleted)
+		links, err := e.db.ListWorkItemLinks(ctx, e.key.WorkspaceID, e.key.IntegrationID, w.WorkItemID)
+		must(err)
+		for _, l := range links {
+			add("wi %d link %s %s", w.WorkItemID, l.TargetKind, l.TargetID)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func tsp(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return ts(*t)
+}
+
+// truth reads the simulator's ground truth of one kind in the window.
+func (e *simEnv) truth(kind string, from time.Time) []map[string]any {
+	e.t.Helper()
+	res, err := e.sim.TruthItems(kind, "", from.UTC().Format(time.RFC3339), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, it := range res["items"].([]any) {
+		out = append(out, toMap(it))
+	}
+	return out
+}
+
+// toMap reads one of the simulator's item objects.
+func toMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// compareWithTruth checks every kind we store against the simulator's truth
+// for the window: the same items with the same fields.
+func (e *simEnv) compareWithTruth(from time.Time) {
+	e.t.Helper()
+	ctx := context.Background()
+	f := all
+	f.WorkspaceID, f.From = e.key.WorkspaceID, from
+	check := func(kind string, got, want []string) {
+		e.t.Helper()
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			missing, extra := diff(want, got), diff(got, want)
+			e.t.Errorf("%s: %d stored, %d in truth; missing %d %v; extra %d %v", kind, len(got), len(want),
+				len(missing), head(missing), len(extra), head(extra))
+		}
+	}
+	str := func(v any) string {
+		switch x := v.(type) {
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		case nil:
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
+	sec := func(v any) string { // truth times are whole seconds, RFC 3339
+		s := str(v)
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC().Format(time.RFC3339)
+		}
+		return s
+	}
+	secp := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+
+	// Commits: id, author, time, and the work item the message mentions.
+	commits, err := e.db.ListCommits(ctx, f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var got, want []string
+	for _, c := range commits {
+		got = append(got, fmt.Sprintf("%s %s %s", c.SHA, c.AuthorEmail, secp(&c.AuthorDate)))
+	}
+	for _, c := range e.truth("commits", from) {
+		want = append(want, fmt.Sprintf("%s %s %s", str(c["commit_id"]), str(c["author_email"]), sec(c["author_date"])))
+	}
+	check("commits", got, want)
+	got, want = nil, nil
+	for _, c := range e.truth("commits", from) {
+		if wi := str(c["work_item"]); wi != "0" {
+			want = append(want, wi+" "+str(c["commit_id"]))
+			links, err := e.db.ListWorkItemLinks(ctx, e.key.WorkspaceID, e.key.IntegrationID, mustInt(wi))
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			for _, l := range links {
+				if l.TargetKind == "commit" && strings.HasSuffix(l.TargetID, ":"+str(c["commit_id"])) {
+					got = append(got, wi+" "+str(c["commit_id"]))
+					break
+				}
+			}
+		}
+	}
+	check("commit work item links", got, want)
+
+	// Pull requests created in the window, with reviewers, votes and their times, work items, merge commit.
+	prs, err := e.db.ListPullRequests(ctx, f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, want = nil, nil
+	for _, p := range prs {
+		d, err := e.db.GetPRDetails(ctx, p.IntegrationID, p.PRID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var revs []string
+		for _, r := range d.Reviewers {
+			revs = append(revs, fmt.Sprintf("%s=%d@%s", strings.ToLower(r.ReviewerID), r.Vote, secp(r.VotedAt)))
+		}
+		sort.Strings(revs)
+		got = append(got, fmt.Sprintf("%d %s %v %s %s %s %v %v %d", p.PRID, p.Status, p.IsDraft, secp(&p.CreatedAt), secp(p.ClosedAt),
+			p.MergeCommit, revs, d.WorkItemIDs, len(d.Commits)))
+	}
+	for _, p := range e.truth("pull_requests", from) {
+		var revs []string
+		for _, r := range p["reviewers"].([]any) {
+			rm := toMap(r)
+			at := ""
+			if str(rm["vote"]) != "0" {
+				at = sec(rm["voted_at"])
+			}
+			revs = append(revs, fmt.Sprintf("%s=%s@%s", strings.ToLower(str(rm["id"])), str(rm["vote"]), at))
+		}
+		sort.Strings(revs)
+		var wis []int64
+		for _, w := range p["work_items"].([]any) {
+			wis = append(wis, mustInt(str(w)))
+		}
+		slices.Sort(wis)
+		wis = slices.Compact(wis)
+		closed := ""
+		if p["closed"] != nil && str(p["closed"]) != "" {
+			closed = sec(p["closed"])
+		}
+		merge := ""
+		if str(p["status"]) == "completed" {
+			merge = str(p["merge_commit"])
+		}
+		want = append(want, fmt.Sprintf("%s %s %v %s %s %s %v %v %s", str(p["id"]), str(p["status"]), p["is_draft"], sec(p["created"]),
+			closed, merge, revs, wis, str(p["commits"])))
+	}
+	check("pull requests", got, want)
+
+	// Runs finished in the window, with stage results.
+	runs, err := e.db.ListPipelineRuns(ctx, f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, want = nil, nil
+	gone := map[string]bool{} // deleted builds: their timeline (stages) answers 404
+	for _, r := range runs {
+		if len(r.Stages) == 0 {
+			_, err := e.client.BuildTimeline(ctx, r.ProjectID, int(r.RunID))
+			gone[strconv.FormatInt(r.RunID, 10)] = delivery.IsNotFound(err)
+		}
+		var st []string
+		for _, s := range r.Stages {
+			st = append(st, s.Name+"="+s.Result)
+		}
+		sort.Strings(st)
+		got = append(got, fmt.Sprintf("%d %s %s %s %s %v", r.RunID, r.Status, r.Result, secp(r.FinishedAt), r.SourceVersion, st))
+	}
+	for _, r := range e.truth("pipeline_runs", from) {
+		var st []string
+		for name, res := range toMap(r["stages"]) {
+			st = append(st, name+"="+str(res))
+		}
+		sort.Strings(st)
+		if len(st) == 0 || gone[str(r["id"])] {
+			st = nil
+		}
+		want = append(want, fmt.Sprintf("%s %s %s %s %s %v", str(r["id"]), str(r["status"]), str(r["result"]), sec(r["finish_time"]),
+			str(r["commit_id"]), st))
+	}
+	check("pipeline runs", got, want)
+
+	// Environment deployments and classic release deployments.
+	deps, err := e.db.ListDeployments(ctx, f, false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, want = nil, nil
+	var gotRel, wantRel []string
+	for _, d := range deps {
+		switch {
+		case strings.HasPrefix(d.DeploymentKey, "env:"):
+			got = append(got, fmt.Sprintf("%s %s %s %d %s %s", strings.TrimPrefix(d.DeploymentKey, "env:"), d.Environment, d.Result,
+				d.RunID, secp(d.FinishedAt), d.SHA))
+		case d.Source == "release":
+			rel := strings.Split(d.DeploymentKey, ":")[1]
+			gotRel = append(gotRel, fmt.Sprintf("%s %s %s %s", rel, d.Environment, strings.ToLower(d.Result), secp(d.FinishedAt)))
+		}
+	}
+	for _, d := range e.truth("deployments", from) {
+		want = append(want, fmt.Sprintf("%s %s %s %s %s %s", str(d["id"]), str(d["environment"]), str(d["result"]), str(d["run_id"]),
+			sec(d["finish_time"]), str(d["commit_id"])))
+	}
+	check("environment deployments", got, want)
+	for _, d := range e.truth("release_deployments", from) {
+		wantRel = append(wantRel, fmt.Sprintf("%s %s %s %s", strings.TrimPrefix(str(d["release"]), "Release-"), str(d["environment"]),
+			strings.ToLower(str(d["status"])), sec(d["completed_on"])))
+	}
+	check("release deployments", gotRel, wantRel)
+
+	// Work items changed in the window.
+	wis, err := e.db.ListWorkItems(ctx, f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	got, want = nil, nil
+	for _, w := range wis {
+		if !w.IsDeleted {
+			got = append(got, fmt.Sprintf("%d %s %s %q %s %s", w.WorkItemID, w.Type, w.State, w.Tags, secp(&w.CreatedAt), secp(&w.ChangedAt)))
+		}
+	}
+	for _, w := range e.truth("work_items", from) {
+		want = append(want, fmt.Sprintf("%s %s %s %q %s %s", str(w["id"]), str(w["type"]), str(w["state"]), str(w["tags"]),
+			sec(w["created"]), sec(w["changed"])))
+	}
+	check("work items", got, want)
+}
+
+// checkChangeSets: successful production deployments got change sets of
+// stored commits, and no commit was deployed twice to one environment of
+// its repository.
+func (e *simEnv) checkChangeSets() {
+	e.t.Helper()
+	ctx := context.Background()
+	f := all
+	f.WorkspaceID = e.key.WorkspaceID
+	deps, err := e.db.ListDeployments(ctx, f, true)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	seen := map[string]string{}
+	total, withChanges := 0, 0
+	for _, d := range deps {
+		shas, err := e.db.DeploymentCommits(ctx, d.IntegrationID, d.DeploymentKey)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if d.Result == "succeeded" || d.Result == "partiallySucceeded" {
+			total++
+			if len(shas) > 0 {
+				withChanges++
+			}
+		} else if len(shas) > 0 {
+			e.t.Errorf("%s (%s) has changes", d.DeploymentKey, d.Result)
+		}
+		for _, sha := range shas {
+			k := d.RepoID + " " + d.Environment + " " + sha
+			if prev, ok := seen[k]; ok {
+				e.t.Errorf("commit %s deployed by both %s and %s", sha, prev, d.DeploymentKey)
+			}
+			seen[k] = d.DeploymentKey
+		}
+	}
+	e.t.Logf("%d successful production deployments, %d with changes, %d commits deployed", total, withChanges, len(seen))
+	if withChanges == 0 {
+		e.t.Error("no production deployment has changes")
+	}
+}
+
+func mustInt(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// diff lists what a has and b lacks.
+func diff(a, b []string) []string {
+	in := map[string]int{}
+	for _, x := range b {
+		in[x]++
+	}
+	var out []string
+	for _, x := range a {
+		if in[x] > 0 {
+			in[x]--
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func head(s []string) []string { return s[:min(len(s), 3)] }
+
+// TestBackfillEqualsTruth backfills the small organization without faults
+// and again, into another workspace, with 20 % of calls failing (5xx, 429,
+// resets): both equal the simulator's truth for the window and each other.
+func TestBackfillEqualsTruth(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		ctx := context.Background()
+		frozen := time.Now() // one window for both backfills
+		now := func() time.Time { return frozen }
+		clean := newSimEnv(t, db, sim, "clean", now)
+		if err := clean.backfill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		from := clean.window()
+		clean.compareWithTruth(from)
+		t.Logf("clean backfill: %d API calls", clean.calls.n.Load())
+		clean.checkChangeSets()
+
+		if err := sim.SetFaults(azdosim.FaultConfig{RateLimit: &azdosim.RateLimitConfig{Limit: 0}, Rules: []azdosim.FaultRule{
+			{Status: 503, Rate: 0.08}, {Status: 429, Rate: 0.06}, {Reset: true, Rate: 0.04}, {Status: 500, Rate: 0.02}}}); err != nil {
+			t.Fatal(err)
+		}
+		faulty := newSimEnv(t, db, sim, "faulty", now)
+		if err := faulty.backfill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.SetFaults(azdosim.FaultConfig{RateLimit: &azdosim.RateLimitConfig{Limit: 0}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("faulty backfill: %d API calls, %d answered 429", faulty.calls.n.Load(), faulty.calls.n429.Load())
+		faulty.compareWithTruth(faulty.window())
+		a, b := clean.dump(), faulty.dump()
+		if !slices.Equal(a, b) {
+			t.Errorf("rows differ with faults: %d vs %d rows; only clean %v; only faulty %v", len(a), len(b),
+				head(diff(a, b)), head(diff(b, a)))
+		}
+		in, err := db.GetIntegrationByID(ctx, clean.key.IntegrationID)
+		if err != nil || in.LastSyncAt == nil {
+			t.Errorf("integration not marked synced: %v %v", in.LastSyncAt, err)
+		}
+	})
+}

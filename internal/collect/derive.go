@@ -1,0 +1,305 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// derive turns the project's stored runs, stages and environment records
+// into deployments (METRICS.md "Deployment") and computes the change set
+// of every successful production deployment finished since from.
+func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
+	since := s.from.Add(-24 * time.Hour) // runs finishing around the boundary
+	deps, err := s.listDeployments(ctx, time.Time{})
+	if err != nil {
+		return err
+	}
+	runsSince := since
+	for _, d := range deps {
+		// Records read again without their commit (it comes from the run) reach back to their run.
+		if t := firstTime(d.StartedAt, d.FinishedAt); d.SHA == "" && d.RunID != 0 && t != nil && t.Before(runsSince) {
+			runsSince = t.Add(-24 * time.Hour)
+		}
+	}
+	runs, err := s.listRuns(ctx, runsSince)
+	if err != nil {
+		return err
+	}
+	derived := deriveDeployments(runs, deps, s.rules)
+	// Re-read what the change sets need: every deployment, derived ones included.
+	byKey := map[string]store.Deployment{}
+	for _, d := range deps {
+		byKey[d.DeploymentKey] = d
+	}
+	for _, d := range derived {
+		byKey[d.DeploymentKey] = d
+	}
+	all := make([]store.Deployment, 0, len(byKey))
+	repos := map[string]bool{}
+	for _, d := range byKey {
+		all = append(all, d)
+		if d.RepoID != "" && d.IsProduction && succeeded(d.Result) {
+			repos[d.RepoID] = true
+		}
+	}
+	graphs := map[string]map[string]store.CommitNode{}
+	for repo := range repos {
+		g, err := s.c.db.CommitGraph(ctx, s.key.IntegrationID, repo)
+		if err != nil {
+			return err
+		}
+		graphs[repo] = g
+	}
+	sets := changeSets(all, graphs, s.window)
+	cp.Total = int64(len(derived) + len(sets))
+	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, d := range derived {
+			if err := tx.UpsertDeployment(ctx, d); err != nil {
+				return err
+			}
+		}
+		for key, shas := range sets {
+			d := byKey[key]
+			if d.FinishedAt != nil && d.FinishedAt.Before(since) && !s.fullDerive() {
+				continue // unchanged: its predecessor and commits were there last time
+			}
+			if err := tx.SetDeploymentCommits(ctx, s.key.IntegrationID, key, d.RepoID, shas); err != nil {
+				return err
+			}
+		}
+		cp.Done = cp.Total
+		return nil
+	})
+}
+
+// fullDerive: a backfill recomputes every change set; a reconciliation only
+// those of deployments that finished since its start.
+func (s *syncer) fullDerive() bool { return !s.reconcile }
+
+// listRuns pages through the project's runs finished (or queued) since.
+func (s *syncer) listRuns(ctx context.Context, since time.Time) ([]store.PipelineRun, error) {
+	f := store.Filter{WorkspaceID: s.key.WorkspaceID, ProjectID: s.project.ProjectID, From: since, Limit: 500}
+	var out []store.PipelineRun
+	for {
+		page, err := s.c.db.ListPipelineRuns(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if r.IntegrationID == s.key.IntegrationID {
+				out = append(out, r)
+			}
+		}
+		if len(page) < f.Limit {
+			return out, nil
+		}
+		c := page[len(page)-1].Cursor()
+		f.After = &c
+	}
+}
+
+// listDeployments pages through the project's deployments finished since.
+func (s *syncer) listDeployments(ctx context.Context, since time.Time) ([]store.Deployment, error) {
+	f := store.Filter{WorkspaceID: s.key.WorkspaceID, ProjectID: s.project.ProjectID, From: since, Limit: 500}
+	var out []store.Deployment
+	for {
+		page, err := s.c.db.ListDeployments(ctx, f, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range page {
+			if d.IntegrationID == s.key.IntegrationID {
+				out = append(out, d)
+			}
+		}
+		if len(page) < f.Limit {
+			return out, nil
+		}
+		c := page[len(page)-1].Cursor()
+		f.After = &c
+	}
+}
+
+// deriveDeployments applies METRICS.md's three sources, in order, to each
+// run, and returns the deployments to write:
+//  1. the run's environment deployment records (stored as "env:<id>"; this
+//     fills in their repository and deployed commit from the run), else its
+//     stages whose names match the deployment rule ("stage:<run>:<record>"),
+//     one per stage that ran — a skipped stage is no deployment;
+//  2. classic release deployments are stored as they are read and need
+//     nothing here;
+//  3. else, when the definition name or a tag matches the deployment rule,
+//     the run itself ("build:<run>").
+//
+// The environment of a stage is its name without a leading "deploy" (so
+// "Deploy_production" deploys to "production"); of a build, the definition
+// name. Production follows the production rule on that name (and, for
+// builds, on the tags).
+func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, rules delivery.Rules) []store.Deployment {
+	byRun := map[int64]store.PipelineRun{}
+	for _, r := range runs {
+		byRun[r.RunID] = r
+	}
+	hasEnv := map[int64]bool{}
+	var out []store.Deployment
+	for _, d := range existing {
+		if d.Source != "environment" || !strings.HasPrefix(d.DeploymentKey, "env:") || d.RunID == 0 {
+			continue
+		}
+		hasEnv[d.RunID] = true
+		r, ok := byRun[d.RunID]
+		if !ok || (d.RepoID == r.RepoID && d.SHA == r.SourceVersion) {
+			continue
+		}
+		d.RepoID, d.SHA = r.RepoID, r.SourceVersion
+		out = append(out, d)
+	}
+	for _, r := range runs {
+		if hasEnv[r.RunID] || r.FinishedAt == nil {
+			continue
+		}
+		var deployStages []store.Stage
+		for _, st := range r.Stages {
+			if rules.Deployment.MatchString(st.Name) {
+				deployStages = append(deployStages, st)
+			}
+		}
+		if len(deployStages) > 0 {
+			for _, st := range deployStages {
+				if !ranTo(st) {
+					continue
+				}
+				env := stageEnvironment(st.Name)
+				out = append(out, store.Deployment{Key: r.Key, DeploymentKey: fmt.Sprintf("stage:%d:%s", r.RunID, st.RecordID),
+					ProjectID: r.ProjectID, Source: "environment", RepoID: r.RepoID, Environment: env,
+					IsProduction: rules.Production.MatchString(env), Result: st.Result, RunID: r.RunID, SHA: r.SourceVersion,
+					StartedAt: st.StartedAt, FinishedAt: firstTime(st.FinishedAt, r.FinishedAt)})
+			}
+			continue
+		}
+		tags := strings.Split(r.Tags, ",")
+		matches := rules.Deployment.MatchString(r.DefinitionName)
+		prod := rules.Production.MatchString(r.DefinitionName)
+		for _, t := range tags {
+			matches = matches || t != "" && rules.Deployment.MatchString(t)
+			prod = prod || t != "" && rules.Production.MatchString(t)
+		}
+		if !matches {
+			continue
+		}
+		out = append(out, store.Deployment{Key: r.Key, DeploymentKey: fmt.Sprintf("build:%d", r.RunID), ProjectID: r.ProjectID,
+			Source: "build", RepoID: r.RepoID, Environment: r.DefinitionName, IsProduction: prod, Result: r.Result,
+			RunID: r.RunID, SHA: r.SourceVersion, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
+	}
+	return out
+}
+
+// ranTo reports whether a stage actually ran to an outcome (a skipped or
+// never-started stage is not a deployment).
+func ranTo(st store.Stage) bool {
+	switch strings.ToLower(st.Result) {
+	case "succeeded", "succeededwithissues", "partiallysucceeded", "failed", "canceled":
+		return st.FinishedAt != nil
+	}
+	return false
+}
+
+// stageEnvironment names the environment a deploy stage targets.
+func stageEnvironment(stage string) string {
+	name := stage
+	if len(name) >= 6 && strings.EqualFold(name[:6], "deploy") {
+		name = strings.TrimLeft(name[6:], "_- .:")
+	}
+	if name == "" {
+		return stage
+	}
+	return name
+}
+
+func firstTime(ts ...*time.Time) *time.Time {
+	for _, t := range ts {
+		if t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// succeeded is the success outcome of METRICS.md.
+func succeeded(result string) bool {
+	switch strings.ToLower(result) {
+	case "succeeded", "partiallysucceeded":
+		return true
+	}
+	return false
+}
+
+// changeSets computes the changes of every successful production
+// deployment (METRICS.md "Changes of a deployment"): the commits reachable
+// from its deployed SHA and not from the deployed SHA of the previous
+// successful production deployment of the same repository and environment;
+// the first one gets only commits authored from windowStart on. The
+// graphs are the stored commits by repository. Keys are deployment keys.
+func changeSets(deps []store.Deployment, graphs map[string]map[string]store.CommitNode, windowStart time.Time) map[string][]string {
+	groups := map[[2]string][]store.Deployment{}
+	for _, d := range deps {
+		if !d.IsProduction || !succeeded(d.Result) || d.SHA == "" || d.RepoID == "" || d.FinishedAt == nil {
+			continue
+		}
+		k := [2]string{d.RepoID, strings.ToLower(d.Environment)}
+		groups[k] = append(groups[k], d)
+	}
+	out := map[string][]string{}
+	for k, ds := range groups {
+		sort.Slice(ds, func(i, j int) bool {
+			if !ds[i].FinishedAt.Equal(*ds[j].FinishedAt) {
+				return ds[i].FinishedAt.Before(*ds[j].FinishedAt)
+			}
+			return ds[i].DeploymentKey < ds[j].DeploymentKey
+		})
+		g := graphs[k[0]]
+		var prev map[string]bool
+		for _, d := range ds {
+			reach := reachable(g, d.SHA)
+			var shas []string
+			for sha := range reach {
+				switch {
+				case prev == nil:
+					if !g[sha].AuthorDate.Before(windowStart) {
+						shas = append(shas, sha)
+					}
+				case !prev[sha]:
+					shas = append(shas, sha)
+				}
+			}
+			sort.Strings(shas)
+			out[d.DeploymentKey] = shas
+			prev = reach
+		}
+	}
+	return out
+}
+
+// reachable is the set of stored commits reachable from sha (itself
+// included) through stored parents.
+func reachable(g map[string]store.CommitNode, sha string) map[string]bool {
+	seen := map[string]bool{}
+	stack := []string{sha}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n, ok := g[x]
+		if !ok || seen[x] {
+			continue
+		}
+		seen[x] = true
+		stack = append(stack, n.Parents...)
+	}
+	return seen
+}

@@ -1,0 +1,157 @@
+package collect
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+var (
+	t0  = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	key = store.Key{IntegrationID: "i1", WorkspaceID: "w1"}
+)
+
+func at(h int) *time.Time {
+	t := t0.Add(time.Duration(h) * time.Hour)
+	return &t
+}
+
+func stage(name, result string, h int) store.Stage {
+	s := store.Stage{RecordID: "rec-" + name, Name: name, State: "completed", Result: result, StartedAt: at(h), FinishedAt: at(h + 1)}
+	if result == "skipped" {
+		s.StartedAt, s.FinishedAt = nil, nil
+	}
+	return s
+}
+
+func run(id int64, def string, tags string, finished *time.Time, stages ...store.Stage) store.PipelineRun {
+	return store.PipelineRun{Key: key, RunID: id, ProjectID: "p1", DefinitionName: def, RepoID: "r1", SourceVersion: fmt.Sprintf("sha%d", id),
+		Tags: tags, Status: "completed", Result: "succeeded", StartedAt: at(0), FinishedAt: finished, Stages: stages}
+}
+
+func TestDeriveDeployments(t *testing.T) {
+	rules := delivery.DefaultRules()
+	env := func(id int, run int64, environment, sha string) store.Deployment {
+		repo := ""
+		if sha != "" {
+			repo = "r1"
+		}
+		return store.Deployment{RepoID: repo, Key: key, DeploymentKey: fmt.Sprintf("env:%d", id), ProjectID: "p1", Source: "environment",
+			Environment: environment, IsProduction: rules.Production.MatchString(environment), Result: "succeeded", RunID: run,
+			SHA: sha, FinishedAt: at(3)}
+	}
+	for _, c := range []struct {
+		name     string
+		runs     []store.PipelineRun
+		existing []store.Deployment
+		want     []string // key environment production result sha
+	}{
+		{name: "environment records get the run's commit; its stages add nothing",
+			runs:     []store.PipelineRun{run(1, "api-deploy", "", at(5), stage("Deploy_production", "succeeded", 2))},
+			existing: []store.Deployment{env(10, 1, "production", "")},
+			want:     []string{"env:10 production true succeeded sha1"}},
+		{name: "an environment record already complete is left alone",
+			runs:     []store.PipelineRun{run(1, "api-deploy", "", at(5))},
+			existing: []store.Deployment{env(10, 1, "production", "sha1")}},
+		{name: "deploy stages without records: one deployment per stage that ran",
+			runs: []store.PipelineRun{run(2, "api-ci", "", at(9), stage("Build", "succeeded", 1), stage("Deploy_dev", "succeeded", 2),
+				stage("Deploy_staging", "failed", 3), stage("Deploy_production", "skipped", 4))},
+			want: []string{"stage:2:rec-Deploy_dev dev false succeeded sha2", "stage:2:rec-Deploy_staging staging false failed sha2"}},
+		{name: "a skipped production stage is no deployment, and the definition name is not used then",
+			runs: []store.PipelineRun{run(3, "api-deploy", "", at(9), stage("Build", "succeeded", 1), stage("Deploy_production", "skipped", 4))}},
+		{name: "plain build matching the deployment rule by definition name",
+			runs: []store.PipelineRun{run(4, "web-release", "", at(9), stage("Build", "succeeded", 1))},
+			want: []string{"build:4 web-release false succeeded sha4"}},
+		{name: "plain build matching by tag, production by tag",
+			runs: []store.PipelineRun{run(5, "nightly", "deploy,prod", at(9))},
+			want: []string{"build:5 nightly true succeeded sha5"}},
+		{name: "a build matching nothing is not a deployment",
+			runs: []store.PipelineRun{run(6, "unit-tests", "ci", at(9), stage("Test", "succeeded", 1))}},
+		{name: "a run still going is not a deployment yet",
+			runs: []store.PipelineRun{run(7, "web-release", "", nil)}},
+		{name: "a stage named just Deploy keeps its name as the environment",
+			runs: []store.PipelineRun{run(8, "x", "", at(9), stage("Deploy", "succeeded", 1))},
+			want: []string{"stage:8:rec-Deploy Deploy false succeeded sha8"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, d := range deriveDeployments(c.runs, c.existing, rules) {
+				got = append(got, fmt.Sprintf("%s %s %v %s %s", d.DeploymentKey, d.Environment, d.IsProduction, d.Result, d.SHA))
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestChangeSets(t *testing.T) {
+	window := t0.Add(-30 * 24 * time.Hour)
+	node := func(sha string, daysAgo int, parents ...string) store.CommitNode {
+		return store.CommitNode{SHA: sha, AuthorDate: t0.Add(-time.Duration(daysAgo) * 24 * time.Hour), Parents: parents}
+	}
+	// a (before the window) ← b ← c ← d ← e on main; x branches off b and
+	// is merged by m (parents c, x); f comes after m.
+	graph := map[string]store.CommitNode{}
+	for _, n := range []store.CommitNode{node("a", 40), node("b", 20, "a"), node("c", 15, "b"), node("d", 10, "c"), node("e", 5, "d"),
+		node("x", 14, "b"), node("m", 12, "c", "x"), node("f", 11, "m")} {
+		graph[n.SHA] = n
+	}
+	dep := func(key, env string, prod bool, result, sha string, h int) store.Deployment {
+		return store.Deployment{Key: store.Key{IntegrationID: "i1"}, DeploymentKey: key, RepoID: "r1", Environment: env,
+			IsProduction: prod, Result: result, SHA: sha, FinishedAt: at(h)}
+	}
+	for _, c := range []struct {
+		name string
+		deps []store.Deployment
+		want map[string][]string
+	}{
+		{name: "the first deployment gets only commits authored in the window",
+			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1)},
+			want: map[string][]string{"d1": {"b", "c"}}},
+		{name: "consecutive successful deployments split the history; failures and other environments do not count",
+			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("d2", "production", true, "failed", "d", 2),
+				dep("d3", "production", true, "partiallySucceeded", "e", 3), dep("s1", "staging", false, "succeeded", "e", 2)},
+			want: map[string][]string{"d1": {"b", "c"}, "d3": {"d", "e"}}},
+		{name: "each environment of the repository has its own chain",
+			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("eu", "production-eu", true, "succeeded", "e", 2)},
+			want: map[string][]string{"d1": {"b", "c"}, "eu": {"b", "c", "d", "e"}}},
+		{name: "a merge brings the branch's commits",
+			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("d2", "production", true, "succeeded", "f", 2)},
+			want: map[string][]string{"d1": {"b", "c"}, "d2": {"f", "m", "x"}}},
+		{name: "a redeploy of the same commit changes nothing; an unknown commit has no changes",
+			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("d2", "production", true, "succeeded", "c", 2),
+				dep("d3", "production", true, "succeeded", "zzz", 3)},
+			want: map[string][]string{"d1": {"b", "c"}, "d2": nil, "d3": nil}},
+		{name: "order is by finish time, not by input order",
+			deps: []store.Deployment{dep("late", "production", true, "succeeded", "e", 9), dep("early", "production", true, "succeeded", "c", 1)},
+			want: map[string][]string{"early": {"b", "c"}, "late": {"d", "e"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := changeSets(c.deps, map[string]map[string]store.CommitNode{"r1": graph}, window)
+			if len(got) != len(c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+			for k, want := range c.want {
+				if !slices.Equal(got[k], want) {
+					t.Errorf("%s: got %v, want %v", k, got[k], want)
+				}
+			}
+		})
+	}
+}
+
+func TestStageEnvironment(t *testing.T) {
+	for in, want := range map[string]string{"Deploy_production": "production", "deploy-staging": "staging", "Deploy": "Deploy",
+		"Release to prod": "Release to prod", "DEPLOY prod": "prod"} {
+		if got := stageEnvironment(in); got != want {
+			t.Errorf("stageEnvironment(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// ReconcileOverlap is how far before the last watermark a reconciliation
+// starts reading: enough for clocks that disagree a little and for items
+// the service lists with a delay.
+const ReconcileOverlap = 30 * time.Minute
+
+// ReconcileArgs is the job that asks Azure DevOps what changed since the
+// last sync in every selected project of an integration and stores what
+// webhooks did not deliver.
+type ReconcileArgs struct {
+	IntegrationID string `json:"integration_id"`
+}
+
+// Kind names the job in the queue.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+// InsertOpts makes the job unique per integration while one is pending or
+// running: a slow reconciliation is not stacked up by the schedule.
+func (ReconcileArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: notCompleted}}
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	c *Collector
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
+	_, err := w.c.Reconcile(ctx, job.Args.IntegrationID)
+	return w.c.jobError(ctx, job.Args.IntegrationID, err)
+}
+
+// reconcileAllArgs is the periodic job: it enqueues one ReconcileArgs per
+// integration.
+type reconcileAllArgs struct{}
+
+func (reconcileAllArgs) Kind() string { return "reconcile_all" }
+
+func (reconcileAllArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: notCompleted}}
+}
+
+type reconcileAllWorker struct {
+	river.WorkerDefaults[reconcileAllArgs]
+	c *Collector
+}
+
+func (w *reconcileAllWorker) Work(ctx context.Context, _ *river.Job[reconcileAllArgs]) error {
+	return w.c.EnqueueReconciles(ctx)
+}
+
+// ReconcileSchedule is the periodic job (PANDEV_RECONCILE_INTERVAL) that
+// starts a reconciliation of every integration. River enqueues periodic
+// jobs on the elected leader only, so replicas do not multiply it.
+func ReconcileSchedule(interval time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return reconcileAllArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "reconcile"})
+}
+
+// EnqueueReconciles inserts one reconciliation per Azure DevOps integration.
+func (c *Collector) EnqueueReconciles(ctx context.Context) error {
+	if c.queue == nil {
+		return errors.New("collect: no queue attached")
+	}
+	ins, err := c.db.ListAllIntegrations(ctx)
+	if err != nil {
+		return err
+	}
+	return c.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, in := range ins {
+			if in.Provider != "azure-devops" {
+				continue
+			}
+			if err := c.queue.InsertTx(ctx, tx, ReconcileArgs{IntegrationID: in.ID}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Reconcile reads, for every selected project whose backfill finished, what
+// changed since the project's oldest watermark minus ReconcileOverlap: PRs
+// created or closed since (and active PRs whose votes changed), commits,
+// runs, deployments and work items changed since. It upserts them, derives
+// deployments, records the run (items fetched, items that were missing or
+// stale: missed deliveries) and marks the integration synced.
+func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.SyncRun, error) {
+	if c.clients == nil {
+		return store.SyncRun{}, errors.New("collect: no client source attached")
+	}
+	client, in, err := c.clients.Client(ctx, integrationID)
+	if err != nil {
+		return store.SyncRun{}, err
+	}
+	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
+	run := store.SyncRun{Key: key, Kind: "reconcile", StartedAt: c.now()}
+	projects, err := c.db.ListProjects(ctx, key, true)
+	for _, p := range projects {
+		if err != nil {
+			break
+		}
+		var fetched, recovered int64
+		fetched, recovered, err = c.reconcileProject(ctx, client, key, p)
+		run.ItemsFetched += fetched
+		run.ItemsRecovered += recovered
+		if err != nil {
+			err = fmt.Errorf("reconciliation of project %s: %w", p.Name, err)
+		}
+	}
+	run.FinishedAt = c.now()
+	if err != nil {
+		run.Error = err.Error()
+	}
+	run, rerr := c.db.RecordSyncRun(context.WithoutCancel(ctx), run)
+	if err == nil {
+		err = rerr
+	}
+	if err == nil {
+		err = c.db.MarkIntegrationSynced(ctx, in.ID, run.FinishedAt)
+	}
+	return run, err
+}
+
+func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, key store.Key, p store.Project) (int64, int64, error) {
+	cps, err := c.checkpoints(ctx, key, p.ProjectID)
+	if err != nil {
+		return 0, 0, err
+	}
+	bf := cps[resBackfill]
+	if bf == nil || bf.Finished == nil {
+		return 0, 0, nil // the backfill has not finished: it collects this project
+	}
+	var since *time.Time
+	for _, res := range resources {
+		cp := cps[res]
+		if cp == nil || cp.watermark == nil {
+			return 0, 0, nil // a resource never completed: leave it to the backfill
+		}
+		if since == nil || cp.watermark.Before(*since) {
+			since = cp.watermark
+		}
+	}
+	started := c.now().UTC()
+	s := c.newSyncer(client, key, p, since.Add(-ReconcileOverlap), started, true)
+	s.window = bf.From
+	for _, res := range resources {
+		if err := s.step(ctx, res, &checkpoint{Started: started}); err != nil {
+			return s.fetched.Load(), s.recovered.Load(), err
+		}
+	}
+	for _, res := range resources {
+		if err := s.save(ctx, c.db, res, cps[res], &started); err != nil {
+			return s.fetched.Load(), s.recovered.Load(), err
+		}
+	}
+	return s.fetched.Load(), s.recovered.Load(), nil
+}

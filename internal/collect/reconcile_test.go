@@ -1,0 +1,113 @@
+package collect_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/pandev-metrics/pandev/internal/azdosim"
+	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
+)
+
+// TestReconcileRecoversDroppedDeliveries backfills, then makes activity in
+// the simulator with every webhook delivery dropped: one reconciliation
+// brings the stored data back to the truth and its run record counts the
+// recovered items; a second one finds nothing missing.
+func TestReconcileRecoversDroppedDeliveries(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		ctx := context.Background()
+		e := newSimEnv(t, db, sim, "acme", time.Now)
+		if err := e.backfill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		from := e.window()
+		if err := sim.SetDeliveryMode("drop", nil); err != nil {
+			t.Fatal(err)
+		}
+		// Not work_item_created: the simulator's project work item lists
+		// share their backing array, and appending corrupts them.
+		var res azdosim.ActivityResult
+		for _, kind := range []string{"push", "push", "push", "pull_request_created", "pull_request_created",
+			"pull_request_updated", "pull_request_updated", "pr_vote", "pr_vote", "pr_comment", "pull_request_completed",
+			"pull_request_completed", "pull_request_abandoned", "pipeline_run", "pipeline_run", "deployment", "deployment",
+			"release_deployment", "work_item_updated", "work_item_updated", "work_item_updated"} {
+			r, err := sim.Activity(azdosim.ActivityRequest{Kind: kind})
+			if err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			res.Items = append(res.Items, r.Items...)
+		}
+		kinds := map[string]int{}
+		for _, it := range res.Items {
+			kinds[it.Kind]++
+		}
+		t.Logf("activity with deliveries dropped: %v", kinds)
+
+		e.calls.n.Store(0)
+		run, err := e.c.Reconcile(ctx, e.key.IntegrationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("reconcile: %d fetched, %d recovered, %s, %d API calls", run.ItemsFetched, run.ItemsRecovered, run.Duration(), e.calls.n.Load())
+		// Every commit, run, PR and work item the activity made or changed was missed.
+		missed := map[string]bool{}
+		for _, it := range res.Items {
+			switch it.Kind {
+			case "commit", "pipeline_run", "pull_request", "work_item":
+				missed[it.Kind+" "+it.ID] = true
+			}
+		}
+		if run.ItemsRecovered < int64(len(missed)) || run.ItemsRecovered > run.ItemsFetched {
+			t.Errorf("recovered %d of %d fetched; the activity changed at least %d", run.ItemsRecovered, run.ItemsFetched, len(missed))
+		}
+		e.compareWithTruth(from)
+
+		again, err := e.c.Reconcile(ctx, e.key.IntegrationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ItemsRecovered != 0 {
+			t.Errorf("a second reconciliation recovered %d items: the first one left something behind", again.ItemsRecovered)
+		}
+		runs, err := db.ListSyncRuns(ctx, e.key, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) < 2 || runs[0].Kind != "reconcile" || runs[1].ItemsRecovered != run.ItemsRecovered {
+			t.Errorf("sync runs not recorded: %+v", runs)
+		}
+		in, err := db.GetIntegrationByID(ctx, e.key.IntegrationID)
+		if err != nil || in.LastSyncAt == nil || in.LastSyncAt.Before(run.FinishedAt.Add(-time.Second)) {
+			t.Errorf("last sync not moved by the reconciliation: %v %v", in.LastSyncAt, err)
+		}
+	})
+}
+
+// TestEnqueueReconciles checks the schedule's fan-out: one reconciliation
+// per integration, not stacked up while one is pending.
+func TestEnqueueReconciles(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db)
+		ctx := context.Background()
+		for range 3 {
+			if err := h.collector.EnqueueReconciles(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := h.queue.Client().JobList(ctx, river.NewJobListParams().Kinds("reconcile"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) != 1 {
+			t.Fatalf("%d reconcile jobs, want 1", len(res.Jobs))
+		}
+		if job := collect.ReconcileSchedule(15 * time.Minute); job == nil {
+			t.Fatal("no periodic job")
+		}
+	})
+}
