@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -416,5 +417,34 @@ func TestTLS(t *testing.T) {
 	st, _, _ := call(t, sim.HTTPClient(), "GET", sim.OrgURL()+"/_apis/projects?api-version=7.1", sim.FullPAT(), nil, suppress)
 	if st != 200 {
 		t.Fatalf("https: %d", st)
+	}
+}
+
+// TestWorkItemActivityKeepsOtherProjects: creating a work item in one
+// project leaves every other project's work items as they were.
+func TestWorkItemActivityKeepsOtherProjects(t *testing.T) {
+	s, err := New(Options{Seed: 5, Profile: "small", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]int{}
+	for _, p := range s.org.projects {
+		for _, w := range p.workItems {
+			before[p.ID] = append(before[p.ID], w.ID)
+		}
+	}
+	for range 5 {
+		if _, err := s.Activity(ActivityRequest{Kind: "work_item_created", Project: s.org.projects[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range s.org.projects[1:] {
+		var ids []int
+		for _, w := range p.workItems {
+			ids = append(ids, w.ID)
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(before[p.ID]) {
+			t.Fatalf("project %s's work items changed: %v → %v", p.Name, before[p.ID], ids)
+		}
 	}
 }

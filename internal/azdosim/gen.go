@@ -86,7 +86,9 @@ func generate(seed int64, pf profile, now time.Time, mode string) *org {
 		for w := 0; w < pf.workItemsPerProject; w++ {
 			o.workItems = append(o.workItems, genWorkItem(o, p, r, len(o.workItems)+1, startT, end, nid))
 		}
-		p.workItems = o.workItems[len(o.workItems)-pf.workItemsPerProject:]
+		// A full slice expression caps the capacity: appending a project's new
+		// work item (activity) must copy, never overwrite the next project's.
+		p.workItems = o.workItems[len(o.workItems)-pf.workItemsPerProject : len(o.workItems) : len(o.workItems)]
 
 		for ri := 0; ri < pf.reposPerProject; ri++ {
 			rp := &repo{ID: guid(s, "repo", repoIdx), proj: p, idx: repoIdx,
