@@ -427,24 +427,27 @@ func TestWorkItemActivityKeepsOtherProjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := map[string][]int{}
-	for _, p := range s.org.projects {
-		for _, w := range p.workItems {
-			before[p.ID] = append(before[p.ID], w.ID)
+	snapshot := func() map[string]string {
+		out := map[string]string{}
+		for _, p := range s.org.projects {
+			var ids []int
+			for _, w := range p.workItems {
+				ids = append(ids, w.ID)
+			}
+			out[p.ID] = fmt.Sprint(ids)
 		}
+		return out
 	}
-	for range 5 {
-		if _, err := s.Activity(ActivityRequest{Kind: "work_item_created", Project: s.org.projects[0].ID}); err != nil {
+	for _, target := range s.org.projects {
+		before := snapshot()
+		if _, err := s.Activity(ActivityRequest{Kind: "work_item_created", Project: target.ID}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for _, p := range s.org.projects[1:] {
-		var ids []int
-		for _, w := range p.workItems {
-			ids = append(ids, w.ID)
-		}
-		if fmt.Sprint(ids) != fmt.Sprint(before[p.ID]) {
-			t.Fatalf("project %s's work items changed: %v → %v", p.Name, before[p.ID], ids)
+		after := snapshot()
+		for _, p := range s.org.projects {
+			if p != target && after[p.ID] != before[p.ID] {
+				t.Fatalf("a work item created in %s changed %s's: %v → %v", target.Name, p.Name, before[p.ID], after[p.ID])
+			}
 		}
 	}
 }
