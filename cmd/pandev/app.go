@@ -184,7 +184,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.collector.Register(workers)
 	reg := prometheus.NewRegistry()
 	a.integrations = integration.New(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "integration"),
-		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps})
+		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps,
+		StartBackfill: func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error {
+			return a.queue.InsertTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
+		},
+		StartReconcile: func(ctx context.Context, tx *store.Tx, integrationID string) error {
+			return a.queue.InsertTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
+		},
+	})
 	a.integrations.Register(workers)
 	a.collector.AttachClients(a.integrations)
 	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
@@ -192,7 +199,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.collector.AttachPRObserver(a.comments)
 	a.queue, err = jobs.New(a.db, jobs.Config{
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
-		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id), integration.HookHealthSchedule(cfg.ReconcileInterval)},
+		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id),
+			collect.ReconcileSchedule(cfg.ReconcileInterval), integration.HookHealthSchedule(cfg.ReconcileInterval)},
 	})
 	if err != nil {
 		return nil, err

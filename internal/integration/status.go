@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -26,6 +27,29 @@ type Status struct {
 	Warnings         []Problem       `json:"warnings,omitempty"`
 	Projects         []ProjectStatus `json:"projects,omitempty"`
 	Settings         *Settings       `json:"settings,omitempty"`
+	// Backfill is the progress of each project's backfill.
+	Backfill []collect.ProjectProgress `json:"backfill,omitempty"`
+	// Runs are the latest backfill and reconciliation runs, newest first.
+	Runs []SyncRun `json:"runs,omitempty"`
+	// Comments counts PR comments by state, with the latest failure.
+	Comments *CommentStatus `json:"pr_comments,omitempty"`
+}
+
+// SyncRun is one finished backfill or reconciliation.
+type SyncRun struct {
+	Kind      string    `json:"kind"`
+	Project   string    `json:"project,omitempty"`
+	Finished  time.Time `json:"finished"`
+	Duration  string    `json:"duration"`
+	Fetched   int64     `json:"items_fetched"`
+	Recovered int64     `json:"items_recovered"` // missed deliveries found
+	Error     string    `json:"error,omitempty"`
+}
+
+// CommentStatus summarizes the PR comments.
+type CommentStatus struct {
+	Counts    map[string]int `json:"counts"`
+	LastError string         `json:"last_error,omitempty"`
 }
 
 // ProjectStatus is one project of the picker with its hook health.
@@ -34,6 +58,8 @@ type ProjectStatus struct {
 	Name     string     `json:"name"`
 	Selected bool       `json:"selected"`
 	Hooks    HookHealth `json:"hooks"`
+	// Backfill is this project's backfill progress, nil before it starts.
+	Backfill *collect.ProjectProgress `json:"backfill,omitempty"`
 }
 
 // HookHealth counts a project's subscriptions by state.
@@ -108,8 +134,28 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 			hh.Disabled++
 		}
 	}
+	if st.Backfill, err = collect.Progress(ctx, s.opts.DB, key(in)); err != nil {
+		return st, err
+	}
+	runs, err := s.opts.DB.ListSyncRuns(ctx, key(in), 5)
+	if err != nil {
+		return st, err
+	}
+	for _, r := range runs {
+		st.Runs = append(st.Runs, SyncRun{Kind: string(r.Kind), Project: r.ProjectID, Finished: r.FinishedAt,
+			Duration: r.Duration().Round(time.Millisecond).String(), Fetched: r.ItemsFetched, Recovered: r.ItemsRecovered, Error: r.Error})
+	}
+	counts, lastErr, err := s.opts.DB.CountPRCommentStates(ctx, key(in))
+	if err != nil {
+		return st, err
+	}
+	st.Comments = &CommentStatus{Counts: counts, LastError: lastErr}
+	progress := map[string]*collect.ProjectProgress{}
+	for i := range st.Backfill {
+		progress[st.Backfill[i].ProjectID] = &st.Backfill[i]
+	}
 	for _, p := range projects {
-		ps := ProjectStatus{ID: p.ProjectID, Name: p.Name, Selected: p.Selected}
+		ps := ProjectStatus{ID: p.ProjectID, Name: p.Name, Selected: p.Selected, Backfill: progress[p.ProjectID]}
 		if hh := byProject[p.ProjectID]; hh != nil {
 			ps.Hooks = *hh
 		}

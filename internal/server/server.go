@@ -78,7 +78,7 @@ func New(d Deps) *Server {
 	s := &Server{
 		deps:  d,
 		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations), Comments: d.Comments},
-		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, BackfillDays: d.BackfillDays, Secure: d.SecureCookies},
+		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, Comments: d.Comments, BackfillDays: d.BackfillDays, Secure: d.SecureCookies},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -21,6 +22,9 @@ type AzurePage struct {
 	Error        *integration.Problem
 	Notice       string
 	BackfillDays int
+	PreviewPR    int64
+	Preview      string // markdown of the PR comment a PR would get
+	PreviewSkip  string
 }
 
 const azurePath = "/settings/integrations/azure-devops"
@@ -56,9 +60,33 @@ func (h *Pages) renderAzure(w http.ResponseWriter, r *http.Request, status int, 
 	return render(w, status, "azure.html", data)
 }
 
-// AzureDevOps renders the integration screen.
+// AzureDevOps renders the integration screen (?preview=PR shows the
+// comment that PR would get).
 func (h *Pages) AzureDevOps(w http.ResponseWriter, r *http.Request) error {
-	return h.renderAzure(w, r, http.StatusOK, AzurePage{})
+	var data AzurePage
+	if s := r.URL.Query().Get("preview"); s != "" {
+		pr, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || pr <= 0 {
+			return h.formError(w, r, delivery.Errorf(delivery.KindInvalid, "%q is not a pull request id", s).WithHint("enter the number shown in Azure DevOps"), data)
+		}
+		p, _ := auth.FromContext(r.Context())
+		ins, err := h.DB.ListIntegrations(r.Context(), p.WorkspaceID(), integration.Provider)
+		if err != nil {
+			return err
+		}
+		if len(ins) > 0 {
+			data.PreviewPR = pr
+			data.Preview, data.PreviewSkip, err = h.Comments.Preview(r.Context(), p.WorkspaceID(), ins[0].ID, pr)
+			if delivery.IsNotFound(err) {
+				return h.formError(w, r, delivery.Errorf(delivery.KindInvalid, "pull request %d is not collected yet", pr).
+					WithHint("check the number; new pull requests arrive within seconds"), data)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return h.renderAzure(w, r, http.StatusOK, data)
 }
 
 // formError shows what the user can fix on the page itself, with a 4xx;

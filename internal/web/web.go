@@ -5,15 +5,18 @@ package web
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/prcomment"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -38,10 +41,24 @@ var pages = map[string]any{
 	"azure.html": AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
 }
 
+// funcs are the template helpers every page may use.
+var funcs = template.FuncMap{
+	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"duration": func(d time.Duration) string {
+		switch {
+		case d < time.Minute:
+			return "a minute"
+		case d < time.Hour:
+			return fmt.Sprintf("%d min", int(d.Minutes()+0.5))
+		}
+		return fmt.Sprintf("%.1f h", d.Hours())
+	},
+}
+
 var templates = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for name := range pages {
-		out[name] = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
+		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
 	}
 	return out
 }()
@@ -136,6 +153,7 @@ type Pages struct {
 	DB           *store.DB
 	Auth         *auth.Service
 	Integrations *integration.Service
+	Comments     *prcomment.Service
 	BackfillDays int
 	Secure       bool // set the Secure flag on cookies (https)
 }

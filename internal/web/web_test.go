@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"time"
 
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/integration"
 )
 
@@ -28,13 +30,19 @@ func TestTemplatesExecuteWithTheirPageData(t *testing.T) {
 
 // TestAzurePageVariants executes both halves of the integration screen.
 func TestAzurePageVariants(t *testing.T) {
+	now := time.Now()
 	variants := []AzurePage{
 		{Check: &integration.CheckResult{OK: true, Scopes: []integration.ScopeResult{{Label: "Code: Read"}, {Label: "Build: Read", OK: true}},
 			Problems: []integration.Problem{{Message: "m", Hint: "h"}}, Warnings: []integration.Problem{{Code: "public_url"}}},
 			Error: &integration.Problem{Message: "bad"}},
 		{Status: integration.Status{Connected: true, State: "error", Error: &integration.Problem{Message: "The PAT is invalid"},
-			Settings: &integration.Settings{}, Projects: []integration.ProjectStatus{{ID: "p", Name: "P", Selected: true,
-				Hooks: integration.HookHealth{Registered: true, Enabled: 3, Skipped: []string{"x"}}}}}},
+			Settings: &integration.Settings{}, Projects: []integration.ProjectStatus{
+				{ID: "p", Name: "P", Selected: true, Hooks: integration.HookHealth{Registered: true, Enabled: 3, Skipped: []string{"x"}},
+					Backfill: &collect.ProjectProgress{Fraction: 0.4, ItemsDone: 10, Remaining: time.Minute}},
+				{ID: "q", Name: "Q", Backfill: &collect.ProjectProgress{Finished: &now}}},
+			Runs:     []integration.SyncRun{{Kind: "reconcile", Recovered: 2, Error: "boom"}},
+			Comments: &integration.CommentStatus{Counts: map[string]int{"posted": 2}, LastError: "no scope"}},
+			Preview: "### x", PreviewPR: 5, PreviewSkip: "draft"},
 	}
 	for i, v := range variants {
 		var buf bytes.Buffer
