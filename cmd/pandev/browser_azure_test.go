@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,18 @@ func TestBrowserConnectAzureDevOps(t *testing.T) {
 		t.Fatalf("hook health after registration: %q", body)
 	}
 	shot("azure-connected")
+	// Advanced → Post PR comments, with the selected project overridden off.
+	do(chromedp.Click(chromedp.CSS(`#comment-settings input[name="post_pr_comments"]`)),
+		chromedp.SetValue(chromedp.CSS(`#comment-settings select`), "off"),
+		chromedp.Click(chromedp.CSS(`#comment-settings button`)))
+	waitFor(t, "the settings-saved notice", func() bool {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		return err == nil && strings.Contains(s, "Settings saved")
+	})
+	ins, _ := r.db.ListAllIntegrations(context.Background())
+	if !strings.Contains(ins[0].Settings, `"post_pr_comments":true`) || !strings.Contains(ins[0].Settings, `":false}`) {
+		t.Fatalf("settings saved from the form: %s", ins[0].Settings)
+	}
 	do(chromedp.SendKeys(chromedp.CSS(`#advanced input[name="token"]`), "not-a-valid-token"),
 		chromedp.Click(chromedp.CSS(`#advanced form button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.problem`)))

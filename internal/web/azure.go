@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -25,6 +26,7 @@ type AzurePage struct {
 	PreviewPR    int64
 	Preview      string // markdown of the PR comment a PR would get
 	PreviewSkip  string
+	CanComment   bool // the PAT can write PR threads
 }
 
 const azurePath = "/settings/integrations/azure-devops"
@@ -46,6 +48,11 @@ func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
 	}
 	data.Chrome = chrome("Azure DevOps", p)
 	data.Status, data.BackfillDays = st, h.BackfillDays
+	for _, sc := range st.Scopes {
+		if sc.Scope == "pr_threads_read_write" {
+			data.CanComment = sc.OK
+		}
+	}
 	if data.Notice == "" {
 		data.Notice = notices[r.URL.Query().Get("saved")]
 	}
@@ -168,6 +175,20 @@ func (h *Pages) SaveAzureSettings(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	st.PostPRComments = r.PostFormValue("post_pr_comments") == "on"
+	st.CommentOnDrafts = r.PostFormValue("comment_on_drafts") == "on"
+	st.ProjectComments = map[string]bool{}
+	for name, values := range r.PostForm {
+		project, ok := strings.CutPrefix(name, "comments_")
+		if !ok || len(values) == 0 {
+			continue
+		}
+		switch values[0] {
+		case "on":
+			st.ProjectComments[project] = true
+		case "off":
+			st.ProjectComments[project] = false
+		}
+	}
 	if _, err := h.Integrations.UpdateSettings(r.Context(), p.WorkspaceID(), st); err != nil {
 		return h.formError(w, r, err, AzurePage{})
 	}

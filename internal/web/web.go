@@ -43,6 +43,20 @@ var pages = map[string]any{
 
 // funcs are the template helpers every page may use.
 var funcs = template.FuncMap{
+	"hasOverride": func(st *integration.Settings, project string) bool {
+		if st == nil {
+			return false
+		}
+		_, ok := st.ProjectComments[project]
+		return ok
+	},
+	"overrideIs": func(st *integration.Settings, project string, on bool) bool {
+		if st == nil {
+			return false
+		}
+		v, ok := st.ProjectComments[project]
+		return ok && v == on
+	},
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"duration": func(d time.Duration) string {
 		switch {
