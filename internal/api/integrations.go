@@ -22,6 +22,7 @@ type Integrations interface {
 	Settings(ctx context.Context, workspaceID string) (integration.Settings, error)
 	UpdateSettings(ctx context.Context, workspaceID string, st integration.Settings) (integration.Settings, error)
 	SyncNow(ctx context.Context, workspaceID string) error
+	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 }
 
 type connectRequest struct {
@@ -167,4 +168,18 @@ func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	return write(w, http.StatusOK, CommentPreview{PullRequest: prID, Content: content, Skipped: skip})
+}
+
+// PreviewRules answers POST /api/v1/integrations/azure-devops/rules/preview
+// with what candidate rules would match, before they are saved.
+func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
+	var st integration.Settings
+	if err := decode(r, &st); err != nil {
+		return err
+	}
+	p, err := h.Integrations.PreviewRules(r.Context(), principal(r).WorkspaceID(), st)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, p)
 }

@@ -191,6 +191,7 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 		cps = map[string]*checkpoint{resBackfill: bf}
 	}
 	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
+	s.rules = c.rulesOf(ctx, key.IntegrationID)
 	s.cps, s.window = cps, bf.From
 	if err := s.save(ctx, c.db, resBackfill, bf, nil); err != nil {
 		return 0, err

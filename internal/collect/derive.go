@@ -303,3 +303,13 @@ func reachable(g map[string]store.CommitNode, sha string) map[string]bool {
 	}
 	return seen
 }
+
+// rulesOf returns the integration's deployment, production and incident
+// rules (its settings; METRICS.md's defaults where unset).
+func (c *Collector) rulesOf(ctx context.Context, integrationID string) delivery.Rules {
+	in, err := c.db.GetIntegrationByID(ctx, integrationID)
+	if err != nil {
+		return delivery.DefaultRules()
+	}
+	return store.ParseSettings(in.Settings).RulesOrDefault()
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -146,8 +145,8 @@ func applyPipelineRun(ctx context.Context, tx *store.Tx, ev event) (string, erro
 }
 
 // applyReleaseDeployment stores a classic release deployment (release ×
-// environment) when it completes. Production is decided by the default
-// production rule until integration settings carry their own.
+// environment) when it completes; the integration's production rule
+// decides whether it went to production.
 func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string, error) {
 	var r struct {
 		Environment struct {
@@ -188,7 +187,11 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 		status = firstNonEmpty(d.DeploymentStatus, status)
 		started, finished = d.StartedOn.ptr(), d.CompletedOn.or(finished)
 	}
-	rules := delivery.DefaultRules()
+	in, err := tx.GetIntegrationByID(ctx, ev.IntegrationID)
+	if err != nil {
+		return "", err
+	}
+	rules := store.ParseSettings(in.Settings).RulesOrDefault()
 	return "", tx.UpsertDeployment(ctx, store.Deployment{Key: ev.Key,
 		DeploymentKey: fmt.Sprintf("release:%d:%d:%d", releaseID, env.ID, attempt), ProjectID: ev.ProjectID,
 		Source: "release", Environment: env.Name, IsProduction: rules.Production.MatchString(env.Name),

@@ -157,6 +157,7 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 	}
 	started := c.now().UTC()
 	s := c.newSyncer(client, key, p, since.Add(-ReconcileOverlap), started, true)
+	s.rules = c.rulesOf(ctx, key.IntegrationID)
 	s.window = bf.From
 	for _, res := range resources {
 		if err := s.step(ctx, res, &checkpoint{Started: started}); err != nil {

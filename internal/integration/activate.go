@@ -6,7 +6,6 @@ import (
 
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/secret"
@@ -212,8 +211,7 @@ func checkRules(st Settings) error {
 	if st.AttributionHours < 0 || st.AttributionHours > 24*90 {
 		return delivery.Errorf(delivery.KindInvalid, "attribution_hours must be from 0 to %d", 24*90).WithHint("the default is 72")
 	}
-	_, err := delivery.NewRules(st.DeploymentRule, st.ProductionRule, delivery.IncidentRule{}, time.Duration(st.AttributionHours)*time.Hour)
-	if err != nil {
+	if _, err := st.Rules(); err != nil {
 		return (err.(*delivery.Error)).WithHint(`use Go regular expressions, e.g. (?i)deploy|release and (?i)\bprod(uction)?\b`)
 	}
 	return nil
@@ -233,7 +231,7 @@ func (s *Service) Settings(ctx context.Context, workspaceID string) (Settings, e
 	if err != nil {
 		return Settings{}, err
 	}
-	return parseSettings(in.Settings), nil
+	return store.ParseSettings(in.Settings), nil
 }
 
 // SyncNow queues a reconciliation of the workspace's integration.

@@ -87,17 +87,8 @@ func New(opts Options) *Service {
 	return &Service{opts: opts, clients: map[string]cachedClient{}}
 }
 
-// Settings are the integration's editable settings (stored as JSON).
-type Settings struct {
-	PostPRComments   bool            `json:"post_pr_comments"`
-	ProjectComments  map[string]bool `json:"project_comments,omitempty"` // per-project overrides of PostPRComments
-	CommentOnDrafts  bool            `json:"comment_on_drafts,omitempty"`
-	DeploymentRule   string          `json:"deployment_rule,omitempty"`
-	ProductionRule   string          `json:"production_rule,omitempty"`
-	IncidentTypes    []string        `json:"incident_types,omitempty"`
-	IncidentTag      string          `json:"incident_tag,omitempty"`
-	AttributionHours int             `json:"attribution_hours,omitempty"`
-}
+// Settings are the integration's editable settings (the stored document).
+type Settings = store.Settings
 
 // newClient makes a client for a URL and token.
 func (s *Service) newClient(orgURL string, pat secret.Value, dep azdo.Deployment) (*azdo.Client, error) {
@@ -175,12 +166,6 @@ func (s *Service) publicURLWarning(dep azdo.Deployment) string {
 			"(the 15-minute reconciliation still collects everything)", s.opts.PublicURL)
 	}
 	return ""
-}
-
-func parseSettings(raw string) Settings {
-	var st Settings
-	_ = json.Unmarshal([]byte(raw), &st)
-	return st
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -107,7 +107,7 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 		}
 		st.Scopes = append(st.Scopes, r)
 	}
-	settings := parseSettings(in.Settings)
+	settings := store.ParseSettings(in.Settings)
 	st.Settings = &settings
 	projects, err := s.opts.DB.ListProjects(ctx, key(in), false)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -79,21 +78,10 @@ func (s *Service) AttachQueue(q txInserter) { s.queue = q }
 // Register adds the comment worker.
 func (s *Service) Register(workers *river.Workers) { river.AddWorker(workers, &worker{s: s}) }
 
-// settings is the part of the integration settings this package reads.
-type settings struct {
-	PostPRComments  bool            `json:"post_pr_comments"`
-	ProjectComments map[string]bool `json:"project_comments"`
-	CommentDrafts   bool            `json:"comment_on_drafts"`
-}
-
-func readSettings(in store.Integration) settings {
-	var st settings
-	_ = json.Unmarshal([]byte(in.Settings), &st)
-	return st
-}
+func readSettings(in store.Integration) store.Settings { return store.ParseSettings(in.Settings) }
 
 // enabled applies the workspace toggle and the per-project override.
-func (st settings) enabled(projectID string) bool {
+func enabled(st store.Settings, projectID string) bool {
 	if on, ok := st.ProjectComments[projectID]; ok {
 		return on
 	}
@@ -101,13 +89,13 @@ func (st settings) enabled(projectID string) bool {
 }
 
 // skipReason says why a PR gets no comment, or "".
-func (st settings) skipReason(pr store.PullRequest) string {
+func skipReason(st store.Settings, pr store.PullRequest) string {
 	switch {
-	case !st.enabled(pr.ProjectID):
+	case !enabled(st, pr.ProjectID):
 		return "PR comments are off for this project"
 	case pr.Status == "abandoned":
 		return "the PR is abandoned"
-	case pr.IsDraft && !st.CommentDrafts:
+	case pr.IsDraft && !st.CommentOnDrafts:
 		return "the PR is a draft"
 	}
 	return ""
@@ -127,7 +115,7 @@ func (s *Service) PRChanged(ctx context.Context, tx *store.Tx, k store.Key, prID
 	if err != nil {
 		return err
 	}
-	if readSettings(in).skipReason(pr) != "" {
+	if skipReason(readSettings(in), pr) != "" {
 		return nil
 	}
 	return s.queue.InsertTx(ctx, tx, Args{IntegrationID: k.IntegrationID, PRID: prID}, nil)
@@ -144,7 +132,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID, integrationID string
 		return "", "", err
 	}
 	content, err := s.build(ctx, pr)
-	return content, readSettings(in).skipReason(pr), err
+	return content, skipReason(readSettings(in), pr), err
 }
 
 func (s *Service) build(ctx context.Context, pr store.PullRequest) (string, error) {
@@ -203,7 +191,7 @@ func (s *Service) post(ctx context.Context, a Args) error {
 		return err
 	}
 	state.Key = key
-	if reason := readSettings(in).skipReason(pr); reason != "" {
+	if reason := skipReason(readSettings(in), pr); reason != "" {
 		state.Status, state.Error, state.UpdatedAt = "skipped", reason, s.now()
 		return s.db.SavePRCommentState(ctx, state)
 	}

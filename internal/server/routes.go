@@ -48,6 +48,7 @@ func (s *Server) routes() []route {
 		{"POST /settings/integrations/azure-devops/projects", admin, s.pages.SaveProjects},
 		{"POST /settings/integrations/azure-devops/token", admin, s.pages.UpdateAzureToken},
 		{"POST /settings/integrations/azure-devops/settings", admin, s.pages.SaveAzureSettings},
+		{"POST /settings/integrations/azure-devops/rules", admin, s.pages.SaveAzureRules},
 		{"POST /settings/integrations/azure-devops/sync", admin, s.pages.SyncAzure},
 
 		// JSON API.
@@ -65,6 +66,7 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/integrations/azure-devops/settings", admin, s.api.PatchSettings},
 		{"POST /api/v1/integrations/azure-devops/sync", admin, s.api.SyncNow},
 		{"GET /api/v1/integrations/azure-devops/pr-comments/preview", admin, s.api.PreviewPRComment},
+		{"POST /api/v1/integrations/azure-devops/rules/preview", admin, s.api.PreviewRules},
 		{"GET /api/v1/commits", member, s.api.ListCommits},
 		{"GET /api/v1/pull-requests", member, s.api.ListPullRequests},
 		{"GET /api/v1/pipeline-runs", member, s.api.ListPipelineRuns},
