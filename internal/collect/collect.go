@@ -21,18 +21,20 @@ import (
 	"github.com/pandev-metrics/pandev/internal/webhook"
 )
 
-// EventArgs is the job that processes one stored webhook event.
+// EventArgs is the job that processes stored webhook events of one
+// integration, in the order they were committed: ingest stores deliveries
+// in groups and queues one job per group and integration.
 type EventArgs struct {
-	IntegrationID string `json:"integration_id"`
-	EventID       string `json:"event_id"`
+	IntegrationID string   `json:"integration_id"`
+	EventIDs      []string `json:"event_ids"`
 }
 
 // Kind names the job in the queue.
-func (EventArgs) Kind() string { return "webhook_event" }
+func (EventArgs) Kind() string { return "webhook_events" }
 
-// EventArgs jobs need no uniqueness: only a new inbox row gets a job (the
+// EventArgs jobs need no uniqueness: only new inbox rows get a job (the
 // inbox's primary key deduplicates), and processing a row that is no
-// longer pending is a no-op.
+// longer pending is a no-op, so a retried job skips what it already did.
 
 // txInserter inserts a job in a transaction (jobs.Queue does).
 type txInserter interface {
@@ -84,12 +86,17 @@ type eventWorker struct {
 }
 
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
-	err := w.c.ProcessEvent(ctx, job.Args.IntegrationID, job.Args.EventID)
-	var bad *badPayload
-	if errors.As(err, &bad) {
-		return river.JobCancel(err) // retrying a malformed payload cannot help
+	for _, id := range job.Args.EventIDs {
+		err := w.c.ProcessEvent(ctx, job.Args.IntegrationID, id)
+		var bad *badPayload
+		if errors.As(err, &bad) {
+			continue // recorded as failed on its inbox row; retrying cannot help
+		}
+		if err != nil {
+			return err // retried: the events done so far are no longer pending
+		}
 	}
-	return err
+	return nil
 }
 
 // badPayload is an event whose resource cannot be read; it is recorded as

@@ -187,7 +187,24 @@ func (db *DB) Close() error {
 
 // InTx runs fn in a transaction, committing when it returns nil. On SQLite
 // the pool has one connection: fn must use tx, never db, or it waits forever.
+// On PostgreSQL a transaction that lost a deadlock (or a serialization
+// conflict) is run again, up to three times: fn must be safe to repeat,
+// which every upsert of this package is.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.inTxOnce(ctx, fn)
+		if attempt >= 4 || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := db.sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -200,6 +217,13 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("commit: %w", mapErr(err))
 	}
 	return nil
+}
+
+// retryable reports a PostgreSQL deadlock or serialization failure: the
+// transaction was rolled back and may simply run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // SQLTx is the underlying transaction, for inserting jobs atomically.

@@ -1,0 +1,414 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The dashboard reads a whole workspace at once to compute its figures, so
+// these queries fetch each table (and its children) in one statement rather
+// than one per row, and the data version tells it cheaply when to read again.
+
+// DataVersion is a cheap fingerprint of a workspace's collected data: it
+// changes when a webhook event is processed, a sync or backfill checkpoint
+// is written, integration settings change, or a deployment row is added or
+// finishes. Compare versions with ==; the fields are opaque.
+type DataVersion struct {
+	Deployments  string // count, finished count, latest finish
+	Inbox        string // events processed since the horizon, latest processing
+	Integrations string // count, latest sync, latest settings change
+	Watermarks   string // latest checkpoint, items done
+}
+
+// String is the version as one opaque token (for ETags and events).
+func (v DataVersion) String() string {
+	return strings.Join([]string{v.Deployments, v.Inbox, v.Integrations, v.Watermarks}, "|")
+}
+
+// DataVersion returns the workspace's data version. Inbox events count from
+// inboxSince on (the webhook_inbox status index keeps that a range scan);
+// an event received earlier but processed now still moves the latest
+// processing time only if it is the newest, which retries of old events are
+// not guaranteed to be — the sync checkpoint that follows them is.
+func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince time.Time) (DataVersion, error) {
+	var depN, depFinished, inboxN, intN int64
+	var depLast, inboxLast, intSync, intUpd, wmLast sql.NullString
+	var wmItems sql.NullInt64
+	err := q.q.QueryRowContext(ctx, `
+		SELECT
+			(SELECT COUNT(*) FROM deployments WHERE workspace_id = $1),
+			(SELECT COUNT(finished_at) FROM deployments WHERE workspace_id = $1),
+			(SELECT CAST(MAX(finished_at) AS TEXT) FROM deployments WHERE workspace_id = $1),
+			(SELECT COUNT(*) FROM webhook_inbox WHERE workspace_id = $1
+				AND status IN ('processed', 'ignored', 'failed') AND received_at >= $2),
+			(SELECT CAST(MAX(processed_at) AS TEXT) FROM webhook_inbox WHERE workspace_id = $1
+				AND status IN ('processed', 'ignored', 'failed') AND received_at >= $2),
+			(SELECT COUNT(*) FROM integrations WHERE workspace_id = $1),
+			(SELECT CAST(MAX(last_sync_at) AS TEXT) FROM integrations WHERE workspace_id = $1),
+			(SELECT CAST(MAX(updated_at) AS TEXT) FROM integrations WHERE workspace_id = $1),
+			(SELECT CAST(MAX(updated_at) AS TEXT) FROM sync_watermarks WHERE workspace_id = $1),
+			(SELECT SUM(items_done) FROM sync_watermarks WHERE workspace_id = $1)`,
+		workspaceID, utc(inboxSince)).Scan(&depN, &depFinished, &depLast, &inboxN, &inboxLast, &intN, &intSync, &intUpd,
+		&wmLast, &wmItems)
+	if err != nil {
+		return DataVersion{}, mapErr(err)
+	}
+	return DataVersion{
+		Deployments:  fmt.Sprintf("%d/%d/%s", depN, depFinished, depLast.String),
+		Inbox:        fmt.Sprintf("%d/%s", inboxN, inboxLast.String),
+		Integrations: fmt.Sprintf("%d/%s/%s", intN, intSync.String, intUpd.String),
+		Watermarks:   fmt.Sprintf("%s/%d", wmLast.String, wmItems.Int64),
+	}, nil
+}
+
+// DataParts fingerprints each kind of row of a workspace separately, so a
+// reader holding them in memory re-reads only the kinds that changed.
+// Every field is an opaque string; each query is an index-only count or
+// aggregate where the schema allows.
+type DataParts struct {
+	Commits      string
+	PullRequests string
+	Deployments  string
+	WorkItems    string
+}
+
+// DataParts returns the workspace's per-kind fingerprints.
+func (q queries) DataParts(ctx context.Context, workspaceID string) (DataParts, error) {
+	var p DataParts
+	for _, part := range []struct {
+		dst   *string
+		query string
+	}{
+		{&p.Commits, `SELECT COUNT(*), '' FROM commits WHERE workspace_id = $1`},
+		// Children carry no workspace id: count them through the workspace's
+		// integrations, a prefix of their primary keys.
+		{&p.PullRequests, `SELECT
+			(SELECT COUNT(*) FROM pull_requests WHERE workspace_id = $1)
+			+ (SELECT COUNT(*) FROM pr_comments WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1))
+			+ (SELECT COUNT(*) FROM pr_commits WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1))
+			+ (SELECT COUNT(*) FROM pr_work_items WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)),
+			COALESCE((SELECT CAST(MAX(provider_updated_at) AS TEXT) FROM pull_requests WHERE workspace_id = $1), '')
+			|| '/' || COALESCE((SELECT CAST(MAX(voted_at) AS TEXT) FROM pr_reviewers
+				WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)), '')
+			|| '/' || COALESCE((SELECT CAST(SUM(vote) AS TEXT) FROM pr_reviewers
+				WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)), '')`},
+		{&p.Deployments, `SELECT COUNT(*) + (SELECT COUNT(*) FROM pipeline_runs WHERE workspace_id = $1),
+			COALESCE(CAST(MAX(finished_at) AS TEXT), '') || '/' || CAST(COUNT(finished_at) AS TEXT) || '/'
+			|| CAST(SUM(CASE WHEN result IN ('succeeded', 'partiallySucceeded') THEN 1 ELSE 0 END) AS TEXT)
+			|| '/' || CAST(SUM(CASE WHEN is_production THEN 1 ELSE 0 END) AS TEXT)
+			FROM deployments WHERE workspace_id = $1`},
+		{&p.WorkItems, `SELECT COUNT(*) + (SELECT COUNT(*) FROM work_item_links WHERE workspace_id = $1),
+			COALESCE(CAST(MAX(changed_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM(rev) AS TEXT), '')
+			FROM work_items WHERE workspace_id = $1`},
+	} {
+		var n int64
+		var s sql.NullString
+		if err := q.q.QueryRowContext(ctx, part.query, workspaceID).Scan(&n, &s); err != nil {
+			return DataParts{}, mapErr(err)
+		}
+		*part.dst = fmt.Sprintf("%d/%s", n, s.String)
+	}
+	return p, nil
+}
+
+// Scope is a project of a workspace with its repositories, for filters.
+type Scope struct {
+	ProjectID    string
+	Name         string
+	Repositories []Repository
+}
+
+// ListScopes lists the workspace's projects (selected or holding
+// repositories) with their repositories, by name.
+func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT DISTINCT project_id, name FROM provider_projects WHERE workspace_id = $1
+			AND (selected OR project_id IN (SELECT project_id FROM repositories WHERE workspace_id = $1))
+		ORDER BY name, project_id`, workspaceID)
+	scopes, err := collect(rows, err, func(r rowScanner) (Scope, error) {
+		var s Scope
+		return s, mapErr(r.Scan(&s.ProjectID, &s.Name))
+	})
+	if err != nil {
+		return nil, err
+	}
+	repos, err := q.ListRepositories(ctx, workspaceID, "")
+	if err != nil {
+		return nil, err
+	}
+	index := make(map[string]int, len(scopes))
+	for i, s := range scopes {
+		index[s.ProjectID] = i
+	}
+	for _, r := range repos {
+		i, ok := index[r.ProjectID]
+		if !ok { // a repository of a project not listed (yet): show it anyway
+			i = len(scopes)
+			index[r.ProjectID] = i
+			scopes = append(scopes, Scope{ProjectID: r.ProjectID, Name: r.ProjectID})
+		}
+		scopes[i].Repositories = append(scopes[i].Repositories, r)
+	}
+	return scopes, nil
+}
+
+// AllCommits returns every commit of the workspace with its parents, in no
+// particular order: the commit graph the changes of deployments are
+// computed on.
+func (q queries) AllCommits(ctx context.Context, workspaceID string) ([]Commit, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, repo_id, sha, project_id, author_name, author_email, author_date,
+			committer_date, message, adds, edits, deletes
+		FROM commits WHERE workspace_id = $1`, workspaceID)
+	commits, err := collect(rows, err, func(r rowScanner) (Commit, error) {
+		var c Commit
+		err := r.Scan(&c.IntegrationID, &c.WorkspaceID, &c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail,
+			&c.AuthorDate, &c.CommitterDate, &c.Message, &c.Adds, &c.Edits, &c.Deletes)
+		return c, mapErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ in, repo, sha string }
+	index := make(map[key]int, len(commits))
+	for i, c := range commits {
+		index[key{c.IntegrationID, c.RepoID, c.SHA}] = i
+	}
+	rows, err = q.q.QueryContext(ctx, `
+		SELECT p.integration_id, p.repo_id, p.sha, p.parent_sha FROM commit_parents p
+		JOIN commits c ON c.integration_id = p.integration_id AND c.repo_id = p.repo_id AND c.sha = p.sha
+		WHERE c.workspace_id = $1 ORDER BY p.integration_id, p.repo_id, p.sha, p.ord`, workspaceID)
+	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
+		var k key
+		var parent string
+		if err := r.Scan(&k.in, &k.repo, &k.sha, &parent); err != nil {
+			return struct{}{}, mapErr(err)
+		}
+		if i, ok := index[k]; ok {
+			commits[i].Parents = append(commits[i].Parents, parent)
+		}
+		return struct{}{}, nil
+	})
+	return commits, err
+}
+
+// PullRequestDetail is a PR row with everything stored about it.
+type PullRequestDetail struct {
+	PullRequest
+	PRDetails
+}
+
+// AllPullRequests returns every PR of the workspace with its reviewers,
+// comments, commits and work item refs, ordered by integration and id.
+func (q queries) AllPullRequests(ctx context.Context, workspaceID string) ([]PullRequestDetail, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests WHERE workspace_id = $1
+		ORDER BY integration_id, pr_id`, workspaceID)
+	prs, err := collect(rows, err, func(r rowScanner) (PullRequestDetail, error) {
+		p, err := scanPR(r)
+		return PullRequestDetail{PullRequest: p}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		in string
+		id int64
+	}
+	index := make(map[key]int, len(prs))
+	for i, p := range prs {
+		index[key{p.IntegrationID, p.PRID}] = i
+	}
+	child := func(query string, scan func(r rowScanner, d *PRDetails) error) error {
+		rows, err := q.q.QueryContext(ctx, query, workspaceID)
+		_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
+			var k key
+			var d PRDetails
+			if err := scanChild(r, &k.in, &k.id, func(r rowScanner) error { return scan(r, &d) }); err != nil {
+				return struct{}{}, err
+			}
+			if i, ok := index[k]; ok {
+				p := &prs[i].PRDetails
+				p.Reviewers = append(p.Reviewers, d.Reviewers...)
+				p.Comments = append(p.Comments, d.Comments...)
+				p.Commits = append(p.Commits, d.Commits...)
+				p.WorkItemIDs = append(p.WorkItemIDs, d.WorkItemIDs...)
+			}
+			return struct{}{}, nil
+		})
+		return err
+	}
+	const ofWorkspace = ` integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)`
+	if err := child(`SELECT integration_id, pr_id, reviewer_id, display_name, vote, voted_at, is_required
+		FROM pr_reviewers WHERE`+ofWorkspace+` ORDER BY integration_id, pr_id, reviewer_id`, func(r rowScanner, d *PRDetails) error {
+		var v Reviewer
+		var at sql.NullTime
+		err := r.Scan(&v.ReviewerID, &v.DisplayName, &v.Vote, &at, &v.IsRequired)
+		v.VotedAt = timePtr(at)
+		d.Reviewers = append(d.Reviewers, v)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := child(`SELECT integration_id, pr_id, thread_id, comment_id, author_id, author_name, comment_type,
+		is_system, is_deleted, published_at, updated_at FROM pr_comments WHERE`+ofWorkspace+`
+		ORDER BY integration_id, pr_id, published_at, thread_id, comment_id`, func(r rowScanner, d *PRDetails) error {
+		var c Comment
+		err := r.Scan(&c.ThreadID, &c.CommentID, &c.AuthorID, &c.AuthorName, &c.CommentType, &c.IsSystem,
+			&c.IsDeleted, &c.PublishedAt, &c.UpdatedAt)
+		d.Comments = append(d.Comments, c)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := child(`SELECT integration_id, pr_id, sha FROM pr_commits WHERE`+ofWorkspace+`
+		ORDER BY integration_id, pr_id, sha`, func(r rowScanner, d *PRDetails) error {
+		var sha string
+		err := r.Scan(&sha)
+		d.Commits = append(d.Commits, sha)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := child(`SELECT integration_id, pr_id, work_item_id FROM pr_work_items WHERE`+ofWorkspace+`
+		ORDER BY integration_id, pr_id, work_item_id`, func(r rowScanner, d *PRDetails) error {
+		var id int64
+		err := r.Scan(&id)
+		d.WorkItemIDs = append(d.WorkItemIDs, id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return prs, nil
+}
+
+// scanChild scans a child row whose first two columns are the parent's
+// integration and PR id; rest scans the remaining columns. database/sql
+// scans a row once, so the columns are split with a scanner wrapper.
+func scanChild(r rowScanner, in *string, id *int64, rest func(rowScanner) error) error {
+	s := &splitScanner{r: r, head: []any{in, id}}
+	return mapErr(rest(s))
+}
+
+// splitScanner prepends destinations to a Scan call.
+type splitScanner struct {
+	r    rowScanner
+	head []any
+}
+
+func (s *splitScanner) Scan(dest ...any) error {
+	return s.r.Scan(append(s.head, dest...)...)
+}
+
+// DeploymentDetail is a deployment with the names of the run behind it: a
+// build-rule deployment is matched by definition name, tags and stages.
+type DeploymentDetail struct {
+	Deployment
+	DefinitionName string
+	Tags           string   // comma-separated
+	Stages         []string // stage names of the run
+}
+
+// AllDeployments returns every deployment of the workspace with its run's
+// names, ordered by integration and key.
+func (q queries) AllDeployments(ctx context.Context, workspaceID string) ([]DeploymentDetail, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT d.integration_id, d.workspace_id, d.deployment_key, d.project_id, d.source, d.repo_id, d.environment,
+			d.is_production, d.result, d.run_id, d.sha, d.started_at, d.finished_at,
+			COALESCE(r.definition_name, ''), COALESCE(r.tags, '')
+		FROM deployments d
+		LEFT JOIN pipeline_runs r ON r.integration_id = d.integration_id AND r.run_id = d.run_id AND d.run_id <> 0
+		WHERE d.workspace_id = $1 ORDER BY d.integration_id, d.deployment_key`, workspaceID)
+	deps, err := collect(rows, err, func(r rowScanner) (DeploymentDetail, error) {
+		var d DeploymentDetail
+		var st, fin sql.NullTime
+		err := r.Scan(&d.IntegrationID, &d.WorkspaceID, &d.DeploymentKey, &d.ProjectID, &d.Source, &d.RepoID,
+			&d.Environment, &d.IsProduction, &d.Result, &d.RunID, &d.SHA, &st, &fin, &d.DefinitionName, &d.Tags)
+		d.StartedAt, d.FinishedAt = timePtr(st), timePtr(fin)
+		return d, mapErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		in  string
+		run int64
+	}
+	byRun := make(map[key][]int)
+	for i, d := range deps {
+		if d.Source == "build" && d.RunID != 0 {
+			k := key{d.IntegrationID, d.RunID}
+			byRun[k] = append(byRun[k], i)
+		}
+	}
+	if len(byRun) == 0 {
+		return deps, nil
+	}
+	rows, err = q.q.QueryContext(ctx, `
+		SELECT s.integration_id, s.run_id, s.name FROM pipeline_stages s
+		JOIN deployments d ON d.integration_id = s.integration_id AND d.run_id = s.run_id
+		WHERE d.workspace_id = $1 AND d.source = 'build'
+		ORDER BY s.integration_id, s.run_id, s.started_at, s.record_id`, workspaceID)
+	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
+		var k key
+		var name string
+		if err := r.Scan(&k.in, &k.run, &name); err != nil {
+			return struct{}{}, mapErr(err)
+		}
+		for _, i := range byRun[k] {
+			deps[i].Stages = append(deps[i].Stages, name)
+		}
+		return struct{}{}, nil
+	})
+	return deps, err
+}
+
+// WorkItemDetail is a work item with its links to commits and PRs.
+type WorkItemDetail struct {
+	WorkItem
+	Links []WorkItemLink
+}
+
+// AllWorkItems returns every work item of the workspace that is not
+// deleted, with its links, ordered by integration and id.
+func (q queries) AllWorkItems(ctx context.Context, workspaceID string) ([]WorkItemDetail, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, work_item_id, project_id, rev, item_type, title, state, state_category,
+			tags, area_path, created_at, changed_at, resolved_at, closed_at, is_deleted
+		FROM work_items WHERE workspace_id = $1 AND NOT is_deleted ORDER BY integration_id, work_item_id`, workspaceID)
+	items, err := collect(rows, err, func(r rowScanner) (WorkItemDetail, error) {
+		var w WorkItemDetail
+		var res, closed sql.NullTime
+		err := r.Scan(&w.IntegrationID, &w.WorkspaceID, &w.WorkItemID, &w.ProjectID, &w.Rev, &w.Type, &w.Title,
+			&w.State, &w.StateCategory, &w.Tags, &w.AreaPath, &w.CreatedAt, &w.ChangedAt, &res, &closed, &w.IsDeleted)
+		w.ResolvedAt, w.ClosedAt = timePtr(res), timePtr(closed)
+		return w, mapErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		in string
+		id int64
+	}
+	index := make(map[key]int, len(items))
+	for i, w := range items {
+		index[key{w.IntegrationID, w.WorkItemID}] = i
+	}
+	rows, err = q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, work_item_id, target_kind, target_id, origin FROM work_item_links
+		WHERE workspace_id = $1 ORDER BY integration_id, work_item_id, target_kind, target_id`, workspaceID)
+	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
+		var l WorkItemLink
+		if err := r.Scan(&l.IntegrationID, &l.WorkspaceID, &l.WorkItemID, &l.TargetKind, &l.TargetID, &l.Origin); err != nil {
+			return struct{}{}, mapErr(err)
+		}
+		if i, ok := index[key{l.IntegrationID, l.WorkItemID}]; ok {
+			items[i].Links = append(items[i].Links, l)
+		}
+		return struct{}{}, nil
+	})
+	return items, err
+}

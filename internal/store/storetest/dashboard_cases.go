@@ -1,0 +1,213 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+func init() {
+	AddCases(
+		NewCase("dashboard: whole-workspace reads with children, isolated", testDashboardReads),
+		NewCase("dashboard: data version and parts move with the data", testDashboardVersion),
+	)
+}
+
+// dashboardRows writes one of everything into f's workspace.
+func dashboardRows(t *testing.T, db *store.DB, f fixture, prefix string) {
+	t.Helper()
+	must(t, db.UpsertProject(ctx, store.Project{Key: f.key, ProjectID: prefix + "p1", Name: prefix + "Shop"}))
+	must(t, db.SetProjectSelected(ctx, f.key, prefix+"p1", true, t0))
+	must(t, db.UpsertRepository(ctx, store.Repository{Key: f.key, RepoID: prefix + "r1", ProjectID: prefix + "p1", Name: "web"}))
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: prefix + "r1", SHA: "a", ProjectID: prefix + "p1",
+		AuthorEmail: "ann@x", AuthorDate: t0, CommitterDate: t0, Message: "first", Edits: 1}))
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: prefix + "r1", SHA: "m", ProjectID: prefix + "p1",
+		AuthorEmail: "ann@x", AuthorDate: t0.Add(time.Hour), CommitterDate: t0.Add(time.Hour), Message: "merge #7",
+		Parents: []string{"a", "b"}}))
+	_, err := db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 11, ProjectID: prefix + "p1", RepoID: prefix + "r1",
+		Status: "completed", AuthorID: "ann", CreatedAt: t0, ClosedAt: ptr(t0.Add(2 * time.Hour)), MergeCommit: "m",
+		ProviderUpdatedAt: t0})
+	must(t, err)
+	must(t, db.UpsertReviewer(ctx, f.in.ID, 11, store.Reviewer{ReviewerID: "bob", Vote: 10, VotedAt: ptr(t0.Add(time.Hour))}))
+	must(t, db.UpsertComment(ctx, f.in.ID, 11, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "bob",
+		PublishedAt: t0.Add(30 * time.Minute), UpdatedAt: t0.Add(30 * time.Minute)}))
+	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "a"))
+	must(t, db.AddPRWorkItem(ctx, f.in.ID, 11, 7))
+	must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: 5, ProjectID: prefix + "p1",
+		DefinitionName: "web-deploy", RepoID: prefix + "r1", Tags: "release,prod", Result: "succeeded",
+		FinishedAt: ptr(t0.Add(3 * time.Hour)), Stages: []store.Stage{{RecordID: "s1", Name: "Build", StartedAt: ptr(t0)},
+			{RecordID: "s2", Name: "Deploy prod", StartedAt: ptr(t0.Add(time.Hour))}}}))
+	must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: "build:5", ProjectID: prefix + "p1",
+		Source: "build", RepoID: prefix + "r1", Environment: "Deploy prod", IsProduction: true, Result: "succeeded",
+		RunID: 5, SHA: "m", FinishedAt: ptr(t0.Add(3 * time.Hour))}))
+	must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: "release:1:2:1", ProjectID: prefix + "p1",
+		Source: "release", Environment: "Production", IsProduction: true, Result: "failed",
+		FinishedAt: ptr(t0.Add(4 * time.Hour))}))
+	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 7, ProjectID: prefix + "p1", Rev: 1,
+		Type: "Bug", Tags: "incident", CreatedAt: t0, ChangedAt: t0})
+	must(t, err)
+	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 8, ProjectID: prefix + "p1", Rev: 1,
+		Type: "Bug", CreatedAt: t0, ChangedAt: t0, IsDeleted: true})
+	must(t, err)
+	must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 7, TargetKind: "commit",
+		TargetID: prefix + "r1:m", Origin: "mention"}))
+}
+
+func testDashboardReads(t *testing.T, db *store.DB) {
+	f := newFixture(t, db, "acme")
+	other := newFixture(t, db, "other")
+	dashboardRows(t, db, f, "")
+	dashboardRows(t, db, other, "o-")
+
+	commits, err := db.AllCommits(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "commits", len(commits), 2)
+	slices.SortFunc(commits, func(a, b store.Commit) int { return a.AuthorDate.Compare(b.AuthorDate) })
+	eq(t, "merge parents in order", slices.Equal(commits[1].Parents, []string{"a", "b"}), true)
+	eq(t, "root has no parents", len(commits[0].Parents), 0)
+	eq(t, "time is UTC", commits[0].AuthorDate.Equal(t0), true)
+
+	prs, err := db.AllPullRequests(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "prs", len(prs), 1)
+	p := prs[0]
+	eq(t, "reviewers", len(p.Reviewers), 1)
+	eq(t, "vote", p.Reviewers[0].Vote, 10)
+	eq(t, "vote time", p.Reviewers[0].VotedAt.Equal(t0.Add(time.Hour)), true)
+	eq(t, "comments", len(p.Comments), 1)
+	eq(t, "commits", slices.Equal(p.Commits, []string{"a"}), true)
+	eq(t, "work items", slices.Equal(p.WorkItemIDs, []int64{7}), true)
+
+	deps, err := db.AllDeployments(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "deployments", len(deps), 2)
+	eq(t, "ordered by key", deps[0].DeploymentKey, "build:5")
+	eq(t, "definition of the run", deps[0].DefinitionName, "web-deploy")
+	eq(t, "tags of the run", deps[0].Tags, "release,prod")
+	eq(t, "stages in order", slices.Equal(deps[0].Stages, []string{"Build", "Deploy prod"}), true)
+	eq(t, "release has no run", deps[1].DefinitionName, "")
+
+	items, err := db.AllWorkItems(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "deleted items left out", len(items), 1)
+	eq(t, "links", len(items[0].Links), 1)
+	eq(t, "link target", items[0].Links[0].TargetID, "r1:m")
+
+	scopes, err := db.ListScopes(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "scopes", len(scopes), 1)
+	eq(t, "project name", scopes[0].Name, "Shop")
+	eq(t, "repositories", len(scopes[0].Repositories), 1)
+
+	empty, err := db.EnsureWorkspace(ctx, "empty", t0)
+	must(t, err)
+	for what, n := range map[string]func() (int, error){
+		"commits": func() (int, error) { v, err := db.AllCommits(ctx, empty.ID); return len(v), err },
+		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID); return len(v), err },
+		"deps":    func() (int, error) { v, err := db.AllDeployments(ctx, empty.ID); return len(v), err },
+		"items":   func() (int, error) { v, err := db.AllWorkItems(ctx, empty.ID); return len(v), err },
+		"scopes":  func() (int, error) { v, err := db.ListScopes(ctx, empty.ID); return len(v), err },
+	} {
+		got, err := n()
+		must(t, err)
+		eq(t, "empty workspace "+what, got, 0)
+	}
+}
+
+func testDashboardVersion(t *testing.T, db *store.DB) {
+	f := newFixture(t, db, "acme")
+	other := newFixture(t, db, "other")
+	since := t0.Add(-24 * time.Hour)
+	version := func() string {
+		t.Helper()
+		v, err := db.DataVersion(ctx, f.ws.ID, since)
+		must(t, err)
+		return v.String()
+	}
+	parts := func() store.DataParts {
+		t.Helper()
+		p, err := db.DataParts(ctx, f.ws.ID)
+		must(t, err)
+		return p
+	}
+	v0, p0 := version(), parts()
+	eq(t, "stable", version(), v0)
+
+	// Another workspace's data does not move ours.
+	dashboardRows(t, db, other, "o-")
+	eq(t, "isolated version", version(), v0)
+	eq(t, "isolated parts", parts(), p0)
+
+	// A deployment row moves the version and only the deployment part.
+	must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: "env:1", ProjectID: "p1",
+		Source: "environment", Environment: "prod", Result: "inProgress"}))
+	v1, p1 := version(), parts()
+	if v1 == v0 {
+		t.Fatal("a new deployment must change the version")
+	}
+	eq(t, "commits part kept", p1.Commits, p0.Commits)
+	if p1.Deployments == p0.Deployments {
+		t.Fatal("deployment part must change")
+	}
+	// Finishing it moves them again.
+	must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: "env:1", ProjectID: "p1",
+		Source: "environment", Environment: "prod", Result: "succeeded", FinishedAt: ptr(t0)}))
+	v2, p2 := version(), parts()
+	if v2 == v1 || p2.Deployments == p1.Deployments {
+		t.Fatal("a finished deployment must change the version and its part")
+	}
+
+	// A processed webhook event moves the version.
+	_, err := db.InsertInboxEvent(ctx, store.InboxEvent{Key: f.key, EventID: "e1", EventType: "git.push", Payload: "{}", ReceivedAt: t0})
+	must(t, err)
+	eq(t, "pending event does not count", version(), v2)
+	must(t, db.MarkInboxEvent(ctx, f.in.ID, "e1", "processed", "", t0.Add(time.Second)))
+	v3 := version()
+	if v3 == v2 {
+		t.Fatal("a processed event must change the version")
+	}
+
+	// A sync and a checkpoint move it.
+	must(t, db.MarkIntegrationSynced(ctx, f.in.ID, t0.Add(time.Minute)))
+	v4 := version()
+	if v4 == v3 {
+		t.Fatal("a sync must change the version")
+	}
+	must(t, db.SaveWatermark(ctx, store.Watermark{Key: f.key, ProjectID: "p1", Resource: "commits", ItemsDone: 10, UpdatedAt: t0}))
+	if version() == v4 {
+		t.Fatal("a checkpoint must change the version")
+	}
+
+	// Each kind of row moves its own part.
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r1", SHA: "a", ProjectID: "p1", AuthorDate: t0, CommitterDate: t0}))
+	p3 := parts()
+	if p3.Commits == p2.Commits {
+		t.Fatal("commit part must change")
+	}
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 1, ProjectID: "p1", RepoID: "r1", Status: "active",
+		CreatedAt: t0, ProviderUpdatedAt: t0})
+	must(t, err)
+	p4 := parts()
+	if p4.PullRequests == p3.PullRequests || p4.Commits != p3.Commits {
+		t.Fatal("PR part must change alone")
+	}
+	must(t, db.UpsertReviewer(ctx, f.in.ID, 1, store.Reviewer{ReviewerID: "bob", Vote: 10}))
+	p5 := parts()
+	if p5.PullRequests == p4.PullRequests {
+		t.Fatal("a vote must change the PR part")
+	}
+	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 1, ProjectID: "p1", Rev: 1, CreatedAt: t0, ChangedAt: t0})
+	must(t, err)
+	p6 := parts()
+	if p6.WorkItems == p5.WorkItems || p6.PullRequests != p5.PullRequests {
+		t.Fatal("work item part must change alone")
+	}
+	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 1, ProjectID: "p1", Rev: 2, State: "Closed",
+		CreatedAt: t0, ChangedAt: t0.Add(time.Hour)})
+	must(t, err)
+	if parts().WorkItems == p6.WorkItems {
+		t.Fatal("a new revision must change the work item part")
+	}
+}
