@@ -21,6 +21,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/config"
+	"github.com/pandev-metrics/pandev/internal/dashboard"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/prcomment"
@@ -42,6 +43,7 @@ type app struct {
 	collector    *collect.Collector
 	integrations *integration.Service
 	comments     *prcomment.Service
+	dashboard    *dashboard.Handlers
 	jobsUI       *riverui.Handler
 	http         *http.Server
 	listener     net.Listener
@@ -61,6 +63,8 @@ type appOptions struct {
 	// CommentInterval is the least time between updates of one PR comment
 	// (default a minute; tests shorten it).
 	CommentInterval time.Duration
+	// AzureHTTPClient sends the Azure DevOps calls (benchmarks count them).
+	AzureHTTPClient *http.Client
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -185,6 +189,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	reg := prometheus.NewRegistry()
 	a.integrations = integration.New(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "integration"),
 		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps,
+		HTTPClient: opts.AzureHTTPClient,
 		StartBackfill: func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error {
 			return a.queue.InsertTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
 		},
@@ -221,12 +226,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (set PANDEV_ADDR to a free address)", cfg.Addr, err)
 	}
+	a.dashboard = dashboard.New(a.db, time.Now, dashboard.Config{Logger: logger.With("component", "dashboard"), BackfillDays: cfg.BackfillDays})
 	publicURL := cfg.DefaultPublicURL(a.listener.Addr().String())
 	a.integrations.SetPublicURL(publicURL)
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
 		Integrations:  a.integrations,
 		Comments:      a.comments,
+		Dashboard:     a.dashboard,
 		BackfillDays:  cfg.BackfillDays,
 		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),
@@ -290,6 +297,9 @@ func (a *app) run(ctx context.Context) error {
 }
 
 func (a *app) closeAll() {
+	if a.dashboard != nil {
+		a.dashboard.Close()
+	}
 	if a.listener != nil {
 		a.listener.Close()
 	}

@@ -27,6 +27,7 @@ Usage:
   pandev admin create --email E --password P [--workspace W]
   pandev token create --email E --name N   print a new API token (shown once)
   pandev azdo-sim [flags]          run the Azure DevOps simulator
+  pandev bench [--quick]           measure ingest, freshness and backfill; writes bench-report/
   pandev version
 `
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = tokenCommand(ctx, rest, getenv, stdout, stderr)
 	case "azdo-sim":
 		err = simCommand(ctx, rest, stdout, stderr)
+	case "bench":
+		err = benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "pandev %s\n", version)
 	case "help", "-h", "--help":

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/pandev-metrics/pandev/internal/api"
+	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/dashboard"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/web"
 )
@@ -42,7 +44,8 @@ func (s *Server) routes() []route {
 		{"GET /login", public, s.pages.ShowLogin},
 		{"POST /login", public, s.pages.Login},
 		{"POST /logout", member, s.pages.Logout},
-		{"GET /{$}", member, s.pages.Home},
+		{"GET /{$}", member, s.home},
+		{"GET " + dashboard.StaticPrefix, public, dashboard.Static},
 		{"GET /settings/integrations/azure-devops", admin, s.pages.AzureDevOps},
 		{"POST /settings/integrations/azure-devops", admin, s.pages.ConnectAzure},
 		{"POST /settings/integrations/azure-devops/projects", admin, s.pages.SaveProjects},
@@ -67,6 +70,11 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/integrations/azure-devops/sync", admin, s.api.SyncNow},
 		{"GET /api/v1/integrations/azure-devops/pr-comments/preview", admin, s.api.PreviewPRComment},
 		{"POST /api/v1/integrations/azure-devops/rules/preview", admin, s.api.PreviewRules},
+		{"GET /api/v1/metrics/dora", member, s.deps.Dashboard.DORA},
+		{"GET /api/v1/metrics/pull-requests", member, s.deps.Dashboard.PullRequests},
+		{"GET /api/v1/metrics/work-items", member, s.deps.Dashboard.WorkItems},
+		{"GET /api/v1/metrics/{kind}/series", member, s.deps.Dashboard.Series},
+		{"GET " + dashboard.EventsPath, member, s.deps.Dashboard.Events},
 		{"GET /api/v1/commits", member, s.api.ListCommits},
 		{"GET /api/v1/pull-requests", member, s.api.ListPullRequests},
 		{"GET /api/v1/pipeline-runs", member, s.api.ListPipelineRuns},
@@ -77,6 +85,20 @@ func (s *Server) routes() []route {
 		// Anything else.
 		{"/", public, notFound},
 	}
+}
+
+// home is the dashboard once Azure DevOps is connected, and before that
+// the empty state that says what to do next.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	ins, err := s.deps.DB.ListIntegrations(r.Context(), p.WorkspaceID(), "azure-devops")
+	if err != nil {
+		return err
+	}
+	if len(ins) == 0 || s.deps.Dashboard == nil {
+		return s.pages.Home(w, r)
+	}
+	return s.deps.Dashboard.Page(w, r)
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/api"
 	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/dashboard"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/prcomment"
@@ -36,6 +37,8 @@ type Deps struct {
 	Webhook ErrorHandler
 	// Integrations manages the Azure DevOps connection.
 	Integrations *integration.Service
+	// Dashboard serves the metrics API, the dashboard page and its live events.
+	Dashboard *dashboard.Handlers
 	// Comments previews PR comments.
 	Comments *prcomment.Service
 	// BackfillDays is shown on the integration screen.

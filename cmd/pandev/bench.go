@@ -1,0 +1,524 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/azdosim"
+	"github.com/pandev-metrics/pandev/internal/config"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
+)
+
+// benchCommand runs the benchmark scenarios against in-process servers and
+// simulators on loopback, prints each figure beside a baseline measured in
+// the same run, and writes a Markdown and a JSON report.
+func benchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	quick := fs.Bool("quick", false, "small sizes: finishes in under 2 minutes (CI smoke)")
+	out := fs.String("out", "bench-report", "folder for report.md and report.json")
+	pg := fs.String("postgres", getenv("PANDEV_TEST_POSTGRES_URL"), "PostgreSQL server for the PostgreSQL runs (default the local one; empty and unreachable skips them)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{msg: err.Error()}
+	}
+	b := &bench{quick: *quick, pgURL: *pg, out: stdout, started: time.Now()}
+	var failed []string
+	for _, sc := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"ingest", b.ingest},
+		{"freshness", b.freshness},
+		{"backfill", b.backfill},
+	} {
+		fmt.Fprintf(stdout, "\n== %s\n", sc.name)
+		if err := sc.run(ctx); err != nil {
+			b.add(Result{Scenario: sc.name, Name: "error", Note: err.Error()})
+			fmt.Fprintf(stdout, "   failed: %v\n", err)
+			failed = append(failed, sc.name)
+		}
+	}
+	if err := b.write(*out); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("scenarios failed: %s (see the report)", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// Result is one measured figure, with its baseline from the same run.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Name     string  `json:"name"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	Baseline float64 `json:"baseline,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"` // value / baseline
+	Target   string  `json:"target,omitempty"`
+	Note     string  `json:"note,omitempty"`
+}
+
+type bench struct {
+	quick   bool
+	pgURL   string
+	out     io.Writer
+	started time.Time
+	mu      sync.Mutex
+	results []Result
+}
+
+func (b *bench) add(r Result) {
+	if r.Baseline != 0 {
+		r.Ratio = r.Value / r.Baseline
+	}
+	b.mu.Lock()
+	b.results = append(b.results, r)
+	b.mu.Unlock()
+	line := fmt.Sprintf("   %-38s %10.1f %-12s", r.Name, r.Value, r.Unit)
+	if r.Baseline != 0 {
+		line += fmt.Sprintf(" baseline %10.1f  ratio %.2f", r.Baseline, r.Ratio)
+	}
+	if r.Target != "" {
+		line += "  target " + r.Target
+	}
+	fmt.Fprintln(b.out, line)
+}
+
+// engines lists the databases to run on: a temporary SQLite file, and a
+// fresh PostgreSQL database when a server answers.
+func (b *bench) engines(dir string) []struct{ name, dsn string } {
+	out := []struct{ name, dsn string }{{"sqlite", filepath.Join(dir, "bench.db")}}
+	if dsn, err := benchPostgres(b.pgURL); err == nil {
+		out = append(out, struct{ name, dsn string }{"postgres", dsn})
+	} else {
+		fmt.Fprintf(b.out, "   (PostgreSQL skipped: %v)\n", err)
+	}
+	return out
+}
+
+// benchPostgres creates a throwaway database on the server.
+func benchPostgres(base string) (string, error) {
+	if base == "" {
+		base = storetest.DefaultPostgresURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	admin, err := store.Open(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("pandev_bench_%d", time.Now().UnixNano())
+	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	i := strings.LastIndex(base, "/")
+	rest := ""
+	if q := strings.IndexByte(base[i:], '?'); q >= 0 {
+		rest = base[i+q:]
+	}
+	return base[:i+1] + name + rest, nil
+}
+
+// startBenchApp runs a server on loopback for a scenario.
+func startBenchApp(ctx context.Context, dsn string, opts appOptions) (*app, func(), error) {
+	env := map[string]string{"PANDEV_DB": dsn, "PANDEV_ADDR": "127.0.0.1:0", "PANDEV_LOG_LEVEL": "error",
+		"PANDEV_SECRET_KEY": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMTI="}
+	cfg, err := config.Parse("bench", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.PollInterval = 20 * time.Millisecond
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { a.run(runCtx); close(done) }()
+	if err := waitHealthy(ctx, a.URL()); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return a, func() { cancel(); <-done }, nil
+}
+
+// ingest: sustained webhook deliveries per second and answer latency on
+// each engine, against a baseline HTTP server on the same engine that only
+// stores the raw body (one INSERT per request, no auth, no job).
+func (b *bench) ingest(ctx context.Context) error {
+	n, clients := 6000, 16
+	if b.quick {
+		n = 1500
+	}
+	dir, err := os.MkdirTemp("", "pandev-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	body := []byte(`{"id":"%s","eventType":"git.push","publisherId":"tfs","createdDate":"2026-11-01T00:00:00Z",` +
+		`"resourceContainers":{"project":{"id":"p"}},"resource":{"repository":{"id":"r","name":"r","project":{"id":"p"}},"commits":[]}}`)
+	for i, eng := range b.engines(dir) {
+		if eng.name == "sqlite" {
+			eng.dsn = filepath.Join(dir, fmt.Sprintf("ingest-%d.db", i))
+		}
+		a, stop, err := startBenchApp(ctx, eng.dsn, appOptions{})
+		if err != nil {
+			return err
+		}
+		id, secret, err := benchIntegration(ctx, a)
+		if err != nil {
+			stop()
+			return err
+		}
+		rate, p50, p99, err := hammer(ctx, a.URL()+"/v1/azure/webhook/project", n, clients, func(i int) []byte {
+			return []byte(fmt.Sprintf(string(body), fmt.Sprintf("bench-%d", i)))
+		}, id, secret)
+		stop()
+		if err != nil {
+			return err
+		}
+		baseRate, baseP50, baseP99, err := rawBaseline(ctx, eng.name, eng.dsn, dir, n, clients)
+		if err != nil {
+			return err
+		}
+		rateTarget, p99Target := "", ""
+		if eng.name == "sqlite" {
+			rateTarget, p99Target = "≥ 3000/s", "< 25 ms"
+		}
+		b.add(Result{Scenario: "ingest", Name: eng.name + " deliveries/s", Value: rate, Unit: "/s", Baseline: baseRate, Target: rateTarget,
+			Note: "baseline: the same HTTP stack storing the raw body only"})
+		b.add(Result{Scenario: "ingest", Name: eng.name + " p50", Value: p50, Unit: "ms", Baseline: baseP50})
+		b.add(Result{Scenario: "ingest", Name: eng.name + " p99", Value: p99, Unit: "ms", Baseline: baseP99, Target: p99Target})
+	}
+	return nil
+}
+
+// benchIntegration stores an integration with a known webhook secret.
+func benchIntegration(ctx context.Context, a *app) (string, string, error) {
+	ws, err := a.db.EnsureWorkspace(ctx, "bench", time.Now())
+	if err != nil {
+		return "", "", err
+	}
+	id := store.NewID()
+	secret := "bench-secret-value"
+	sealed, err := a.keys.Seal(secretValue(secret), store.WebhookSecretSealContext(id))
+	if err != nil {
+		return "", "", err
+	}
+	tok, err := a.keys.Seal(secretValue("pat"), store.TokenSealContext(id))
+	if err != nil {
+		return "", "", err
+	}
+	_, err = a.db.CreateIntegration(ctx, store.Integration{ID: id, WorkspaceID: ws.ID, Provider: "azure-devops",
+		OrgURL: "https://dev.azure.com/bench", TokenSealed: tok, WebhookSecretSealed: sealed, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		return "", "", err
+	}
+	if err := a.db.UpsertProject(ctx, store.Project{Key: store.Key{IntegrationID: id, WorkspaceID: ws.ID}, ProjectID: "p", Name: "p"}); err != nil {
+		return "", "", err
+	}
+	return id, secret, a.db.SetProjectSelected(ctx, store.Key{IntegrationID: id, WorkspaceID: ws.ID}, "p", true, time.Now())
+}
+
+// hammer sends n POSTs from clients goroutines and measures them.
+func hammer(ctx context.Context, url string, n, clients int, body func(int) []byte, user, pass string) (rate, p50, p99 float64, err error) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var failed atomic.Value
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body(i)))
+				if user != "" {
+					req.SetBasicAuth(user, pass)
+				}
+				t0 := time.Now()
+				res, err := hc.Do(req)
+				if err != nil || res.StatusCode != http.StatusOK {
+					failed.Store(fmt.Sprintf("delivery %d: %v %v", i, res, err))
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f != nil {
+		return 0, 0, 0, errors.New(f.(string))
+	}
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return float64(n) / elapsed.Seconds(), ms(lat[n/2]), ms(lat[n*99/100]), nil
+}
+
+// rawBaseline is the same kind of HTTP server storing only the raw body.
+func rawBaseline(ctx context.Context, engine, dsn, dir string, n, clients int) (rate, p50, p99 float64, err error) {
+	if engine == "sqlite" {
+		dsn = filepath.Join(dir, "baseline.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer db.Close()
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS raw_bodies (id TEXT PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+		return 0, 0, 0, err
+	}
+	var seq atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		if _, err := db.SQL().ExecContext(r.Context(), `INSERT INTO raw_bodies (id, body) VALUES ($1, $2)`,
+			fmt.Sprint(seq.Add(1)), string(data)); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write([]byte(`{"status":"accepted"}`))
+	})}
+	ln, err := netListen()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	return hammer(ctx, "http://"+ln.Addr().String()+"/", n, clients, func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"id":"raw-%d","eventType":"git.push"}`, i))
+	}, "", "")
+}
+
+// freshness: from an event in Azure DevOps (the simulator) to the API
+// showing it, through the real service hook, per event.
+func (b *bench) freshness(ctx context.Context) error {
+	events := 40
+	if b.quick {
+		events = 15
+	}
+	dir, err := os.MkdirTemp("", "pandev-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	sim, a, stop, ws, err := b.connected(ctx, filepath.Join(dir, "fresh.db"), "small", 0)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	defer sim.Close()
+	project := ""
+	if ps, err := a.integrations.RefreshProjects(ctx, ws); err == nil && len(ps) > 0 {
+		project = ps[0].ProjectID
+	}
+	var lat []time.Duration
+	for range events {
+		t0 := time.Now()
+		act, err := sim.Activity(azdosim.ActivityRequest{Kind: "pull_request_created", Project: project})
+		if err != nil {
+			return err
+		}
+		var prID int64
+		for _, it := range act.Items {
+			if it.Kind == "pull_request" {
+				fmt.Sscan(it.ID, &prID)
+			}
+		}
+		ins, _ := a.db.ListIntegrations(ctx, ws, "azure-devops")
+		for {
+			if _, err := a.db.GetPullRequest(ctx, ws, ins[0].ID, prID); err == nil {
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				return fmt.Errorf("PR %d did not arrive within 30 s", prID)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.add(Result{Scenario: "freshness", Name: "event → stored, p50", Value: ms(lat[len(lat)/2]), Unit: "ms", Target: "< 2000 ms"})
+	b.add(Result{Scenario: "freshness", Name: "event → stored, p99", Value: ms(lat[len(lat)*99/100]), Unit: "ms", Target: "< 2000 ms",
+		Note: "a reconcile-only tool would take up to the 15-minute interval"})
+	return nil
+}
+
+// connected starts a simulator and a server, and connects them the way an
+// admin does (check, activate, select every project).
+func (b *bench) connected(ctx context.Context, dsn, profile string, latency time.Duration) (*azdosim.Sim, *app, func(), string, error) {
+	sim, err := azdosim.New(azdosim.Options{Seed: 1, Profile: profile, Addr: "127.0.0.1:0"})
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	if err := sim.Start(ctx); err != nil {
+		return nil, nil, nil, "", err
+	}
+	cfgFaults := azdosim.FaultConfig{}
+	if latency > 0 {
+		cfgFaults.Latency = latency.String()
+	}
+	if err := sim.SetFaults(cfgFaults); err != nil {
+		return nil, nil, nil, "", err
+	}
+	a, stop, err := startBenchApp(ctx, dsn, appOptions{LocalAzureDevOps: true, AzureHTTPClient: countingClient()})
+	if err != nil {
+		sim.Close()
+		return nil, nil, nil, "", err
+	}
+	u, err := a.auth.CreateUser(ctx, "bench@example.com", "bench-password-long", "bench", store.RoleAdmin)
+	if err != nil {
+		stop()
+		sim.Close()
+		return nil, nil, nil, "", err
+	}
+	if err := connectDemo(ctx, a, sim, u.WorkspaceID, io.Discard); err != nil {
+		stop()
+		sim.Close()
+		return nil, nil, nil, "", err
+	}
+	return sim, a, stop, u.WorkspaceID, nil
+}
+
+// backfill: the 30-day backfill of every project of a generated
+// organization with injected latency per call; wall time, API calls, items.
+func (b *bench) backfill(ctx context.Context) error {
+	profile, latency := "medium", 50*time.Millisecond
+	if b.quick {
+		profile, latency = "small", 20*time.Millisecond
+	}
+	dir, err := os.MkdirTemp("", "pandev-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	apiCalls.Store(0)
+	apiRateLimited.Store(0)
+	start := time.Now()
+	sim, a, stop, ws, err := b.connected(ctx, filepath.Join(dir, "backfill.db"), profile, latency)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	defer sim.Close()
+	ins, _ := a.db.ListIntegrations(ctx, ws, "azure-devops")
+	key := store.Key{IntegrationID: ins[0].ID, WorkspaceID: ws}
+	var items int64
+	for {
+		progress, err := collectProgress(ctx, a, key)
+		if err != nil {
+			return err
+		}
+		done, total := 0, len(progress)
+		items = 0
+		for _, p := range progress {
+			items += p.ItemsDone
+			if p.Finished != nil {
+				done++
+			}
+		}
+		selected, _ := a.db.ListProjects(ctx, key, true)
+		if total == len(selected) && done == total {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return errors.New("backfill did not finish within 10 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wall := time.Since(start).Seconds()
+	calls := float64(apiCalls.Load())
+	// Baseline: the least time the calls could take at this latency with
+	// the client's 4 requests in flight.
+	floor := calls * latency.Seconds() / 4
+	b.add(Result{Scenario: "backfill", Name: profile + " wall time", Value: wall, Unit: "s", Baseline: floor,
+		Note: fmt.Sprintf("%s latency per call; baseline = calls × latency ÷ 4 in flight", latency)})
+	b.add(Result{Scenario: "backfill", Name: "API calls", Value: calls, Unit: "calls"})
+	b.add(Result{Scenario: "backfill", Name: "items collected", Value: float64(items), Unit: "items"})
+	b.add(Result{Scenario: "backfill", Name: "items per call", Value: float64(items) / calls, Unit: "items/call"})
+	b.add(Result{Scenario: "backfill", Name: "429 answers", Value: float64(apiRateLimited.Load()), Unit: "", Target: "all handled"})
+	return nil
+}
+
+var apiCalls, apiRateLimited atomic.Int64
+
+// countingClient counts Azure DevOps calls and 429 answers.
+func countingClient() *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: countingTransport{http.DefaultTransport},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type countingTransport struct{ next http.RoundTripper }
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	apiCalls.Add(1)
+	res, err := c.next.RoundTrip(r)
+	if err == nil && res.StatusCode == http.StatusTooManyRequests {
+		apiRateLimited.Add(1)
+	}
+	return res, err
+}
+
+// write saves report.md and report.json.
+func (b *bench) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	mode := "full"
+	if b.quick {
+		mode = "quick"
+	}
+	doc := map[string]any{"mode": mode, "host": host, "started": b.started.UTC(), "took_s": time.Since(b.started).Seconds(), "results": b.results}
+	js, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), js, 0o644); err != nil {
+		return err
+	}
+	var md strings.Builder
+	fmt.Fprintf(&md, "# PanDev Metrics benchmark (%s)\n\n%s, %s, took %s.\n\n| Scenario | Figure | Value | Baseline | Ratio | Target |\n|---|---|---|---|---|---|\n",
+		mode, host, b.started.UTC().Format(time.RFC3339), time.Since(b.started).Round(time.Second))
+	for _, r := range b.results {
+		base, ratio := "", ""
+		if r.Baseline != 0 {
+			base, ratio = fmt.Sprintf("%.1f", r.Baseline), fmt.Sprintf("%.2f", r.Ratio)
+		}
+		val := fmt.Sprintf("%.1f %s", r.Value, r.Unit)
+		if r.Name == "error" {
+			val = r.Note
+		}
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %s |\n", r.Scenario, r.Name, val, base, ratio, r.Target)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "\nreport: %s\n\n%s", filepath.Join(dir, "report.md"), md.String())
+	return nil
+}

@@ -1,0 +1,392 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/metrics"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
+)
+
+const window = "from=2026-11-02&to=2026-11-16"
+
+func clock() time.Time { return now }
+
+func hours(h float64) float64 { return h * 3600 }
+
+func decodeJSON[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return v
+}
+
+func wantFloat(t *testing.T, what string, got *float64, want float64) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s: got null, want %v", what, want)
+	} else if d := *got - want; d > 1e-9 || d < -1e-9 {
+		t.Errorf("%s: got %v, want %v", what, *got, want)
+	}
+}
+
+func wantBand(t *testing.T, what string, got *string, want string) {
+	t.Helper()
+	if got == nil || *got != want {
+		t.Errorf("%s band: got %v, want %s", what, got, want)
+	}
+}
+
+func TestDORA(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		other := newWorld(t, db, "other")
+		h := New(db, clock, Config{})
+		defer h.Close()
+
+		rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window)
+		must(t, err)
+		r := decodeJSON[DORAReport](t, rec.Body.String())
+		if r.DefinitionVersion != metrics.Version || r.BandYear != 2023 {
+			t.Errorf("meta: %q %d", r.DefinitionVersion, r.BandYear)
+		}
+		f := r.DeploymentFrequency
+		if f.N != 4 || f.DeployDays != 4 || f.DefinitionVersion != metrics.Version {
+			t.Errorf("frequency: %+v", f)
+		}
+		wantFloat(t, "per week", f.Value, 2)
+		wantFloat(t, "weekly deploy days", f.Median, 2)
+		wantBand(t, "frequency", f.Band, "high")
+		if f.Previous == nil || f.Previous.N != 1 || f.Previous.Direction != "better" {
+			t.Errorf("frequency trend: %+v", f.Previous)
+		}
+		wantFloat(t, "frequency change", f.Previous.Change, 1.5)
+
+		if r.LeadTime.N != 2 || r.LeadTime.Clamped != 0 {
+			t.Errorf("lead time: %+v", r.LeadTime)
+		}
+		wantFloat(t, "lead time median", r.LeadTime.Median, hours(25.25))
+		wantFloat(t, "lead time p90", r.LeadTime.P90, hours(0.5+0.9*49.5))
+		wantBand(t, "lead time", r.LeadTime.Band, "high")
+
+		c := r.ChangeFailureRate
+		if c.N != 5 || c.Failures != 2 || c.Failed != 1 || c.WithIncident != 1 {
+			t.Errorf("cfr: %+v", c)
+		}
+		wantFloat(t, "cfr", c.Value, 0.4)
+		wantBand(t, "cfr", c.Band, "low")
+
+		if r.Recovery.N != 2 || r.Recovery.Open != 0 {
+			t.Errorf("recovery: %+v", r.Recovery)
+		}
+		wantFloat(t, "recovery", r.Recovery.Median, hours(5))
+		wantBand(t, "recovery", r.Recovery.Band, "high")
+		if r.UnattributedIncidents != 1 {
+			t.Errorf("unattributed: %d", r.UnattributedIncidents)
+		}
+
+		// Another workspace sees none of it: no data, never zeros.
+		rec, err = request(t, h.DORA, other, "/api/v1/metrics/dora?"+window)
+		must(t, err)
+		if !strings.Contains(rec.Body.String(), `"lead_time":{"n":0,"no_data":true,"unit":"seconds","value":null,"median":null`) {
+			t.Errorf("other workspace: %s", rec.Body.String())
+		}
+	})
+}
+
+func TestFilters(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		h := New(db, clock, Config{})
+		defer h.Close()
+		cases := []struct {
+			name           string
+			query          string
+			deployments    int
+			leadTimeN      int
+			cfr            *float64
+			unattributed   int
+			leadTimeNoData bool
+		}{
+			{"all", window, 4, 2, ptr(0.4), 1, false},
+			{"project by id", window + "&project=p1", 3, 2, ptr(0.5), 0, false},
+			{"project by name, any case", window + "&project=shop", 3, 2, ptr(0.5), 0, false},
+			{"repository by name", window + "&repository=api", 1, 0, ptr(0.0), 1, true},
+			{"project and its repository", window + "&project=Ops&repository=r2", 1, 0, ptr(0.0), 1, true},
+			{"window without deployments", "from=2026-12-01&to=2026-12-08", 0, 0, nil, 0, true},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+c.query)
+				must(t, err)
+				r := decodeJSON[DORAReport](t, rec.Body.String())
+				if r.DeploymentFrequency.N != c.deployments || r.LeadTime.N != c.leadTimeN || r.LeadTime.NoData != c.leadTimeNoData {
+					t.Errorf("frequency %d lead %d (no data %v)", r.DeploymentFrequency.N, r.LeadTime.N, r.LeadTime.NoData)
+				}
+				if c.cfr == nil {
+					if r.ChangeFailureRate.Value != nil || !r.ChangeFailureRate.NoData || r.ChangeFailureRate.Band != nil {
+						t.Errorf("cfr must be no data: %+v", r.ChangeFailureRate)
+					}
+				} else {
+					wantFloat(t, "cfr", r.ChangeFailureRate.Value, *c.cfr)
+				}
+				if r.LeadTime.NoData && (r.LeadTime.Median != nil || r.LeadTime.Band != nil) {
+					t.Errorf("no data must be null: %+v", r.LeadTime)
+				}
+				if r.UnattributedIncidents != c.unattributed {
+					t.Errorf("unattributed %d, want %d", r.UnattributedIncidents, c.unattributed)
+				}
+			})
+		}
+	})
+}
+
+func TestBadParameters(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	w := newWorld(t, db, "acme")
+	h := New(db, clock, Config{})
+	defer h.Close()
+	cases := []struct {
+		name, target string
+		handler      func(http.ResponseWriter, *http.Request) error
+		kind         delivery.Kind
+		mentions     string
+	}{
+		{"from not a date", "/api/v1/metrics/dora?from=yesterday", h.DORA, delivery.KindInvalid, `from "yesterday"`},
+		{"to not a date", "/api/v1/metrics/pull-requests?to=2026-13-01", h.PullRequests, delivery.KindInvalid, `to "2026-13-01"`},
+		{"from after to", "/api/v1/metrics/dora?from=2026-11-10&to=2026-11-01", h.DORA, delivery.KindInvalid, "from"},
+		{"window too long", "/api/v1/metrics/dora?from=2020-01-01&to=2026-01-01", h.DORA, delivery.KindInvalid, "two years"},
+		{"unknown project", "/api/v1/metrics/dora?project=nope", h.DORA, delivery.KindInvalid, `project "nope"`},
+		{"unknown repository", "/api/v1/metrics/work-items?repository=nope", h.WorkItems, delivery.KindInvalid, `repository "nope"`},
+		{"repository of another project", "/api/v1/metrics/dora?project=p1&repository=api", h.DORA, delivery.KindInvalid, `repository "api"`},
+		{"unknown parameter", "/api/v1/metrics/dora?repo=web", h.DORA, delivery.KindInvalid, `parameter "repo"`},
+		{"interval on a non-series", "/api/v1/metrics/dora?interval=day", h.DORA, delivery.KindInvalid, `parameter "interval"`},
+		{"bad interval", "/api/v1/metrics/dora/series?interval=hour", h.Series, delivery.KindInvalid, `interval "hour"`},
+		{"day series too long", "/api/v1/metrics/dora/series?interval=day&from=2025-01-01&to=2026-11-01", h.Series, delivery.KindInvalid, "interval=day"},
+		{"unknown series", "/api/v1/metrics/commits/series", h.Series, delivery.KindNotFound, `"commits"`},
+		{"unknown view", "/api/v1/metrics/dora?view=everything", h.DORA, delivery.KindInvalid, `view "everything"`},
+		{"bad format", "/api/v1/metrics/dora?format=xml", h.DORA, delivery.KindInvalid, `format "xml"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := request(t, c.handler, w, c.target)
+			if delivery.KindOf(err) != c.kind {
+				t.Fatalf("err = %v, want kind %s", err, c.kind)
+			}
+			var de *delivery.Error
+			if !strings.Contains(err.Error(), c.mentions) || !errorsAs(err, &de) || de.Hint == "" {
+				t.Fatalf("err = %v: want it to mention %s and carry a hint", err, c.mentions)
+			}
+		})
+	}
+}
+
+func errorsAs(err error, de **delivery.Error) bool {
+	e, ok := err.(*delivery.Error)
+	*de = e
+	return ok
+}
+
+func TestPullRequestsAndWorkItems(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		h := New(db, clock, Config{})
+		defer h.Close()
+		rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
+		must(t, err)
+		r := decodeJSON[PullRequestReport](t, rec.Body.String())
+		if r.Merged != 1 || r.MergedWithoutReview != 0 || r.Cycle.N != 1 {
+			t.Fatalf("flow: %s", rec.Body.String())
+		}
+		for name, c := range map[string]struct {
+			f    Figure
+			want float64
+		}{"coding": {r.Coding, 1}, "pickup": {r.Pickup, 2}, "review": {r.Review, 23}, "deploy": {r.Deploy, 24}, "cycle": {r.Cycle, 26}} {
+			wantFloat(t, name, c.f.Median, hours(c.want))
+		}
+		wantFloat(t, "size", r.Size.Median, 2)
+
+		rec, err = request(t, h.WorkItems, w, "/api/v1/metrics/work-items?"+window)
+		must(t, err)
+		wi := decodeJSON[WorkItemReport](t, rec.Body.String())
+		if wi.LeadTime.N != 0 || !wi.LeadTime.NoData || wi.LeadTime.DefinitionVersion != metrics.Version {
+			t.Errorf("work items without links: %+v", wi.LeadTime)
+		}
+		// Link incident 100 to the merge commit: it was deployed by d2.
+		must(t, db.AddWorkItemLink(bg, store.WorkItemLink{Key: w.key, WorkItemID: 100, TargetKind: "commit", TargetID: "r1:m1", Origin: "mention"}))
+		w.processed(t, "link")
+		rec, err = request(t, h.WorkItems, w, "/api/v1/metrics/work-items?"+window+"&type=bug")
+		must(t, err)
+		wi = decodeJSON[WorkItemReport](t, rec.Body.String())
+		if wi.LeadTime.N != 1 {
+			t.Fatalf("linked work item: %s", rec.Body.String())
+		}
+		// Created 5 Nov 18:00, deployed by d2 at 12:00: clamped to 0.
+		if wi.LeadTime.Clamped != 1 || *wi.LeadTime.Median != 0 {
+			t.Errorf("clamped lead time: %+v", wi.LeadTime)
+		}
+	})
+}
+
+func TestViewsAndCSV(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		h := New(db, clock, Config{})
+		defer h.Close()
+		csvOf := func(target string, hf func(http.ResponseWriter, *http.Request) error) [][]string {
+			t.Helper()
+			rec, err := request(t, hf, w, target, "Accept", "text/csv")
+			must(t, err)
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+				t.Fatalf("%s: content type %q", target, ct)
+			}
+			rows, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
+			must(t, err)
+			return rows
+		}
+		cases := []struct {
+			target  string
+			h       func(http.ResponseWriter, *http.Request) error
+			header  string
+			rows    int
+			firstID string
+		}{
+			{"/api/v1/metrics/dora?" + window, h.DORA, "metric", 4, "deployment_frequency"},
+			{"/api/v1/metrics/dora?view=deployments&" + window, h.DORA, "id", 5, "d5"},
+			{"/api/v1/metrics/dora?view=lead-time&" + window, h.DORA, "pull_request", 2, "1"},
+			{"/api/v1/metrics/dora?view=failures&" + window, h.DORA, "deployment", 2, "d2"},
+			{"/api/v1/metrics/dora?view=incidents&" + window, h.DORA, "work_item", 2, "101"},
+			{"/api/v1/metrics/pull-requests?" + window, h.PullRequests, "metric", 10, "coding"},
+			{"/api/v1/metrics/pull-requests?view=pull-requests&" + window, h.PullRequests, "id", 1, "1"},
+			{"/api/v1/metrics/work-items?view=items&" + window, h.WorkItems, "id", 0, ""},
+			{"/api/v1/metrics/dora/series?interval=week&" + window, h.Series, "start", 2, "2026-11-02T00:00:00Z"},
+			{"/api/v1/metrics/pull-requests/series?interval=day&" + window, h.Series, "start", 14, "2026-11-02T00:00:00Z"},
+			{"/api/v1/metrics/work-items/series?" + window, h.Series, "start", 2, "2026-11-02T00:00:00Z"},
+		}
+		for _, c := range cases {
+			rows := csvOf(c.target, c.h)
+			if rows[0][0] != c.header || len(rows)-1 != c.rows {
+				t.Errorf("%s: header %v, %d rows, want %s and %d", c.target, rows[0], len(rows)-1, c.header, c.rows)
+				continue
+			}
+			if c.rows > 0 && rows[1][0] != c.firstID {
+				t.Errorf("%s: first row %v, want %s", c.target, rows[1], c.firstID)
+			}
+		}
+		// The same table as JSON items, and format=csv for links.
+		rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?view=incidents&"+window)
+		must(t, err)
+		inc := decodeJSON[struct {
+			View  string        `json:"view"`
+			Items []IncidentRow `json:"items"`
+		}](t, rec.Body.String())
+		if inc.View != "incidents" || len(inc.Items) != 2 || inc.Items[0].Reason != string(metrics.ReasonOutsideWindow) {
+			t.Errorf("incidents: %s", rec.Body.String())
+		}
+		rec, err = request(t, h.DORA, w, "/api/v1/metrics/dora?format=csv&view=deployments&"+window)
+		must(t, err)
+		if !strings.HasPrefix(rec.Body.String(), "id,project,repository") {
+			t.Errorf("format=csv: %s", rec.Body.String())
+		}
+		// Series points per week.
+		rec, err = request(t, h.Series, w, "/api/v1/metrics/dora/series?"+window)
+		must(t, err)
+		s := decodeJSON[SeriesReport](t, rec.Body.String())
+		if len(s.Points) != 2 || *s.Points[0].Deployments != 3 || *s.Points[1].Deployments != 1 || s.Interval != "week" {
+			t.Errorf("series: %s", rec.Body.String())
+		}
+	})
+}
+
+// countingReader counts whole-table reads, to see what the cache re-reads.
+type countingReader struct {
+	*store.DB
+	commits, prs, deps, items atomic.Int32
+}
+
+func (c *countingReader) AllCommits(ctx context.Context, ws string) ([]store.Commit, error) {
+	c.commits.Add(1)
+	return c.DB.AllCommits(ctx, ws)
+}
+
+func (c *countingReader) AllPullRequests(ctx context.Context, ws string) ([]store.PullRequestDetail, error) {
+	c.prs.Add(1)
+	return c.DB.AllPullRequests(ctx, ws)
+}
+
+func (c *countingReader) AllDeployments(ctx context.Context, ws string) ([]store.DeploymentDetail, error) {
+	c.deps.Add(1)
+	return c.DB.AllDeployments(ctx, ws)
+}
+
+func (c *countingReader) AllWorkItems(ctx context.Context, ws string) ([]store.WorkItemDetail, error) {
+	c.items.Add(1)
+	return c.DB.AllWorkItems(ctx, ws)
+}
+
+func (c *countingReader) reads() [4]int32 {
+	return [4]int32{c.commits.Load(), c.prs.Load(), c.deps.Load(), c.items.Load()}
+}
+
+func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		cr := &countingReader{DB: db}
+		h := New(cr, clock, Config{})
+		defer h.Close()
+		get := func() DORAReport {
+			rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window)
+			must(t, err)
+			return decodeJSON[DORAReport](t, rec.Body.String())
+		}
+		get()
+		if got := cr.reads(); got != [4]int32{1, 1, 1, 1} {
+			t.Fatalf("first request reads everything once: %v", got)
+		}
+		get()
+		if got := cr.reads(); got != [4]int32{1, 1, 1, 1} {
+			t.Fatalf("unchanged data is not read again: %v", got)
+		}
+		w.deploy(t, "d6", "p1", "r1", "prod", "succeeded", "m1", at(12, 9))
+		if r := get(); r.DeploymentFrequency.N != 5 {
+			t.Fatalf("new deployment not counted: %d", r.DeploymentFrequency.N)
+		}
+		if got := cr.reads(); got != [4]int32{1, 1, 2, 1} {
+			t.Fatalf("a deployment re-reads deployments only: %v", got)
+		}
+		// A processed event that changed nothing moves the version, not the parts.
+		_, err := db.InsertInboxEvent(bg, store.InboxEvent{Key: w.key, EventID: "e1", EventType: "x", Payload: "{}", ReceivedAt: now})
+		must(t, err)
+		must(t, db.MarkInboxEvent(bg, w.key.IntegrationID, "e1", "ignored", "", now))
+		get()
+		if got := cr.reads(); got != [4]int32{1, 1, 2, 1} {
+			t.Fatalf("an ignored event re-reads nothing: %v", got)
+		}
+		w.commit(t, "r1", "p1", "c9", at(12, 8), "m1")
+		w.processed(t, "push")
+		get()
+		if got := cr.reads(); got != [4]int32{2, 1, 2, 1} {
+			t.Fatalf("a commit re-reads commits only: %v", got)
+		}
+		must(t, db.MarkIntegrationSynced(bg, w.key.IntegrationID, now))
+		get()
+		if got := cr.reads(); got != [4]int32{3, 2, 3, 2} {
+			t.Fatalf("a sync re-reads everything: %v", got)
+		}
+	})
+}

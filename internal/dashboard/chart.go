@@ -1,0 +1,183 @@
+package dashboard
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+	"time"
+)
+
+// Charts are drawn here as inline SVG: no script, no library, nothing
+// fetched, and they scale to the width of a phone or a laptop through the
+// viewBox. Values are plotted as given; a nil value is a gap ("no data"),
+// never a zero.
+
+// ChartPoint is one bucket of a chart.
+type ChartPoint struct {
+	Start time.Time
+	Value *float64
+	N     int // items behind the value, shown in the tooltip
+}
+
+// ChartKind selects bars (counts) or a line with dots (medians, rates).
+type ChartKind int
+
+// Chart kinds.
+const (
+	Bars ChartKind = iota
+	Line
+)
+
+// Chart is a titled series to draw.
+type Chart struct {
+	Title  string
+	Kind   ChartKind
+	Points []ChartPoint
+	// Format writes a value for the axis and tooltips ("3", "25 h", "40 %").
+	Format func(float64) string
+}
+
+const (
+	chartW, chartH                  = 600, 200
+	padLeft, padRight, padTop, padB = 56, 12, 12, 28
+)
+
+// SVG renders the chart. The output is deterministic (golden-tested).
+func (c Chart) SVG() template.HTML {
+	var b strings.Builder
+	plotW, plotH := float64(chartW-padLeft-padRight), float64(chartH-padTop-padB)
+	top := 0.0
+	for _, p := range c.Points {
+		if p.Value != nil && *p.Value > top {
+			top = *p.Value
+		}
+	}
+	top = niceCeil(top)
+	format := c.Format
+	if format == nil {
+		format = func(v float64) string { return trimFloat(v) }
+	}
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
+		chartW, chartH, template.HTMLEscapeString(c.Title))
+	fmt.Fprintf(&b, `<title>%s</title>`, template.HTMLEscapeString(c.Title))
+	// Axis: the top value, the middle and zero, with grid lines.
+	for i, frac := range []float64{1, 0.5, 0} {
+		y := padTop + plotH*(1-frac)
+		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, padLeft, y, chartW-padRight, y)
+		label := "0"
+		if i < 2 {
+			label = format(top * frac)
+		}
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-6, y+4, template.HTMLEscapeString(label))
+	}
+	n := len(c.Points)
+	if n == 0 || top == 0 && !anyValue(c.Points) {
+		fmt.Fprintf(&b, `<text class="nodata" x="%.1f" y="%.1f" text-anchor="middle">no data</text></svg>`,
+			padLeft+plotW/2, padTop+plotH/2)
+		return template.HTML(b.String())
+	}
+	slot := plotW / float64(n)
+	x := func(i int) float64 { return padLeft + slot*(float64(i)+0.5) }
+	y := func(v float64) float64 {
+		if top == 0 {
+			return padTop + plotH
+		}
+		return padTop + plotH*(1-v/top)
+	}
+	// Date labels: at most about six, evenly spread, always the first.
+	every := max(1, (n+5)/6)
+	for i, p := range c.Points {
+		if i%every == 0 {
+			fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="middle">%s</text>`, x(i), chartH-8, p.Start.Format("2 Jan"))
+		}
+	}
+	tip := func(p ChartPoint) string {
+		v := "no data"
+		if p.Value != nil {
+			v = format(*p.Value)
+		}
+		return template.HTMLEscapeString(fmt.Sprintf("%s: %s (n = %d)", p.Start.Format("2 Jan 2006"), v, p.N))
+	}
+	switch c.Kind {
+	case Bars:
+		w := math.Max(1, slot*0.7)
+		for i, p := range c.Points {
+			if p.Value == nil {
+				continue
+			}
+			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+				x(i)-w/2, y(*p.Value), w, padTop+plotH-y(*p.Value), tip(p))
+		}
+	case Line:
+		// One path per run of values: a bucket without data breaks the line.
+		var path strings.Builder
+		for i, p := range c.Points {
+			if p.Value == nil {
+				continue
+			}
+			cmd := "L"
+			if i == 0 || c.Points[i-1].Value == nil {
+				cmd = "M"
+			}
+			fmt.Fprintf(&path, "%s%.1f %.1f ", cmd, x(i), y(*p.Value))
+		}
+		if path.Len() > 0 {
+			fmt.Fprintf(&b, `<path class="line" d="%s"/>`, strings.TrimSpace(path.String()))
+		}
+		for i, p := range c.Points {
+			if p.Value != nil {
+				fmt.Fprintf(&b, `<circle class="dot" cx="%.1f" cy="%.1f" r="3.5"><title>%s</title></circle>`, x(i), y(*p.Value), tip(p))
+			}
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func anyValue(ps []ChartPoint) bool {
+	for _, p := range ps {
+		if p.Value != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// niceCeil rounds up to 1, 2 or 5 times a power of ten, for a readable axis.
+func niceCeil(v float64) float64 {
+	if v <= 0 {
+		return 0
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func trimFloat(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// humanDuration writes seconds the way people say them.
+func humanDuration(secs float64) string {
+	d := time.Duration(secs * float64(time.Second))
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%.0f min", d.Minutes())
+	case d < 48*time.Hour:
+		return trimFloat(d.Hours()) + " h"
+	default:
+		return trimFloat(d.Hours()/24) + " d"
+	}
+}
+
+func percent(v float64) string { return trimFloat(v*100) + " %" }

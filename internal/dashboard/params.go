@@ -1,0 +1,154 @@
+package dashboard
+
+import (
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/metrics"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// Limits of a window: long enough for a year-over-year view, short enough
+// that a day series stays a readable size.
+const (
+	DefaultWindow = 30 * 24 * time.Hour
+	MaxWindow     = 731 * 24 * time.Hour
+	MaxDayPoints  = 400
+)
+
+// query is a parsed, validated dashboard request.
+type query struct {
+	Window   delivery.Window
+	Interval metrics.Interval
+	View     string
+	// Raw keeps the filters as given (dates as typed), for links and forms.
+	From, To, Project, Repository string
+}
+
+// parseQuery reads from, to, project, repository (and interval and view
+// where allowed) the same way for every endpoint and the page. Unknown
+// parameters are refused so a typo ("repo=") cannot silently widen a figure.
+func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...string) (query, error) {
+	known := append([]string{"from", "to", "project", "repository"}, allowed...)
+	var unknown []string
+	for k := range v {
+		if !slices.Contains(known, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return query{}, delivery.Errorf(delivery.KindInvalid, "unknown parameter %q", unknown[0]).
+			WithHint("use only " + strings.Join(known, ", "))
+	}
+	q := query{From: v.Get("from"), To: v.Get("to"), Project: v.Get("project"), Repository: v.Get("repository")}
+	to, err := parseTime("to", q.To)
+	if err != nil {
+		return q, err
+	}
+	if to.IsZero() {
+		// The default window ends with today (UTC) included.
+		y, m, d := now.UTC().Date()
+		to = time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+	}
+	from, err := parseTime("from", q.From)
+	if err != nil {
+		return q, err
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultWindow)
+	}
+	if !from.Before(to) {
+		return q, delivery.Errorf(delivery.KindInvalid, "from (%s) must be before to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339)).
+			WithHint("the window is [from, to): pick a later to or an earlier from")
+	}
+	if to.Sub(from) > MaxWindow {
+		return q, delivery.Errorf(delivery.KindInvalid, "the window from %s to %s is longer than two years", from.Format("2006-01-02"), to.Format("2006-01-02")).
+			WithHint("narrow from and to to at most 731 days")
+	}
+	q.Window = delivery.Window{From: from, To: to}
+	if q.Window.Project, q.Window.Repository, err = resolveScope(q.Project, q.Repository, scopes); err != nil {
+		return q, err
+	}
+	if slices.Contains(allowed, "interval") {
+		switch iv := v.Get("interval"); iv {
+		case "", "week":
+			q.Interval = metrics.Week
+		case "day":
+			q.Interval = metrics.Day
+			if to.Sub(from) > MaxDayPoints*24*time.Hour {
+				return q, delivery.Errorf(delivery.KindInvalid, "interval=day over more than %d days", MaxDayPoints).
+					WithHint("use interval=week, or narrow from and to")
+			}
+		default:
+			return q, delivery.Errorf(delivery.KindInvalid, "interval %q is not day or week", iv).
+				WithHint("use interval=day or interval=week")
+		}
+	}
+	q.View = v.Get("view")
+	return q, nil
+}
+
+// parseTime reads RFC 3339 or a UTC day, like the collected-data endpoints.
+func parseTime(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, delivery.Errorf(delivery.KindInvalid, "%s %q is not a date", name, s).
+		WithHint("use RFC 3339 (2026-11-01T00:00:00Z) or a UTC day (2026-11-01)")
+}
+
+// resolveScope accepts a project and a repository by id or by name (names
+// compare case-insensitively) and checks that they exist in the workspace
+// and that the repository belongs to the project.
+func resolveScope(project, repository string, scopes []store.Scope) (string, string, error) {
+	projectID := ""
+	if project != "" {
+		for _, s := range scopes {
+			if s.ProjectID == project || strings.EqualFold(s.Name, project) {
+				projectID = s.ProjectID
+				break
+			}
+		}
+		if projectID == "" {
+			return "", "", delivery.Errorf(delivery.KindInvalid, "project %q is not a project of this workspace", project).
+				WithHint("use a project id or name from the dashboard's project filter, or leave project empty for all")
+		}
+	}
+	if repository == "" {
+		return projectID, "", nil
+	}
+	for _, s := range scopes {
+		for _, r := range s.Repositories {
+			if r.RepoID != repository && !strings.EqualFold(r.Name, repository) {
+				continue
+			}
+			if projectID != "" && r.ProjectID != projectID {
+				continue // a same-named repository of another project
+			}
+			return projectID, r.RepoID, nil
+		}
+	}
+	if projectID != "" {
+		return "", "", delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of project %q", repository, project).
+			WithHint("pick a repository of that project, or leave repository empty")
+	}
+	return "", "", delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of this workspace", repository).
+		WithHint("use a repository id or name from the dashboard's repository filter, or leave repository empty for all")
+}
+
+// previous is the window of the same length just before w, for trends.
+func previous(w delivery.Window) delivery.Window {
+	p := w
+	p.From, p.To = w.From.Add(-w.Duration()), w.From
+	return p
+}
