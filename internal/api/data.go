@@ -102,10 +102,10 @@ func parseFilter(r *http.Request) (store.Filter, error) {
 	q := r.URL.Query()
 	f := store.Filter{WorkspaceID: principal(r).WorkspaceID(), ProjectID: q.Get("project"), RepoID: q.Get("repository"), Limit: 100}
 	var err error
-	if f.From, err = parseTime("from", q.Get("from")); err != nil {
+	if f.From, err = delivery.ParseTimeParam("from", q.Get("from")); err != nil {
 		return f, err
 	}
-	if f.To, err = parseTime("to", q.Get("to")); err != nil {
+	if f.To, err = delivery.ParseTimeParam("to", q.Get("to")); err != nil {
 		return f, err
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
@@ -126,19 +126,6 @@ func parseFilter(r *http.Request) (store.Filter, error) {
 		f.After = &c
 	}
 	return f, nil
-}
-
-func parseTime(name, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, delivery.Errorf(delivery.KindInvalid, "%s %q is not a date", name, s).
-		WithHint("use RFC 3339 (2026-11-01T00:00:00Z) or a UTC day (2026-11-01)")
 }
 
 type cursorJSON struct {

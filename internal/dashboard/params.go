@@ -46,7 +46,7 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...st
 			WithHint("use only " + strings.Join(known, ", "))
 	}
 	q := query{From: v.Get("from"), To: v.Get("to"), Project: v.Get("project"), Repository: v.Get("repository")}
-	to, err := parseTime("to", q.To)
+	to, err := delivery.ParseTimeParam("to", q.To)
 	if err != nil {
 		return q, err
 	}
@@ -55,7 +55,7 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...st
 		y, m, d := now.UTC().Date()
 		to = time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
 	}
-	from, err := parseTime("from", q.From)
+	from, err := delivery.ParseTimeParam("from", q.From)
 	if err != nil {
 		return q, err
 	}
@@ -91,20 +91,6 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...st
 	}
 	q.View = v.Get("view")
 	return q, nil
-}
-
-// parseTime reads RFC 3339 or a UTC day, like the collected-data endpoints.
-func parseTime(name, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, delivery.Errorf(delivery.KindInvalid, "%s %q is not a date", name, s).
-		WithHint("use RFC 3339 (2026-11-01T00:00:00Z) or a UTC day (2026-11-01)")
 }
 
 // resolveScope accepts a project and a repository by id or by name (names

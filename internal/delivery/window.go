@@ -36,3 +36,19 @@ func (w Window) MatchesProject(project string) bool {
 func (w Window) Duration() time.Duration {
 	return w.To.Sub(w.From)
 }
+
+// ParseTimeParam reads a window bound given by a person or a URL: RFC 3339
+// or a UTC day (2026-11-01). Empty means unset (the zero time). name is the
+// parameter, for the error.
+func ParseTimeParam(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, Errorf(KindInvalid, "%s %q is not a date", name, s).
+		WithHint("use RFC 3339 (2026-11-01T00:00:00Z) or a UTC day (2026-11-01)")
+}
