@@ -185,6 +185,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	}
 	river.AddWorker(workers, &jobs.HousekeepingWorker{DB: a.db, Now: time.Now, Logger: logger})
 	a.collector = collect.New(a.db, logger.With("component", "collect"), time.Now)
+	a.collector.SetJobTimeout(cfg.JobTimeout)
 	a.collector.Register(workers)
 	reg := prometheus.NewRegistry()
 	a.integrations = integration.New(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "integration"),
@@ -204,6 +205,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.collector.AttachPRObserver(a.comments)
 	a.queue, err = jobs.New(a.db, jobs.Config{
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
+		JobTimeout: cfg.JobTimeout,
 		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id),
 			collect.ReconcileSchedule(cfg.ReconcileInterval), integration.HookHealthSchedule(cfg.ReconcileInterval)},
 	})

@@ -46,12 +46,18 @@ type backfillWorker struct {
 	c *Collector
 }
 
-// Timeout lets a large backfill run for hours; it checkpoints as it goes,
-// so a retry after a crash or a timeout resumes where it stopped.
-func (w *backfillWorker) Timeout(*river.Job[BackfillArgs]) time.Duration { return 6 * time.Hour }
-
+// Work runs the backfill for one slice of time, then, if it is not done,
+// hands over to a fresh run of the same job (a snooze does not count as an
+// attempt). It checkpoints as it goes, so the next slice — or a rescue after
+// the process was killed — resumes where this one stopped.
 func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs]) error {
-	return w.c.jobError(ctx, job.Args.IntegrationID, w.c.Backfill(ctx, job.Args))
+	slice, cancel := context.WithTimeout(ctx, w.c.slice)
+	defer cancel()
+	err := w.c.Backfill(slice, job.Args)
+	if err != nil && errors.Is(slice.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		return river.JobSnooze(time.Millisecond)
+	}
+	return w.c.jobError(ctx, job.Args.IntegrationID, err)
 }
 
 // jobError turns a collection error into the job's outcome. A token that

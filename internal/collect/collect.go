@@ -17,6 +17,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/webhook"
 )
@@ -56,13 +57,18 @@ type Collector struct {
 	queue      txInserter
 	clients    ClientSource
 	prObserver PRObserver
+	slice      time.Duration // how long a backfill job runs before continuing in a new one
 }
 
 // New returns a Collector. Attach the queue once it exists: the queue needs
 // the Collector's workers first.
 func New(db *store.DB, logger *slog.Logger, now func() time.Time) *Collector {
-	return &Collector{db: db, logger: logger, now: now}
+	return &Collector{db: db, logger: logger, now: now, slice: jobs.DefaultJobTimeout / 2}
 }
+
+// SetJobTimeout tells the Collector the queue's job timeout: a backfill
+// runs in slices of half of it.
+func (c *Collector) SetJobTimeout(d time.Duration) { c.slice = d / 2 }
 
 // AttachQueue sets the queue that processing jobs are inserted into.
 func (c *Collector) AttachQueue(q txInserter) { c.queue = q }

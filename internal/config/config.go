@@ -27,6 +27,7 @@ type Config struct {
 	LogFormat         string        // PANDEV_LOG_FORMAT
 	LogLevel          string        // PANDEV_LOG_LEVEL
 	ShutdownTimeout   time.Duration // PANDEV_SHUTDOWN_TIMEOUT
+	JobTimeout        time.Duration // PANDEV_JOB_TIMEOUT
 }
 
 // setting is one row of the settings table: variable, flag, default, help,
@@ -96,6 +97,14 @@ var settings = []setting{
 			return nil
 		}
 		return fmt.Errorf("%q is not debug, info, warn or error", v)
+	}},
+	{"PANDEV_JOB_TIMEOUT", "job-timeout", "10m", "longest a background job runs; a killed process's jobs resume after 1.25× this", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("%q is not a duration of at least 1s (e.g. 10m)", v)
+		}
+		c.JobTimeout = d
+		return nil
 	}},
 	{"PANDEV_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long a shutdown waits for requests and jobs to finish", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)

@@ -33,7 +33,15 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger receives River's own logs.
 	Logger *slog.Logger
+	// JobTimeout is the longest a job may run (default 10 min). Long work
+	// (backfill) runs in slices shorter than this and continues in a new
+	// slice. A job left running by a killed process is picked up again a
+	// quarter of JobTimeout after its timeout would have ended it.
+	JobTimeout time.Duration
 }
+
+// DefaultJobTimeout is JobTimeout's default.
+const DefaultJobTimeout = 10 * time.Minute
 
 // Queue is the job queue of one process.
 type Queue struct {
@@ -52,6 +60,9 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if cfg.Workers == nil {
 		cfg.Workers = river.NewWorkers()
 	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = DefaultJobTimeout
+	}
 	rc := &river.Config{
 		ID:     cfg.ID,
 		Logger: cfg.Logger,
@@ -62,8 +73,11 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		FetchPollInterval: cfg.PollInterval,
 		Workers:           cfg.Workers,
 		PeriodicJobs:      cfg.Periodic,
-		JobTimeout:        30 * time.Minute,
-		MaxAttempts:       12,
+		JobTimeout:        cfg.JobTimeout,
+		// A running job whose process died is "stuck": rescue it once no live
+		// process could still be running it (every job ends by its timeout).
+		RescueStuckJobsAfter: cfg.JobTimeout + cfg.JobTimeout/4 + time.Second,
+		MaxAttempts:          12,
 		// A job that returns an error waits attempt^4 seconds (River's
 		// default backoff); keep completed jobs a day for the admin page.
 		CompletedJobRetentionPeriod: 24 * time.Hour,

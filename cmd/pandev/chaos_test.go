@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pandev-metrics/pandev/internal/azdosim"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// pandevBinary builds the real binary once per test run: chaos tests kill
+// it with SIGKILL, which an in-process server cannot survive.
+func pandevBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pandev-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pandev")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// proc is one `pandev serve` process.
+type proc struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuffer
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startServe(t *testing.T, bin string, env []string, addr string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), append(env, "PANDEV_ADDR="+addr, "PANDEV_LOG_LEVEL=warn")...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, url: "http://" + addr, logs: logs}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	if err := waitHealthy(context.Background(), p.url); err != nil {
+		t.Fatalf("serve did not start: %v\n%s", err, logs.String())
+	}
+	return p
+}
+
+func runBin(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pandev %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// bearer calls the API with a token.
+func bearer(t *testing.T, method, url, token string, body any, out any) int {
+	t.Helper()
+	var rd *strings.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	} else {
+		rd = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+// backfillState reads the backfill progress from the status API.
+func backfillState(t *testing.T, p *proc, token string) (done, total int, fraction float64) {
+	var st struct {
+		SelectedProjects int `json:"selected_projects"`
+		Backfill         []struct {
+			Fraction float64 `json:"fraction"`
+			Finished *string `json:"finished"`
+		} `json:"backfill"`
+	}
+	bearer(t, "GET", p.url+"/api/v1/integrations/azure-devops", token, nil, &st)
+	for _, b := range st.Backfill {
+		fraction += b.Fraction
+		if b.Finished != nil {
+			done++
+		}
+	}
+	if st.SelectedProjects > 0 {
+		fraction /= float64(st.SelectedProjects)
+	}
+	return done, st.SelectedProjects, fraction
+}
+
+// exportDigest is a digest of every collected row, from the CSV exports.
+func exportDigest(t *testing.T, p *proc, token string) (string, map[string]int) {
+	t.Helper()
+	h := sha256.New()
+	counts := map[string]int{}
+	for _, kind := range []string{"commits", "pull-requests", "pipeline-runs", "deployments", "work-items"} {
+		req, _ := http.NewRequest("GET", p.url+"/api/v1/"+kind, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "text/csv")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		res.Body.Close()
+		sort.Strings(lines)
+		counts[kind] = len(lines) - 1
+		fmt.Fprintln(h, kind, strings.Join(lines, "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil)), counts
+}
+
+// connectAndBackfill makes a fresh server, connects the simulator, selects
+// every project; kill says at which share of the backfill to SIGKILL the
+// server and start it again (0: never).
+func connectAndBackfill(t *testing.T, bin string, sim *azdosim.Sim, kill float64) (*proc, string) {
+	t.Helper()
+	dir := t.TempDir()
+	// Short job timeout: the killed process's running jobs are rescued
+	// seconds, not minutes, later (River's rescuer looks every 30 s).
+	env := []string{"PANDEV_DB=" + filepath.Join(dir, "pandev.db"), "PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=",
+		"PANDEV_JOB_TIMEOUT=4s"}
+	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
+	token := runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")
+	addr := freeAddr(t)
+	p := startServe(t, bin, env, addr)
+	if code := bearer(t, "POST", p.url+"/api/v1/integrations/azure-devops", token, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, nil); code != 201 {
+		t.Fatalf("activate: %d\n%s", code, p.logs.String())
+	}
+	var projects struct{ Projects []struct{ ID string } }
+	bearer(t, "GET", p.url+"/api/v1/integrations/azure-devops/projects", token, nil, &projects)
+	var ids []string
+	for _, pr := range projects.Projects {
+		ids = append(ids, pr.ID)
+	}
+	if code := bearer(t, "PUT", p.url+"/api/v1/integrations/azure-devops/projects", token, map[string][]string{"selected": ids}, nil); code != 200 {
+		t.Fatalf("select: %d", code)
+	}
+	if kill > 0 {
+		waitFor(t, "the backfill to get under way", func() bool {
+			_, _, f := backfillState(t, p, token)
+			return f >= kill
+		})
+		done, total, f := backfillState(t, p, token)
+		if done == total {
+			t.Fatalf("the backfill finished before the kill (%.0f%%): slow the simulator down", f*100)
+		}
+		p.cmd.Process.Kill() // SIGKILL: no shutdown, no checkpoint flush
+		p.cmd.Wait()
+		t.Logf("killed at %.0f%% (%d/%d projects done)", f*100, done, total)
+		p = startServe(t, bin, env, addr)
+	}
+	waitFor(t, "every project's backfill to finish", func() bool {
+		done, total, _ := backfillState(t, p, token)
+		return total > 0 && done == total
+	})
+	return p, token
+}
+
+// TestKillDuringBackfill: `kill -9` in the middle of a backfill, restart →
+// the same rows as an uninterrupted backfill of the same organization,
+// nothing duplicated.
+func TestKillDuringBackfill(t *testing.T) {
+	bin := pandevBinary(t)
+	sim, err := azdosim.New(azdosim.Options{Seed: 11, Profile: "medium", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if err := sim.SetFaults(azdosim.FaultConfig{Latency: "5ms"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.SetDeliveryMode("drop", nil); err != nil { // only the backfill writes
+		t.Fatal(err)
+	}
+	clean, cleanToken := connectAndBackfill(t, bin, sim, 0)
+	want, wantCounts := exportDigest(t, clean, cleanToken)
+	killed, killedToken := connectAndBackfill(t, bin, sim, 0.3)
+	got, gotCounts := exportDigest(t, killed, killedToken)
+	t.Logf("rows: %v", gotCounts)
+	if got != want {
+		t.Fatalf("after kill -9 and restart the data differs from an uninterrupted backfill:\nclean  %v\nkilled %v", wantCounts, gotCounts)
+	}
+}
