@@ -240,3 +240,136 @@ func TestKillDuringBackfill(t *testing.T) {
 		t.Fatalf("after kill -9 and restart the data differs from an uninterrupted backfill:\nclean  %v\nkilled %v", wantCounts, gotCounts)
 	}
 }
+
+// TestKillDuringIngestBurst: `kill -9` while webhook deliveries pour in.
+// Every delivery that was answered 200 is stored and processed after the
+// restart; the sender retries the others (as Azure DevOps does); in the
+// end each event is one row — none lost, none twice.
+func TestKillDuringIngestBurst(t *testing.T) {
+	bin := pandevBinary(t)
+	sim, err := azdosim.New(azdosim.Options{Seed: 12, Profile: "small", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if err := sim.SetDeliveryMode("drop", nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := []string{"PANDEV_DB=" + filepath.Join(dir, "pandev.db"), "PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=",
+		"PANDEV_JOB_TIMEOUT=4s"}
+	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
+	token := runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")
+	addr := freeAddr(t)
+	p := startServe(t, bin, env, addr)
+	if code := bearer(t, "POST", p.url+"/api/v1/integrations/azure-devops", token, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, nil); code != 201 {
+		t.Fatalf("activate: %d", code)
+	}
+	var projects struct{ Projects []struct{ ID string } }
+	bearer(t, "GET", p.url+"/api/v1/integrations/azure-devops/projects", token, nil, &projects)
+	project := projects.Projects[0].ID
+	bearer(t, "PUT", p.url+"/api/v1/integrations/azure-devops/projects", token, map[string][]string{"selected": {project}}, nil)
+	// The webhook credentials are what the service hooks were registered with.
+	var user, pass string
+	waitFor(t, "the service hooks", func() bool {
+		for _, s := range simSubscriptions(t, sim) {
+			if s.PublisherInputs["projectId"] == project {
+				user, pass = s.ConsumerInputs["basicAuthUsername"], s.ConsumerInputs["basicAuthPassword"]
+				return true
+			}
+		}
+		return false
+	})
+
+	const n = 1500
+	body := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"id":"burst-%d","eventType":"git.push","publisherId":"tfs","createdDate":"2026-11-01T00:00:00Z",`+
+			`"resourceContainers":{"project":{"id":%q}},"resource":{"repository":{"id":"burst-repo","name":"burst","project":{"id":%q}},`+
+			`"commits":[{"commitId":"%040d","author":{"name":"A","email":"a@x","date":"2026-11-01T00:00:00Z"},`+
+			`"committer":{"name":"A","email":"a@x","date":"2026-11-01T00:00:00Z"},"comment":"burst %d"}]}}`, i, project, project, i, i))
+	}
+	acked := make([]bool, n)
+	var mu sync.Mutex
+	send := func(url string, todo []int, stopAfter int) {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		var count int
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					req, _ := http.NewRequest("POST", url+"/v1/azure/webhook/project", strings.NewReader(string(body(i))))
+					req.SetBasicAuth(user, pass)
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						continue // the server died: the sender retries later
+					}
+					res.Body.Close()
+					if res.StatusCode == 200 {
+						mu.Lock()
+						acked[i] = true
+						count++
+						if stopAfter > 0 && count == stopAfter {
+							p.cmd.Process.Kill() // SIGKILL in the middle of the burst
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		for _, i := range todo {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	send(p.url, all, n/3)
+	p.cmd.Wait()
+	mu.Lock()
+	ackedBefore := 0
+	var retry []int
+	for i, ok := range acked {
+		if ok {
+			ackedBefore++
+		} else {
+			retry = append(retry, i)
+		}
+	}
+	mu.Unlock()
+	t.Logf("killed after %d of %d deliveries were answered 200", ackedBefore, n)
+	if ackedBefore == n {
+		t.Fatal("the burst finished before the kill")
+	}
+	p = startServe(t, bin, env, addr)
+	send(p.url, append(retry, 0, 1, 2), 0) // the unanswered ones, and three duplicates
+	burstCommits := func() int { // the burst's repository only: the backfill stores the project's own history too
+		req, _ := http.NewRequest("GET", p.url+"/api/v1/commits?repository=burst-repo", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "text/csv")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		lines := 0
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "burst-repo,") {
+				lines++
+			}
+		}
+		return lines
+	}
+	waitFor(t, "every event to be stored once", func() bool { return burstCommits() >= n })
+	if got := burstCommits(); got != n {
+		t.Fatalf("%d commits stored for %d events", got, n)
+	}
+}
