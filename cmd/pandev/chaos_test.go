@@ -350,7 +350,7 @@ func TestKillDuringIngestBurst(t *testing.T) {
 	}
 	p = startServe(t, bin, env, addr)
 	send(p.url, append(retry, 0, 1, 2), 0) // the unanswered ones, and three duplicates
-	burstCommits := func() int { // the burst's repository only: the backfill stores the project's own history too
+	burstCommits := func() int {           // the burst's repository only: the backfill stores the project's own history too
 		req, _ := http.NewRequest("GET", p.url+"/api/v1/commits?repository=burst-repo", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "text/csv")
