@@ -14,11 +14,11 @@ func TestSignInSessionsCSRFAndAPIErrors(t *testing.T) {
 	r := startApp(t, cfg, appOptions{})
 	b := newBrowser(t, r.URL())
 
-	res, body := b.do("GET", "/", "", nil, map[string]string{"Accept": "text/html"})
+	res, _ := b.do("GET", "/", "", nil, map[string]string{"Accept": "text/html"})
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
 		t.Fatalf("signed-out dashboard must redirect to /login: %d %s", res.StatusCode, res.Header.Get("Location"))
 	}
-	res, body = b.do("GET", "/login", "", nil, nil)
+	res, body := b.do("GET", "/login", "", nil, nil)
 	if res.StatusCode != 200 || !strings.Contains(body, `name="password"`) {
 		t.Fatalf("login page: %d", res.StatusCode)
 	}
@@ -59,7 +59,7 @@ func TestSignInSessionsCSRFAndAPIErrors(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, "No data yet") || strings.Contains(body, "Connect Azure DevOps</a>") {
 		t.Fatalf("member dashboard shows the empty state without the admin's connect button: %d\n%s", res.StatusCode, body)
 	}
-	res, body = b.do("GET", "/api/v1/me", "", nil, nil)
+	_, body = b.do("GET", "/api/v1/me", "", nil, nil)
 	var me struct{ Email, Role, Workspace string }
 	decodeJSON(t, body, &me)
 	if me.Email != "ann@example.com" || me.Role != "member" || me.Workspace != "acme" {

@@ -1,6 +1,7 @@
 package azdosim
 
 import (
+	"context"
 	"encoding/base64"
 	"io"
 	"net/http"
@@ -35,7 +36,7 @@ func largeOnce(b *testing.B) *Sim {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Start(nil); err != nil {
+		if err := s.Start(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		// Benchmarks measure the simulator, not the TSTU budget.

@@ -283,12 +283,6 @@ func (h *hookEngine) run(ctx context.Context) {
 	}
 }
 
-func (h *hookEngine) scaled(d time.Duration) time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return time.Duration(float64(d) * h.retryScale)
-}
-
 // attempt POSTs one notification and applies the failure semantics.
 func (h *hookEngine) attempt(ctx context.Context, j *job) {
 	sub := j.sub

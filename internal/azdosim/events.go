@@ -391,7 +391,7 @@ func (s *Sim) approvalEvent(typ string, dep *deployment) *event {
 		status = "approved"
 	}
 	ap := s.org.idents[dep.approvedBy]
-	approval := obj{}
+	var approval obj
 	ev.Message = msg(fmt.Sprintf("Pre-deployment approval for %s on %s is %s.", rel.Name, d.envs[dep.env].Name, status),
 		fmt.Sprintf("Pre-deployment approval for %s on %s is %s.", rel.Name, d.envs[dep.env].Name, status),
 		fmt.Sprintf("Pre-deployment approval for %s on %s is %s.", rel.Name, d.envs[dep.env].Name, status))

@@ -84,7 +84,6 @@ type hookReceiver struct {
 	statuses []int // answered in order; the last one repeats
 	got      []receivedHook
 	notify   chan struct{}
-	srv      *http.Server
 	url      string
 }
 
@@ -116,12 +115,6 @@ func newHookReceiver(t testing.TB, statuses ...int) *hookReceiver {
 	srvT := newLocalServer(t, mux)
 	h.url = srvT
 	return h
-}
-
-func (h *hookReceiver) setStatuses(s ...int) {
-	h.mu.Lock()
-	h.statuses = s
-	h.mu.Unlock()
 }
 
 // waitN blocks until n deliveries in total have arrived.

@@ -159,8 +159,6 @@ func (q *rq) decode(v any) error {
 }
 
 // orgURL is the base URL links are rendered with.
-func (q *rq) orgURL() string { return q.s.baseURL + "/" + q.s.org.name }
-
 func timeStr(t int64) string {
 	if t == 0 {
 		return ""

@@ -39,11 +39,10 @@ type org struct {
 	envs        map[int]*environment
 	envRecords  int // last environment deployment record id
 
-	nextPush    int32
-	nextRelEnv  int
-	nextComment int
-	eventSeq    uint64
-	version     uint64 // bumped by every write; part of the render cache key of mutable items
+	nextPush   int32
+	nextRelEnv int
+	eventSeq   uint64
+	version    uint64 // bumped by every write; part of the render cache key of mutable items
 }
 
 type identity struct {
@@ -202,7 +201,6 @@ type build struct {
 	stages       [5]uint8
 	stageEnd     [5]int64
 	deleted      bool
-	prID         int32
 	yamlError    bool // failed before any stage ran: the timeline answers 204
 }
 

@@ -114,11 +114,10 @@ func routeTable() []route {
 }
 
 type router struct {
-	s     *Sim
-	main  []*route
-	rel   []*route
-	locs  *locations
-	known map[string]bool
+	s    *Sim
+	main []*route
+	rel  []*route
+	locs *locations
 }
 
 func newRouter(s *Sim) *router {

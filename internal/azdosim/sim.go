@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -323,5 +322,3 @@ func (c *clock) changed() <-chan struct{} {
 }
 
 func (s *Sim) isServer() bool { return s.opts.Mode == "server" }
-
-func lower(s string) string { return strings.ToLower(s) }
