@@ -48,6 +48,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		{"ingest", b.ingest},
 		{"freshness", b.freshness},
 		{"backfill", b.backfill},
+		{"replicas", b.replicas},
 	} {
 		fmt.Fprintf(stdout, "\n== %s\n", sc.name)
 		if err := sc.run(ctx); err != nil {
@@ -521,4 +522,100 @@ func (b *bench) write(dir string) error {
 	}
 	fmt.Fprintf(b.out, "\nreport: %s\n\n%s", filepath.Join(dir, "report.md"), md.String())
 	return nil
+}
+
+// replicas: two `pandev serve` on one PostgreSQL database behind a
+// round-robin, against one alone in the same run; afterwards every event is
+// stored and processed exactly once.
+func (b *bench) replicas(ctx context.Context) error {
+	n := 4000
+	if b.quick {
+		n = 1200
+	}
+	dsn, err := benchPostgres(b.pgURL)
+	if err != nil {
+		fmt.Fprintf(b.out, "   (skipped: no PostgreSQL: %v)\n", err)
+		return nil
+	}
+	a1, stop1, err := startBenchApp(ctx, dsn, appOptions{ID: "replica-1"})
+	if err != nil {
+		return err
+	}
+	defer stop1()
+	a2, stop2, err := startBenchApp(ctx, dsn, appOptions{ID: "replica-2"})
+	if err != nil {
+		return err
+	}
+	defer stop2()
+	id, secret, err := benchIntegration(ctx, a1)
+	if err != nil {
+		return err
+	}
+	body := func(prefix string) func(int) []byte {
+		return func(i int) []byte {
+			return []byte(fmt.Sprintf(`{"id":"%s-%d","eventType":"git.push","publisherId":"tfs","createdDate":"2026-11-01T00:00:00Z",`+
+				`"resourceContainers":{"project":{"id":"p"}},"resource":{"repository":{"id":"r","name":"r","project":{"id":"p"}},`+
+				`"commits":[{"commitId":"%s%035d","author":{"date":"2026-11-01T00:00:00Z"},"committer":{"date":"2026-11-01T00:00:00Z"}}]}}`,
+				prefix, i, prefix, i))
+		}
+	}
+	one, _, _, err := hammerRoundRobin(ctx, []string{a1.URL()}, n, 16, body("aaaaa"), id, secret)
+	if err != nil {
+		return err
+	}
+	two, _, _, err := hammerRoundRobin(ctx, []string{a1.URL(), a2.URL()}, n, 16, body("bbbbb"), id, secret)
+	if err != nil {
+		return err
+	}
+	b.add(Result{Scenario: "replicas", Name: "2 replicas deliveries/s", Value: two, Unit: "/s", Baseline: one,
+		Note: "baseline: one replica behind the same round-robin proxy, same database; here both replicas, the proxy and PostgreSQL share 2 cores"})
+	// Every event processed exactly once: one commit row each, every inbox row processed.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var processed, commits int
+		if err := a1.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_inbox WHERE status = 'processed'`).Scan(&processed); err != nil {
+			return err
+		}
+		if err := a1.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM commits WHERE repo_id = 'r'`).Scan(&commits); err != nil {
+			return err
+		}
+		if processed == 2*n {
+			if commits != 2*n {
+				return fmt.Errorf("%d commits for %d events", commits, 2*n)
+			}
+			b.add(Result{Scenario: "replicas", Name: "events processed exactly once", Value: float64(processed), Unit: "events", Target: fmt.Sprint(2 * n)})
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d events processed after 3 minutes", processed, 2*n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// hammerRoundRobin spreads the deliveries over several servers in turn.
+func hammerRoundRobin(ctx context.Context, bases []string, n, clients int, body func(int) []byte, user, pass string) (float64, float64, float64, error) {
+	var turn atomic.Int64
+	transport := &http.Transport{MaxIdleConnsPerHost: 2 * clients}
+	defer transport.CloseIdleConnections()
+	proxy := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := bases[int(turn.Add(1))%len(bases)] + r.URL.Path
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, target, r.Body)
+		req.Header = r.Header.Clone()
+		res, err := transport.RoundTrip(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		w.WriteHeader(res.StatusCode)
+		io.Copy(w, res.Body)
+	})}
+	ln, err := netListen()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	go proxy.Serve(ln)
+	defer proxy.Close()
+	return hammer(ctx, "http://"+ln.Addr().String()+"/v1/azure/webhook/project", n, clients, body, user, pass)
 }
