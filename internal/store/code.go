@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -232,12 +234,45 @@ func (q queries) ListCommits(ctx context.Context, f Filter) ([]Commit, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The page's parents in one query per integration, not one per commit.
+	index := map[string]*Commit{}
+	byIntegration := map[string][]any{}
 	for i := range commits {
-		if commits[i].Parents, err = q.CommitParents(ctx, commits[i].IntegrationID, commits[i].RepoID, commits[i].SHA); err != nil {
+		c := &commits[i]
+		index[c.IntegrationID+" "+c.RepoID+" "+c.SHA] = c
+		byIntegration[c.IntegrationID] = append(byIntegration[c.IntegrationID], c.SHA)
+	}
+	for integrationID, shas := range byIntegration {
+		rows, err := q.q.QueryContext(ctx, `SELECT repo_id, sha, parent_sha FROM commit_parents
+			WHERE integration_id = $1 AND sha IN (`+placeholders(2, len(shas))+`) ORDER BY repo_id, sha, ord`,
+			append([]any{integrationID}, shas...)...)
+		type edge struct{ repo, sha, parent string }
+		edges, err := collect(rows, err, func(r rowScanner) (edge, error) {
+			var e edge
+			return e, mapErr(r.Scan(&e.repo, &e.sha, &e.parent))
+		})
+		if err != nil {
 			return nil, err
+		}
+		for _, e := range edges {
+			if c := index[integrationID+" "+e.repo+" "+e.sha]; c != nil {
+				c.Parents = append(c.Parents, e.parent)
+			}
 		}
 	}
 	return commits, nil
+}
+
+// placeholders returns "$from, $from+1, …" for n arguments.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
 }
 
 // CommitParents returns a commit's parents in order (the commit graph).

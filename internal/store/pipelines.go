@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -105,18 +106,36 @@ func (q queries) ListPipelineRuns(ctx context.Context, f Filter) ([]PipelineRun,
 	if err != nil {
 		return nil, err
 	}
+	// The page's stages in one query per integration, not one per run.
+	index := map[string]*PipelineRun{}
+	byIntegration := map[string][]any{}
 	for i := range runs {
-		rows, qerr := q.q.QueryContext(ctx, `SELECT record_id, name, state, result, started_at, finished_at
-			FROM pipeline_stages WHERE integration_id = $1 AND run_id = $2 ORDER BY started_at, record_id`,
-			runs[i].IntegrationID, runs[i].RunID)
-		if runs[i].Stages, err = collect(rows, qerr, func(r rowScanner) (Stage, error) {
-			var s Stage
+		r := &runs[i]
+		index[fmt.Sprint(r.IntegrationID, " ", r.RunID)] = r
+		byIntegration[r.IntegrationID] = append(byIntegration[r.IntegrationID], r.RunID)
+	}
+	for integrationID, ids := range byIntegration {
+		rows, qerr := q.q.QueryContext(ctx, `SELECT run_id, record_id, name, state, result, started_at, finished_at
+			FROM pipeline_stages WHERE integration_id = $1 AND run_id IN (`+placeholders(2, len(ids))+`)
+			ORDER BY run_id, started_at, record_id`, append([]any{integrationID}, ids...)...)
+		type runStage struct {
+			run int64
+			Stage
+		}
+		stages, err := collect(rows, qerr, func(r rowScanner) (runStage, error) {
+			var s runStage
 			var st, fin sql.NullTime
-			err := r.Scan(&s.RecordID, &s.Name, &s.State, &s.Result, &st, &fin)
+			err := r.Scan(&s.run, &s.RecordID, &s.Name, &s.State, &s.Result, &st, &fin)
 			s.StartedAt, s.FinishedAt = timePtr(st), timePtr(fin)
 			return s, mapErr(err)
-		}); err != nil {
+		})
+		if err != nil {
 			return nil, err
+		}
+		for _, s := range stages {
+			if r := index[fmt.Sprint(integrationID, " ", s.run)]; r != nil {
+				r.Stages = append(r.Stages, s.Stage)
+			}
 		}
 	}
 	return runs, nil
