@@ -165,29 +165,64 @@ func exportDigest(t *testing.T, p *proc, token string) (string, map[string]int) 
 	return hex.EncodeToString(h.Sum(nil)), counts
 }
 
+// chaosSim starts a simulator whose own hook deliveries are dropped, so
+// only what the test sends (or the backfill reads) is stored.
+func chaosSim(t *testing.T, seed int64, profile string) *azdosim.Sim {
+	t.Helper()
+	sim, err := azdosim.New(azdosim.Options{Seed: seed, Profile: profile, Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	if err := sim.SetDeliveryMode("drop", nil); err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
+// chaosServer is a fresh `pandev serve` process with an admin token and
+// the simulator activated; it returns what a restart needs and the ids of
+// the projects the token sees.
+type chaosServer struct {
+	p        *proc
+	env      []string
+	addr     string
+	token    string
+	projects []string
+}
+
+func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim) chaosServer {
+	t.Helper()
+	// Short job timeout: the killed process's running jobs are rescued
+	// seconds, not minutes, later (River's rescuer looks every 30 s).
+	env := []string{"PANDEV_DB=" + filepath.Join(t.TempDir(), "pandev.db"),
+		"PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_JOB_TIMEOUT=4s"}
+	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
+	cs := chaosServer{env: env, addr: freeAddr(t),
+		token: runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")}
+	cs.p = startServe(t, bin, env, cs.addr)
+	if code := bearer(t, "POST", cs.p.url+"/api/v1/integrations/azure-devops", cs.token,
+		map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, nil); code != 201 {
+		t.Fatalf("activate: %d\n%s", code, cs.p.logs.String())
+	}
+	var projects struct{ Projects []struct{ ID string } }
+	bearer(t, "GET", cs.p.url+"/api/v1/integrations/azure-devops/projects", cs.token, nil, &projects)
+	for _, pr := range projects.Projects {
+		cs.projects = append(cs.projects, pr.ID)
+	}
+	return cs
+}
+
 // connectAndBackfill makes a fresh server, connects the simulator, selects
 // every project; kill says at which share of the backfill to SIGKILL the
 // server and start it again (0: never).
 func connectAndBackfill(t *testing.T, bin string, sim *azdosim.Sim, kill float64) (*proc, string) {
 	t.Helper()
-	dir := t.TempDir()
-	// Short job timeout: the killed process's running jobs are rescued
-	// seconds, not minutes, later (River's rescuer looks every 30 s).
-	env := []string{"PANDEV_DB=" + filepath.Join(dir, "pandev.db"), "PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=",
-		"PANDEV_JOB_TIMEOUT=4s"}
-	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
-	token := runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")
-	addr := freeAddr(t)
-	p := startServe(t, bin, env, addr)
-	if code := bearer(t, "POST", p.url+"/api/v1/integrations/azure-devops", token, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, nil); code != 201 {
-		t.Fatalf("activate: %d\n%s", code, p.logs.String())
-	}
-	var projects struct{ Projects []struct{ ID string } }
-	bearer(t, "GET", p.url+"/api/v1/integrations/azure-devops/projects", token, nil, &projects)
-	var ids []string
-	for _, pr := range projects.Projects {
-		ids = append(ids, pr.ID)
-	}
+	cs := newChaosServer(t, bin, sim)
+	p, token, env, addr, ids := cs.p, cs.token, cs.env, cs.addr, cs.projects
 	if code := bearer(t, "PUT", p.url+"/api/v1/integrations/azure-devops/projects", token, map[string][]string{"selected": ids}, nil); code != 200 {
 		t.Fatalf("select: %d", code)
 	}
@@ -217,18 +252,8 @@ func connectAndBackfill(t *testing.T, bin string, sim *azdosim.Sim, kill float64
 // nothing duplicated.
 func TestKillDuringBackfill(t *testing.T) {
 	bin := pandevBinary(t)
-	sim, err := azdosim.New(azdosim.Options{Seed: 11, Profile: "medium", Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := chaosSim(t, 11, "medium") // only the backfill writes
 	if err := sim.SetFaults(azdosim.FaultConfig{Latency: "5ms"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.SetDeliveryMode("drop", nil); err != nil { // only the backfill writes
 		t.Fatal(err)
 	}
 	clean, cleanToken := connectAndBackfill(t, bin, sim, 0)
@@ -247,30 +272,10 @@ func TestKillDuringBackfill(t *testing.T) {
 // end each event is one row — none lost, none twice.
 func TestKillDuringIngestBurst(t *testing.T) {
 	bin := pandevBinary(t)
-	sim, err := azdosim.New(azdosim.Options{Seed: 12, Profile: "small", Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	if err := sim.SetDeliveryMode("drop", nil); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	env := []string{"PANDEV_DB=" + filepath.Join(dir, "pandev.db"), "PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=",
-		"PANDEV_JOB_TIMEOUT=4s"}
-	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
-	token := runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")
-	addr := freeAddr(t)
-	p := startServe(t, bin, env, addr)
-	if code := bearer(t, "POST", p.url+"/api/v1/integrations/azure-devops", token, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, nil); code != 201 {
-		t.Fatalf("activate: %d", code)
-	}
-	var projects struct{ Projects []struct{ ID string } }
-	bearer(t, "GET", p.url+"/api/v1/integrations/azure-devops/projects", token, nil, &projects)
-	project := projects.Projects[0].ID
+	sim := chaosSim(t, 12, "small")
+	cs := newChaosServer(t, bin, sim)
+	p, token, env, addr := cs.p, cs.token, cs.env, cs.addr
+	project := cs.projects[0]
 	bearer(t, "PUT", p.url+"/api/v1/integrations/azure-devops/projects", token, map[string][]string{"selected": {project}}, nil)
 	// The webhook credentials are what the service hooks were registered with.
 	var user, pass string
