@@ -207,7 +207,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
 		JobTimeout: cfg.JobTimeout,
 		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id),
-			collect.ReconcileSchedule(cfg.ReconcileInterval), integration.HookHealthSchedule(cfg.ReconcileInterval)},
+			collect.ReconcileSchedule(cfg.ReconcileInterval), collect.SweepSchedule(), integration.HookHealthSchedule(cfg.ReconcileInterval)},
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -22,20 +23,45 @@ import (
 	"github.com/pandev-metrics/pandev/internal/webhook"
 )
 
-// EventArgs is the job that processes stored webhook events of one
-// integration, in the order they were committed: ingest stores deliveries
-// in groups and queues one job per group and integration.
+// EventArgs is the job that drains an integration's inbox: it applies the
+// pending deliveries oldest first until none is left. Ingest queues one in
+// the transaction that stores deliveries, unique per integration (and
+// minute), so a burst of thousands of deliveries makes a handful of jobs,
+// not one per group: River completes jobs in batches, and on SQLite a
+// batch of a hundred small jobs held the only writer for tens of
+// milliseconds, which a delivery waiting for that writer felt as p99.
+//
+// No delivery waits for a job that will not come: the job ends in a
+// transaction that finds the inbox empty and completes the job together
+// (jobs.CompleteTx). Ingest locks the integration shared and the ending
+// transaction exclusive (SQLite serializes all writers anyway), so either
+// that transaction sees the new delivery and the job goes on, or ingest
+// runs after it and, finding no running job, queues a new one. Every
+// delivery is claimed (pending → outcome) in the transaction that applies
+// it, so two jobs on the same inbox — a stuck one and the next minute's,
+// or two replicas' — never apply one delivery twice.
 type EventArgs struct {
-	IntegrationID string   `json:"integration_id"`
-	EventIDs      []string `json:"event_ids"`
+	IntegrationID string `json:"integration_id"`
+	// EventIDs named a group's deliveries in jobs queued before drain
+	// jobs; such a job applies those first.
+	EventIDs []string `json:"event_ids,omitempty"`
 }
 
 // Kind names the job in the queue.
 func (EventArgs) Kind() string { return "webhook_events" }
 
-// EventArgs jobs need no uniqueness: only new inbox rows get a job (the
-// inbox's primary key deduplicates), and processing a row that is no
-// longer pending is a no-op, so a retried job skips what it already did.
+// eventJobOpts makes a drain job unique per integration while one waits or
+// runs, per minute: a job left running by a killed process stops new
+// deliveries from starting another for at most a minute, not until River
+// rescues it.
+func eventJobOpts() *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: time.Minute,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+// drainPage is how many pending deliveries a drain job reads at a time.
+const drainPage = 256
 
 // txInserter inserts a job in a transaction (jobs.Queue does).
 type txInserter interface {
@@ -79,6 +105,7 @@ func (c *Collector) AttachClients(cs ClientSource) { c.clients = cs }
 // Register adds the Collector's workers.
 func (c *Collector) Register(workers *river.Workers) {
 	river.AddWorker(workers, &eventWorker{c: c})
+	river.AddWorker(workers, &sweepWorker{c: c})
 	river.AddWorker(workers, &backfillWorker{c: c})
 	river.AddWorker(workers, &reconcileWorker{c: c})
 	river.AddWorker(workers, &reconcileAllWorker{c: c})
@@ -92,15 +119,88 @@ type eventWorker struct {
 }
 
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
-	for _, id := range job.Args.EventIDs {
-		err := w.c.ProcessEvent(ctx, job.Args.IntegrationID, id)
-		var bad *badPayload
-		if errors.As(err, &bad) {
-			continue // recorded as failed on its inbox row; retrying cannot help
-		}
+	c, id := w.c, job.Args.IntegrationID
+	if len(job.Args.EventIDs) > 0 {
+		stored, err := c.db.ListInboxEvents(ctx, id, job.Args.EventIDs)
 		if err != nil {
-			return err // retried: the events done so far are no longer pending
+			return err
 		}
+		if err := c.processStored(ctx, stored); err != nil {
+			return err
+		}
+	}
+	// A drain runs at most a slice, like a backfill, so it ends well within
+	// the job timeout; what is left then goes to a new job.
+	deadline := c.now().Add(c.slice)
+	for {
+		pending, err := c.db.PendingInboxEvents(ctx, id, drainPage)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 && c.now().Before(deadline) {
+			if err := c.processStored(ctx, pending); err != nil {
+				return err
+			}
+			continue
+		}
+		done := false
+		err = c.db.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.LockIntegrations(ctx, []string{id}, true); err != nil {
+				return err
+			}
+			more, err := tx.HasPendingInbox(ctx, id)
+			if err != nil || (more && c.now().Before(deadline)) {
+				return err // new deliveries came in: drain them first
+			}
+			if err := jobs.CompleteTx(ctx, tx, job); err != nil {
+				return err
+			}
+			done = true
+			if more { // out of time: the rest goes to a fresh job
+				return c.queue.InsertTx(ctx, tx, EventArgs{IntegrationID: id}, eventJobOpts())
+			}
+			return nil
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// SweepArgs is the periodic job that queues a drain for any integration
+// whose deliveries have waited longer than they should: after a crash, or
+// when a drain job gave up after its last attempt.
+type SweepArgs struct{}
+
+// Kind names the job in the queue.
+func (SweepArgs) Kind() string { return "webhook_sweep" }
+
+// SweepSchedule runs the sweep every minute on the leader.
+func SweepSchedule() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "webhook_sweep"})
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	c *Collector
+}
+
+func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
+	ids, err := w.c.db.IntegrationsWithStalePending(ctx, w.c.now().Add(-30*time.Second))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := w.c.db.InTx(ctx, func(tx *store.Tx) error {
+			return w.c.queue.InsertTx(ctx, tx, EventArgs{IntegrationID: id}, eventJobOpts())
+		}); err != nil {
+			return err
+		}
+	}
+	if len(ids) > 0 {
+		w.c.logger.Info("queued processing of deliveries left pending", "integrations", len(ids))
 	}
 	return nil
 }
@@ -149,71 +249,134 @@ var handlers = map[string]handler{
 	"ms.vss-release.deployment-completed-event":  applyReleaseDeployment,
 }
 
-// ProcessEvent applies a stored event and records the outcome on its inbox
-// row, all in one transaction: either the rows and "processed" are stored
-// together, or nothing is and the job is retried.
-func (c *Collector) ProcessEvent(ctx context.Context, integrationID, eventID string) error {
-	stored, err := c.db.GetInboxEvent(ctx, integrationID, eventID)
-	if delivery.IsNotFound(err) {
-		return nil // the integration was deleted with its inbox
-	}
-	if err != nil {
-		return err
-	}
-	if stored.Status != "pending" {
-		return nil // already done: a retried job after a crash between commit and completion
-	}
-	env, err := webhook.ParseEnvelope([]byte(stored.Payload))
-	if err != nil {
-		return c.mark(ctx, stored, statusFailed, err.Error())
-	}
-	ev := event{Key: stored.Key, Envelope: env, ProjectID: projectOf([]byte(stored.Payload))}
-	if ev.CreatedDate.IsZero() {
-		ev.CreatedDate = stored.ReceivedAt
-	}
-	h, known := handlers[env.EventType]
-	if !known {
-		return c.mark(ctx, stored, statusIgnored, "event type not collected")
-	}
-	if ev.ProjectID == "" {
-		return c.mark(ctx, stored, statusIgnored, "event names no project")
-	}
-	p, err := c.db.GetProject(ctx, ev.Key, ev.ProjectID)
-	if delivery.IsNotFound(err) || (err == nil && !p.Selected) {
-		return c.mark(ctx, stored, statusIgnored, "project not selected")
-	}
-	if err != nil {
-		return err
-	}
-	var ignored string
-	err = c.db.InTx(ctx, func(tx *store.Tx) error {
-		ignored, err = h(ctx, tx, ev)
+// applyChunk bounds how many events share one transaction: far fewer
+// commits on SQLite's single writer than one per event, and short enough
+// that a webhook delivery waiting for the writer is not held up.
+const applyChunk = 16
+
+// pendingEvent is a stored event ready to apply, or with its outcome
+// already known (ignored, or unreadable).
+type pendingEvent struct {
+	event
+	h              handler
+	status, reason string // set when there is nothing to apply
+}
+
+// processStored applies stored events in order. Each event's rows and its
+// inbox outcome ("processed", "ignored" with the reason, "failed") are
+// stored in one transaction, so either both are or neither is and the job
+// is retried. Events share transactions in chunks; when a chunk fails, its
+// events are applied one at a time, so an unreadable event is recorded as
+// failed without holding up its neighbours.
+func (c *Collector) processStored(ctx context.Context, stored []store.InboxEvent) error {
+	selected := map[string]bool{} // project id → selected, read once per page
+	var todo []pendingEvent
+	for _, s := range stored {
+		if s.Status != "pending" {
+			continue // already done: a retried job after a crash between commit and completion
+		}
+		pe, err := c.prepare(ctx, s, selected)
 		if err != nil {
 			return err
 		}
-		if ignored == "" {
-			if err := c.notifyPR(ctx, tx, ev); err != nil {
+		todo = append(todo, pe)
+	}
+	for start := 0; start < len(todo); start += applyChunk {
+		chunk := todo[start:min(start+applyChunk, len(todo))]
+		err := c.apply(ctx, chunk)
+		if err == nil {
+			continue
+		}
+		var bad *badPayload
+		if !errors.As(err, &bad) {
+			return err // retried: the chunks done so far are no longer pending
+		}
+		for _, pe := range chunk {
+			if err := c.apply(ctx, []pendingEvent{pe}); errors.As(err, &bad) {
+				if err := c.mark(ctx, pe.Key, pe.ID, statusFailed, bad.Error()); err != nil {
+					return err
+				}
+			} else if err != nil {
 				return err
 			}
 		}
-		status := statusProcessed
-		if ignored != "" {
-			status = statusIgnored
-		}
-		return tx.MarkInboxEvent(ctx, integrationID, eventID, status, ignored, c.now())
-	})
-	var bad *badPayload
-	if errors.As(err, &bad) {
-		if merr := c.mark(ctx, stored, statusFailed, bad.Error()); merr != nil {
-			return merr
-		}
-		return err
 	}
-	return err
+	return nil
 }
 
-func (c *Collector) mark(ctx context.Context, e store.InboxEvent, status, reason string) error {
-	return c.db.MarkInboxEvent(ctx, e.IntegrationID, e.EventID, status, reason, c.now())
+// prepare reads a stored event's envelope and finds its handler and
+// project; the outcome is set when the event is not to be applied.
+func (c *Collector) prepare(ctx context.Context, stored store.InboxEvent, selected map[string]bool) (pendingEvent, error) {
+	env, err := webhook.ParseEnvelope([]byte(stored.Payload))
+	if err != nil {
+		return pendingEvent{event: event{Key: stored.Key, Envelope: webhook.Envelope{ID: stored.EventID}},
+			status: statusFailed, reason: err.Error()}, nil
+	}
+	pe := pendingEvent{event: event{Key: stored.Key, Envelope: env, ProjectID: projectOf([]byte(stored.Payload))}}
+	pe.ID = stored.EventID
+	if pe.CreatedDate.IsZero() {
+		pe.CreatedDate = stored.ReceivedAt
+	}
+	h, known := handlers[env.EventType]
+	switch {
+	case !known:
+		pe.status, pe.reason = statusIgnored, "event type not collected"
+		return pe, nil
+	case pe.ProjectID == "":
+		pe.status, pe.reason = statusIgnored, "event names no project"
+		return pe, nil
+	}
+	sel, seen := selected[pe.ProjectID]
+	if !seen {
+		p, err := c.db.GetProject(ctx, pe.Key, pe.ProjectID)
+		if err != nil && !delivery.IsNotFound(err) {
+			return pe, err
+		}
+		sel = err == nil && p.Selected
+		selected[pe.ProjectID] = sel
+	}
+	if !sel {
+		pe.status, pe.reason = statusIgnored, "project not selected"
+		return pe, nil
+	}
+	pe.h = h
+	return pe, nil
+}
+
+// apply stores a chunk of events in one transaction. Each event is claimed
+// first: one another job already took is skipped.
+func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
+	return c.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, pe := range chunk {
+			status, reason := pe.status, pe.reason
+			if status == "" {
+				status = statusProcessed
+			}
+			mine, err := tx.ClaimInboxEvent(ctx, pe.IntegrationID, pe.ID, status, reason, c.now())
+			if err != nil {
+				return err
+			}
+			if !mine || pe.h == nil {
+				continue
+			}
+			ignored, err := pe.h(ctx, tx, pe.event)
+			if err != nil {
+				return err
+			}
+			if ignored != "" {
+				if err := tx.MarkInboxEvent(ctx, pe.IntegrationID, pe.ID, statusIgnored, ignored, c.now()); err != nil {
+					return err
+				}
+			} else if err := c.notifyPR(ctx, tx, pe.event); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (c *Collector) mark(ctx context.Context, k store.Key, eventID, status, reason string) error {
+	return c.db.MarkInboxEvent(ctx, k.IntegrationID, eventID, status, reason, c.now())
 }
 
 // projectOf finds the project an event belongs to: the envelope's

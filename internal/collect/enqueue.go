@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/riverqueue/river"
 
@@ -16,23 +17,26 @@ type manyInserter interface {
 }
 
 // EnqueueEvents schedules the processing of several stored events within
-// tx: one job per integration for the whole group ingest committed.
+// tx: a drain job for each integration the group touched, unless one is
+// already waiting or running (see EventArgs).
 func (c *Collector) EnqueueEvents(ctx context.Context, tx *store.Tx, events []webhook.EventRef) error {
 	q, ok := c.queue.(manyInserter)
 	if !ok {
 		return errors.New("collect: the queue cannot insert many jobs")
 	}
-	var order []string
-	byIntegration := map[string][]string{}
+	var ids []string
 	for _, e := range events {
-		if _, seen := byIntegration[e.IntegrationID]; !seen {
-			order = append(order, e.IntegrationID)
+		if !slices.Contains(ids, e.IntegrationID) {
+			ids = append(ids, e.IntegrationID)
 		}
-		byIntegration[e.IntegrationID] = append(byIntegration[e.IntegrationID], e.EventID)
 	}
-	params := make([]river.InsertManyParams, 0, len(order))
-	for _, id := range order {
-		params = append(params, river.InsertManyParams{Args: EventArgs{IntegrationID: id, EventIDs: byIntegration[id]}})
+	slices.Sort(ids)
+	if err := tx.LockIntegrations(ctx, ids, false); err != nil {
+		return err
+	}
+	params := make([]river.InsertManyParams, 0, len(ids))
+	for _, id := range ids {
+		params = append(params, river.InsertManyParams{Args: EventArgs{IntegrationID: id}, InsertOpts: eventJobOpts()})
 	}
 	return q.InsertManyTx(ctx, tx, params)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -116,6 +117,16 @@ func (q *Queue) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, 
 // Insert enqueues a job on its own.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	_, err := q.client.Insert(ctx, args, opts)
+	return err
+}
+
+// CompleteTx marks the running job complete within tx, so that its end
+// commits together with what tx saw and wrote (River's worker then finds
+// it already completed). Call it only from the job's Work.
+func CompleteTx[T river.JobArgs](ctx context.Context, tx *store.Tx, job *river.Job[T]) error {
+	// The driver type only satisfies the signature: River uses the driver
+	// of the client that runs the job, found in ctx.
+	_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQLTx(), job)
 	return err
 }
 

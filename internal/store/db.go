@@ -46,6 +46,7 @@ type DB struct {
 	pgPool  *pgxpool.Pool // PostgreSQL only: used for LISTEN/NOTIFY by the job queue
 	dialect Dialect
 	path    string // SQLite only: the database file
+	ckpt    *checkpointer
 }
 
 // Tx is a transaction with the same queries as DB. Jobs inserted through
@@ -64,7 +65,8 @@ type querier interface {
 
 // queries holds every statement; DB and Tx embed it.
 type queries struct {
-	q querier
+	q       querier
+	dialect Dialect
 }
 
 // ParseDSN tells which engine a PANDEV_DB value names and normalizes it:
@@ -117,19 +119,28 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// _txlock=immediate takes the write lock at BEGIN, so two transactions
 	// never deadlock upgrading read locks; one connection, as River's SQLite
 	// driver recommends, turns SQLITE_BUSY into orderly waiting.
+	//
+	// Checkpoints (copying the write-ahead log into the database file) run
+	// on a connection of their own (see checkpointer), not inside whichever
+	// commit crossed SQLite's default 1000 pages: on the one writer
+	// connection that commit, and every request queued behind it, waited
+	// for the copy. The writer still checkpoints itself past 8192 pages
+	// (32 MB), so the log stays bounded if the checkpointer falls behind.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
-	sqlDB, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
+	sqlDB := sql.OpenDB(stmtCacheConnector{dsn: dsn + "&_pragma=wal_autocheckpoint(8192)&_pragma=journal_size_limit(67108864)", drv: &sqlite.Driver{}})
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetConnMaxIdleTime(0)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
-	return &DB{queries: queries{q: sqlDB}, sqlDB: sqlDB, dialect: SQLite, path: path}, nil
+	ck, err := startCheckpointer(ctx, dsn)
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	return &DB{queries: queries{q: sqlDB, dialect: SQLite}, sqlDB: sqlDB, dialect: SQLite, path: path, ckpt: ck}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -146,7 +157,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, redactErr(err, dsn))
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
-	return &DB{queries: queries{q: sqlDB}, sqlDB: sqlDB, pgPool: pool, dialect: Postgres}, nil
+	return &DB{queries: queries{q: sqlDB, dialect: Postgres}, sqlDB: sqlDB, pgPool: pool, dialect: Postgres}, nil
 }
 
 // redactErr keeps a password in a connection URL out of error messages.
@@ -178,6 +189,9 @@ func (db *DB) Ping(ctx context.Context) error { return db.sqlDB.PingContext(ctx)
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	if db.ckpt != nil {
+		db.ckpt.stop()
+	}
 	err := db.sqlDB.Close()
 	if db.pgPool != nil {
 		db.pgPool.Close()
@@ -209,7 +223,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&Tx{queries: queries{q: sqlTx}, tx: sqlTx}); err != nil {
+	if err := fn(&Tx{queries: queries{q: sqlTx, dialect: db.dialect}, tx: sqlTx}); err != nil {
 		_ = sqlTx.Rollback()
 		return err
 	}

@@ -47,6 +47,142 @@ func (q queries) GetInboxEvent(ctx context.Context, integrationID, eventID strin
 	return e, mapErr(err)
 }
 
+// ListInboxEvents returns the stored deliveries of an integration with the
+// given event ids, in the order of ids; ids not stored are left out.
+func (q queries) ListInboxEvents(ctx context.Context, integrationID string, ids []string) ([]InboxEvent, error) {
+	byID := make(map[string]InboxEvent, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{integrationID}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := q.q.QueryContext(ctx, `
+			SELECT integration_id, workspace_id, event_id, event_type, payload, received_at, status, processed_at, error
+			FROM webhook_inbox WHERE integration_id = $1 AND event_id IN (`+placeholders(2, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for rows.Next() {
+			e, err := scanInboxEvent(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byID[e.EventID] = e
+		}
+		err = rows.Err()
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	out := make([]InboxEvent, 0, len(byID))
+	for _, id := range ids {
+		if e, ok := byID[id]; ok {
+			out = append(out, e)
+			delete(byID, id) // an id listed twice is processed once
+		}
+	}
+	return out, nil
+}
+
+// PendingInboxEvents returns up to limit deliveries of an integration that
+// wait for processing, oldest first.
+func (q queries) PendingInboxEvents(ctx context.Context, integrationID string, limit int) ([]InboxEvent, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT integration_id, workspace_id, event_id, event_type, payload, received_at, status, processed_at, error
+		FROM webhook_inbox WHERE integration_id = $1 AND status = 'pending'
+		ORDER BY received_at, event_id LIMIT $2`, integrationID, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []InboxEvent
+	for rows.Next() {
+		e, err := scanInboxEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// HasPendingInbox reports whether any delivery of the integration waits.
+func (q queries) HasPendingInbox(ctx context.Context, integrationID string) (bool, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM webhook_inbox
+		WHERE integration_id = $1 AND status = 'pending' LIMIT 1) AS p`, integrationID).Scan(&n)
+	return n > 0, mapErr(err)
+}
+
+// IntegrationsWithStalePending lists integrations with a delivery still
+// pending since before, for the sweep that queues their processing again.
+func (q queries) IntegrationsWithStalePending(ctx context.Context, before time.Time) ([]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT integration_id FROM webhook_inbox
+		WHERE status = 'pending' AND received_at < $1 ORDER BY integration_id`, utc(before))
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, id)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// ClaimInboxEvent records the outcome of a pending delivery and reports
+// whether it was still pending: false means another worker took it, and
+// the caller must not apply it again.
+func (q queries) ClaimInboxEvent(ctx context.Context, integrationID, eventID, status, errText string, at time.Time) (bool, error) {
+	res, err := q.q.ExecContext(ctx, `UPDATE webhook_inbox SET status = $3, error = $4, processed_at = $5
+		WHERE integration_id = $1 AND event_id = $2 AND status = 'pending'`, integrationID, eventID, status, errText, utc(at))
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// LockIntegrations orders a transaction against the processing of the
+// integrations' deliveries on PostgreSQL: ingest takes a shared lock,
+// the job that finishes draining an inbox an exclusive one (see
+// collect.EventArgs). On SQLite every write transaction is already
+// exclusive, so it does nothing.
+func (q queries) LockIntegrations(ctx context.Context, ids []string, exclusive bool) error {
+	if q.dialect != Postgres || len(ids) == 0 {
+		return nil
+	}
+	mode := "SHARE"
+	if exclusive {
+		mode = "UPDATE"
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM integrations WHERE id IN (`+placeholders(1, len(ids))+`)
+		ORDER BY id FOR `+mode, args...)
+	if err != nil {
+		return mapErr(err)
+	}
+	for rows.Next() {
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return mapErr(err)
+}
+
 // MarkInboxEvent records the outcome of processing a delivery.
 func (q queries) MarkInboxEvent(ctx context.Context, integrationID, eventID, status, errText string, at time.Time) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE webhook_inbox SET status = $3, error = $4, processed_at = $5
@@ -109,4 +245,13 @@ func (q queries) ListWatermarks(ctx context.Context, k Key) ([]Watermark, error)
 		w.Watermark = timePtr(at)
 		return w, mapErr(err)
 	})
+}
+
+func scanInboxEvent(rows *sql.Rows) (InboxEvent, error) {
+	var e InboxEvent
+	var at sql.NullTime
+	err := rows.Scan(&e.IntegrationID, &e.WorkspaceID, &e.EventID, &e.EventType, &e.Payload, &e.ReceivedAt,
+		&e.Status, &at, &e.Error)
+	e.ProcessedAt = timePtr(at)
+	return e, mapErr(err)
 }
