@@ -45,6 +45,7 @@ type app struct {
 	comments     *prcomment.Service
 	dashboard    *dashboard.Handlers
 	jobsUI       *riverui.Handler
+	server       *server.Server
 	http         *http.Server
 	listener     net.Listener
 	id           string
@@ -240,6 +241,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),
 	})
+	a.server = srv
 	a.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -33,7 +33,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "small sizes: finishes in under 2 minutes (CI smoke)")
 	out := fs.String("out", "bench-report", "folder for report.md and report.json")
-	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas, abuse")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	pg := fs.String("postgres", getenv("PANDEV_TEST_POSTGRES_URL"), "PostgreSQL server for the PostgreSQL runs (default the local one; \"off\" or unreachable skips them)")
 	if err := fs.Parse(args); err != nil {
@@ -63,6 +63,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		{"freshness", b.freshness},
 		{"backfill", b.backfill},
 		{"replicas", b.replicas},
+		{"abuse", b.abuse},
 	} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.name) {
 			continue
@@ -259,6 +260,51 @@ func waitProcessed(ctx context.Context, a *app, integrationID string, n int) err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// abuse runs the hostile-request corpus (see abuse.go) and reports, per
+// group, how many requests got the answer they must and changed nothing.
+func (b *bench) abuse(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "pandev-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	a, stop, err := startBenchApp(ctx, filepath.Join(dir, "abuse.db"), appOptions{})
+	if err != nil {
+		return err
+	}
+	defer stop()
+	results, err := abuse(ctx, a)
+	if err != nil {
+		return err
+	}
+	var order []string
+	passed, total, failures := map[string]int{}, map[string]int{}, map[string][]string{}
+	for _, r := range results {
+		if total[r.Group] == 0 {
+			order = append(order, r.Group)
+		}
+		total[r.Group]++
+		if r.OK() {
+			passed[r.Group]++
+		} else {
+			failures[r.Group] = append(failures[r.Group], fmt.Sprintf("%s: got %d (want %v, changed %v)", r.Case, r.Got, r.Want, r.Changed))
+		}
+	}
+	var bad []string
+	for _, g := range order {
+		note := fmt.Sprintf("%d of %d answered as they must and changed nothing they must not", passed[g], total[g])
+		if len(failures[g]) > 0 {
+			note += "; FAILED: " + strings.Join(failures[g], "; ")
+			bad = append(bad, g)
+		}
+		b.add(Result{Scenario: "abuse", Name: g, Value: float64(passed[g]), Unit: "of " + fmt.Sprint(total[g]), Note: note})
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("hostile requests not refused as they must be in: %s", strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 // benchIntegration stores an integration with a known webhook secret.

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
 
 var (
@@ -141,6 +142,13 @@ func backfillState(t *testing.T, p *proc, token string) (done, total int, fracti
 // exportDigest is a digest of every collected row, from the CSV exports.
 func exportDigest(t *testing.T, p *proc, token string) (string, map[string]int) {
 	t.Helper()
+	return exportDigestExcept(t, p, token, "")
+}
+
+// exportDigestExcept leaves out rows starting with skip (a repository the
+// test wrote to itself); "" keeps every row.
+func exportDigestExcept(t *testing.T, p *proc, token, skip string) (string, map[string]int) {
+	t.Helper()
 	h := sha256.New()
 	counts := map[string]int{}
 	for _, kind := range []string{"commits", "pull-requests", "pipeline-runs", "deployments", "work-items"} {
@@ -155,7 +163,9 @@ func exportDigest(t *testing.T, p *proc, token string) (string, map[string]int) 
 		sc := bufio.NewScanner(res.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<24)
 		for sc.Scan() {
-			lines = append(lines, sc.Text())
+			if skip == "" || !strings.HasPrefix(sc.Text(), skip+",") {
+				lines = append(lines, sc.Text())
+			}
 		}
 		res.Body.Close()
 		sort.Strings(lines)
@@ -183,6 +193,20 @@ func chaosSim(t *testing.T, seed int64, profile string) *azdosim.Sim {
 	return sim
 }
 
+// chaosEngine names a database for a chaos run: a SQLite file or a fresh
+// PostgreSQL database on the shared test server.
+type chaosEngine struct {
+	name string
+	dsn  func(t *testing.T) string
+}
+
+func chaosEngines() []chaosEngine {
+	return []chaosEngine{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "pandev.db") }},
+		{"postgres", func(t *testing.T) string { return storetest.NewPostgresDatabase(t) }},
+	}
+}
+
 // chaosServer is a fresh `pandev serve` process with an admin token and
 // the simulator activated; it returns what a restart needs and the ids of
 // the projects the token sees.
@@ -194,11 +218,11 @@ type chaosServer struct {
 	projects []string
 }
 
-func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim) chaosServer {
+func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim, dsn string) chaosServer {
 	t.Helper()
 	// Short job timeout: the killed process's running jobs are rescued
 	// seconds, not minutes, later (River's rescuer looks every 30 s).
-	env := []string{"PANDEV_DB=" + filepath.Join(t.TempDir(), "pandev.db"),
+	env := []string{"PANDEV_DB=" + dsn,
 		"PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_JOB_TIMEOUT=4s"}
 	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
 	cs := chaosServer{env: env, addr: freeAddr(t),
@@ -219,9 +243,9 @@ func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim) chaosServer {
 // connectAndBackfill makes a fresh server, connects the simulator, selects
 // every project; kill says at which share of the backfill to SIGKILL the
 // server and start it again (0: never).
-func connectAndBackfill(t *testing.T, bin string, sim *azdosim.Sim, kill float64) (*proc, string) {
+func connectAndBackfill(t *testing.T, bin string, sim *azdosim.Sim, dsn string, kill float64) (*proc, string) {
 	t.Helper()
-	cs := newChaosServer(t, bin, sim)
+	cs := newChaosServer(t, bin, sim, dsn)
 	p, token, env, addr, ids := cs.p, cs.token, cs.env, cs.addr, cs.projects
 	if code := bearer(t, "PUT", p.url+"/api/v1/integrations/azure-devops/projects", token, map[string][]string{"selected": ids}, nil); code != 200 {
 		t.Fatalf("select: %d", code)
@@ -256,13 +280,17 @@ func TestKillDuringBackfill(t *testing.T) {
 	if err := sim.SetFaults(azdosim.FaultConfig{Latency: "5ms"}); err != nil {
 		t.Fatal(err)
 	}
-	clean, cleanToken := connectAndBackfill(t, bin, sim, 0)
-	want, wantCounts := exportDigest(t, clean, cleanToken)
-	killed, killedToken := connectAndBackfill(t, bin, sim, 0.3)
-	got, gotCounts := exportDigest(t, killed, killedToken)
-	t.Logf("rows: %v", gotCounts)
-	if got != want {
-		t.Fatalf("after kill -9 and restart the data differs from an uninterrupted backfill:\nclean  %v\nkilled %v", wantCounts, gotCounts)
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			clean, cleanToken := connectAndBackfill(t, bin, sim, eng.dsn(t), 0)
+			want, wantCounts := exportDigest(t, clean, cleanToken)
+			killed, killedToken := connectAndBackfill(t, bin, sim, eng.dsn(t), 0.3)
+			got, gotCounts := exportDigest(t, killed, killedToken)
+			t.Logf("rows: %v", gotCounts)
+			if got != want {
+				t.Fatalf("after kill -9 and restart the data differs from an uninterrupted backfill:\nclean  %v\nkilled %v", wantCounts, gotCounts)
+			}
+		})
 	}
 }
 
@@ -273,29 +301,67 @@ func TestKillDuringBackfill(t *testing.T) {
 func TestKillDuringIngestBurst(t *testing.T) {
 	bin := pandevBinary(t)
 	sim := chaosSim(t, 12, "small")
-	cs := newChaosServer(t, bin, sim)
-	p, token, env, addr := cs.p, cs.token, cs.env, cs.addr
-	project := cs.projects[0]
-	bearer(t, "PUT", p.url+"/api/v1/integrations/azure-devops/projects", token, map[string][]string{"selected": {project}}, nil)
-	// The webhook credentials are what the service hooks were registered with.
-	var user, pass string
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) { killDuringIngestBurst(t, bin, sim, eng.dsn(t)) })
+	}
+}
+
+// hookCredentials selects one project and returns it with the webhook
+// credentials its service hooks were registered with.
+func hookCredentials(t *testing.T, cs chaosServer, sim *azdosim.Sim) (project, user, pass string) {
+	t.Helper()
+	project = cs.projects[0]
+	bearer(t, "PUT", cs.p.url+"/api/v1/integrations/azure-devops/projects", cs.token, map[string][]string{"selected": {project}}, nil)
 	waitFor(t, "the service hooks", func() bool {
 		for _, s := range simSubscriptions(t, sim) {
-			if s.PublisherInputs["projectId"] == project {
+			// Another server of the same test may have hooks on the simulator.
+			if s.PublisherInputs["projectId"] == project && strings.HasPrefix(s.ConsumerInputs["url"], cs.p.url) {
 				user, pass = s.ConsumerInputs["basicAuthUsername"], s.ConsumerInputs["basicAuthPassword"]
 				return true
 			}
 		}
 		return false
 	})
+	return project, user, pass
+}
+
+// burstEvent is delivery i of a burst: a push of one commit to burst-repo.
+func burstEvent(project string, i int) []byte {
+	return []byte(fmt.Sprintf(`{"id":"burst-%d","eventType":"git.push","publisherId":"tfs","createdDate":"2026-11-01T00:00:00Z",`+
+		`"resourceContainers":{"project":{"id":%q}},"resource":{"repository":{"id":"burst-repo","name":"burst","project":{"id":%q}},`+
+		`"commits":[{"commitId":"%040d","author":{"name":"A","email":"a@x","date":"2026-11-01T00:00:00Z"},`+
+		`"committer":{"name":"A","email":"a@x","date":"2026-11-01T00:00:00Z"},"comment":"burst %d"}]}}`, i, project, project, i, i))
+}
+
+// burstCommits counts the commits stored in the burst's repository (the
+// backfill stores the project's own history too).
+func burstCommits(t *testing.T, p *proc, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", p.url+"/api/v1/commits?repository=burst-repo", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	lines := 0
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "burst-repo,") {
+			lines++
+		}
+	}
+	return lines
+}
+
+func killDuringIngestBurst(t *testing.T, bin string, sim *azdosim.Sim, dsn string) {
+	cs := newChaosServer(t, bin, sim, dsn)
+	p, token, env, addr := cs.p, cs.token, cs.env, cs.addr
+	project, user, pass := hookCredentials(t, cs, sim)
 
 	const n = 1500
-	body := func(i int) []byte {
-		return []byte(fmt.Sprintf(`{"id":"burst-%d","eventType":"git.push","publisherId":"tfs","createdDate":"2026-11-01T00:00:00Z",`+
-			`"resourceContainers":{"project":{"id":%q}},"resource":{"repository":{"id":"burst-repo","name":"burst","project":{"id":%q}},`+
-			`"commits":[{"commitId":"%040d","author":{"name":"A","email":"a@x","date":"2026-11-01T00:00:00Z"},`+
-			`"committer":{"name":"A","email":"a@x","date":"2026-11-01T00:00:00Z"},"comment":"burst %d"}]}}`, i, project, project, i, i))
-	}
+	body := func(i int) []byte { return burstEvent(project, i) }
 	acked := make([]bool, n)
 	var mu sync.Mutex
 	send := func(url string, todo []int, stopAfter int) {
@@ -355,26 +421,8 @@ func TestKillDuringIngestBurst(t *testing.T) {
 	}
 	p = startServe(t, bin, env, addr)
 	send(p.url, append(retry, 0, 1, 2), 0) // the unanswered ones, and three duplicates
-	burstCommits := func() int {           // the burst's repository only: the backfill stores the project's own history too
-		req, _ := http.NewRequest("GET", p.url+"/api/v1/commits?repository=burst-repo", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Accept", "text/csv")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		lines := 0
-		sc := bufio.NewScanner(res.Body)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "burst-repo,") {
-				lines++
-			}
-		}
-		return lines
-	}
-	waitFor(t, "every event to be stored once", func() bool { return burstCommits() >= n })
-	if got := burstCommits(); got != n {
+	waitFor(t, "every event to be stored once", func() bool { return burstCommits(t, p, token) >= n })
+	if got := burstCommits(t, p, token); got != n {
 		t.Fatalf("%d commits stored for %d events", got, n)
 	}
 }

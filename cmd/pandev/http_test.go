@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -186,5 +187,31 @@ func TestTenantIsolation(t *testing.T) {
 	_, body = a.do("GET", "/api/v1/me", "", nil, nil)
 	if !strings.Contains(body, "workspace-a") || strings.Contains(body, "workspace-b") {
 		t.Fatalf("me: %s", body)
+	}
+}
+
+// TestAbuseCorpus: hostile webhook bodies, every route with the wrong
+// caller, another workspace, CSRF and login brute force — each gets the
+// answer it must and changes nothing (the bench's abuse report runs the
+// same corpus).
+func TestAbuseCorpus(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t),
+				"PANDEV_SECRET_KEY": "Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI="})
+			r := startApp(t, cfg, appOptions{})
+			results, err := abuse(context.Background(), r.app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) < 50 {
+				t.Fatalf("only %d cases ran", len(results))
+			}
+			for _, res := range results {
+				if !res.OK() {
+					t.Errorf("%s / %s: got %d, want %v; database changed: %v", res.Group, res.Case, res.Got, res.Want, res.Changed)
+				}
+			}
+		})
 	}
 }

@@ -87,6 +87,23 @@ func (s *Server) routes() []route {
 	}
 }
 
+// RouteInfo is one route of the table and who may call it, for tests
+// and the abuse report that try every route with the wrong caller.
+type RouteInfo struct {
+	Pattern string // "METHOD /path" as registered ("" method: any)
+	Access  string // public, machine, member or admin
+}
+
+// Routes lists the route table.
+func (s *Server) Routes() []RouteInfo {
+	names := map[access]string{public: "public", machine: "machine", member: "member", admin: "admin"}
+	var out []RouteInfo
+	for _, r := range s.routes() {
+		out = append(out, RouteInfo{Pattern: r.pattern, Access: names[r.access]})
+	}
+	return out
+}
+
 // home is the dashboard once Azure DevOps is connected, and before that
 // the empty state that says what to do next.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {

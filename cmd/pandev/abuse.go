@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// abuseResult is one hostile request, what the server must answer, what it
+// answered, and whether the database changed (it must not, except where
+// the case says a delivery is stored).
+type abuseResult struct {
+	Group, Case string
+	Want        []int
+	Got         int
+	Changed     bool
+	MayChange   bool
+}
+
+// OK says the answer was one of Want and nothing changed that must not.
+func (r abuseResult) OK() bool {
+	okCode := false
+	for _, w := range r.Want {
+		okCode = okCode || w == r.Got
+	}
+	return okCode && (r.MayChange || !r.Changed)
+}
+
+// abuse tries a corpus of hostile webhook bodies, every route of the route
+// table with the wrong caller (nobody, a member on admin routes, another
+// workspace), a cross-site request with a session, and login brute force,
+// against a running server with data in two workspaces.
+func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
+	integrationID, secret, err := benchIntegration(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	const password = "correct horse battery staple"
+	admin, err := a.auth.CreateUser(ctx, "admin@bench.example", password, "bench", store.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
+	member, err := a.auth.CreateUser(ctx, "member@bench.example", password, "bench", store.RoleMember)
+	if err != nil {
+		return nil, err
+	}
+	other, err := a.auth.CreateUser(ctx, "admin@other.example", password, "other", store.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
+	adminTok, _, err := a.auth.CreateToken(ctx, admin.ID, "admin")
+	if err != nil {
+		return nil, err
+	}
+	memberTok, _, err := a.auth.CreateToken(ctx, member.ID, "member")
+	if err != nil {
+		return nil, err
+	}
+	otherTok, _, err := a.auth.CreateToken(ctx, other.ID, "other")
+	if err != nil {
+		return nil, err
+	}
+	_, adminTokRow, err := a.auth.CreateToken(ctx, admin.ID, "victim")
+	if err != nil {
+		return nil, err
+	}
+
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var out []abuseResult
+	try := func(group, name string, want []int, mayChange bool, req *http.Request) error {
+		before, err := fingerprint(ctx, a.db)
+		if err != nil {
+			return err
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		time.Sleep(20 * time.Millisecond) // let an accepted delivery's processing land before comparing
+		after, err := fingerprint(ctx, a.db)
+		if err != nil {
+			return err
+		}
+		out = append(out, abuseResult{Group: group, Case: name, Want: want, Got: res.StatusCode, Changed: before != after, MayChange: mayChange})
+		return nil
+	}
+
+	// Hostile webhook bodies.
+	hook := a.URL() + "/v1/azure/webhook/project"
+	valid := `{"id":"abuse-1","eventType":"git.push","resourceContainers":{"project":{"id":"p"}},"resource":{"repository":{"id":"r","project":{"id":"p"}},"commits":[]}}`
+	nested := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	bodies := []struct {
+		name      string
+		body      []byte
+		user      string
+		pass      string
+		want      int
+		mayChange bool
+	}{
+		{"body over 4 MiB", append([]byte(`{"id":"big","eventType":"git.push","x":"`), append(bytes.Repeat([]byte("a"), 5<<20), `"}`...)...), integrationID, secret, 413, false},
+		{"100,000 levels of nesting", []byte(`{"id":"deep","eventType":"git.push","resource":` + nested + `}`), integrationID, secret, 400, false},
+		{"id is a number", []byte(`{"id":123,"eventType":"git.push"}`), integrationID, secret, 400, false},
+		{"eventType is an object", []byte(`{"id":"x","eventType":{"a":1}}`), integrationID, secret, 400, false},
+		{"invalid UTF-8", []byte("{\"id\":\"x\xff\xfe\",\"eventType\":\"git.push\"}"), integrationID, secret, 400, false},
+		{"no eventType", []byte(`{"id":"x"}`), integrationID, secret, 400, false},
+		{"no id", []byte(`{"eventType":"git.push"}`), integrationID, secret, 400, false},
+		{"not JSON", []byte(`<xml/>`), integrationID, secret, 400, false},
+		{"empty body", nil, integrationID, secret, 400, false},
+		{"no credentials", []byte(valid), "", "", 401, false},
+		{"wrong secret", []byte(valid), integrationID, "guess", 401, false},
+		{"unknown integration", []byte(valid), store.NewID(), secret, 401, false},
+		{"valid delivery (stored)", []byte(valid), integrationID, secret, 200, true},
+		{"replayed with a wrong secret", []byte(valid), integrationID, secret + "x", 401, false},
+		{"forged: known event id, other payload", []byte(strings.Replace(valid, `"commits":[]`, `"commits":[{"commitId":"evil"}]`, 1)), integrationID, secret, 200, false},
+		{"resource of the wrong type", []byte(`{"id":"abuse-2","eventType":"git.push","resourceContainers":{"project":{"id":"p"}},"resource":"x"}`), integrationID, secret, 200, true},
+		{"unknown project", []byte(`{"id":"abuse-3","eventType":"git.push","resourceContainers":{"project":{"id":"nope"}},"resource":{}}`), integrationID, secret, 200, true},
+	}
+	for _, b := range bodies {
+		req, _ := http.NewRequestWithContext(ctx, "POST", hook, bytes.NewReader(b.body))
+		if b.user != "" {
+			req.SetBasicAuth(b.user, b.pass)
+		}
+		if err := try("webhook", b.name, []int{b.want}, b.mayChange, req); err != nil {
+			return nil, err
+		}
+	}
+
+	// Every route with the wrong caller.
+	for _, r := range a.server.Routes() {
+		method, path, ok := strings.Cut(r.Pattern, " ")
+		if !ok {
+			method, path = "GET", r.Pattern
+		}
+		path = strings.NewReplacer("{id}", adminTokRow.ID, "{kind}", "dora", "{$}", "").Replace(path)
+		isAPI := strings.HasPrefix(path, "/api/")
+		call := func(tok string) *http.Request {
+			req, _ := http.NewRequestWithContext(ctx, method, a.URL()+path, strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
+			if tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			return req
+		}
+		switch r.Access {
+		case "member", "admin":
+			want := []int{401}
+			if !isAPI {
+				want = []int{303, 401} // pages send a browser to sign in
+			}
+			if err := try("routes", r.Pattern+" without credentials", want, false, call("")); err != nil {
+				return nil, err
+			}
+			if isAPI && r.Access == "admin" {
+				if err := try("routes", r.Pattern+" as a member", []int{403}, false, call(memberTok.Reveal())); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	// Another workspace's admin reaches nothing of this one: this
+	// workspace's token and integration do not exist for it.
+	for _, c := range []struct{ method, path string }{
+		{"DELETE", "/api/v1/tokens/" + adminTokRow.ID},
+		{"PATCH", "/api/v1/integrations/azure-devops/settings"},
+		{"POST", "/api/v1/integrations/azure-devops/sync"},
+		{"PUT", "/api/v1/integrations/azure-devops/projects"},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, c.method, a.URL()+c.path, strings.NewReader(`{"selected":["p"]}`))
+		req.Header.Set("Authorization", "Bearer "+otherTok.Reveal())
+		req.Header.Set("Content-Type", "application/json")
+		if err := try("workspaces", c.method+" "+c.path+" from another workspace", []int{404}, false, req); err != nil {
+			return nil, err
+		}
+	}
+	_ = adminTok
+
+	// A cross-site request riding a signed-in admin's session.
+	form := url.Values{"email": {"admin@bench.example"}, "password": {password}}
+	res, err := hc.PostForm(a.URL()+"/login", form)
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	var session *http.Cookie
+	for _, c := range res.Cookies() {
+		session = c
+	}
+	if session == nil {
+		return nil, fmt.Errorf("sign-in for the CSRF case failed: %d", res.StatusCode)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/api/v1/tokens", `{"name":"csrf"}`},
+		{"PUT", "/api/v1/integrations/azure-devops/projects", `{"selected":[]}`},
+		{"POST", "/settings/integrations/azure-devops/sync", ``},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, c.method, a.URL()+c.path, strings.NewReader(c.body))
+		req.AddCookie(session)
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Content-Type", "application/json")
+		if err := try("csrf", c.method+" "+c.path+" from another site with a session", []int{403}, false, req); err != nil {
+			return nil, err
+		}
+	}
+
+	// Login brute force: ten wrong passwords, then the limit answers.
+	for i := range 12 {
+		want := []int{401}
+		if i >= 10 {
+			want = []int{429}
+		}
+		req, _ := http.NewRequestWithContext(ctx, "POST", a.URL()+"/login",
+			strings.NewReader(url.Values{"email": {"member@bench.example"}, "password": {fmt.Sprint("guess", i)}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := try("login", fmt.Sprintf("wrong password #%d", i+1), want, false, req); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// fingerprint is a cheap summary of what hostile requests could change:
+// row counts of every table they reach and the integration's last update.
+func fingerprint(ctx context.Context, db *store.DB) (string, error) {
+	var s string
+	err := db.SQL().QueryRowContext(ctx, `SELECT
+		CAST((SELECT COUNT(*) FROM webhook_inbox) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM api_tokens) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM integrations) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM provider_projects WHERE selected) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM users) AS TEXT) || '/' ||
+		COALESCE((SELECT CAST(MAX(updated_at) AS TEXT) FROM integrations), '') || '/' ||
+		COALESCE((SELECT MAX(payload) FROM webhook_inbox), '')`).Scan(&s)
+	return s, err
+}
