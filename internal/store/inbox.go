@@ -60,23 +60,12 @@ func (q queries) ListInboxEvents(ctx context.Context, integrationID string, ids 
 		rows, err := q.q.QueryContext(ctx, `
 			SELECT integration_id, workspace_id, event_id, event_type, payload, received_at, status, processed_at, error
 			FROM webhook_inbox WHERE integration_id = $1 AND event_id IN (`+placeholders(2, len(chunk))+`)`, args...)
+		found, err := collect(rows, err, scanInboxEvent)
 		if err != nil {
-			return nil, mapErr(err)
+			return nil, err
 		}
-		for rows.Next() {
-			e, err := scanInboxEvent(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
+		for _, e := range found {
 			byID[e.EventID] = e
-		}
-		err = rows.Err()
-		if cerr := rows.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, mapErr(err)
 		}
 	}
 	out := make([]InboxEvent, 0, len(byID))
@@ -96,19 +85,7 @@ func (q queries) PendingInboxEvents(ctx context.Context, integrationID string, l
 		SELECT integration_id, workspace_id, event_id, event_type, payload, received_at, status, processed_at, error
 		FROM webhook_inbox WHERE integration_id = $1 AND status = 'pending'
 		ORDER BY received_at, event_id LIMIT $2`, integrationID, limit)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []InboxEvent
-	for rows.Next() {
-		e, err := scanInboxEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
+	return collect(rows, err, scanInboxEvent)
 }
 
 // HasPendingInbox reports whether any delivery of the integration waits.
@@ -124,19 +101,10 @@ func (q queries) HasPendingInbox(ctx context.Context, integrationID string) (boo
 func (q queries) IntegrationsWithStalePending(ctx context.Context, before time.Time) ([]string, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT integration_id FROM webhook_inbox
 		WHERE status = 'pending' AND received_at < $1 ORDER BY integration_id`, utc(before))
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return collect(rows, err, func(row rowScanner) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, id)
-	}
-	return out, mapErr(rows.Err())
+		return id, mapErr(row.Scan(&id))
+	})
 }
 
 // ClaimInboxEvent records the outcome of a pending delivery and reports
@@ -247,10 +215,10 @@ func (q queries) ListWatermarks(ctx context.Context, k Key) ([]Watermark, error)
 	})
 }
 
-func scanInboxEvent(rows *sql.Rows) (InboxEvent, error) {
+func scanInboxEvent(row rowScanner) (InboxEvent, error) {
 	var e InboxEvent
 	var at sql.NullTime
-	err := rows.Scan(&e.IntegrationID, &e.WorkspaceID, &e.EventID, &e.EventType, &e.Payload, &e.ReceivedAt,
+	err := row.Scan(&e.IntegrationID, &e.WorkspaceID, &e.EventID, &e.EventType, &e.Payload, &e.ReceivedAt,
 		&e.Status, &at, &e.Error)
 	e.ProcessedAt = timePtr(at)
 	return e, mapErr(err)

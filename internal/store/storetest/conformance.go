@@ -520,6 +520,39 @@ func testInbox(t *testing.T, db *store.DB) {
 	must(t, err)
 	eq(t, "processed", counts["processed"], 1)
 	eq(t, "pending", counts["pending"], 1)
+
+	// Draining: pending ones oldest first, claimed once.
+	_, err = db.InsertInboxEvent(ctx, store.InboxEvent{Key: f.key, EventID: "ev-0", EventType: "x", Payload: "{}", ReceivedAt: t0.Add(-time.Minute)})
+	must(t, err)
+	pending, err := db.PendingInboxEvents(ctx, f.in.ID, 10)
+	must(t, err)
+	eq(t, "two pending", len(pending), 2)
+	eq(t, "oldest first", pending[0].EventID, "ev-0")
+	listed, err := db.ListInboxEvents(ctx, f.in.ID, []string{"ev-2", "missing", "ev-1", "ev-2"})
+	must(t, err)
+	eq(t, "listed in the order asked, once each, missing left out", len(listed), 2)
+	eq(t, "first listed", listed[0].EventID, "ev-2")
+	has, err := db.HasPendingInbox(ctx, f.in.ID)
+	must(t, err)
+	eq(t, "has pending", has, true)
+	stale, err := db.IntegrationsWithStalePending(ctx, t0)
+	must(t, err)
+	eq(t, "only ev-0 is older than t0", len(stale), 1)
+	must(t, db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockIntegrations(ctx, []string{f.in.ID}, true); err != nil {
+			return err
+		}
+		mine, err := tx.ClaimInboxEvent(ctx, f.in.ID, "ev-0", "ignored", "why", t0)
+		eq(t, "claimed", mine, true)
+		return err
+	}))
+	again, err := db.ClaimInboxEvent(ctx, f.in.ID, "ev-0", "processed", "", t0)
+	must(t, err)
+	eq(t, "claimed only once", again, false)
+	got, err = db.GetInboxEvent(ctx, f.in.ID, "ev-0")
+	must(t, err)
+	eq(t, "first claim's outcome kept", got.Status+" "+got.Error, "ignored why")
+	must(t, db.LockIntegrations(ctx, []string{f.in.ID}, false))
 }
 
 func testWatermarks(t *testing.T, db *store.DB) {
