@@ -21,6 +21,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	mode := fs.String("mode", "services", "URL form: services (https://host/{org}) or server (https://host/{collection})")
 	ver := fs.String("server-version", "2022", "Azure DevOps Server release in server mode: 2019, 2020 or 2022")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate")
+	wiqlLimit := fs.Int("wiql-limit", DefaultWiqlLimit, "most work items a WIQL query may match before it is refused with VS402337")
 	verbose := fs.Bool("v", false, "log every request")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("azdo-sim: %w (run `pandev azdo-sim -h` for the flags)", err)
@@ -41,6 +42,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, ok := serverCaps[*ver]; !ok {
 		return fmt.Errorf("azdo-sim: --server-version %q is not supported: use --server-version 2019, 2020 or 2022", *ver)
 	}
+	if *wiqlLimit <= 0 {
+		return fmt.Errorf("azdo-sim: --wiql-limit %d must be positive, e.g. --wiql-limit 25 (the service's is %d)", *wiqlLimit, DefaultWiqlLimit)
+	}
 	if !strings.Contains(*addr, ":") {
 		return fmt.Errorf("azdo-sim: --addr %q has no port: use --addr host:port, e.g. --addr 127.0.0.1:8090", *addr)
 	}
@@ -56,7 +60,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := Options{Seed: *seed, Profile: *prof, Mode: *mode, TLS: *useTLS, Addr: *addr, Logger: log}
+	opts := Options{Seed: *seed, Profile: *prof, Mode: *mode, TLS: *useTLS, Addr: *addr, Logger: log, WiqlLimit: *wiqlLimit}
 	if *mode == "server" {
 		opts.ServerVersion = *ver
 	}
@@ -74,7 +78,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *mode == "services" {
 		fmt.Fprintf(stdout, "Release: %s\n", sim.ReleaseURL())
 	}
-	fmt.Fprintf(stdout, "Control: %s/ (pats, activity, faults, deliveries, truth, clock, subscriptions)\n", sim.ControlURL())
+	fmt.Fprintf(stdout, "Control: %s/ (pats, activity, faults, deliveries, truth, clock, limits, subscriptions)\n", sim.ControlURL())
 	<-ctx.Done()
 	return nil
 }
