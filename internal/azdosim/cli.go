@@ -17,7 +17,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address host:port (the release host of Services mode takes a free port next to it)")
 	seed := fs.Int64("seed", 1, "seed of the generated organization")
-	prof := fs.String("profile", "small", "organization size: small, medium or large")
+	prof := fs.String("profile", "small", "organization size: small, medium, large or boards (small with many work items)")
 	mode := fs.String("mode", "services", "URL form: services (https://host/{org}) or server (https://host/{collection})")
 	ver := fs.String("server-version", "2022", "Azure DevOps Server release in server mode: 2019, 2020 or 2022")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate")
@@ -29,10 +29,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("azdo-sim: unexpected argument %q: flags only, e.g. --profile medium", fs.Arg(0))
 	}
-	switch *prof {
-	case "small", "medium", "large":
-	default:
-		return fmt.Errorf("azdo-sim: --profile %q is not a profile: use --profile small, medium or large", *prof)
+	if _, ok := profiles[*prof]; !ok {
+		return fmt.Errorf("azdo-sim: --profile %q is not a profile: use --profile small, medium, large or boards", *prof)
 	}
 	switch *mode {
 	case "services", "server":

@@ -28,7 +28,8 @@ type Options struct {
 	// Seed makes the generated organization deterministic; the same seed and profile give the
 	// same projects, ids, commits and pull requests.
 	Seed int64
-	// Profile is small (tests), medium (demo) or large (benchmarks). Empty means small.
+	// Profile is small (tests), medium (demo), large (benchmarks) or boards (small, with
+	// hundreds of work items changed a month: WIQL cap tests). Empty means small.
 	Profile string
 	// Mode is services (https://host/{org}, release on its own listener) or server
 	// (https://host[/tfs]/{collection}, everything under one base). Empty means services.
@@ -108,10 +109,8 @@ func New(opts Options) (*Sim, error) {
 	if opts.WiqlLimit < 0 {
 		return nil, fmt.Errorf("azdosim: WiqlLimit %d is negative: use 0 for the service's 20,000 or a positive cap", opts.WiqlLimit)
 	}
-	switch opts.Profile {
-	case "small", "medium", "large":
-	default:
-		return nil, fmt.Errorf("azdosim: unknown profile %q: use small, medium or large", opts.Profile)
+	if _, ok := profiles[opts.Profile]; !ok {
+		return nil, fmt.Errorf("azdosim: unknown profile %q: use small, medium, large or boards", opts.Profile)
 	}
 	switch opts.Mode {
 	case "services":
