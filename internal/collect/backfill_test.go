@@ -27,13 +27,13 @@ import (
 // callCounter counts the requests a client sends (and the 429s it gets)
 // and can cancel a context when the n-th request goes out.
 type callCounter struct {
-	base     http.RoundTripper
-	n, n429  atomic.Int64
-	wiql     atomic.Int64 // WIQL queries
+	base    http.RoundTripper
+	n, n429 atomic.Int64
+	wiql    atomic.Int64 // WIQL queries
 	// cancelAtWiql, when set, cancels the context when the n-th WIQL query
 	// goes out.
 	cancelAtWiql atomic.Int64
-	cancelAt atomic.Int64
+	cancelAt     atomic.Int64
 	// revokeAt, when set, sends a token the service does not know from the
 	// n-th request on: the PAT expired or was revoked.
 	revokeAt atomic.Int64
