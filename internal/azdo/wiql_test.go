@@ -85,3 +85,26 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.base.RoundTrip(r)
 }
+
+// TestWiqlLimitRecognition: the cap is recognized by the VS402337 code of a
+// 400, whatever the cap's spelling; other messages and statuses are not.
+func TestWiqlLimitRecognition(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		msg    string
+		ok     bool
+		limit  int
+	}{
+		{400, "VS402337: The number of work items returned exceeds the size limit of 20000. Change the query to return fewer items.", true, 20000},
+		{400, "VS402337: The number of work items returned exceeds the size limit of 20,000.", true, 20000},
+		{400, " VS402337: too many", true, 0},
+		{400, "VS403474: The number of work items requested exceeds the maximum of 200.", false, 0},
+		{400, "The query condition mentions VS402337 but is something else", false, 0},
+		{500, "VS402337: The number of work items returned exceeds the size limit of 20000.", false, 0},
+	} {
+		le, ok := wiqlLimit(&APIError{Status: tc.status, Message: tc.msg})
+		if ok != tc.ok || (ok && le.Limit != tc.limit) {
+			t.Errorf("%d %q: ok=%v limit=%v, want %v %d", tc.status, tc.msg, ok, le, tc.ok, tc.limit)
+		}
+	}
+}
