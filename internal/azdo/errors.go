@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +47,38 @@ func (e *APIError) Error() string {
 		b.WriteString(": " + e.Message)
 	}
 	return b.String()
+}
+
+// WiqlLimitError is the Err of the *delivery.Error for a WIQL query the
+// service refused because its result would exceed the most work items one
+// query may return (VS402337; 20,000 on Services, PROTOCOL §4). The query
+// is not wrong: narrower queries (a shorter ChangedDate window) succeed.
+// Reach it with errors.As; it wraps the *APIError.
+type WiqlLimitError struct {
+	// Limit is the cap the service named, e.g. 20000; 0 if it named none.
+	Limit int
+	API   *APIError
+}
+
+func (e *WiqlLimitError) Error() string { return e.API.Error() }
+func (e *WiqlLimitError) Unwrap() error { return e.API }
+
+// wiqlLimitCode starts the message of the result-cap refusal.
+const wiqlLimitCode = "VS402337"
+
+var wiqlLimitRe = regexp.MustCompile(`(?i)limit of ([0-9][0-9,]*)`)
+
+// wiqlLimit recognizes the result-cap refusal by its code and reads the cap
+// from its message ("… exceeds the size limit of 20000. …").
+func wiqlLimit(ae *APIError) (*WiqlLimitError, bool) {
+	if ae.Status != http.StatusBadRequest || !strings.HasPrefix(strings.TrimSpace(ae.Message), wiqlLimitCode) {
+		return nil, false
+	}
+	e := &WiqlLimitError{API: ae}
+	if m := wiqlLimitRe.FindStringSubmatch(ae.Message); m != nil {
+		e.Limit, _ = strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+	}
+	return e, true
 }
 
 // vssBody is the VSS exception body (PROTOCOL §2), plus the "improper"
@@ -108,6 +142,7 @@ func isSignIn(status int, h http.Header) bool {
 func (c *Client) mapHTTPError(r *call, ae *APIError, h http.Header) error {
 	e := &delivery.Error{Err: ae}
 	authKey := ae.TypeKey == "AccessCheckException" || ae.TypeKey == "UnauthorizedRequestException"
+	limitErr, overLimit := wiqlLimit(ae)
 	switch {
 	case ae.Status == http.StatusForbidden:
 		// Authenticated, but the account lacks a permission. Checked before the
@@ -117,6 +152,14 @@ func (c *Client) mapHTTPError(r *call, ae *APIError, h http.Header) error {
 		e.Hint = "Grant the service account that permission in Azure DevOps (or add it to a group that has it), then retry."
 	case ae.Status == http.StatusUnauthorized, isSignIn(ae.Status, h), authKey, strings.Contains(ae.Message, "TF400813"):
 		e.Kind, e.Message, e.Hint = delivery.KindUnauthorized, msgUnauthorized, hintUnauthorized
+	case overLimit:
+		e.Err, e.Kind = limitErr, delivery.KindUpstream
+		limit := "its limit"
+		if limitErr.Limit > 0 {
+			limit = fmt.Sprintf("its limit of %d", limitErr.Limit)
+		}
+		e.Message = fmt.Sprintf("Azure DevOps refused %s: the query matches more work items than %s (%s)", r.ep.what, limit, wiqlLimitCode)
+		e.Hint = "Narrow the query so it matches fewer work items, e.g. a shorter [System.ChangedDate] range; PanDev Metrics splits its own queries this way."
 	case ae.Status == http.StatusNotFound && c.org.MissingCollection():
 		e.Kind = delivery.KindInvalid
 		e.Message = "For Azure DevOps Server, the Organization URL must include the collection, e.g. " + c.org.Base + "/DefaultCollection"

@@ -51,7 +51,9 @@ func (r WiqlResult) IDs() []int {
 }
 
 // Wiql runs a WIQL query in a project (or the whole organization when project
-// is empty). top caps the result (0 = service maximum, 20,000 ids). Dates are
+// is empty). top caps the result (0 = none). Without a top, a query matching
+// more work items than the service returns (20,000 on Services) fails with a
+// *WiqlLimitError in its chain (errors.As): split it and ask again. Dates are
 // compared with time precision, not by day. A read-only POST: retried.
 func (c *Client) Wiql(ctx context.Context, project, query string, top int) (WiqlResult, error) {
 	v := url.Values{"timePrecision": {"true"}}

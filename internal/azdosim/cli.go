@@ -17,10 +17,11 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address host:port (the release host of Services mode takes a free port next to it)")
 	seed := fs.Int64("seed", 1, "seed of the generated organization")
-	prof := fs.String("profile", "small", "organization size: small, medium or large")
+	prof := fs.String("profile", "small", "organization size: small, medium, large or boards (small with many work items)")
 	mode := fs.String("mode", "services", "URL form: services (https://host/{org}) or server (https://host/{collection})")
 	ver := fs.String("server-version", "2022", "Azure DevOps Server release in server mode: 2019, 2020 or 2022")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate")
+	wiqlLimit := fs.Int("wiql-limit", DefaultWiqlLimit, "most work items a WIQL query may match before it is refused with VS402337")
 	verbose := fs.Bool("v", false, "log every request")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("azdo-sim: %w (run `pandev azdo-sim -h` for the flags)", err)
@@ -28,10 +29,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("azdo-sim: unexpected argument %q: flags only, e.g. --profile medium", fs.Arg(0))
 	}
-	switch *prof {
-	case "small", "medium", "large":
-	default:
-		return fmt.Errorf("azdo-sim: --profile %q is not a profile: use --profile small, medium or large", *prof)
+	if _, ok := profiles[*prof]; !ok {
+		return fmt.Errorf("azdo-sim: --profile %q is not a profile: use --profile small, medium, large or boards", *prof)
 	}
 	switch *mode {
 	case "services", "server":
@@ -40,6 +39,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if _, ok := serverCaps[*ver]; !ok {
 		return fmt.Errorf("azdo-sim: --server-version %q is not supported: use --server-version 2019, 2020 or 2022", *ver)
+	}
+	if *wiqlLimit <= 0 {
+		return fmt.Errorf("azdo-sim: --wiql-limit %d must be positive, e.g. --wiql-limit 25 (the service's is %d)", *wiqlLimit, DefaultWiqlLimit)
 	}
 	if !strings.Contains(*addr, ":") {
 		return fmt.Errorf("azdo-sim: --addr %q has no port: use --addr host:port, e.g. --addr 127.0.0.1:8090", *addr)
@@ -56,7 +58,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := Options{Seed: *seed, Profile: *prof, Mode: *mode, TLS: *useTLS, Addr: *addr, Logger: log}
+	opts := Options{Seed: *seed, Profile: *prof, Mode: *mode, TLS: *useTLS, Addr: *addr, Logger: log, WiqlLimit: *wiqlLimit}
 	if *mode == "server" {
 		opts.ServerVersion = *ver
 	}
@@ -74,7 +76,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *mode == "services" {
 		fmt.Fprintf(stdout, "Release: %s\n", sim.ReleaseURL())
 	}
-	fmt.Fprintf(stdout, "Control: %s/ (pats, activity, faults, deliveries, truth, clock, subscriptions)\n", sim.ControlURL())
+	fmt.Fprintf(stdout, "Control: %s/ (pats, activity, faults, deliveries, truth, clock, limits, subscriptions)\n", sim.ControlURL())
 	<-ctx.Done()
 	return nil
 }

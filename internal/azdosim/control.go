@@ -65,13 +65,21 @@ func (s *Sim) control(w http.ResponseWriter, r *http.Request) {
 				s.hooks.signal()
 			}
 		}
+	case path == "/limits" && r.Method == "PUT":
+		var body Limits
+		if err = decodeBody(r, &body); err == nil {
+			err = s.SetLimits(body)
+			v = s.limits()
+		}
+	case path == "/limits" && r.Method == "GET":
+		v = s.limits()
 	case path == "/subscriptions" && r.Method == "GET":
 		v = s.subscriptionsFull()
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(404)
 		json.NewEncoder(w).Encode(obj{"error": "unknown control call " + r.Method + " /_sim" + path,
-			"hint": "see docs/simulator.md: pats, activity, faults, deliveries, truth, clock, subscriptions"})
+			"hint": "see docs/simulator.md: pats, activity, faults, deliveries, truth, clock, limits, subscriptions"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -176,6 +184,25 @@ func (s *Sim) SetDeliveryMode(mode string, retryScale *float64) error {
 	h.signal()
 	return nil
 }
+
+// Limits is the body of PUT /_sim/limits: service limits tests lower to reach them with small
+// organizations. Omitted or 0 restores the service's value; {} restores them all.
+type Limits struct {
+	// WiqlLimit is the most work items a WIQL query may match (VS402337 above it); the service's
+	// is 20,000.
+	WiqlLimit int `json:"wiql_limit"`
+}
+
+// SetLimits replaces the service limits (see Limits).
+func (s *Sim) SetLimits(l Limits) error {
+	if l.WiqlLimit < 0 {
+		return errors.New("wiql_limit must be >= 0 (0 restores 20000)")
+	}
+	s.SetWiqlLimit(l.WiqlLimit)
+	return nil
+}
+
+func (s *Sim) limits() Limits { return Limits{WiqlLimit: s.WiqlLimit()} }
 
 func (s *Sim) deliveryState() obj {
 	h := s.hooks

@@ -349,6 +349,7 @@ func TestRunCLI(t *testing.T) {
 		{[]string{"--server-version", "2020"}, "--mode server"},
 		{[]string{"--addr", "localhost"}, "--addr"},
 		{[]string{"--seed", "x"}, "seed"},
+		{[]string{"--wiql-limit", "0"}, "--wiql-limit"},
 	} {
 		err := RunCLI(context.Background(), tc.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -22,6 +22,10 @@ var profiles = map[string]profile{
 	// medium: the demo; about ten projects and thousands of commits over 60 days.
 	"medium": {projects: 10, reposPerProject: 3, commitsPerRepo: 150, prsPerRepo: 40,
 		pipelinesPerProject: 2, runsPerProject: 200, workItemsPerProject: 300, releasesPerProject: 40, days: 60},
+	// boards: small, but with many work items changed in a 30-day window (several hundred a
+	// project), for tests of work item queries near the WIQL result cap (Options.WiqlLimit).
+	"boards": {projects: 2, reposPerProject: 1, commitsPerRepo: 80, prsPerRepo: 15,
+		pipelinesPerProject: 1, runsPerProject: 20, workItemsPerProject: 600, releasesPerProject: 4, days: 60},
 	// large: benchmarks; 1M commits, 200k pull requests, 100k runs.
 	"large": {projects: 10, reposPerProject: 10, commitsPerRepo: 10000, prsPerRepo: 2000,
 		pipelinesPerProject: 4, runsPerProject: 10000, workItemsPerProject: 10000, releasesPerProject: 1000, days: 90},

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +28,8 @@ type Options struct {
 	// Seed makes the generated organization deterministic; the same seed and profile give the
 	// same projects, ids, commits and pull requests.
 	Seed int64
-	// Profile is small (tests), medium (demo) or large (benchmarks). Empty means small.
+	// Profile is small (tests), medium (demo), large (benchmarks) or boards (small, with
+	// hundreds of work items changed a month: WIQL cap tests). Empty means small.
 	Profile string
 	// Mode is services (https://host/{org}, release on its own listener) or server
 	// (https://host[/tfs]/{collection}, everything under one base). Empty means services.
@@ -44,7 +46,14 @@ type Options struct {
 	// Now is the base clock; nil means time.Now. The simulator adds the offset set through
 	// POST /_sim/clock.
 	Now func() time.Time
+	// WiqlLimit is the most work items a WIQL query may match before the service refuses it
+	// with 400 VS402337 (PROTOCOL §4: 20,000). 0 means 20,000; tests lower it to exercise
+	// callers that split their queries. PUT /_sim/limits changes it on a running simulator.
+	WiqlLimit int
 }
+
+// DefaultWiqlLimit is the WIQL result cap of Azure DevOps (VS402337).
+const DefaultWiqlLimit = 20000
 
 // Sim is one simulated Azure DevOps organization (Services) or collection (Server).
 type Sim struct {
@@ -58,6 +67,8 @@ type Sim struct {
 	hooks   *hookEngine
 	routes  *router
 	cache   renderCache
+
+	wiqlLimit atomic.Int64 // see Options.WiqlLimit; never 0 once New returns
 
 	mu          sync.Mutex
 	mainLn      net.Listener
@@ -95,10 +106,11 @@ func New(opts Options) (*Sim, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
-	switch opts.Profile {
-	case "small", "medium", "large":
-	default:
-		return nil, fmt.Errorf("azdosim: unknown profile %q: use small, medium or large", opts.Profile)
+	if opts.WiqlLimit < 0 {
+		return nil, fmt.Errorf("azdosim: WiqlLimit %d is negative: use 0 for the service's 20,000 or a positive cap", opts.WiqlLimit)
+	}
+	if _, ok := profiles[opts.Profile]; !ok {
+		return nil, fmt.Errorf("azdosim: unknown profile %q: use small, medium, large or boards", opts.Profile)
 	}
 	switch opts.Mode {
 	case "services":
@@ -122,6 +134,7 @@ func New(opts Options) (*Sim, error) {
 	s.hooks = newHookEngine(s)
 	s.routes = newRouter(s)
 	s.fullPAT = s.auth.add(nil, "", time.Time{})
+	s.SetWiqlLimit(opts.WiqlLimit)
 	return s, nil
 }
 
@@ -247,6 +260,17 @@ func (s *Sim) CertPEM() []byte {
 	defer s.mu.Unlock()
 	return s.certPEM
 }
+
+// SetWiqlLimit sets the WIQL result cap (see Options.WiqlLimit); 0 or less restores 20,000.
+func (s *Sim) SetWiqlLimit(n int) {
+	if n <= 0 {
+		n = DefaultWiqlLimit
+	}
+	s.wiqlLimit.Store(int64(n))
+}
+
+// WiqlLimit is the WIQL result cap in force.
+func (s *Sim) WiqlLimit() int { return int(s.wiqlLimit.Load()) }
 
 // Now is the simulated time.
 func (s *Sim) Now() time.Time { return s.clock.Now() }

@@ -414,7 +414,8 @@ func parseWiql(text string) (*wiqlQuery, error) {
 			}
 			cm := wiqlCondRe.FindStringSubmatch(part)
 			if cm == nil {
-				return nil, badRequest("VS402337: The query condition «" + strings.TrimSpace(part) + "» is not supported by the simulator.")
+				// No VS code: VS402337 is the result cap, and the real parser's codes for this are not known.
+				return nil, badRequest("The query condition «" + strings.TrimSpace(part) + "» is not supported by the simulator.")
 			}
 			c := wiqlCond{field: cm[1], op: strings.ToLower(strings.Join(strings.Fields(cm[2]), " "))}
 			v := strings.TrimSpace(cm[3])
@@ -492,9 +493,12 @@ func (q *rq) wiqlMatch(w *workItem, c wiqlCond, precise bool, now time.Time) boo
 		if !ok {
 			return false
 		}
-		a, b := tval, t.Unix()
+		// With timePrecision=true the literal's time of day counts, to the millisecond (item times
+		// are whole seconds); without it both sides are cut to their UTC day (PROTOCOL §4).
+		a, b := tval*1000, t.UnixMilli()
 		if !precise {
-			a, b = a-a%86400, b-b%86400
+			const day = 86400 * 1000
+			a, b = a-a%day, b-b%day
 		}
 		switch c.op {
 		case ">=":
@@ -619,9 +623,11 @@ func (q *rq) runWiql(wq *wiqlQuery) error {
 			sort.SliceStable(hits, func(i, j int) bool { return hits[i].ID > hits[j].ID })
 		}
 	}
-	if top == 0 && len(hits) > 20000 {
-		return &vssError{status: 400, typeKey: "VssServiceException", typeName: "Microsoft.VisualStudio.Services.Common.VssServiceException, Microsoft.VisualStudio.Services.Common",
-			message: "VS402337: The number of work items returned exceeds the size limit of 20000. Change the query to return fewer items."}
+	// The service refuses a query matching more than its cap (PROTOCOL §4: 20,000, VS402337). A
+	// $top within the cap returns the first $top instead; that $top avoids the error, and that a
+	// larger $top does not, are inferences no source states.
+	if limit := q.s.WiqlLimit(); (top == 0 || top > limit) && len(hits) > limit {
+		return wiqlLimitError(limit)
 	}
 	if top > 0 && len(hits) > top {
 		hits = hits[:top]
@@ -648,6 +654,13 @@ func (q *rq) runWiql(wq *wiqlQuery) error {
 		out["workItems"] = nonNil(items)
 	}
 	return q.writeJSON(200, out)
+}
+
+// wiqlLimitError is the service's answer to a query whose result exceeds the cap.
+func wiqlLimitError(limit int) *vssError {
+	return &vssError{status: 400, typeKey: "VssServiceException",
+		typeName: "Microsoft.VisualStudio.Services.Common.VssServiceException, Microsoft.VisualStudio.Services.Common",
+		message:  fmt.Sprintf("VS402337: The number of work items returned exceeds the size limit of %d. Change the query to return fewer items.", limit)}
 }
 
 // Saved queries the simulator knows by id (GET wiql/{id}).

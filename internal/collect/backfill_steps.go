@@ -821,20 +821,17 @@ func (s *syncer) releaseEvent(d azdo.ReleaseDeployment) (event, string, error) {
 
 // ---- work items ---------------------------------------------------------------------------------
 
-// workItems runs one WIQL query for the items of the project changed since
-// from and reads them in batches of 200 with their relations; then the
-// items that stored commits and PRs link to but that are not stored yet
-// (changed earlier, or in another project). Cursor: the last id done.
+// workItems lists the items of the project changed since from with WIQL
+// (split by change time past the service's result cap, see
+// changedWorkItemIDs) and reads them in batches of 200 with their
+// relations; then the items that stored commits and PRs link to but that
+// are not stored yet (changed earlier, or in another project). Cursor: the
+// last id done.
 func (s *syncer) workItems(ctx context.Context, cp *checkpoint) error {
-	q := fmt.Sprintf("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.ChangedDate] >= '%s' ORDER BY [System.Id]",
-		s.from.UTC().Format(time.RFC3339))
-	res, err := s.client.Wiql(ctx, s.project.ProjectID, q, 0)
+	ids, err := s.changedWorkItemIDs(ctx, cp)
 	if err != nil {
 		return err
 	}
-	cp.Pages++
-	ids := res.IDs()
-	sort.Ints(ids)
 	cp.Total = int64(len(ids))
 	if last, err := strconv.Atoi(cp.Pos); err == nil {
 		ids = ids[sort.SearchInts(ids, last+1):]

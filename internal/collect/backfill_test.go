@@ -27,9 +27,13 @@ import (
 // callCounter counts the requests a client sends (and the 429s it gets)
 // and can cancel a context when the n-th request goes out.
 type callCounter struct {
-	base     http.RoundTripper
-	n, n429  atomic.Int64
-	cancelAt atomic.Int64
+	base    http.RoundTripper
+	n, n429 atomic.Int64
+	wiql    atomic.Int64 // WIQL queries
+	// cancelAtWiql, when set, cancels the context when the n-th WIQL query
+	// goes out.
+	cancelAtWiql atomic.Int64
+	cancelAt     atomic.Int64
 	// revokeAt, when set, sends a token the service does not know from the
 	// n-th request on: the PAT expired or was revoked.
 	revokeAt atomic.Int64
@@ -39,6 +43,15 @@ type callCounter struct {
 
 func (c *callCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	n := c.n.Add(1)
+	if strings.HasSuffix(strings.ToLower(r.URL.Path), "/_apis/wit/wiql") {
+		if w := c.wiql.Add(1); w == c.cancelAtWiql.Load() {
+			c.mu.Lock()
+			if c.cancel != nil {
+				c.cancel()
+			}
+			c.mu.Unlock()
+		}
+	}
 	if at := c.cancelAt.Load(); at > 0 && n >= at {
 		c.mu.Lock()
 		if c.cancel != nil {
@@ -93,7 +106,18 @@ type simEnv struct {
 
 func newSim(t testing.TB, profile string) *azdosim.Sim {
 	t.Helper()
-	sim, err := azdosim.New(azdosim.Options{Seed: 1, Profile: profile, Mode: "services", Addr: "127.0.0.1:0"})
+	return newSimWith(t, azdosim.Options{Profile: profile})
+}
+
+// newSimWith starts a Services simulator (seed 1 unless o sets one) with
+// rate limiting off.
+func newSimWith(t testing.TB, o azdosim.Options) *azdosim.Sim {
+	t.Helper()
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	o.Mode, o.Addr = "services", "127.0.0.1:0"
+	sim, err := azdosim.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
