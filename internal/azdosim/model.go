@@ -230,8 +230,8 @@ type pullRequest struct {
 	description string
 	branch      string
 	reviewers   []reviewer
-	mergeIdx    int32 // merge commit index on the default branch, -1 if none
-	srcIdx      int32 // last source commit index, -1 when the source commits are off the default branch
+	mergeIdx    int32   // merge commit index on the default branch, -1 if none
+	srcIdx      int32   // last source commit index, -1 when the source commits are off the default branch
 	src         *branch // the source branch while it exists (not completed)
 	tgtIdx      int32
 	nCommits    int32
