@@ -238,3 +238,23 @@ func (s *Sim) truthRun(b *build) obj {
 		"reason": b.reason, "branch": b.branch, "queue_time": timeStr(b.queue), "start_time": timeStr(b.start), "finish_time": timeStr(b.finish),
 		"commit_id": s.org.sha(b.pipe.repo, b.commitIdx), "stages": stages}
 }
+
+// TruthCommitsByBranch counts the truth's commits of a project authored from a time on, per
+// repository name and per branch that first brings them (the default branch, then the others
+// by name): what a backfill walking every branch must read at least.
+func (s *Sim) TruthCommitsByBranch(project, from string) (map[string]map[string]int, error) {
+	res, err := s.TruthItems("commits", project, from, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]int{}
+	for _, it := range res["items"].([]any) {
+		c := it.(obj)
+		repo := c["repository"].(string)
+		if out[repo] == nil {
+			out[repo] = map[string]int{}
+		}
+		out[repo][c["branch"].(string)]++
+	}
+	return out, nil
+}
