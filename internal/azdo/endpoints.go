@@ -35,6 +35,8 @@ var (
 	epRepositories   = endpoint{"git.repositories", areaGA, "listing repositories", "Read (Git repositories)"}
 	epCommits        = endpoint{"git.commits", areaGA, "listing commits", "Read (Git repositories)"}
 	epPushes         = endpoint{"git.pushes", areaGA, "listing pushes", "Read (Git repositories)"}
+	epPushCommits    = endpoint{"git.pushes.commits", areaGA, "listing the commits of a push", "Read (Git repositories)"}
+	epRefs           = endpoint{"git.refs", areaGA, "listing branches", "Read (Git repositories)"}
 	epPullRequests   = endpoint{"git.pullrequests", areaGA, "listing pull requests", "Read (Git repositories)"}
 	epPullRequest    = endpoint{"git.pullrequest", areaGA, "reading a pull request", "Read (Git repositories)"}
 	epThreads        = endpoint{"git.pullrequest.threads", areaGA, "reading pull request threads", "Read (Git repositories)"}

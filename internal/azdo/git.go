@@ -1,12 +1,15 @@
 package azdo
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,14 +77,20 @@ type Commit struct {
 // CommitQuery filters the commits list; zero fields are not sent.
 type CommitQuery struct {
 	FromDate, ToDate time.Time
-	// ItemVersion is the branch to walk (searchCriteria.itemVersion.version);
-	// empty means the default branch.
-	ItemVersion      string
+	// ItemVersion is the branch to walk (searchCriteria.itemVersion.version,
+	// a name without refs/heads/); empty means the default branch.
+	ItemVersion string
+	// ItemVersionType is "branch" (the default) or "commit" (ItemVersion is
+	// a commit id: its history).
+	ItemVersionType  string
 	Author           string
 	IncludeWorkItems bool
 	IncludePushData  bool
 	// PageSize is searchCriteria.$top (default DefaultPageSize).
 	PageSize int
+	// FirstPageSize, when smaller than PageSize, is the first page's $top:
+	// a walk that usually ends early (a branch's own commits) reads less.
+	FirstPageSize int
 }
 
 // Commits iterates over a repository's commits with searchCriteria paging
@@ -91,8 +100,8 @@ func (c *Client) Commits(ctx context.Context, project, repo string, q CommitQuer
 	setTime(v, "searchCriteria.fromDate", q.FromDate)
 	setTime(v, "searchCriteria.toDate", q.ToDate)
 	if q.ItemVersion != "" {
-		v.Set("searchCriteria.itemVersion.version", q.ItemVersion)
-		v.Set("searchCriteria.itemVersion.versionType", "branch")
+		v.Set("searchCriteria.itemVersion.version", strings.TrimPrefix(q.ItemVersion, "refs/heads/"))
+		v.Set("searchCriteria.itemVersion.versionType", cmp.Or(q.ItemVersionType, "branch"))
 	}
 	if q.Author != "" {
 		v.Set("searchCriteria.author", q.Author)
@@ -105,8 +114,74 @@ func (c *Client) Commits(ctx context.Context, project, repo string, q CommitQuer
 	}
 	r := call{ep: epCommits, method: http.MethodGet, path: repoPath(project, repo) + "/commits", query: v}
 	return items(func(fn pageFunc[Commit]) error {
-		return walkTopSkip(ctx, c, r, "searchCriteria.$top", "searchCriteria.$skip", q.PageSize, 0, fn)
+		const top, skip = "searchCriteria.$top", "searchCriteria.$skip"
+		size := q.PageSize
+		if size <= 0 {
+			size = DefaultPageSize
+		}
+		if q.FirstPageSize <= 0 || q.FirstPageSize >= size {
+			return walkTopSkip(ctx, c, r, top, skip, size, 0, fn)
+		}
+		full := false
+		err := walkTopSkip(ctx, c, r, top, skip, q.FirstPageSize, 0, func(p []Commit) error {
+			full = len(p) == q.FirstPageSize
+			if err := fn(p); err != nil {
+				return err
+			}
+			return errFirstPage
+		})
+		if !errors.Is(err, errFirstPage) {
+			return err
+		}
+		if !full {
+			return nil
+		}
+		return walkTopSkip(ctx, c, r, top, skip, size, q.FirstPageSize, fn)
 	})
+}
+
+var errFirstPage = errors.New("azdo: first page read")
+
+// PushCommits iterates over the commits a push brought, newest first
+// (Commits - Get Push Commits: GET …/commits?pushId=, paged with top/skip).
+// Unlike GET …/pushes/{id}?includeCommits, it is a list and pages.
+func (c *Client) PushCommits(ctx context.Context, project, repo string, pushID, pageSize int) iter.Seq2[Commit, error] {
+	v := url.Values{}
+	v.Set("pushId", strconv.Itoa(pushID))
+	r := call{ep: epPushCommits, method: http.MethodGet, path: repoPath(project, repo) + "/commits", query: v}
+	return items(func(fn pageFunc[Commit]) error {
+		return walkTopSkip(ctx, c, r, "top", "skip", pageSize, 0, fn)
+	})
+}
+
+// Ref is a GitRef: a branch or tag and the commit it points at.
+type Ref struct {
+	Name     string      `json:"name"`
+	ObjectID string      `json:"objectId"`
+	Creator  IdentityRef `json:"creator"`
+	URL      string      `json:"url"`
+}
+
+// MaxRefsPerPage is the largest $top the refs list accepts.
+const MaxRefsPerPage = 1000
+
+// Refs iterates over a repository's refs whose name after "refs/" starts
+// with filter ("heads/" for branches), sorted by name, with the
+// continuation token header.
+func (c *Client) Refs(ctx context.Context, project, repo, filter string) iter.Seq2[Ref, error] {
+	v := url.Values{}
+	if filter != "" {
+		v.Set("filter", filter)
+	}
+	r := call{ep: epRefs, method: http.MethodGet, path: repoPath(project, repo) + "/refs", query: v}
+	return items(func(fn pageFunc[Ref]) error {
+		return walkContinuation(ctx, c, r, "$top", MaxRefsPerPage, "", fn)
+	})
+}
+
+// Branches lists a repository's branches (refs/heads/…), default one included.
+func (c *Client) Branches(ctx context.Context, project, repo string) ([]Ref, error) {
+	return Collect(c.Refs(ctx, project, repo, "heads/"))
 }
 
 // RefUpdate is one ref moved by a push.

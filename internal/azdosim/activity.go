@@ -25,6 +25,12 @@ type ActivityRequest struct {
 	Title         string `json:"title,omitempty"`
 	Comment       string `json:"comment,omitempty"`
 	SkipProd      bool   `json:"skip_production,omitempty"`
+	// Branch is where a push goes ("feature/x"; created from the default branch's head when it
+	// does not exist); empty means the default branch.
+	Branch string `json:"branch,omitempty"`
+	// AuthorDate (RFC 3339) backdates a push's commits: their author date is this while the
+	// committer date is now, as after a rebase or cherry-pick of old work.
+	AuthorDate string `json:"author_date,omitempty"`
 	// Every starts a background generator producing Count events (default 1) of the realistic
 	// mix at this interval, e.g. "10s"; "0s" stops it. It answers at once with no items.
 	Every string `json:"every,omitempty"`
@@ -238,7 +244,26 @@ func (s *Sim) activityOne(req ActivityRequest, r *rand.Rand) ([]ActivityItem, []
 		if n <= 0 {
 			n = 1 + r.IntN(3)
 		}
-		ps, items := o.appendCommits(rp, r, n, actor, now)
+		var authored int64
+		if req.AuthorDate != "" {
+			t, err := time.Parse(time.RFC3339, req.AuthorDate)
+			if err != nil || t.Unix() > now {
+				return nil, nil, &activityError{"author_date must be an RFC 3339 time not after now, e.g. 2026-01-02T15:04:05Z"}
+			}
+			authored = t.Unix()
+		}
+		var ps *push
+		var items []ActivityItem
+		if req.Branch != "" && rp.branch(req.Branch) != rp.branch(rp.defaultBranch()) && !strings.EqualFold(strings.TrimPrefix(req.Branch, "refs/heads/"), "main") {
+			b := rp.branch(req.Branch)
+			if b == nil {
+				b = &branch{name: "refs/heads/" + strings.TrimPrefix(req.Branch, "refs/heads/"), base: int32(len(rp.commits) - 1), ord: len(rp.branches), creator: actor}
+				rp.branches = append(rp.branches, b)
+			}
+			ps, items = o.appendBranchCommits(rp, b, r, n, actor, now, authored)
+		} else {
+			ps, items = o.appendCommits(rp, r, n, actor, now, authored)
+		}
 		items = append(items, item("push", fmt.Sprint(ps.id), rp.Name))
 		for i := range items {
 			items[i].Project = p.Name
@@ -259,7 +284,11 @@ func (s *Sim) activityOne(req ActivityRequest, r *rand.Rand) ([]ActivityItem, []
 		if err != nil {
 			return nil, nil, err
 		}
-		pr.nCommits++
+		if pr.src != nil {
+			o.appendBranchCommits(pr.repo, pr.src, r, 1, pr.createdBy, now, 0)
+		} else {
+			pr.nCommits++
+		}
 		o.ensureThreads(pr)
 		src := o.offSha(pr.ID, int(pr.nCommits)-1)
 		by := o.idents[pr.createdBy]
@@ -424,14 +453,15 @@ func (s *Sim) pickWorkItem(p *project, req ActivityRequest, r *rand.Rand) (*work
 	return open[r.IntN(len(open))], nil
 }
 
-// appendCommits adds n commits on the default branch in one push.
-func (o *org) appendCommits(rp *repo, r *rand.Rand, n int, by uint16, now int64) (*push, []ActivityItem) {
+// appendCommits adds n commits on the default branch in one push. authored, when not 0, is their
+// author date (older than the commit date now).
+func (o *org) appendCommits(rp *repo, r *rand.Rand, n int, by uint16, now, authored int64) (*push, []ActivityItem) {
 	var items []ActivityItem
 	first := int32(len(rp.commits))
 	o.nextPush++
 	wis := rp.proj.workItems
 	for i := 0; i < n; i++ {
-		c := commit{at: now, parent2: -1, author: by, msg: uint16(r.IntN(len(messageTemplates) * len(components))),
+		c := commit{at: now, authored: authored, parent2: -1, author: by, msg: uint16(r.IntN(len(messageTemplates) * len(components))),
 			add: uint16(r.IntN(3)), edt: uint16(1 + r.IntN(6)), del: uint16(r.IntN(2)), push: o.nextPush}
 		if len(wis) > 0 && r.IntN(100) < 50 {
 			c.wi = int32(wis[r.IntN(len(wis))].ID)
@@ -443,7 +473,26 @@ func (o *org) appendCommits(rp *repo, r *rand.Rand, n int, by uint16, now int64)
 		}
 		items = append(items, ActivityItem{Kind: "commit", ID: o.sha(rp, idx), Detail: rp.Name})
 	}
+	rp.backdated = rp.backdated || authored != 0
 	rp.pushes = append(rp.pushes, push{id: o.nextPush, first: first, last: int32(len(rp.commits) - 1), by: by, at: now})
+	return &rp.pushes[len(rp.pushes)-1], items
+}
+
+// appendBranchCommits adds n commits on a branch other than the default one in one push.
+func (o *org) appendBranchCommits(rp *repo, b *branch, r *rand.Rand, n int, by uint16, now, authored int64) (*push, []ActivityItem) {
+	var items []ActivityItem
+	first := int32(len(b.commits))
+	o.nextPush++
+	for i := 0; i < n; i++ {
+		b.commits = append(b.commits, commit{at: now, authored: authored, parent2: -1, author: by,
+			msg: uint16(r.IntN(len(messageTemplates) * len(components))), add: uint16(r.IntN(3)), edt: uint16(1 + r.IntN(6)),
+			del: uint16(r.IntN(2)), push: o.nextPush})
+		items = append(items, ActivityItem{Kind: "commit", ID: o.branchSha(rp, b, len(b.commits)-1), Detail: rp.Name + " " + b.name})
+	}
+	if b.pr != nil {
+		b.pr.nCommits = int32(len(b.commits))
+	}
+	rp.pushes = append(rp.pushes, push{id: o.nextPush, first: first, last: int32(len(b.commits) - 1), br: b, by: by, at: now})
 	return &rp.pushes[len(rp.pushes)-1], items
 }
 
@@ -457,6 +506,11 @@ func (o *org) newPR(rp *repo, r *rand.Rand, by uint16, now int64, title string) 
 	}
 	pr.branch = fmt.Sprintf("refs/heads/feature/%s-%d", comp, pr.ID)
 	pr.description = "Simulated change to " + comp + "."
+	// The source branch: forked from the head, its commits pushed just before the PR opened.
+	b := &branch{name: pr.branch, base: pr.tgtIdx, pr: pr, ord: len(rp.branches), creator: by}
+	rp.branches = append(rp.branches, b)
+	pr.src = b
+	o.appendBranchCommits(rp, b, r, int(pr.nCommits), by, now, 0)
 	for k := 0; k < 2; k++ {
 		id := (int(by) + 1 + r.IntN(len(o.idents)-1)) % len(o.idents)
 		dup := false
@@ -485,15 +539,37 @@ func (o *org) completePR(s *Sim, pr *pullRequest, r *rand.Rand, now int64) ([]Ac
 	if rp.shaOverride == nil {
 		rp.shaOverride, rp.shaRev = map[int32]string{}, map[string]int32{}
 	}
+	if rp.firstParent == nil {
+		rp.firstParent = map[int32]string{}
+	}
 	o.nextPush++
 	head := int32(len(rp.commits) - 1)
 	first := int32(len(rp.commits))
+	// The source commits keep their ids, authors, dates and contents (their committer date in
+	// the default branch's order is now); the first keeps the parent it was made on.
+	var own []commit
+	if pr.src != nil {
+		own = pr.src.commits
+		rp.firstParent[first] = o.sha(rp, pr.src.base)
+	}
 	for j := 0; j < int(pr.nCommits); j++ {
-		rp.commits = append(rp.commits, commit{at: now, parent2: -1, author: pr.createdBy, msg: uint16(r.IntN(len(messageTemplates) * len(components))),
-			edt: uint16(1 + r.IntN(5)), push: o.nextPush})
+		c := commit{at: now, parent2: -1, author: pr.createdBy, msg: uint16(r.IntN(len(messageTemplates) * len(components))),
+			edt: uint16(1 + r.IntN(5))}
+		if j < len(own) {
+			c = own[j]
+			c.authored = c.authorAt()
+			c.at = now
+			rp.backdated = rp.backdated || c.authored != now
+		}
+		c.push = o.nextPush
+		rp.commits = append(rp.commits, c)
 		idx := int32(len(rp.commits) - 1)
 		sha := o.offSha(pr.ID, j)
 		rp.shaOverride[idx], rp.shaRev[sha] = sha, idx
+	}
+	if pr.src != nil {
+		rp.removeBranch(pr.src) // deleteSourceBranch
+		pr.src = nil
 	}
 	src := int32(len(rp.commits) - 1)
 	closer := pr.createdBy

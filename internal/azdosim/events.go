@@ -28,17 +28,19 @@ func (s *Sim) shortIdent(i uint16) obj {
 
 func (s *Sim) pushEvent(r *repo, p *push) *event {
 	pusher := s.org.idents[p.by]
-	ev := s.newEvent("git.push", r.proj.ID, map[string]string{"repository": r.ID, "branch": r.defaultBranch(), "pushedBy": pusher.ID})
+	ref := r.pushRef(p)
+	short := strings.TrimPrefix(ref, "refs/heads/")
+	ev := s.newEvent("git.push", r.proj.ID, map[string]string{"repository": r.ID, "branch": ref, "pushedBy": pusher.ID})
 	res := s.pushObj(r, p, true)
 	res["pushedBy"] = s.shortIdent(p.by)
 	n := p.last - p.first + 1
 	repoURL := s.webURL(r.proj) + "/_git/" + pathEscape(r.Name)
-	ev.Message = msg(fmt.Sprintf("%s pushed updates to branch main of repository %s.", pusher.Name, r.Name),
-		fmt.Sprintf("%s pushed updates to branch main of repository %s.", pusher.Name, r.Name),
-		fmt.Sprintf("%s pushed updates to branch `main` of repository `%s`.", pusher.Name, r.Name))
-	ev.Detailed = msg(fmt.Sprintf("%s pushed %d commit(s) to branch main of repository %s.", pusher.Name, n, r.Name),
-		fmt.Sprintf(`%s pushed %d commit(s) to branch <a href="%s/#version=GBmain">main</a> of repository <a href="%s/">%s</a>.`, pusher.Name, n, repoURL, repoURL, r.Name),
-		fmt.Sprintf("%s pushed %d commit(s) to branch [main](%s/#version=GBmain) of repository [%s](%s/).", pusher.Name, n, repoURL, r.Name, repoURL))
+	ev.Message = msg(fmt.Sprintf("%s pushed updates to branch %s of repository %s.", pusher.Name, short, r.Name),
+		fmt.Sprintf("%s pushed updates to branch %s of repository %s.", pusher.Name, short, r.Name),
+		fmt.Sprintf("%s pushed updates to branch `%s` of repository `%s`.", pusher.Name, short, r.Name))
+	ev.Detailed = msg(fmt.Sprintf("%s pushed %d commit(s) to branch %s of repository %s.", pusher.Name, n, short, r.Name),
+		fmt.Sprintf(`%s pushed %d commit(s) to branch <a href="%s/#version=GB%s">%s</a> of repository <a href="%s/">%s</a>.`, pusher.Name, n, repoURL, short, short, repoURL, r.Name),
+		fmt.Sprintf("%s pushed %d commit(s) to branch [%s](%s/#version=GB%s) of repository [%s](%s/).", pusher.Name, n, short, repoURL, short, r.Name, repoURL))
 	ev.Resource = res
 	return ev
 }

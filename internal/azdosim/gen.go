@@ -128,6 +128,7 @@ func generate(seed int64, pf profile, now time.Time, mode string) *org {
 	for _, p := range o.projects {
 		for _, rp := range p.repos {
 			sort.Slice(rp.prs, func(i, j int) bool { return rp.prs[i].ID < rp.prs[j].ID })
+			genBranches(o, rp, newRand(s, "branches", rp.idx), end)
 			for i := range rp.commits {
 				if w := rp.commits[i].wi; w != 0 {
 					if wi := o.workItem(int(w)); wi != nil {
@@ -277,6 +278,62 @@ func genCommits(o *org, rp *repo, r *rand.Rand, n int, startT, end int64) {
 		rp.pushes = append(rp.pushes, p)
 		i += k
 	}
+}
+
+// genBranches gives the repository its other branches, from their own random stream so the rest
+// of the organization is the same with or without them: the source branch of every pull request
+// that is not completed (a completed one's commits are on the default branch and its branch was
+// deleted), a long-lived develop branch that is never merged, and a release branch cut from the
+// default branch without commits of its own.
+func genBranches(o *org, rp *repo, r *rand.Rand, end int64) {
+	if len(rp.commits) < 10 {
+		return
+	}
+	nid := len(o.idents)
+	for _, pr := range rp.prs {
+		if pr.status != prCompleted {
+			o.addBranch(rp, r, pr.branch, pr.tgtIdx, pr, pr.createdBy, int(pr.nCommits), pr.created, false)
+		}
+	}
+	o.addBranch(rp, r, "refs/heads/develop", int32(len(rp.commits)*2/5), nil, uint16(r.IntN(nid)), max(2, len(rp.commits)/15), end, true)
+	o.addBranch(rp, r, "refs/heads/release/1.0", int32(len(rp.commits)*3/4), nil, uint16(r.IntN(nid)), 0, 0, false)
+}
+
+// addBranch forks a branch from default-branch commit base with n commits spread between base and
+// until, pushed in groups of one to three (several authors when manyAuthors).
+func (o *org) addBranch(rp *repo, r *rand.Rand, name string, base int32, pr *pullRequest, by uint16, n int, until int64, manyAuthors bool) *branch {
+	b := &branch{name: name, base: base, pr: pr, ord: len(rp.branches), creator: by}
+	if pr != nil {
+		pr.src = b
+		pr.nCommits = int32(n)
+	}
+	rp.branches = append(rp.branches, b)
+	t0 := rp.commits[base].at
+	step := max64(1, (until-t0)/int64(n+1))
+	for j := 0; j < n; j++ {
+		t := t0 + int64(j+1)*step
+		if step > 4 {
+			t -= r.Int64N(step / 4)
+		}
+		a := by
+		if manyAuthors {
+			a = uint16(r.IntN(len(o.idents)))
+		}
+		b.commits = append(b.commits, commit{at: t, parent2: -1, author: a, msg: uint16(r.IntN(len(messageTemplates) * len(components))),
+			add: uint16(r.IntN(4)), edt: uint16(1 + r.IntN(8)), del: uint16(r.IntN(2))})
+	}
+	for i := 0; i < n; {
+		k := min(1+r.IntN(3), n-i)
+		o.nextPush++
+		last := i + k - 1
+		p := push{id: o.nextPush, first: int32(i), last: int32(last), br: b, by: b.commits[last].author, at: b.commits[last].at + 5}
+		for j := i; j <= last; j++ {
+			b.commits[j].push = p.id
+		}
+		rp.pushes = append(rp.pushes, p)
+		i += k
+	}
+	return b
 }
 
 func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pullRequest {

@@ -1,7 +1,10 @@
 package azdosim
 
 import (
+	"encoding/base64"
 	"fmt"
+	"math"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,6 +94,79 @@ func hRepo(q *rq) error {
 	return q.writeJSON(200, out)
 }
 
+func unresolvable(kind, v string) error {
+	return &vssError{status: 404, typeKey: "GitUnresolvableToCommitException",
+		typeName: "Microsoft.TeamFoundation.Git.Server.GitUnresolvableToCommitException, Microsoft.TeamFoundation.Git.Server",
+		message:  "TF401175: The version descriptor <" + kind + ": " + v + " > could not be resolved to a version commit."}
+}
+
+// commitWalk lists the history reachable from a starting commit, newest first: a branch's own
+// commits down to its first, then the default branch from the fork point down. Every branch
+// forks from the default branch, so this is also git log's date order.
+type commitWalk struct {
+	r     *repo
+	br    *branch // start among br's own commits at j, nil: on the default branch at j
+	j     int32
+	empty bool
+}
+
+// each calls fn for every commit of the walk whose committer date is at or after from (later
+// ones are older still) until fn returns false.
+func (w commitWalk) each(from int64, fn func(x cref) bool) {
+	if w.empty {
+		return
+	}
+	idx := w.j
+	if w.br != nil {
+		for j := w.j; j >= 0; j-- {
+			x := cref{r: w.r, br: w.br, i: j}
+			if x.c().at < from || !fn(x) {
+				return
+			}
+		}
+		idx = w.br.base
+	}
+	for i := idx; i >= 0; i-- {
+		x := cref{r: w.r, i: i}
+		if x.c().at < from || !fn(x) {
+			return
+		}
+	}
+}
+
+// walkFor resolves searchCriteria.itemVersion: a branch (the default) or a commit id.
+func (q *rq) walkFor(r *repo) (commitWalk, error) {
+	o := q.s.org
+	v := q.query("searchCriteria.itemVersion.version", "itemVersion.version")
+	typ := strings.ToLower(q.query("searchCriteria.itemVersion.versionType", "itemVersion.versionType"))
+	w := commitWalk{r: r, j: int32(len(r.commits) - 1), empty: len(r.commits) == 0}
+	switch {
+	case v == "":
+	case typ == "" || typ == "branch":
+		name := strings.TrimPrefix(v, "refs/heads/")
+		if strings.EqualFold(name, strings.TrimPrefix(r.defaultBranch(), "refs/heads/")) {
+			break
+		}
+		b := r.branch(name)
+		if b == nil {
+			return w, unresolvable("Branch", v)
+		}
+		w = commitWalk{r: r, br: b, j: int32(len(b.commits) - 1)}
+		if len(b.commits) == 0 {
+			w = commitWalk{r: r, j: b.base}
+		}
+	case typ == "commit":
+		x, ok := o.findCommit(r, v)
+		if !ok {
+			return w, unresolvable("Commit", v)
+		}
+		w = commitWalk{r: r, br: x.br, j: x.i}
+	default:
+		return w, unresolvable(q.query("searchCriteria.itemVersion.versionType", "itemVersion.versionType"), v)
+	}
+	return w, nil
+}
+
 func hCommits(q *rq) error {
 	o := q.s.org
 	o.mu.RLock()
@@ -98,6 +174,9 @@ func hCommits(q *rq) error {
 	r, err := q.repo()
 	if err != nil {
 		return err
+	}
+	if q.query("pushId") != "" {
+		return pushCommits(q, r)
 	}
 	top, err := q.queryInt(100, "searchCriteria.$top", "$top")
 	if err != nil {
@@ -115,12 +194,9 @@ func hCommits(q *rq) error {
 	if err != nil {
 		return err
 	}
-	if v := q.query("searchCriteria.itemVersion.version", "itemVersion.version"); v != "" {
-		if !strings.EqualFold(strings.TrimPrefix(v, "refs/heads/"), "main") {
-			return &vssError{status: 404, typeKey: "GitUnresolvableToCommitException",
-				typeName: "Microsoft.TeamFoundation.Git.Server.GitUnresolvableToCommitException, Microsoft.TeamFoundation.Git.Server",
-				message:  "TF401175: The version descriptor <Branch: " + v + " > could not be resolved to a version commit."}
-		}
+	walk, err := q.walkFor(r)
+	if err != nil {
+		return err
 	}
 	author := strings.ToLower(q.query("searchCriteria.author", "author"))
 	withWI := strings.EqualFold(q.query("searchCriteria.includeWorkItems", "includeWorkItems"), "true")
@@ -141,40 +217,91 @@ func hCommits(q *rq) error {
 	var out []any
 	if len(ids) > 0 {
 		for _, id := range ids {
-			if idx, ok := o.commitIndex(r, strings.TrimSpace(id)); ok {
-				out = append(out, q.s.commitRef(r, idx, withWI, withPush))
+			if x, ok := o.findCommit(r, strings.TrimSpace(id)); ok {
+				out = append(out, q.s.commitObj(x, withWI, withPush))
 			}
 		}
 		return q.list(out)
 	}
-	lo, hi := 0, len(r.commits) // [lo, hi)
-	if hasFrom {
-		lo = r.commitAtOrAfter(from)
+	// Dates select by author date, which is never after the committer date the walk is ordered
+	// by: the walk stops below from. Without backdated commits, toDate skips ahead on main.
+	if !hasFrom {
+		from = math.MinInt64
 	}
-	if hasTo {
-		hi = r.commitAtOrAfter(to + 1)
+	if hasTo && walk.br == nil && !r.backdated {
+		walk.j = min(walk.j, int32(r.commitAtOrAfter(to+1)-1))
+		walk.empty = walk.empty || walk.j < 0
 	}
-	emit := func(i int) bool {
-		c := &r.commits[i]
+	keep := func(x cref) bool {
+		c := x.c()
+		if t := c.authorAt(); hasFrom && t < from || hasTo && t > to {
+			return false
+		}
 		if author != "" {
 			id := o.idents[c.author]
 			if !strings.Contains(strings.ToLower(id.Name), author) && !strings.Contains(strings.ToLower(id.Email), author) {
-				return true
+				return false
 			}
+		}
+		return true
+	}
+	if oldestFirst {
+		var all []cref
+		walk.each(from, func(x cref) bool {
+			if keep(x) {
+				all = append(all, x)
+			}
+			return true
+		})
+		for i := len(all) - 1 - skip; i >= 0 && len(out) < top; i-- {
+			out = append(out, q.s.commitObj(all[i], withWI, withPush))
+		}
+		return q.list(out)
+	}
+	walk.each(from, func(x cref) bool {
+		if !keep(x) {
+			return true
 		}
 		if skip > 0 {
 			skip--
 			return true
 		}
-		out = append(out, q.s.commitRef(r, int32(i), withWI, withPush))
+		out = append(out, q.s.commitObj(x, withWI, withPush))
 		return len(out) < top
+	})
+	return q.list(out)
+}
+
+// pushCommits serves GET …/commits?pushId= (Commits - Get Push Commits): the commits a push
+// brought, newest first, paged with top/skip.
+func pushCommits(q *rq, r *repo) error {
+	id, err := q.queryInt(0, "pushId")
+	if err != nil {
+		return err
 	}
-	if oldestFirst {
-		for i := lo; i < hi && emit(i); i++ {
+	top, err := q.queryInt(100, "top", "$top")
+	if err != nil {
+		return err
+	}
+	skip, err := q.queryInt(0, "skip", "$skip")
+	if err != nil {
+		return err
+	}
+	p := r.findPush(int32(id))
+	if p == nil {
+		return notFound("GitPushNotFoundException", "Microsoft.TeamFoundation.Git.Server.GitPushNotFoundException, Microsoft.TeamFoundation.Git.Server",
+			fmt.Sprintf("TF401179: Push %d not found in repository %s.", id, r.Name))
+	}
+	var out []any
+	for _, x := range p.commits(r) {
+		if skip > 0 {
+			skip--
+			continue
 		}
-	} else {
-		for i := hi - 1; i >= lo && emit(i); i-- {
+		if len(out) >= top {
+			break
 		}
+		out = append(out, q.s.commitObj(x, false, false))
 	}
 	return q.list(out)
 }
@@ -187,15 +314,82 @@ func hCommit(q *rq) error {
 	if err != nil {
 		return err
 	}
-	idx, ok := o.commitIndex(r, q.vars["commitId"])
+	x, ok := o.findCommit(r, q.vars["commitId"])
 	if !ok {
 		return notFound("GitObjectNotFoundException", "Microsoft.TeamFoundation.Git.Server.GitObjectNotFoundException, Microsoft.TeamFoundation.Git.Server",
 			"TF401174: The item "+q.vars["commitId"]+" could not be found in the repository "+r.Name+" at the version specified by <Commit: >.")
 	}
-	c := q.s.commitRef(r, idx, false, true)
-	c["parents"] = q.s.parents(r, idx)
-	c["treeId"] = o.offSha(int32(idx), r.idx+7)
+	c := q.s.commitObj(x, false, true)
+	c["parents"] = q.s.parents(x)
+	c["treeId"] = o.offSha(x.i+int32(len(r.commits))*int32(btoi(x.br != nil)), r.idx+7)
 	return q.writeJSON(200, c)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// hRefs serves the refs list: sorted by name, filter is a prefix after "refs/", $top (at most
+// 1000) pages with an opaque continuation token in the x-ms-continuationtoken header.
+func hRefs(q *rq) error {
+	o := q.s.org
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	r, err := q.repo()
+	if err != nil {
+		return err
+	}
+	top, err := q.queryInt(0, "$top", "top")
+	if err != nil {
+		return err
+	}
+	if top > 1000 {
+		return badRequest("The value of $top cannot be greater than 1000.")
+	}
+	token := q.query("continuationToken")
+	if top == 0 && token != "" {
+		top = 100
+	}
+	after := ""
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil {
+			return badRequest("The continuation token is not valid.")
+		}
+		after = string(b)
+	}
+	filter := strings.ToLower(strings.TrimPrefix(q.query("filter"), "refs/"))
+	contains := strings.ToLower(q.query("filterContains"))
+	type ref struct {
+		name, sha string
+		by        uint16
+	}
+	refs := []ref{{r.defaultBranch(), o.sha(r, int32(len(r.commits)-1)), 0}}
+	for _, b := range r.branches {
+		refs = append(refs, ref{b.name, o.branchHead(r, b), b.creator})
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].name < refs[j].name })
+	var out []any
+	next := ""
+	for _, x := range refs {
+		short := strings.ToLower(strings.TrimPrefix(x.name, "refs/"))
+		if !strings.HasPrefix(short, filter) || contains != "" && !strings.Contains(short, contains) || after != "" && x.name <= after {
+			continue
+		}
+		if top > 0 && len(out) == top {
+			next = base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].(obj)["name"].(string)))
+			break
+		}
+		out = append(out, obj{"name": x.name, "objectId": x.sha, "creator": q.s.identRef(x.by),
+			"url": q.s.base() + "/" + r.proj.ID + "/_apis/git/repositories/" + r.ID + "/refs?filter=" + url.QueryEscape(strings.TrimPrefix(x.name, "refs/"))})
+	}
+	if next != "" {
+		q.w.Header().Set("X-MS-ContinuationToken", next)
+	}
+	return q.list(out)
 }
 
 func hPushes(q *rq) error {
@@ -214,15 +408,16 @@ func hPushes(q *rq) error {
 	if err != nil {
 		return err
 	}
-	from, hasFrom, err := q.queryTime("searchCriteria.fromDate")
+	from, hasFrom, err := q.queryTime("searchCriteria.fromDate", "fromDate")
 	if err != nil {
 		return err
 	}
-	to, hasTo, err := q.queryTime("searchCriteria.toDate")
+	to, hasTo, err := q.queryTime("searchCriteria.toDate", "toDate")
 	if err != nil {
 		return err
 	}
 	pusher := strings.ToLower(q.query("searchCriteria.pusherId"))
+	refName := q.query("searchCriteria.refName")
 	refs := strings.EqualFold(q.query("searchCriteria.includeRefUpdates"), "true")
 	var out []any
 	for i := len(r.pushes) - 1; i >= 0 && len(out) < top; i-- {
@@ -230,7 +425,7 @@ func hPushes(q *rq) error {
 		if hasFrom && p.at < from || hasTo && p.at > to {
 			continue
 		}
-		if pusher != "" && strings.ToLower(o.idents[p.by].ID) != pusher {
+		if pusher != "" && strings.ToLower(o.idents[p.by].ID) != pusher || refName != "" && !strings.EqualFold(refName, r.pushRef(p)) {
 			continue
 		}
 		if skip > 0 {

@@ -71,19 +71,112 @@ type repo struct {
 	proj     *project
 	idx      int // global repo index, part of the commit sha derivation
 	size     int
-	commits  []commit // ascending author time; the default branch history
+	commits  []commit // ascending committer time; the default branch history
 	pushes   []push   // ascending id
 	prs      []*pullRequest
+	branches []*branch // every branch but the default one, in creation order
 	// Pull request source commits keep their ids when completion brings them onto the default
 	// branch; only activity creates such overrides.
 	shaOverride map[int32]string
 	shaRev      map[string]int32
+	// firstParent overrides the first parent of a default-branch commit that is not the previous
+	// index (a completed pull request's first source commit keeps the parent it was made on).
+	firstParent map[int32]string
+	// backdated is set once a commit's author date is before its committer date (a rebase or
+	// cherry-pick pushed through activity): date filters then cannot use the committer order.
+	backdated bool
+}
+
+// branch is a ref other than the default branch. Its own commits fork from the default branch:
+// the first one's parent is the default-branch commit base. A branch without commits of its own
+// points at base. Ids: a pull request's source branch uses offSha(pr, j), others branchSha.
+type branch struct {
+	name    string // refs/heads/…
+	base    int32  // default-branch commit index it forked from
+	pr      *pullRequest
+	ord     int // per-repository ordinal, part of the commit id of a branch without pull request
+	creator uint16
+	commits []commit // its own commits, ascending time
+}
+
+// cref names one commit: of the default branch (br nil) or of a branch's own commits.
+type cref struct {
+	r  *repo
+	br *branch
+	i  int32
+}
+
+func (x cref) c() *commit {
+	if x.br != nil {
+		return &x.br.commits[x.i]
+	}
+	return &x.r.commits[x.i]
+}
+
+// csha is the id of a commit of either kind.
+func (o *org) csha(x cref) string {
+	if x.br == nil {
+		return o.sha(x.r, x.i)
+	}
+	return o.branchSha(x.r, x.br, int(x.i))
+}
+
+// branchSha is the id of a branch's own commit j.
+func (o *org) branchSha(r *repo, b *branch, j int) string {
+	if b.pr != nil {
+		return o.offSha(b.pr.ID, j)
+	}
+	return o.offSha(-int32(r.idx*1000+b.ord+1), j)
+}
+
+// head is the commit a branch points at.
+func (o *org) branchHead(r *repo, b *branch) string {
+	if len(b.commits) > 0 {
+		return o.branchSha(r, b, len(b.commits)-1)
+	}
+	return o.sha(r, b.base)
+}
+
+func (r *repo) branch(name string) *branch {
+	name = "refs/heads/" + strings.TrimPrefix(name, "refs/heads/")
+	for _, b := range r.branches {
+		if strings.EqualFold(b.name, name) {
+			return b
+		}
+	}
+	return nil
+}
+
+func (r *repo) removeBranch(b *branch) {
+	for i, x := range r.branches {
+		if x == b {
+			r.branches = append(r.branches[:i:i], r.branches[i+1:]...)
+			return
+		}
+	}
+}
+
+// findCommit resolves an id on the default branch or among the branches' own commits.
+func (o *org) findCommit(r *repo, sha string) (cref, bool) {
+	if idx, ok := o.commitIndex(r, sha); ok {
+		return cref{r: r, i: idx}, true
+	}
+	sha = strings.ToLower(sha)
+	for _, b := range r.branches {
+		for j := range b.commits {
+			if o.branchSha(r, b, j) == sha {
+				return cref{r: r, br: b, i: int32(j)}, true
+			}
+		}
+	}
+	return cref{}, false
 }
 
 // commit is kept compact: a million of them fit in a few tens of megabytes. The sha and message
 // are derived when rendered.
 type commit struct {
-	at       int64 // unix seconds, author and committer date
+	at       int64 // unix seconds, committer date (and author date unless authored is set)
+	authored int64 // author date when earlier than at (rebased, cherry-picked), else 0
 	parent2  int32 // second parent index for merge commits, -1 otherwise
 	base     int32 // first parent of a merge commit (the target head it merged into)
 	wi       int32 // work item mentioned with #id, 0 for none
@@ -97,9 +190,17 @@ type commit struct {
 
 type push struct {
 	id          int32
-	first, last int32 // commit indexes, inclusive
+	first, last int32   // commit indexes, inclusive, of the default branch or of br's own commits
+	br          *branch // nil: the default branch
 	by          uint16
 	at          int64
+}
+
+func (c *commit) authorAt() int64 {
+	if c.authored != 0 {
+		return c.authored
+	}
+	return c.at
 }
 
 // Pull request statuses as the REST API spells them.
@@ -129,8 +230,9 @@ type pullRequest struct {
 	description string
 	branch      string
 	reviewers   []reviewer
-	mergeIdx    int32 // merge commit index on the default branch, -1 if none
-	srcIdx      int32 // last source commit index, -1 when the source commits are off the default branch
+	mergeIdx    int32   // merge commit index on the default branch, -1 if none
+	srcIdx      int32   // last source commit index, -1 when the source commits are off the default branch
+	src         *branch // the source branch while it exists (not completed)
 	tgtIdx      int32
 	nCommits    int32
 	workItems   []int32

@@ -46,12 +46,17 @@ func (s *Sim) gitUser(i uint16, at int64) obj {
 	return obj{"name": id.Name, "email": id.Email, "date": timeStr(at)}
 }
 
-// commitRef renders a GitCommitRef as the commits list returns it.
+// commitRef renders a GitCommitRef of the default branch as the commits list returns it.
 func (s *Sim) commitRef(r *repo, idx int32, workItems, pushData bool) obj {
-	c := &r.commits[idx]
-	sha := s.org.sha(r, idx)
+	return s.commitObj(cref{r: r, i: idx}, workItems, pushData)
+}
+
+// commitObj renders a GitCommitRef of any branch as the commits list returns it.
+func (s *Sim) commitObj(x cref, workItems, pushData bool) obj {
+	r, c := x.r, x.c()
+	sha := s.org.csha(x)
 	msg := s.org.message(r, c)
-	out := obj{"commitId": sha, "author": s.gitUser(c.author, c.at), "committer": s.gitUser(c.author, c.at),
+	out := obj{"commitId": sha, "author": s.gitUser(c.author, c.authorAt()), "committer": s.gitUser(c.author, c.at),
 		"comment": msg, "commentTruncated": false,
 		"changeCounts": obj{"Add": int(c.add), "Edit": int(c.edt), "Delete": int(c.del)},
 		"url":          s.commitURL(r, sha), "remoteUrl": s.base() + "/" + pathEscape(r.proj.Name) + "/_git/" + pathEscape(r.Name) + "/commit/" + sha}
@@ -89,16 +94,41 @@ func (r *repo) findPush(id int32) *push {
 	return nil
 }
 
-func (s *Sim) parents(r *repo, idx int32) []any {
+func (s *Sim) parents(x cref) []any {
 	var ps []any
-	c := &r.commits[idx]
+	r, c, o := x.r, x.c(), s.org
 	switch {
+	case x.br != nil && x.i > 0:
+		ps = append(ps, o.branchSha(r, x.br, int(x.i)-1))
+	case x.br != nil:
+		ps = append(ps, o.sha(r, x.br.base))
 	case c.parent2 >= 0:
-		ps = append(ps, s.org.sha(r, c.base), s.org.sha(r, c.parent2))
-	case idx > 0:
-		ps = append(ps, s.org.sha(r, idx-1))
+		ps = append(ps, o.sha(r, c.base), o.sha(r, c.parent2))
+	case r.firstParent[x.i] != "":
+		ps = append(ps, r.firstParent[x.i])
+	case x.i > 0:
+		ps = append(ps, o.sha(r, x.i-1))
 	}
 	return nonNil(ps)
+}
+
+const zeroSha = "0000000000000000000000000000000000000000"
+
+// refName is the branch a push updated.
+func (r *repo) pushRef(p *push) string {
+	if p.br != nil {
+		return p.br.name
+	}
+	return r.defaultBranch()
+}
+
+// pushCommits lists a push's commits newest first.
+func (p *push) commits(r *repo) []cref {
+	var out []cref
+	for i := p.last; i >= p.first; i-- {
+		out = append(out, cref{r: r, br: p.br, i: i})
+	}
+	return out
 }
 
 func (s *Sim) pushObj(r *repo, p *push, withCommits bool) obj {
@@ -106,15 +136,19 @@ func (s *Sim) pushObj(r *repo, p *push, withCommits bool) obj {
 	out := obj{"pushId": p.id, "date": timeStr(p.at), "pushedBy": s.identRef(p.by), "repository": s.repoRef(r),
 		"url":    b + "/" + r.proj.ID + "/_apis/git/repositories/" + r.ID + "/pushes/" + fmt.Sprint(p.id),
 		"_links": obj{"self": obj{"href": b + "/_apis/git/repositories/" + r.ID + "/pushes/" + fmt.Sprint(p.id)}}}
-	old := "0000000000000000000000000000000000000000"
-	if p.first > 0 {
+	old := zeroSha
+	switch {
+	case p.br != nil && p.first > 0:
+		old = s.org.branchSha(r, p.br, int(p.first)-1)
+	case p.br == nil && p.first > 0:
 		old = s.org.sha(r, p.first-1)
 	}
-	out["refUpdates"] = []any{obj{"name": r.defaultBranch(), "oldObjectId": old, "newObjectId": s.org.sha(r, p.last)}}
+	out["refUpdates"] = []any{obj{"repositoryId": r.ID, "name": r.pushRef(p), "oldObjectId": old,
+		"newObjectId": s.org.csha(cref{r: r, br: p.br, i: p.last})}}
 	if withCommits {
 		var cs []any
-		for i := p.last; i >= p.first; i-- {
-			c := s.commitRef(r, i, false, false)
+		for _, x := range p.commits(r) {
+			c := s.commitObj(x, false, false)
 			delete(c, "changeCounts")
 			delete(c, "commentTruncated")
 			delete(c, "remoteUrl")
@@ -156,6 +190,9 @@ func (s *Sim) reviewerObj(pr *pullRequest, rv reviewer) obj {
 func (s *Sim) srcSha(pr *pullRequest) string {
 	if pr.srcIdx >= 0 {
 		return s.org.sha(pr.repo, pr.srcIdx)
+	}
+	if pr.src != nil {
+		return s.org.branchHead(pr.repo, pr.src)
 	}
 	return s.org.offSha(pr.ID, int(pr.nCommits)-1)
 }
@@ -218,20 +255,21 @@ func (s *Sim) prObj(pr *pullRequest, list bool) obj {
 func (s *Sim) prCommits(pr *pullRequest) []any {
 	var out []any
 	r := pr.repo
-	if pr.srcIdx >= 0 {
-		for i := pr.srcIdx; i > pr.srcIdx-pr.nCommits && i >= 0; i-- {
-			c := s.commitRef(r, i, false, false)
-			delete(c, "changeCounts")
-			delete(c, "remoteUrl")
-			out = append(out, c)
-		}
-		return out
+	add := func(x cref) {
+		c := s.commitObj(x, false, false)
+		delete(c, "changeCounts")
+		delete(c, "remoteUrl")
+		out = append(out, c)
 	}
-	for j := int(pr.nCommits) - 1; j >= 0; j-- {
-		sha := s.org.offSha(pr.ID, j)
-		at := pr.created - int64(pr.nCommits-int32(j))*1800
-		out = append(out, obj{"commitId": sha, "author": s.gitUser(pr.createdBy, at), "committer": s.gitUser(pr.createdBy, at),
-			"comment": fmt.Sprintf("WIP on %s", strings.TrimPrefix(pr.branch, "refs/heads/")), "url": s.commitURL(r, sha)})
+	switch {
+	case pr.srcIdx >= 0:
+		for i := pr.srcIdx; i > pr.srcIdx-pr.nCommits && i >= 0; i-- {
+			add(cref{r: r, i: i})
+		}
+	case pr.src != nil:
+		for j := len(pr.src.commits) - 1; j >= 0; j-- {
+			add(cref{r: r, br: pr.src, i: int32(j)})
+		}
 	}
 	return out
 }

@@ -55,6 +55,7 @@ func routeTable() []route {
 		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/commits", loc: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", scopes: scCode, h: hCommits},
 		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/commits/{commitId}", loc: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", scopes: scCode, h: hCommit},
 		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pushes", loc: "ea98d07b-3c87-4971-8ede-a613694ffb55", scopes: scCode, h: hPushes},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/refs", loc: "2d874a60-a811-4f62-9c9f-963a6ea0a55b", scopes: scCode, h: hRefs},
 		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests", loc: "9946fd70-0d40-406e-b686-b4744cbbcc37", scopes: scCode, h: hPullRequests},
 		{method: "GET", pattern: "{project}/_apis/git/pullRequests", loc: "a5d28130-9cd2-40fa-9f08-902e7daa9efb", scopes: scCode, h: hPullRequests},
 		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}", loc: "9946fd70-0d40-406e-b686-b4744cbbcc37", scopes: scCode, h: hPullRequest},

@@ -96,6 +96,46 @@ func sdkSuite(t *testing.T, sim *Sim) {
 	if err != nil || len(*byID) != 1 || *(*byID)[0].CommitId != one {
 		t.Fatalf("GetCommits by id: %v", err)
 	}
+	// Branches: refs two at a time through the continuation token, then a
+	// branch's commits by name and a push's commits by id.
+	var branches []git.GitRef
+	for token := ""; ; {
+		args := git.GetRefsArgs{Project: &proj, RepositoryId: &repoID, Filter: ptr("heads/"), Top: ptr(2)}
+		if token != "" {
+			args.ContinuationToken = &token
+		}
+		refs, err := gitC.GetRefs(ctx, args)
+		if err != nil {
+			t.Fatalf("GetRefs: %v", err)
+		}
+		branches = append(branches, refs.Value...)
+		if token = refs.ContinuationToken; token == "" {
+			break
+		}
+	}
+	if len(branches) < 3 {
+		t.Fatalf("GetRefs: %d branches, want main and the others", len(branches))
+	}
+	feature := ""
+	for _, b := range branches {
+		if strings.HasPrefix(*b.Name, "refs/heads/feature/") {
+			feature = strings.TrimPrefix(*b.Name, "refs/heads/")
+		}
+	}
+	onBranch, err := gitC.GetCommits(ctx, git.GetCommitsArgs{Project: &proj, RepositoryId: &repoID,
+		SearchCriteria: &git.GitQueryCommitsCriteria{Top: ptr(5), ItemVersion: &git.GitVersionDescriptor{Version: &feature, VersionType: &git.GitVersionTypeValues.Branch}}})
+	if err != nil || len(*onBranch) == 0 {
+		t.Fatalf("GetCommits on %s: %v", feature, err)
+	}
+	pushes, err := gitC.GetPushes(ctx, git.GetPushesArgs{Project: &proj, RepositoryId: &repoID, Top: ptr(1),
+		SearchCriteria: &git.GitPushSearchCriteria{IncludeRefUpdates: ptr(true)}})
+	if err != nil || len(*pushes) != 1 || len(*(*pushes)[0].RefUpdates) != 1 {
+		t.Fatalf("GetPushes: %v", err)
+	}
+	pushCommits, err := gitC.GetPushCommits(ctx, git.GetPushCommitsArgs{Project: &proj, RepositoryId: &repoID, PushId: (*pushes)[0].PushId})
+	if err != nil || len(*pushCommits) == 0 || *(*pushCommits)[0].CommitId != *(*(*pushes)[0].RefUpdates)[0].NewObjectId {
+		t.Fatalf("GetPushCommits: %v", err)
+	}
 	prs, err := gitC.GetPullRequests(ctx, git.GetPullRequestsArgs{Project: &proj, RepositoryId: &repoID,
 		SearchCriteria: &git.GitPullRequestSearchCriteria{Status: &git.PullRequestStatusValues.All}, Top: ptr(100)})
 	if err != nil || len(*prs) == 0 {

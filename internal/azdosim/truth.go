@@ -106,19 +106,37 @@ func (s *Sim) truthItems(kind string, w window) []any {
 	for _, p := range w.projects(o) {
 		switch kind {
 		case "commits":
+			// Every branch's commits once, by author date; "branch" is where a walk of the
+			// default branch first, then the others by name, meets the commit first.
 			for _, r := range p.repos {
-				lo := r.commitAtOrAfter(max64(w.from, 0))
-				for i := lo; i < len(r.commits) && r.commits[i].at <= w.to; i++ {
-					c := &r.commits[i]
-					out = append(out, obj{"project": p.Name, "repository": r.Name, "commit_id": o.sha(r, int32(i)),
-						"author_email": o.idents[c.author].Email, "author_date": timeStr(c.at), "work_item": int(c.wi), "merge_of_pull_request": int(c.pr)})
+				seen := map[string]bool{}
+				add := func(x cref, branch string) {
+					c := x.c()
+					sha := o.csha(x)
+					if at := c.authorAt(); at < w.from || at > w.to || seen[sha] {
+						return
+					}
+					seen[sha] = true
+					out = append(out, obj{"project": p.Name, "repository": r.Name, "commit_id": sha, "branch": branch,
+						"author_email": o.idents[c.author].Email, "author_date": timeStr(c.authorAt()), "work_item": int(c.wi),
+						"merge_of_pull_request": int(c.pr)})
+				}
+				for i := r.commitAtOrAfter(max64(w.from, 0)); i < len(r.commits); i++ {
+					add(cref{r: r, i: int32(i)}, r.defaultBranch())
+				}
+				branches := append([]*branch(nil), r.branches...)
+				sort.Slice(branches, func(i, j int) bool { return branches[i].name < branches[j].name })
+				for _, b := range branches {
+					for j := len(b.commits) - 1; j >= 0; j-- {
+						add(cref{r: r, br: b, i: int32(j)}, b.name)
+					}
 				}
 			}
 		case "pushes":
 			for _, r := range p.repos {
 				for _, ps := range r.pushes {
 					if w.has(ps.at) {
-						out = append(out, obj{"project": p.Name, "repository": r.Name, "push_id": ps.id, "date": timeStr(ps.at),
+						out = append(out, obj{"project": p.Name, "repository": r.Name, "push_id": ps.id, "date": timeStr(ps.at), "ref": r.pushRef(&ps),
 							"commits": int(ps.last - ps.first + 1), "pushed_by": o.idents[ps.by].Email})
 					}
 				}
@@ -219,4 +237,24 @@ func (s *Sim) truthRun(b *build) obj {
 	return obj{"project": b.pipe.proj.Name, "id": b.ID, "pipeline": b.pipe.Name, "status": b.status, "result": b.result,
 		"reason": b.reason, "branch": b.branch, "queue_time": timeStr(b.queue), "start_time": timeStr(b.start), "finish_time": timeStr(b.finish),
 		"commit_id": s.org.sha(b.pipe.repo, b.commitIdx), "stages": stages}
+}
+
+// TruthCommitsByBranch counts the truth's commits of a project authored from a time on, per
+// repository name and per branch that first brings them (the default branch, then the others
+// by name): what a backfill walking every branch must read at least.
+func (s *Sim) TruthCommitsByBranch(project, from string) (map[string]map[string]int, error) {
+	res, err := s.TruthItems("commits", project, from, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]int{}
+	for _, it := range res["items"].([]any) {
+		c := it.(obj)
+		repo := c["repository"].(string)
+		if out[repo] == nil {
+			out[repo] = map[string]int{}
+		}
+		out[repo][c["branch"].(string)]++
+	}
+	return out, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/secret"
-	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
 
@@ -76,64 +75,20 @@ func realClient(b *testing.B, e *simEnv, sim *azdosim.Sim) {
 	e.c.AttachClients(clients{client: client, in: in})
 }
 
-// minimumPages is the fewest calls that can carry what the backfill
-// stored: one page per list (at the page sizes used) per repository,
-// environment and project, plus what no list carries: a PR's details and
-// threads, a run's timeline, work items 200 at a time.
+// minimumPages is collect.MinimumPages with the simulator's truth of the
+// commits per branch.
 func minimumPages(b *testing.B, e *simEnv) int64 {
-	ctx := context.Background()
-	pages := func(n, size int) int64 { return int64(max(1, (n+size-1)/size)) }
-	progress, err := collect.Progress(ctx, e.db, e.key)
+	n, err := collect.MinimumPages(context.Background(), e.db, e.key, truthCommitsByBranch(e.sim))
 	if err != nil {
 		b.Fatal(err)
 	}
-	window := map[string]time.Time{}
-	for _, p := range progress {
-		window[p.ProjectID] = *p.From
+	return n
+}
+
+func truthCommitsByBranch(sim *azdosim.Sim) collect.CommitsByBranch {
+	return func(projectID string, from time.Time) (map[string]map[string]int, error) {
+		return sim.TruthCommitsByBranch(projectID, from.UTC().Format(time.RFC3339))
 	}
-	var total int64
-	linked := 0
-	for _, p := range e.projects {
-		from := window[p.ProjectID]
-		f := store.Filter{WorkspaceID: e.key.WorkspaceID, ProjectID: p.ProjectID, From: from, Limit: 1 << 30}
-		repos, _ := e.db.ListRepositories(ctx, e.key.WorkspaceID, p.ProjectID)
-		total++ // repositories
-		for _, r := range repos {
-			rf := f
-			rf.RepoID = r.RepoID
-			cs, _ := e.db.ListCommits(ctx, rf)
-			total += pages(len(cs), 1000)
-		}
-		all := f
-		all.From = time.Time{}
-		prs, _ := e.db.ListPullRequests(ctx, all)
-		n := 0
-		for _, pr := range prs {
-			if !pr.CreatedAt.Before(from) || pr.ClosedAt != nil && !pr.ClosedAt.Before(from) {
-				n++
-			}
-		}
-		total += pages(n, 1000) + 2*int64(n)
-		runs, _ := e.db.ListPipelineRuns(ctx, f)
-		total += pages(len(runs), 1000) + int64(len(runs))
-		total += 1 + 3 // environments and one page of records each
-		deps, _ := e.db.ListDeployments(ctx, f, false)
-		rel := 0
-		for _, d := range deps {
-			if d.Source == "release" {
-				rel++
-			}
-		}
-		total += pages(rel, 100)
-		wis, _ := e.db.ListWorkItems(ctx, f)
-		total += 1 + int64((len(wis)+199)/200)
-		everything, _ := e.db.ListWorkItems(ctx, all)
-		linked += len(everything) - len(wis) // linked from commits and PRs, changed earlier
-	}
-	if linked > 0 {
-		total += int64((linked + 199) / 200)
-	}
-	return total
 }
 
 func azdoClient(sim *azdosim.Sim, calls *callCounter, maxConcurrent int) (*azdo.Client, error) {

@@ -363,10 +363,17 @@ func (e *simEnv) compareWithTruth(from time.Time) {
 	for _, c := range commits {
 		got = append(got, fmt.Sprintf("%s %s %s", c.SHA, c.AuthorEmail, secp(&c.AuthorDate)))
 	}
+	branches := map[string]int{}
 	for _, c := range e.truth("commits", from) {
 		want = append(want, fmt.Sprintf("%s %s %s", str(c["commit_id"]), str(c["author_email"]), sec(c["author_date"])))
+		branches[strings.SplitN(str(c["branch"]), "/", 4)[2]]++
 	}
 	check("commits", got, want)
+	// The truth holds every branch's commits: the default one, the pull
+	// requests' source branches and a long-lived develop branch.
+	if branches["main"] == 0 || branches["feature"] == 0 || branches["develop"] == 0 {
+		e.t.Errorf("truth commits by branch %v: want commits on main, feature/… and develop", branches)
+	}
 	got, want = nil, nil
 	for _, c := range e.truth("commits", from) {
 		if wi := str(c["work_item"]); wi != "0" {

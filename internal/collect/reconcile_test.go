@@ -111,3 +111,77 @@ func TestEnqueueReconciles(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcileStoresBackdatedPush pushes commits whose author date is
+// days before the backfill window (a rebase or cherry-pick of old work),
+// to the default branch and to a new feature branch, with every delivery
+// dropped. The truth selects commits by author date, so they are outside
+// it, and a reconciliation listing commits by date since the watermark
+// would miss them; one reconciliation reading the pushes stores them all,
+// with their author and commit dates.
+func TestReconcileStoresBackdatedPush(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		ctx := context.Background()
+		e := newSimEnv(t, db, sim, "acme", time.Now)
+		if err := e.backfill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		from := e.window()
+		if err := sim.SetDeliveryMode("drop", nil); err != nil {
+			t.Fatal(err)
+		}
+		authored := from.Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second)
+		pushed := map[string]bool{}
+		for _, req := range []azdosim.ActivityRequest{
+			{Kind: "push", Project: e.projects[0].ProjectID, Commits: 2, AuthorDate: authored.Format(time.RFC3339)},
+			{Kind: "push", Project: e.projects[1].ProjectID, Commits: 1, AuthorDate: authored.Format(time.RFC3339), Branch: "feature/old-work"},
+		} {
+			res, err := sim.Activity(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range res.Items {
+				if it.Kind == "commit" {
+					pushed[it.ID] = true
+				}
+			}
+		}
+		if len(pushed) != 3 {
+			t.Fatalf("pushed %d commits, want 3", len(pushed))
+		}
+		for _, c := range e.truth("commits", from) {
+			if pushed[c["commit_id"].(string)] {
+				t.Fatalf("commit %s authored %s is in the truth of the window from %s", c["commit_id"], c["author_date"], from)
+			}
+		}
+		e.calls.n.Store(0)
+		run, err := e.c.Reconcile(ctx, e.key.IntegrationID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("reconcile: %d fetched, %d recovered, %d API calls", run.ItemsFetched, run.ItemsRecovered, e.calls.n.Load())
+		if run.ItemsRecovered < int64(len(pushed)) {
+			t.Errorf("recovered %d items, the pushes brought %d commits", run.ItemsRecovered, len(pushed))
+		}
+		f := all
+		f.WorkspaceID = e.key.WorkspaceID
+		stored, err := db.ListCommits(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range stored {
+			if !pushed[c.SHA] {
+				continue
+			}
+			delete(pushed, c.SHA)
+			if !c.AuthorDate.Equal(authored) || c.CommitterDate.Before(from) {
+				t.Errorf("commit %s stored authored %s committed %s, want authored %s and committed now", c.SHA, c.AuthorDate, c.CommitterDate, authored)
+			}
+		}
+		if len(pushed) > 0 {
+			t.Errorf("backdated commits not stored after the reconciliation: %v", pushed)
+		}
+		e.compareWithTruth(from)
+	})
+}
