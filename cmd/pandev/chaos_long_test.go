@@ -11,10 +11,20 @@ package main
 // truncated bodies) on top, on SQLite and PostgreSQL.
 
 import (
+	"os"
 	"testing"
+	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 )
+
+// Backfills under 20 % faults wait out Retry-After and retries: allow
+// them far longer than the quick suite does.
+func init() {
+	if os.Getenv("PANDEV_TEST_WAIT") == "" {
+		waitLimit = 10 * time.Minute
+	}
+}
 
 // longFaults fails a fifth of the REST calls, in every way the simulator
 // can, plus latency so that a kill lands mid-run.
