@@ -136,15 +136,17 @@ func TestPostgresRestartMidRun(t *testing.T) {
 		t.Fatalf("select: %d", code)
 	}
 
-	// Deliveries from 4 senders that retry until answered 200.
-	const n = 600
+	// Deliveries from 4 senders that retry until answered 200, streaming
+	// from before the restart until two seconds after it.
 	var next, refused atomic.Int64
+	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+			for !stop.Load() {
+				i := int(next.Add(1) - 1)
 				for attempt := 0; ; attempt++ {
 					req, _ := http.NewRequest("POST", p.url+"/v1/azure/webhook/project", strings.NewReader(string(burstEvent(project, i))))
 					req.SetBasicAuth(user, pass)
@@ -167,7 +169,7 @@ func TestPostgresRestartMidRun(t *testing.T) {
 					}
 					time.Sleep(50 * time.Millisecond)
 				}
-				time.Sleep(5 * time.Millisecond) // a steady stream across the restart
+				time.Sleep(20 * time.Millisecond) // a steady stream across the restart
 			}
 		}()
 	}
@@ -181,8 +183,14 @@ func TestPostgresRestartMidRun(t *testing.T) {
 	}
 	pg.ctl(t, "restart")
 	t.Logf("PostgreSQL restarted at %.0f%% of the backfill", f*100)
+	time.Sleep(2 * time.Second)
+	stop.Store(true)
 	wg.Wait()
-	t.Logf("deliveries refused and retried: %d", refused.Load())
+	n := int(next.Load())
+	t.Logf("%d deliveries sent; refused and retried: %d", n, refused.Load())
+	if refused.Load() == 0 {
+		t.Error("no delivery was refused: the restart did not happen while they streamed")
+	}
 
 	waitFor(t, "every project's backfill to finish", func() bool {
 		done, total, _ := backfillState(t, p, token)

@@ -68,14 +68,21 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, bin string, env []string, addr string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), append(env, "PANDEV_ADDR="+addr, "PANDEV_LOG_LEVEL=warn")...)
+	cmd.Env = append(os.Environ(), append(env, "PANDEV_ADDR="+addr, "PANDEV_LOG_LEVEL=info")...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{cmd: cmd, url: "http://" + addr, logs: logs}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		if t.Failed() { // the end of the server's log says why
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			t.Logf("server log (last lines):\n%s", strings.Join(lines[max(0, len(lines)-120):], "\n"))
+		}
+	})
 	if err := waitHealthy(context.Background(), p.url); err != nil {
 		t.Fatalf("serve did not start: %v\n%s", err, logs.String())
 	}

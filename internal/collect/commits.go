@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -84,10 +85,24 @@ func (s *syncer) commits(ctx context.Context, cp *checkpoint) error {
 			at = cur
 		}
 		if err := s.repoCommits(ctx, cp, repos[i], at); err != nil {
-			return err
+			if !s.repoGone(repos[i], err) {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// repoGone reports whether err says Azure DevOps does not know the
+// repository (deleted, or only ever named by a webhook delivery): it is
+// skipped, not retried forever, and the rest of the project is collected.
+func (s *syncer) repoGone(repo store.Repository, err error) bool {
+	if !delivery.IsNotFound(err) {
+		return false
+	}
+	s.c.logger.Info("repository skipped: Azure DevOps does not know it", "project", s.project.ProjectID,
+		"repository", repo.RepoID, "error", err)
+	return true
 }
 
 // repoCommits walks one repository's branches from the cursor on.
@@ -233,9 +248,13 @@ func (s *syncer) pushedCommits(ctx context.Context, cp *checkpoint) error {
 	for _, repo := range repos {
 		var todo []azdo.Push
 		n := 0
+		gone := false
 		for p, err := range s.client.Pushes(ctx, s.project.ProjectID, repo.RepoID, azdo.PushQuery{FromDate: s.from,
 			IncludeRefUpdates: true, PageSize: pushPageSize}) {
 			if err != nil {
+				if gone = s.repoGone(repo, err); gone {
+					break
+				}
 				return err
 			}
 			n++
@@ -248,6 +267,9 @@ func (s *syncer) pushedCommits(ctx context.Context, cp *checkpoint) error {
 			}
 		}
 		cp.Pages += int64(n/pushPageSize + 1)
+		if gone {
+			continue
+		}
 		got := make([][]pendingCommit, len(todo))
 		err := parallel(ctx, len(todo), s.fanout, func(ctx context.Context, i int) error {
 			cs, err := azdo.Collect(s.client.PushCommits(ctx, s.project.ProjectID, repo.RepoID, todo[i].PushID, pushCommitPage))

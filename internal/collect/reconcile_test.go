@@ -185,3 +185,26 @@ func TestReconcileStoresBackdatedPush(t *testing.T) {
 		e.compareWithTruth(from)
 	})
 }
+
+// TestRepositoryUnknownToAzureDevOps: a repository known only from a
+// webhook delivery (or deleted in Azure DevOps since) answers 404 to every
+// call; the backfill and the reconciliation skip it and collect the rest,
+// rather than failing the project's job again and again.
+func TestRepositoryUnknownToAzureDevOps(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		ctx := context.Background()
+		e := newSimEnv(t, db, sim, "acme", time.Now)
+		if err := db.UpsertRepository(ctx, store.Repository{Key: e.key, RepoID: "ghost-repo",
+			ProjectID: e.projects[0].ProjectID, Name: "ghost"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.backfill(ctx); err != nil {
+			t.Fatalf("backfill with a repository Azure DevOps does not know: %v", err)
+		}
+		e.compareWithTruth(e.window())
+		if _, err := e.c.Reconcile(ctx, e.key.IntegrationID); err != nil {
+			t.Fatalf("reconcile with a repository Azure DevOps does not know: %v", err)
+		}
+	})
+}
