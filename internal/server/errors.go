@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/web"
 )
 
@@ -58,6 +59,10 @@ func classify(err error) (int, ErrorBody) {
 		err = delivery.Errorf(delivery.KindTooLarge, "the request body is larger than %d bytes", mbe.Limit).
 			WithHint("send a smaller body")
 	}
+	if store.Unavailable(err) {
+		err = delivery.Errorf(delivery.KindUnavailable, "the database is not answering").
+			WithHint("try again in a few seconds; if it persists, check that the database server is running").Wrap(err)
+	}
 	var de *delivery.Error
 	if !errors.As(err, &de) || de.Kind == delivery.KindInternal {
 		body.Error.Code = string(delivery.KindInternal)
@@ -80,6 +85,9 @@ func classify(err error) (int, ErrorBody) {
 // page for browsers. Only 5xx are logged, with the internal detail.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	status, body := classify(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	if status >= 500 {
 		logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}

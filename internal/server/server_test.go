@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -68,6 +71,9 @@ func TestErrorMapping(t *testing.T) {
 		{"internal detail hidden", delivery.Errorf(delivery.KindInternal, "boom").Wrap(io.ErrUnexpectedEOF), 500, "internal", "boom"},
 		{"plain error hidden", io.ErrClosedPipe, 500, "internal", "closed pipe"},
 		{"body too large", &http.MaxBytesError{Limit: 10}, 413, "too_large", ""},
+		{"database restarting", fmt.Errorf("begin: %w", &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}), 503, "unavailable", "starting up"},
+		{"database shut down", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, 503, "unavailable", "administrator"},
+		{"other database error stays internal", &pgconn.PgError{Code: "42P01", Message: "relation missing"}, 500, "internal", "relation"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
