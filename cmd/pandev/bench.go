@@ -34,7 +34,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "small sizes: finishes in under 2 minutes (CI smoke)")
 	out := fs.String("out", "bench-report", "folder for report.md and report.json")
-	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas, abuse")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas, dashboard, abuse")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	pg := fs.String("postgres", getenv("PANDEV_TEST_POSTGRES_URL"), "PostgreSQL server for the PostgreSQL runs (default the local one; \"off\" or unreachable skips them)")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +64,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		{"freshness", b.freshness},
 		{"backfill", b.backfill},
 		{"replicas", b.replicas},
+		{"dashboard", b.dashboard},
 		{"abuse", b.abuse},
 	} {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.name) {

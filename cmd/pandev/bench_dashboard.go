@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// dashboard: the DORA and PR-flow API on a year of generated history,
+// warm, against computing the same kind of figures with a plain GROUP BY
+// over the raw tables in the same run, and the process's memory.
+func (b *bench) dashboard(ctx context.Context) error {
+	repos, perRepo := 10, 20_000 // 200k commits, 40k PRs, 20k deployments
+	if b.quick {
+		repos, perRepo = 2, 5_000
+	}
+	dir, err := os.MkdirTemp("", "pandev-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for _, eng := range b.engines(dir) {
+		if eng.name == "sqlite" {
+			eng.dsn = filepath.Join(dir, "dashboard.db")
+		}
+		a, stop, err := startBenchApp(ctx, eng.dsn, appOptions{})
+		if err != nil {
+			return err
+		}
+		err = b.dashboardOn(ctx, a, eng.name, repos, perRepo)
+		stop()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) dashboardOn(ctx context.Context, a *app, engine string, repos, perRepo int) error {
+	now := time.Now().UTC().Truncate(time.Hour)
+	loadStart := time.Now()
+	ws, token, err := dashboardWorld(ctx, a, now, repos, perRepo)
+	if err != nil {
+		return err
+	}
+	// Planner statistics, as autovacuum (PostgreSQL) or a periodic
+	// ANALYZE would have them: without, the baseline's joins run for
+	// minutes on nested loops.
+	if _, err := a.db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+		return err
+	}
+	rows := repos * perRepo * 8 / 5 // commits and parents, PRs with a commit and a comment, deployments
+	b.add(Result{Scenario: "dashboard", Name: engine + " load", Value: time.Since(loadStart).Seconds(), Unit: "s",
+		Note: fmt.Sprintf("%d commits, %d merged PRs, %d production deployments over a year (about %d rows)",
+			repos*perRepo, repos*perRepo/5, repos*perRepo/10, rows)})
+
+	from, to := now.AddDate(-1, 0, 0), now
+	q := "?from=" + from.Format("2006-01-02") + "&to=" + to.Format("2006-01-02")
+	call := func(path string) (time.Duration, error) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+path+q, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		t0 := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return 0, fmt.Errorf("%s: %d", path, res.StatusCode)
+		}
+		return time.Since(t0), nil
+	}
+	cold, err := call("/api/v1/metrics/dora")
+	if err != nil {
+		return err
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.add(Result{Scenario: "dashboard", Name: engine + " DORA cold (first call)", Value: ms(cold), Unit: "ms"})
+	base, err := timed(20, func() error { return groupByFigures(ctx, a.db, ws, from, to) })
+	if err != nil {
+		return err
+	}
+	for _, path := range []string{"/api/v1/metrics/dora", "/api/v1/metrics/pull-requests"} {
+		lat, err := timed(20, func() error { _, err := call(path); return err })
+		if err != nil {
+			return err
+		}
+		name := engine + " " + strings.TrimPrefix(path, "/api/v1/metrics/")
+		p95, base95 := lat[len(lat)*95/100], base[len(base)*95/100]
+		b.add(Result{Scenario: "dashboard", Name: name + " warm p95", Value: ms(p95), Unit: "ms", Baseline: ms(base95), Target: "< 150 ms",
+			Note: "baseline: deployments by result and PR cycle medians with GROUP BY over the raw tables (no commit graph walk)"})
+		b.add(Result{Scenario: "dashboard", Name: name + " speed-up vs GROUP BY", Value: float64(base95) / float64(p95), Unit: "×", Target: "≥ 10×"})
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.add(Result{Scenario: "dashboard", Name: engine + " heap in use", Value: float64(m.HeapInuse) / (1 << 20), Unit: "MB",
+		Note: "the bench process holds the server, its cache and the benchmark itself"})
+	if rss := processRSS(); rss > 0 {
+		b.add(Result{Scenario: "dashboard", Name: engine + " process RSS", Value: rss, Unit: "MB", Target: "< 150 MB"})
+	}
+	return nil
+}
+
+// timed runs f n times and returns the sorted durations.
+func timed(n int, f func() error) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, n)
+	for range n {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(t0))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// dashboardWorld writes a year of history: per repository perRepo commits
+// in a line, every fifth merged by a PR with a review comment, every tenth
+// deployed to production (one in twenty of those failed). It returns the
+// workspace and an API token of its admin.
+func dashboardWorld(ctx context.Context, a *app, now time.Time, repos, perRepo int) (string, string, error) {
+	u, err := a.auth.CreateUser(ctx, "dash@bench.example", "bench-password-long", "dashboard", store.RoleAdmin)
+	if err != nil {
+		return "", "", err
+	}
+	tok, _, err := a.auth.CreateToken(ctx, u.ID, "bench")
+	if err != nil {
+		return "", "", err
+	}
+	in, err := a.db.CreateIntegration(ctx, store.Integration{ID: store.NewID(), WorkspaceID: u.WorkspaceID, Provider: "azure-devops",
+		OrgURL: "https://dev.azure.com/dashboard", TokenSealed: "x", WebhookSecretSealed: "y", CreatedAt: now.AddDate(-1, 0, 0), UpdatedAt: now})
+	if err != nil {
+		return "", "", err
+	}
+	key := store.Key{IntegrationID: in.ID, WorkspaceID: u.WorkspaceID}
+	start := now.AddDate(-1, 0, 0)
+	step := 365 * 24 * time.Hour / time.Duration(perRepo)
+	for r := range repos {
+		project, repo := "p"+strconv.Itoa(r%5), "r"+strconv.Itoa(r)
+		sha := func(i int) string { return fmt.Sprintf("%s-%07d", repo, i) }
+		err := a.db.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.UpsertProject(ctx, store.Project{Key: key, ProjectID: project, Name: project}); err != nil {
+				return err
+			}
+			if err := tx.SetProjectSelected(ctx, key, project, true, start); err != nil {
+				return err
+			}
+			if err := tx.UpsertRepository(ctx, store.Repository{Key: key, RepoID: repo, ProjectID: project, Name: repo}); err != nil {
+				return err
+			}
+			for i := range perRepo {
+				t := start.Add(time.Duration(i) * step)
+				var parents []string
+				if i > 0 {
+					parents = []string{sha(i - 1)}
+				}
+				if err := tx.UpsertCommit(ctx, store.Commit{Key: key, RepoID: repo, SHA: sha(i), ProjectID: project,
+					AuthorEmail: "dev@x", AuthorDate: t, CommitterDate: t, Message: "change", Edits: 1, Parents: parents}); err != nil {
+					return err
+				}
+				if i%5 == 4 {
+					id := int64(r*perRepo + i)
+					closed := t
+					if _, err := tx.UpsertPullRequest(ctx, store.PullRequest{Key: key, PRID: id, ProjectID: project, RepoID: repo,
+						Status: "completed", AuthorID: "dev", CreatedAt: t.Add(-time.Hour), ClosedAt: &closed, MergeCommit: sha(i),
+						ProviderUpdatedAt: t}); err != nil {
+						return err
+					}
+					if err := tx.AddPRCommit(ctx, key.IntegrationID, id, sha(i-1)); err != nil {
+						return err
+					}
+					if err := tx.UpsertComment(ctx, key.IntegrationID, id, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "rev",
+						PublishedAt: t.Add(-30 * time.Minute), UpdatedAt: t}); err != nil {
+						return err
+					}
+				}
+				if i%10 == 9 {
+					result := "succeeded"
+					if i%200 == 199 {
+						result = "failed"
+					}
+					fin := t.Add(2 * time.Hour)
+					if err := tx.UpsertDeployment(ctx, store.Deployment{Key: key, DeploymentKey: fmt.Sprintf("env:%s:%d", repo, i),
+						ProjectID: project, Source: "environment", RepoID: repo, Environment: "prod", IsProduction: true,
+						Result: result, SHA: sha(i), FinishedAt: &fin}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return "", "", err
+		}
+	}
+	return u.WorkspaceID, tok.Reveal(), nil
+}
+
+// groupByFigures computes what a plain SQL tool would: deployments by
+// result and the PR cycle time median, with GROUP BY over the raw tables.
+func groupByFigures(ctx context.Context, db *store.DB, ws string, from, to time.Time) error {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT result, COUNT(*) FROM deployments
+		WHERE workspace_id = $1 AND is_production AND finished_at >= $2 AND finished_at < $3 GROUP BY result`, ws, from, to)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	rows, err = db.SQL().QueryContext(ctx, `SELECT p.pr_id, MIN(c.author_date), MAX(p.closed_at) FROM pull_requests p
+		JOIN pr_commits pc ON pc.integration_id = p.integration_id AND pc.pr_id = p.pr_id
+		JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = p.repo_id AND c.sha = pc.sha
+		WHERE p.workspace_id = $1 AND p.status = 'completed' AND p.closed_at >= $2 AND p.closed_at < $3
+		GROUP BY p.pr_id`, ws, from, to)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// processRSS is this process's resident set in MB (Linux), 0 elsewhere.
+func processRSS() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
