@@ -35,6 +35,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	quick := fs.Bool("quick", false, "small sizes: finishes in under 2 minutes (CI smoke)")
 	out := fs.String("out", "bench-report", "folder for report.md and report.json")
 	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas, dashboard, abuse")
+	dashCommits := fs.Int("dashboard-commits", 200_000, "commits in the dashboard scenario's generated year (1000000 matches the simulator's large profile; --quick uses 10000)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	pg := fs.String("postgres", getenv("PANDEV_TEST_POSTGRES_URL"), "PostgreSQL server for the PostgreSQL runs (default the local one; \"off\" or unreachable skips them)")
 	if err := fs.Parse(args); err != nil {
@@ -43,7 +44,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		return &usageError{msg: err.Error()}
 	}
-	b := &bench{quick: *quick, pgURL: *pg, out: stdout, started: time.Now()}
+	b := &bench{quick: *quick, pgURL: *pg, out: stdout, started: time.Now(), dashCommits: *dashCommits}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -99,12 +100,13 @@ type Result struct {
 }
 
 type bench struct {
-	quick   bool
-	pgURL   string
-	out     io.Writer
-	started time.Time
-	mu      sync.Mutex
-	results []Result
+	quick       bool
+	dashCommits int
+	pgURL       string
+	out         io.Writer
+	started     time.Time
+	mu          sync.Mutex
+	results     []Result
 }
 
 func (b *bench) add(r Result) {

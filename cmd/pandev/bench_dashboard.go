@@ -19,7 +19,9 @@ import (
 // warm, against computing the same kind of figures with a plain GROUP BY
 // over the raw tables in the same run, and the process's memory.
 func (b *bench) dashboard(ctx context.Context) error {
-	repos, perRepo := 10, 20_000 // 200k commits, 40k PRs, 20k deployments
+	// Ten repositories; per commit a fifth of a PR and a tenth of a
+	// deployment (200k commits: 40k PRs, 20k deployments).
+	repos, perRepo := 10, max(b.dashCommits/10, 100)
 	if b.quick {
 		repos, perRepo = 2, 5_000
 	}
