@@ -104,6 +104,23 @@ type simEnv struct {
 	projects []store.Project
 }
 
+// backfilledDropping backfills a fresh workspace from sim, then has the
+// simulator drop its hook deliveries, so that what happens next reaches
+// the store only by reconciliation. It returns the environment and the
+// start of the backfill window.
+func backfilledDropping(t *testing.T, db *store.DB, sim *azdosim.Sim) (*simEnv, time.Time) {
+	t.Helper()
+	e := newSimEnv(t, db, sim, "acme", time.Now)
+	if err := e.backfill(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	from := e.window()
+	if err := sim.SetDeliveryMode("drop", nil); err != nil {
+		t.Fatal(err)
+	}
+	return e, from
+}
+
 func newSim(t testing.TB, profile string) *azdosim.Sim {
 	t.Helper()
 	return newSimWith(t, azdosim.Options{Profile: profile})

@@ -21,14 +21,7 @@ func TestReconcileRecoversDroppedDeliveries(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		sim := newSim(t, "small")
 		ctx := context.Background()
-		e := newSimEnv(t, db, sim, "acme", time.Now)
-		if err := e.backfill(ctx); err != nil {
-			t.Fatal(err)
-		}
-		from := e.window()
-		if err := sim.SetDeliveryMode("drop", nil); err != nil {
-			t.Fatal(err)
-		}
+		e, from := backfilledDropping(t, db, sim)
 		// Not work_item_created: the simulator's project work item lists
 		// share their backing array, and appending corrupts them.
 		var res azdosim.ActivityResult
@@ -123,14 +116,7 @@ func TestReconcileStoresBackdatedPush(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		sim := newSim(t, "small")
 		ctx := context.Background()
-		e := newSimEnv(t, db, sim, "acme", time.Now)
-		if err := e.backfill(ctx); err != nil {
-			t.Fatal(err)
-		}
-		from := e.window()
-		if err := sim.SetDeliveryMode("drop", nil); err != nil {
-			t.Fatal(err)
-		}
+		e, from := backfilledDropping(t, db, sim)
 		authored := from.Add(-10 * 24 * time.Hour).UTC().Truncate(time.Second)
 		pushed := map[string]bool{}
 		for _, req := range []azdosim.ActivityRequest{

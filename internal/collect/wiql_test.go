@@ -136,14 +136,7 @@ func TestReconcileSplitsWiqlAtCap(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		sim := newSimWith(t, azdosim.Options{Profile: "boards", WiqlLimit: testWiqlLimit})
 		ctx := context.Background()
-		e := newSimEnv(t, db, sim, "acme", time.Now)
-		if err := e.backfill(ctx); err != nil {
-			t.Fatal(err)
-		}
-		from := e.window()
-		if err := sim.SetDeliveryMode("drop", nil); err != nil {
-			t.Fatal(err)
-		}
+		e, from := backfilledDropping(t, db, sim)
 		var changed []string
 		for i, w := range e.truth("work_items", from) {
 			if len(changed) == 4*testWiqlLimit {
@@ -192,14 +185,7 @@ func TestWiqlCapWithinOneSecond(t *testing.T) {
 		fixed := time.Now().Truncate(time.Second) // every activity lands in the same second
 		sim := newSimWith(t, azdosim.Options{Profile: "small", Now: func() time.Time { return fixed }})
 		ctx := context.Background()
-		e := newSimEnv(t, db, sim, "acme", time.Now)
-		if err := e.backfill(ctx); err != nil {
-			t.Fatal(err)
-		}
-		from := e.window()
-		if err := sim.SetDeliveryMode("drop", nil); err != nil {
-			t.Fatal(err)
-		}
+		e, from := backfilledDropping(t, db, sim)
 		const limit = 3
 		sim.SetWiqlLimit(limit)
 		var project string
