@@ -150,6 +150,11 @@ func (c *Collector) Backfill(ctx context.Context, args BackfillArgs) error {
 	for _, p := range projects {
 		n, perr := c.backfillProject(ctx, client, key, p, days)
 		fetched += n
+		if perr != nil && ctx.Err() != nil {
+			// Stopped (shutdown, job timeout): the error of whatever call the
+			// stop cut short (PostgreSQL's "bad connection") says less.
+			perr = ctx.Err()
+		}
 		if perr != nil {
 			err = fmt.Errorf("backfill of project %s: %w", p.Name, perr)
 			break
