@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 )
 
@@ -121,34 +122,29 @@ func (q queries) ClaimInboxEvent(ctx context.Context, integrationID, eventID, st
 }
 
 // LockIntegrations orders a transaction against the processing of the
-// integrations' deliveries on PostgreSQL: ingest takes a shared lock,
-// the job that finishes draining an inbox an exclusive one (see
-// collect.EventArgs). On SQLite every write transaction is already
+// integrations' deliveries on PostgreSQL: ingest takes a shared lock, the
+// job that finishes draining an inbox an exclusive one (see
+// collect.EventArgs). They are transaction-scoped advisory locks, which
+// live in the lock manager: a row lock (FOR SHARE) would write every
+// ingest transaction's lock onto the same integration row, and concurrent
+// replicas contended on it. On SQLite every write transaction is already
 // exclusive, so it does nothing.
 func (q queries) LockIntegrations(ctx context.Context, ids []string, exclusive bool) error {
-	if q.dialect != Postgres || len(ids) == 0 {
+	if q.dialect != Postgres {
 		return nil
 	}
-	mode := "SHARE"
+	fn := "pg_advisory_xact_lock_shared"
 	if exclusive {
-		mode = "UPDATE"
+		fn = "pg_advisory_xact_lock"
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	for _, id := range slices.Sorted(slices.Values(ids)) {
+		// Class 7301 keeps these apart from other advisory locks (migrations);
+		// two integrations hashing alike only wait for each other.
+		if _, err := q.q.ExecContext(ctx, `SELECT `+fn+`(7301, hashtext($1))`, id); err != nil {
+			return mapErr(err)
+		}
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT id FROM integrations WHERE id IN (`+placeholders(1, len(ids))+`)
-		ORDER BY id FOR `+mode, args...)
-	if err != nil {
-		return mapErr(err)
-	}
-	for rows.Next() {
-	}
-	err = rows.Err()
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
-	return mapErr(err)
+	return nil
 }
 
 // MarkInboxEvent records the outcome of processing a delivery.
