@@ -16,11 +16,7 @@ func hProjects(q *rq) error {
 	o := q.s.org
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	top, err := q.queryInt(100, "$top")
-	if err != nil {
-		return err
-	}
-	skip, err := q.queryInt(0, "$skip")
+	top, skip, err := q.topSkip("$")
 	if err != nil {
 		return err
 	}
@@ -178,11 +174,7 @@ func hCommits(q *rq) error {
 	if q.query("pushId") != "" {
 		return pushCommits(q, r)
 	}
-	top, err := q.queryInt(100, "searchCriteria.$top", "$top")
-	if err != nil {
-		return err
-	}
-	skip, err := q.queryInt(0, "searchCriteria.$skip", "$skip")
+	top, skip, err := q.topSkip("searchCriteria.$", "$")
 	if err != nil {
 		return err
 	}
@@ -279,11 +271,7 @@ func pushCommits(q *rq, r *repo) error {
 	if err != nil {
 		return err
 	}
-	top, err := q.queryInt(100, "top", "$top")
-	if err != nil {
-		return err
-	}
-	skip, err := q.queryInt(0, "skip", "$skip")
+	top, skip, err := q.topSkip("", "$")
 	if err != nil {
 		return err
 	}
@@ -400,11 +388,7 @@ func hPushes(q *rq) error {
 	if err != nil {
 		return err
 	}
-	top, err := q.queryInt(100, "$top", "searchCriteria.$top")
-	if err != nil {
-		return err
-	}
-	skip, err := q.queryInt(0, "$skip", "searchCriteria.$skip")
+	top, skip, err := q.topSkip("$", "searchCriteria.$")
 	if err != nil {
 		return err
 	}
@@ -517,11 +501,7 @@ func hPullRequests(q *rq) error {
 	if err != nil {
 		return err
 	}
-	top, err := q.queryInt(100, "$top")
-	if err != nil {
-		return err
-	}
-	skip, err := q.queryInt(0, "$skip")
+	top, skip, err := q.topSkip("$")
 	if err != nil {
 		return err
 	}

@@ -111,6 +111,21 @@ func (q *rq) query(keys ...string) string {
 	return ""
 }
 
+// topSkip reads a list call's page size (default 100) and offset, each
+// under the first of prefix+"top" / prefix+"skip" given: list calls spell
+// them "$top", "searchCriteria.$top" or "top".
+func (q *rq) topSkip(prefixes ...string) (top, skip int, err error) {
+	tops, skips := make([]string, len(prefixes)), make([]string, len(prefixes))
+	for i, p := range prefixes {
+		tops[i], skips[i] = p+"top", p+"skip"
+	}
+	if top, err = q.queryInt(100, tops...); err != nil {
+		return 0, 0, err
+	}
+	skip, err = q.queryInt(0, skips...)
+	return top, skip, err
+}
+
 func (q *rq) queryInt(def int, keys ...string) (int, error) {
 	v := q.query(keys...)
 	if v == "" {
