@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha1"
 	"fmt"
 	"net/http"
 	"os"
@@ -149,7 +150,8 @@ func dashboardWorld(ctx context.Context, a *app, now time.Time, repos, perRepo i
 	step := 365 * 24 * time.Hour / time.Duration(perRepo)
 	for r := range repos {
 		project, repo := "p"+strconv.Itoa(r%5), "r"+strconv.Itoa(r)
-		sha := func(i int) string { return fmt.Sprintf("%s-%07d", repo, i) }
+		// Git's SHAs: 40 hex digits (what the analysis packs).
+		sha := func(i int) string { return fmt.Sprintf("%x", sha1.Sum([]byte(fmt.Sprintf("%s-%d", repo, i)))) }
 		err := a.db.InTx(ctx, func(tx *store.Tx) error {
 			if err := tx.UpsertProject(ctx, store.Project{Key: key, ProjectID: project, Name: project}); err != nil {
 				return err

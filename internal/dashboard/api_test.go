@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,41 +313,31 @@ func TestViewsAndCSV(t *testing.T) {
 	})
 }
 
-// countingReader counts whole-table reads, to see what the cache re-reads.
+// countingReader counts the projects read, to see what the cache re-reads.
 type countingReader struct {
 	*store.DB
-	commits, prs, deps, items atomic.Int32
+	mu    sync.Mutex
+	reads map[string]int
 }
 
-func (c *countingReader) AllCommits(ctx context.Context, ws string) ([]store.Commit, error) {
-	c.commits.Add(1)
-	return c.DB.AllCommits(ctx, ws)
+func (c *countingReader) EachCommit(ctx context.Context, ws, project string, fn func(store.GraphCommit) error) error {
+	c.mu.Lock()
+	c.reads[project]++
+	c.mu.Unlock()
+	return c.DB.EachCommit(ctx, ws, project, fn)
 }
 
-func (c *countingReader) AllPullRequests(ctx context.Context, ws string) ([]store.PullRequestDetail, error) {
-	c.prs.Add(1)
-	return c.DB.AllPullRequests(ctx, ws)
-}
-
-func (c *countingReader) AllDeployments(ctx context.Context, ws string) ([]store.DeploymentDetail, error) {
-	c.deps.Add(1)
-	return c.DB.AllDeployments(ctx, ws)
-}
-
-func (c *countingReader) AllWorkItems(ctx context.Context, ws string) ([]store.WorkItemDetail, error) {
-	c.items.Add(1)
-	return c.DB.AllWorkItems(ctx, ws)
-}
-
-func (c *countingReader) reads() [4]int32 {
-	return [4]int32{c.commits.Load(), c.prs.Load(), c.deps.Load(), c.items.Load()}
+func (c *countingReader) got() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprintf("p1:%d p2:%d", c.reads["p1"], c.reads["p2"])
 }
 
 func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db, "acme")
 		scenario(t, w)
-		cr := &countingReader{DB: db}
+		cr := &countingReader{DB: db, reads: map[string]int{}}
 		h := New(cr, clock, Config{})
 		defer h.Close()
 		get := func() DORAReport {
@@ -354,39 +345,33 @@ func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 			must(t, err)
 			return decodeJSON[DORAReport](t, rec.Body.String())
 		}
-		get()
-		if got := cr.reads(); got != [4]int32{1, 1, 1, 1} {
-			t.Fatalf("first request reads everything once: %v", got)
+		expect := func(what, want string) {
+			t.Helper()
+			if got := cr.got(); got != want {
+				t.Fatalf("%s: reads %s, want %s", what, got, want)
+			}
 		}
 		get()
-		if got := cr.reads(); got != [4]int32{1, 1, 1, 1} {
-			t.Fatalf("unchanged data is not read again: %v", got)
-		}
+		expect("first request reads every project once", "p1:1 p2:1")
+		get()
+		expect("unchanged data is not read again", "p1:1 p2:1")
 		w.deploy(t, "d6", "p1", "r1", "prod", "succeeded", "m1", at(12, 9))
 		if r := get(); r.DeploymentFrequency.N != 5 {
 			t.Fatalf("new deployment not counted: %d", r.DeploymentFrequency.N)
 		}
-		if got := cr.reads(); got != [4]int32{1, 1, 2, 1} {
-			t.Fatalf("a deployment re-reads deployments only: %v", got)
-		}
+		expect("a deployment re-reads its project only", "p1:2 p2:1")
 		// A processed event that changed nothing moves the version, not the parts.
 		_, err := db.InsertInboxEvent(bg, store.InboxEvent{Key: w.key, EventID: "e1", EventType: "x", Payload: "{}", ReceivedAt: now})
 		must(t, err)
 		must(t, db.MarkInboxEvent(bg, w.key.IntegrationID, "e1", "ignored", "", now))
 		get()
-		if got := cr.reads(); got != [4]int32{1, 1, 2, 1} {
-			t.Fatalf("an ignored event re-reads nothing: %v", got)
-		}
-		w.commit(t, "r1", "p1", "c9", at(12, 8), "m1")
+		expect("an ignored event re-reads nothing", "p1:2 p2:1")
+		w.commit(t, "r2", "p2", "c9", at(12, 8))
 		w.processed(t, "push")
 		get()
-		if got := cr.reads(); got != [4]int32{2, 1, 2, 1} {
-			t.Fatalf("a commit re-reads commits only: %v", got)
-		}
+		expect("a commit re-reads its project only", "p1:2 p2:2")
 		must(t, db.MarkIntegrationSynced(bg, w.key.IntegrationID, now))
 		get()
-		if got := cr.reads(); got != [4]int32{3, 2, 3, 2} {
-			t.Fatalf("a sync re-reads everything: %v", got)
-		}
+		expect("a sync re-reads everything", "p1:3 p2:3")
 	})
 }

@@ -3,6 +3,9 @@ package dashboard
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,37 +14,45 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// Snapshot is one workspace's data as of a data version, analyzed. It is
+// Snapshot is one workspace's figures as of a data version: one compact
+// analysis per project, answered together as a metrics.Set. It is
 // read-only once built and shared by every request until the data changes.
 type Snapshot struct {
-	Version  string
-	Analysis *metrics.Analysis
-	Scopes   []store.Scope
+	Version string
+	Set     metrics.Set
+	Scopes  []store.Scope
 	// Bounds are the earliest and latest times the data covers (zero when
 	// there is no data), for the default window and the empty state.
 	First, Last time.Time
 	Stats       BuildStats
 
-	parts store.DataParts
-	in    metrics.Input
-	links map[string][]int
+	projects map[string]projectFacts
 	// integrations fingerprints the integrations' sync state and settings:
-	// when it moves, everything is read again (rules or late change counts).
+	// when it moves, every project is analyzed again (rules, backfill start).
 	integrations string
+	base         metrics.Input // rules and backfill start
+}
+
+// projectFacts is one project's analysis and the fingerprints of the rows
+// it was computed from.
+type projectFacts struct {
+	parts    store.DataParts
+	analysis *metrics.Analysis
 }
 
 // BuildStats says what building a snapshot took, for logs and benchmarks.
 type BuildStats struct {
-	// Reloaded names the kinds of rows read again: all four on a full read.
-	Reloaded                                      []string
-	Read                                          time.Duration // reading and mapping rows
-	Analyze                                       time.Duration // metrics.Analyze
+	// Reloaded names the projects read and analyzed again.
+	Reloaded []string
+	Read     time.Duration // reading and mapping rows
+	Analyze  time.Duration // metrics.Analyze
+	// The rows read by this build.
 	Commits, PullRequests, Deployments, WorkItems int
 }
 
 // cache holds one snapshot per workspace and rebuilds it when the
-// workspace's data version moves, re-reading only the kinds of rows whose
-// fingerprint changed.
+// workspace's data version moves, re-reading only the projects whose
+// fingerprints changed.
 type cache struct {
 	db           Reader
 	now          func() time.Time
@@ -120,120 +131,93 @@ func (c *cache) evictIdle(keep string) {
 	}
 }
 
-// build reads what changed since prev (everything when prev is nil or the
-// integrations changed) and analyzes the result.
+// releaseAfter is how many commits a build reads before it hands the
+// memory of the rows back to the operating system: reading a large
+// project's history costs a few hundred megabytes for a moment, and the
+// server should not keep them as resident memory once the compact analysis
+// is built.
+const releaseAfter = 50_000
+
+// build re-reads and analyzes the projects whose fingerprints moved since
+// prev (all of them when prev is nil or the integrations changed), one at a
+// time, so that only one project's rows are in memory at once.
 func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev *Snapshot) (*Snapshot, error) {
 	start := time.Now()
-	parts, err := c.db.DataParts(ctx, ws)
+	parts, err := c.db.ProjectParts(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{Version: dv.String(), parts: parts, integrations: dv.Integrations}
+	snap := &Snapshot{Version: dv.String(), integrations: dv.Integrations, projects: make(map[string]projectFacts, len(parts))}
 	full := prev == nil || prev.integrations != dv.Integrations
-	if !full {
-		snap.in, snap.links, snap.Scopes = prev.in, prev.links, prev.Scopes
-		if parts == prev.parts {
-			// The version moved (an ignored event, a checkpoint) but no row
-			// kind did: the analysis still holds.
-			snap.Analysis, snap.First, snap.Last, snap.Stats = prev.Analysis, prev.First, prev.Last, prev.Stats
-			snap.Stats.Reloaded = nil
-			return snap, nil
-		}
-	}
-	reload := func(kind string, changed bool) bool {
-		if full || changed {
-			snap.Stats.Reloaded = append(snap.Stats.Reloaded, kind)
-			return true
-		}
-		return false
-	}
-	linksChanged := false
-	if reload("work_items", full || parts.WorkItems != prev.parts.WorkItems) {
-		if snap.in.WorkItems, snap.links, err = loadWorkItems(ctx, c.db, ws); err != nil {
-			return nil, err
-		}
-		linksChanged = true
-	}
-	if reload("commits", full || parts.Commits != prev.parts.Commits) {
-		if snap.in.Commits, err = loadCommits(ctx, c.db, ws, snap.links); err != nil {
-			return nil, err
-		}
-	} else if linksChanged {
-		// Links live on the commits: give copies their new work items rather
-		// than reading the commits again (the previous analysis keeps
-		// pointers into the old slice, so it is not changed in place).
-		snap.in.Commits = relinkCommits(prev.in.Commits, snap.links)
-	}
-	if reload("pull_requests", full || parts.PullRequests != prev.parts.PullRequests || linksChanged) {
-		if snap.in.PullRequests, err = loadPullRequests(ctx, c.db, ws, snap.links); err != nil {
-			return nil, err
-		}
-	}
-	if reload("deployments", full || parts.Deployments != prev.parts.Deployments) {
-		if snap.in.Deployments, err = loadDeployments(ctx, c.db, ws); err != nil {
-			return nil, err
-		}
-		if snap.Scopes, err = c.db.ListScopes(ctx, ws); err != nil {
-			return nil, err
-		}
-	}
 	if full {
-		ins, err := c.db.ListIntegrations(ctx, ws, "")
+		if snap.base, err = c.baseInput(ctx, ws); err != nil {
+			return nil, err
+		}
+	} else {
+		snap.base = prev.base
+	}
+	var analyze time.Duration
+	for _, project := range slices.Sorted(maps.Keys(parts)) {
+		if old, ok := prev.project(project); ok && !full && old.parts == parts[project] {
+			snap.projects[project] = old
+			continue
+		}
+		in, err := loadProject(ctx, c.db, ws, project, snap.base)
 		if err != nil {
 			return nil, err
 		}
-		snap.in.Rules = delivery.DefaultRules()
-		for _, in := range ins {
-			// The workspace's integration rules (one Azure DevOps
-			// integration per workspace today); a settings change moves
-			// the data version, so this is re-read after every change.
-			snap.in.Rules = store.ParseSettings(in.Settings).RulesOrDefault()
-			from := in.CreatedAt.UTC().AddDate(0, 0, -c.backfillDays)
-			if snap.in.BackfillFrom.IsZero() || from.Before(snap.in.BackfillFrom) {
-				snap.in.BackfillFrom = from
-			}
-		}
+		snap.Stats.Reloaded = append(snap.Stats.Reloaded, project)
+		snap.Stats.Commits += len(in.Commits)
+		snap.Stats.PullRequests += len(in.PullRequests)
+		snap.Stats.Deployments += len(in.Deployments)
+		snap.Stats.WorkItems += len(in.WorkItems)
+		t0 := time.Now()
+		snap.projects[project] = projectFacts{parts: parts[project], analysis: metrics.Analyze(in).Compact()}
+		analyze += time.Since(t0)
 	}
-	snap.Stats.Read = time.Since(start)
-	started := time.Now()
-	snap.Analysis = metrics.Analyze(snap.in)
-	snap.Stats.Analyze = time.Since(started)
-	snap.First, snap.Last = bounds(snap.in)
-	snap.Stats.Commits, snap.Stats.PullRequests = len(snap.in.Commits), len(snap.in.PullRequests)
-	snap.Stats.Deployments, snap.Stats.WorkItems = len(snap.in.Deployments), len(snap.in.WorkItems)
+	for _, project := range slices.Sorted(maps.Keys(snap.projects)) {
+		snap.Set = append(snap.Set, snap.projects[project].analysis)
+	}
+	if snap.Scopes, err = c.db.ListScopes(ctx, ws); err != nil {
+		return nil, err
+	}
+	snap.First, snap.Last = snap.Set.Bounds()
+	snap.Stats.Analyze = analyze
+	snap.Stats.Read = time.Since(start) - analyze
+	if snap.Stats.Commits >= releaseAfter {
+		debug.FreeOSMemory()
+	}
 	c.logger.Debug("dashboard snapshot built", "workspace", ws, "reloaded", snap.Stats.Reloaded,
 		"read", snap.Stats.Read, "analyze", snap.Stats.Analyze, "commits", snap.Stats.Commits)
 	return snap, nil
 }
 
-// relinkCommits returns a copy of the commit headers with work items from links.
-func relinkCommits(commits []delivery.Commit, links map[string][]int) []delivery.Commit {
-	out := make([]delivery.Commit, len(commits))
-	for i, c := range commits {
-		c.WorkItemIDs = links[c.RepositoryID+":"+c.SHA]
-		out[i] = c
+// project returns the previous snapshot's facts of a project.
+func (s *Snapshot) project(id string) (projectFacts, bool) {
+	if s == nil {
+		return projectFacts{}, false
 	}
-	return out
+	p, ok := s.projects[id]
+	return p, ok
 }
 
-// bounds is the span of deployment finishes and PR merges.
-func bounds(in metrics.Input) (first, last time.Time) {
-	note := func(t time.Time) {
-		if t.IsZero() {
-			return
-		}
-		if first.IsZero() || t.Before(first) {
-			first = t
-		}
-		if t.After(last) {
-			last = t
+// baseInput is what every project's input shares: the workspace's rules
+// and the start of its backfill window.
+func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error) {
+	ins, err := c.db.ListIntegrations(ctx, ws, "")
+	if err != nil {
+		return metrics.Input{}, err
+	}
+	base := metrics.Input{Rules: delivery.DefaultRules()}
+	for _, in := range ins {
+		// The workspace's integration rules (one Azure DevOps integration
+		// per workspace today); a settings change moves the data version,
+		// so this is re-read after every change.
+		base.Rules = store.ParseSettings(in.Settings).RulesOrDefault()
+		from := in.CreatedAt.UTC().AddDate(0, 0, -c.backfillDays)
+		if base.BackfillFrom.IsZero() || from.Before(base.BackfillFrom) {
+			base.BackfillFrom = from
 		}
 	}
-	for _, d := range in.Deployments {
-		note(d.FinishedAt)
-	}
-	for _, p := range in.PullRequests {
-		note(p.ClosedAt)
-	}
-	return first, last
+	return base, nil
 }

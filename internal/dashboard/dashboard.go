@@ -160,7 +160,7 @@ func (h *Handlers) DORA(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, win := snap.Analysis, q.Window
+	a, win := snap.Set, q.Window
 	report := doraReport(a, win)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary":     func() table { return doraSummaryTable(report) },
@@ -178,7 +178,7 @@ func (h *Handlers) PullRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, win := snap.Analysis, q.Window
+	a, win := snap.Set, q.Window
 	report := pullRequestReport(a, win)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary":       func() table { return pullRequestSummaryTable(report) },
@@ -194,7 +194,7 @@ func (h *Handlers) WorkItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, win, f := snap.Analysis, q.Window, workItemFilter(r)
+	a, win, f := snap.Set, q.Window, workItemFilter(r)
 	report := workItemReport(a, win, f)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary": func() table { return workItemSummaryTable(report) },
@@ -230,6 +230,6 @@ func (h *Handlers) Series(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	report := seriesReport(snap.Analysis, kind, q.Window, q.Interval, workItemFilter(r))
+	report := seriesReport(snap.Set, kind, q.Window, q.Interval, workItemFilter(r))
 	return respond(w, r, q, report, map[string]func() table{"points": func() table { return seriesTable(report) }}, "points")
 }

@@ -167,7 +167,7 @@ func frequencyFigure(f metrics.Frequency) FrequencyFigure {
 	return out
 }
 
-func doraReport(a *metrics.Analysis, w delivery.Window) DORAReport {
+func doraReport(a metrics.Set, w delivery.Window) DORAReport {
 	cur, prev := a.DORA(w), a.DORA(previous(w))
 	r := DORAReport{DefinitionVersion: metrics.Version, BandYear: metrics.BandYear, Window: windowJSON(w),
 		PreviousWindow: windowJSON(previous(w))}
@@ -206,7 +206,7 @@ type PullRequestReport struct {
 	WorkItemLinked      Figure     `json:"work_item_linked"`
 }
 
-func pullRequestReport(a *metrics.Analysis, w delivery.Window) PullRequestReport {
+func pullRequestReport(a metrics.Set, w delivery.Window) PullRequestReport {
 	cur, prev := a.PullRequests(w), a.PullRequests(previous(w))
 	dur := func(c, p metrics.Stats) Figure {
 		return withTrend(durationFigure(c, metrics.BandNone, false), durationFigure(p, metrics.BandNone, false), true)
@@ -231,7 +231,7 @@ type WorkItemReport struct {
 	LeadTime          Figure     `json:"lead_time"`
 }
 
-func workItemReport(a *metrics.Analysis, w delivery.Window, f metrics.WorkItemFilter) WorkItemReport {
+func workItemReport(a metrics.Set, w delivery.Window, f metrics.WorkItemFilter) WorkItemReport {
 	cur, prev := a.WorkItems(w, f), a.WorkItems(previous(w), f)
 	return WorkItemReport{DefinitionVersion: metrics.Version, Window: windowJSON(w), AreaPath: f.AreaPath, Types: f.Types,
 		LeadTime: withTrend(durationFigure(cur.LeadTime, metrics.BandNone, false),

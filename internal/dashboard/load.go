@@ -7,51 +7,84 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/metrics"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// Reader is the part of the store the dashboard reads: whole-workspace
-// reads for the analysis and the cheap fingerprints that say when to read
-// again. *store.DB implements it; tests may wrap it to count reads.
+// Reader is the part of the store the dashboard reads: one project's rows
+// at a time for the analysis, and the cheap fingerprints that say when and
+// which projects to read again. *store.DB implements it; tests may wrap it
+// to count reads.
 type Reader interface {
 	DataVersion(ctx context.Context, workspaceID string, inboxSince time.Time) (store.DataVersion, error)
-	DataParts(ctx context.Context, workspaceID string) (store.DataParts, error)
-	AllCommits(ctx context.Context, workspaceID string) ([]store.Commit, error)
-	AllPullRequests(ctx context.Context, workspaceID string) ([]store.PullRequestDetail, error)
-	AllDeployments(ctx context.Context, workspaceID string) ([]store.DeploymentDetail, error)
-	AllWorkItems(ctx context.Context, workspaceID string) ([]store.WorkItemDetail, error)
+	ProjectParts(ctx context.Context, workspaceID string) (map[string]store.DataParts, error)
+	EachCommit(ctx context.Context, workspaceID, project string, fn func(store.GraphCommit) error) error
+	AllPullRequests(ctx context.Context, workspaceID, project string) ([]store.PullRequestDetail, error)
+	AllDeployments(ctx context.Context, workspaceID, project string) ([]store.DeploymentDetail, error)
+	AllWorkItems(ctx context.Context, workspaceID, project string) ([]store.WorkItemDetail, error)
 	ListScopes(ctx context.Context, workspaceID string) ([]store.Scope, error)
 	ListIntegrations(ctx context.Context, workspaceID, provider string) ([]store.Integration, error)
 }
 
-// The load functions map store rows to delivery values. They are separate
-// so that the cache can re-read one kind of row when only that kind changed.
-
-// loadCommits reads the commit graph. Work item links of kind commit
-// ("<repo>:<sha>") become the commit's work items.
-func loadCommits(ctx context.Context, db Reader, ws string, links map[string][]int) ([]delivery.Commit, error) {
-	rows, err := db.AllCommits(ctx, ws)
-	if err != nil {
-		return nil, err
+// loadProject reads one project's rows as the metrics' input, on top of
+// base (rules and backfill start). Every rule of METRICS.md is local to a
+// project: changes and PRs to their repository, incidents to their
+// project; a work item links to commits and PRs of its own project.
+func loadProject(ctx context.Context, db Reader, ws, project string, base metrics.Input) (metrics.Input, error) {
+	in := metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom}
+	var links map[string][]int
+	var err error
+	if in.WorkItems, links, err = loadWorkItems(ctx, db, ws, project); err != nil {
+		return in, err
 	}
-	out := make([]delivery.Commit, len(rows))
-	for i, c := range rows {
-		author := c.AuthorEmail
-		if author == "" {
-			author = c.AuthorName
-		}
-		out[i] = delivery.Commit{
-			RepositoryID: c.RepoID, SHA: c.SHA, Parents: c.Parents, Author: author,
-			AuthoredAt: c.AuthorDate.UTC(), CommittedAt: c.CommitterDate.UTC(), Message: c.Message,
-			Changes:     delivery.ChangeCounts{Added: c.Adds, Edited: c.Edits, Deleted: c.Deletes},
-			WorkItemIDs: links[c.RepoID+":"+c.SHA],
-		}
+	if in.Commits, err = loadCommits(ctx, db, ws, project, links, in.WorkItems); err != nil {
+		return in, err
 	}
-	return out, nil
+	if in.PullRequests, err = loadPullRequests(ctx, db, ws, project, links); err != nil {
+		return in, err
+	}
+	in.Deployments, err = loadDeployments(ctx, db, ws, project)
+	return in, err
 }
 
-func loadPullRequests(ctx context.Context, db Reader, ws string, links map[string][]int) ([]delivery.PullRequest, error) {
-	rows, err := db.AllPullRequests(ctx, ws)
+// The load functions map store rows to delivery values.
+
+// loadCommits reads the commit graph. Work item links of kind commit
+// ("<repo>:<sha>") and #1234 mentions of the project's work items become
+// the commit's work items, so the message need not be kept; repository ids
+// are shared between commits.
+func loadCommits(ctx context.Context, db Reader, ws, project string, links map[string][]int, items []delivery.WorkItem) ([]delivery.Commit, error) {
+	known := make(map[int]bool, len(items))
+	for _, w := range items {
+		known[w.ID] = true
+	}
+	repos := map[string]string{}
+	var out []delivery.Commit
+	err := db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error {
+		repo, ok := repos[c.RepoID]
+		if !ok {
+			repo = c.RepoID
+			repos[repo] = repo
+		}
+		ids := links[c.RepoID+":"+c.SHA]
+		for _, id := range delivery.Mentions(c.Message) {
+			if known[id] {
+				ids = append(ids, id)
+			}
+		}
+		out = append(out, delivery.Commit{
+			RepositoryID: repo, SHA: c.SHA, Parents: c.Parents,
+			AuthoredAt: c.AuthorDate, CommittedAt: c.CommitterDate,
+			Changes:     delivery.ChangeCounts{Added: c.Adds, Edited: c.Edits, Deleted: c.Deletes},
+			WorkItemIDs: ids,
+		})
+		return nil
+	})
+	return out, err
+}
+
+func loadPullRequests(ctx context.Context, db Reader, ws, project string, links map[string][]int) ([]delivery.PullRequest, error) {
+	rows, err := db.AllPullRequests(ctx, ws, project)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +124,8 @@ func loadPullRequests(ctx context.Context, db Reader, ws string, links map[strin
 // carries its run's definition, tags and stage names so that the metrics'
 // classification applies the deployment rule; one whose run is not stored
 // keeps the environment the collector matched, as an environment deployment.
-func loadDeployments(ctx context.Context, db Reader, ws string) ([]delivery.Deployment, error) {
-	rows, err := db.AllDeployments(ctx, ws)
+func loadDeployments(ctx context.Context, db Reader, ws, project string) ([]delivery.Deployment, error) {
+	rows, err := db.AllDeployments(ctx, ws, project)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +160,8 @@ func loadDeployments(ctx context.Context, db Reader, ws string) ([]delivery.Depl
 
 // loadWorkItems reads work items and returns their links by target: commit
 // links keyed "<repo>:<sha>", PR links keyed by the PR id.
-func loadWorkItems(ctx context.Context, db Reader, ws string) ([]delivery.WorkItem, map[string][]int, error) {
-	rows, err := db.AllWorkItems(ctx, ws)
+func loadWorkItems(ctx context.Context, db Reader, ws, project string) ([]delivery.WorkItem, map[string][]int, error) {
+	rows, err := db.AllWorkItems(ctx, ws, project)
 	if err != nil {
 		return nil, nil, err
 	}

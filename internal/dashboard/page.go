@@ -138,7 +138,7 @@ func (h *Handlers) Page(w http.ResponseWriter, r *http.Request) error {
 }
 
 func buildPage(snap *Snapshot, q query) PageData {
-	a, win := snap.Analysis, q.Window
+	a, win := snap.Set, q.Window
 	v := url.Values{}
 	for k, s := range map[string]string{"from": q.From, "to": q.To, "project": q.Project, "repository": q.Repository} {
 		if s != "" {
@@ -241,7 +241,7 @@ func flowBar(r PullRequestReport) Flow {
 	return f
 }
 
-func drill(a *metrics.Analysis, w delivery.Window) Drill {
+func drill(a metrics.Set, w delivery.Window) Drill {
 	var d Drill
 	deps := deploymentsTable(a, w)
 	d.DeploymentsTotal = len(deps.Items)

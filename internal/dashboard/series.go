@@ -62,7 +62,7 @@ type SeriesPoint struct {
 	WorkItemLeadTime *Figure `json:"work_item_lead_time,omitempty"`
 }
 
-func seriesReport(a *metrics.Analysis, kind string, w delivery.Window, iv metrics.Interval, f metrics.WorkItemFilter) SeriesReport {
+func seriesReport(a metrics.Set, kind string, w delivery.Window, iv metrics.Interval, f metrics.WorkItemFilter) SeriesReport {
 	r := SeriesReport{DefinitionVersion: metrics.Version, Kind: kind, Interval: string(iv), Window: windowJSON(w),
 		Points: []SeriesPoint{}}
 	dur := func(s metrics.Stats) *Figure { return new(durationFigure(s, metrics.BandNone, false)) }

@@ -100,23 +100,15 @@ type DeploymentRow struct {
 // deploymentsTable lists the counted production deployments of the window
 // (successes and failures, newest first), the items behind frequency and
 // the change failure rate.
-func deploymentsTable(a *metrics.Analysis, w delivery.Window) table {
+func deploymentsTable(a metrics.Set, w delivery.Window) table {
 	t := table{Name: "deployments", Columns: []string{"id", "project", "repository", "environment", "source", "result",
 		"sha", "finished_at", "changes", "failure"}}
-	d := a.DORA(w)
-	failed := make(map[string]bool, len(d.ChangeFailureRate.Failures))
-	for _, id := range d.ChangeFailureRate.Failures {
-		failed[id] = true
-	}
-	deps := a.Deployments()
+	deps := a.DeploymentItems(w)
 	for i := len(deps) - 1; i >= 0; i-- {
 		dep := deps[i]
-		if !w.Contains(dep.FinishedAt) || !w.Matches(dep.ProjectID, dep.RepositoryID) {
-			continue
-		}
 		row := DeploymentRow{ID: dep.ID, Project: dep.ProjectID, Repository: dep.RepositoryID, Environment: dep.Environment,
 			Source: string(dep.Source), Result: string(dep.Result), SHA: dep.SHA, FinishedAt: dep.FinishedAt,
-			Changes: len(a.Changes(dep.ID)), Failure: failed[dep.ID]}
+			Changes: dep.Changes, Failure: dep.Failure}
 		t.add(row, row.ID, row.Project, row.Repository, row.Environment, row.Source, row.Result, row.SHA,
 			fmtTime(row.FinishedAt), itoa(row.Changes), strconv.FormatBool(row.Failure))
 	}
@@ -134,10 +126,10 @@ type LeadTimeRow struct {
 	LeadTimeSecs float64   `json:"lead_time_seconds"`
 }
 
-func leadTimeTable(a *metrics.Analysis, w delivery.Window) table {
+func leadTimeTable(a metrics.Set, w delivery.Window) table {
 	t := table{Name: "lead-time", Columns: []string{"pull_request", "commit", "repository", "deployment",
 		"first_commit_at", "deployed_at", "lead_time_seconds"}}
-	items := a.DORA(w).LeadTime.Items
+	items := a.LeadTimeItems(w)
 	for i := len(items) - 1; i >= 0; i-- {
 		it := items[i]
 		row := LeadTimeRow{PullRequest: it.PullRequestID, Commit: it.CommitSHA, Repository: it.RepositoryID,
@@ -164,7 +156,7 @@ type FailureRow struct {
 	Open            bool       `json:"open"`
 }
 
-func failuresTable(a *metrics.Analysis, w delivery.Window) table {
+func failuresTable(a metrics.Set, w delivery.Window) table {
 	t := table{Name: "failures", Columns: []string{"deployment", "kind", "failed_at", "recovered_at", "recovered_by",
 		"incidents", "recovery_seconds", "open"}}
 	rec := a.DORA(w).Recovery
@@ -210,7 +202,7 @@ type IncidentRow struct {
 
 // incidentsTable lists unattributed incidents first: they are the ones a
 // reader needs explained.
-func incidentsTable(a *metrics.Analysis, w delivery.Window) table {
+func incidentsTable(a metrics.Set, w delivery.Window) table {
 	t := table{Name: "incidents", Columns: []string{"work_item", "project", "title", "opened_at", "resolved_at",
 		"deployment", "reason"}}
 	inc := a.Incidents(w)
@@ -260,11 +252,11 @@ type PullRequestRow struct {
 	WorkItemLinked bool       `json:"work_item_linked"`
 }
 
-func pullRequestsTable(a *metrics.Analysis, w delivery.Window) table {
+func pullRequestsTable(a metrics.Set, w delivery.Window) table {
 	t := table{Name: "pull-requests", Columns: []string{"id", "project", "repository", "merged_at", "reviewed",
 		"coding_seconds", "pickup_seconds", "review_seconds", "deploy_seconds", "cycle_seconds", "deployed_by",
 		"deployed_at", "files_changed", "comments", "reviewers", "approvals", "work_item_linked"}}
-	prs := a.PullRequests(w).PullRequests
+	prs := a.PullRequestList(w)
 	for i := len(prs) - 1; i >= 0; i-- {
 		p := prs[i]
 		row := PullRequestRow{ID: p.ID, Project: p.ProjectID, Repository: p.RepositoryID, MergedAt: p.MergedAt,
@@ -296,7 +288,7 @@ type WorkItemRow struct {
 	LeadTimeSecs float64   `json:"lead_time_seconds"`
 }
 
-func workItemsTable(a *metrics.Analysis, w delivery.Window, f metrics.WorkItemFilter) table {
+func workItemsTable(a metrics.Set, w delivery.Window, f metrics.WorkItemFilter) table {
 	t := table{Name: "work-items", Columns: []string{"id", "project", "type", "area_path", "created_at", "deployment",
 		"deployed_at", "repository", "lead_time_seconds"}}
 	items := a.WorkItems(w, f).Items

@@ -30,28 +30,53 @@ type Input struct {
 // deployments, the changes each deployed, the deployment that first deployed
 // each commit, per-PR facts, incident attribution and work item links. Build
 // it with Analyze; it is read-only afterwards and safe for concurrent use.
+//
+// What windows read is kept in compact form (packed SHAs, Unix times,
+// indexes instead of strings), because a year of a large organization is a
+// million commits and this is what a server keeps in memory. The detail of
+// the build (the commit graph's keys and each deployment's change set) is
+// dropped by Compact; Changes and DeployedBy answer only before it.
 type Analysis struct {
 	rules delivery.Rules
-	// deps are the counted production deployments, by finish time then id.
+	// deps are the counted production deployments, by finish time then id,
+	// without the names classification matched them by.
 	deps []delivery.Deployment
+	// changeCount[i] is the size of deployment i's change set.
+	changeCount []int32
+	// nextSuccess[i] is, for a failed deployment, the next successful one of
+	// the same repository and environment, or -1.
+	nextSuccess []int32
+	// The lead time items of deployment i are lead[leadOff[i]:leadOff[i+1]].
+	leadOff []int32
+	lead    []leadFact
+	// odd holds the SHAs that are not 40 hex digits (see packSHA).
+	odd []string
+	// prs are the facts of merged PRs, by merge time; names interns their
+	// project and repository ids.
+	prs   []prFact
+	names []string
+	// incidents are all incidents by opening time; incDep[n] is the index of
+	// the deployment incident n is attributed to, or -1; attributed[i]
+	// lists the incidents attributed to deployment i.
+	incidents  []Attribution
+	incDep     []int32
+	attributed map[int][]int
+	items      []WorkItemFact
+
+	detail *buildDetail
+}
+
+// buildDetail is what the build needs and windows do not.
+type buildDetail struct {
+	commits map[commitKey]*delivery.Commit
 	// changes[i] are the commits deployment i deployed (successes only).
 	changes    [][]commitKey
 	deployedBy map[commitKey]int
-	// nextSuccess[i] is, for a failed deployment, the next successful one of
-	// the same repository and environment, or -1.
-	nextSuccess []int
-	commits     map[commitKey]*delivery.Commit
-	// prs are the facts of merged PRs, by merge time; prOfCommit maps the
-	// merge commit and the commits of each merged PR to it.
-	prs        []PRFacts
+	// prOfCommit maps the merge commit and the commits of each merged PR to
+	// it; prMerge are the merge commits by PR index.
 	prOfCommit map[commitKey]int
-	// incidents are all incidents by opening time; attributed[i] lists the
-	// incidents attributed to deployment i.
-	incidents  []Attribution
-	attributed map[int][]int
-	items      []WorkItemFact
-	// lead[i] are the lead time items of deployment i.
-	lead [][]LeadTimeItem
+	prMerge    []string
+	nameIndex  map[string]int32
 }
 
 type commitKey struct{ repo, sha string }
@@ -62,39 +87,58 @@ type envKey struct{ repo, env string }
 func Analyze(in Input) *Analysis {
 	a := &Analysis{
 		rules:      withDefaults(in.Rules),
-		commits:    make(map[commitKey]*delivery.Commit, len(in.Commits)),
-		deployedBy: make(map[commitKey]int),
-		prOfCommit: make(map[commitKey]int),
 		attributed: make(map[int][]int),
+		detail: &buildDetail{
+			commits:    make(map[commitKey]*delivery.Commit, len(in.Commits)),
+			deployedBy: make(map[commitKey]int),
+			prOfCommit: make(map[commitKey]int),
+			nameIndex:  make(map[string]int32),
+		},
 	}
 	for i := range in.Commits {
 		c := &in.Commits[i]
-		a.commits[commitKey{c.RepositoryID, c.SHA}] = c
+		a.detail.commits[commitKey{c.RepositoryID, c.SHA}] = c
 	}
 	a.classify(in.Deployments)
 	a.walkChanges(in.Commits, in.BackfillFrom)
 	a.linkRecoveries()
 	a.collectPRs(in.PullRequests, in.WorkItems)
-	a.lead = make([][]LeadTimeItem, len(a.deps))
+	a.leadOff = make([]int32, len(a.deps)+1)
 	for i := range a.deps {
-		a.lead[i] = a.leadTimeItems(i)
+		a.leadTimeItems(i)
+		a.leadOff[i+1] = int32(len(a.lead))
 	}
 	a.attribute(in.WorkItems)
 	a.linkWorkItems(in.WorkItems, in.PullRequests)
 	return a
 }
 
+// Compact drops the build's detail (the commit index, change sets and the
+// deployment of each commit), keeping what windows need. A server calls it
+// so that the commits can be garbage collected; afterwards Changes and
+// DeployedBy return nothing.
+func (a *Analysis) Compact() *Analysis {
+	a.detail = nil
+	a.lead = slices.Clip(a.lead)
+	a.prs = slices.Clip(a.prs)
+	return a
+}
+
 // classify keeps the production deployments, ordered so that "previous" and
-// "next" follow finish time; the id breaks ties for repeatable results.
+// "next" follow finish time; the id breaks ties for repeatable results. The
+// names a build-rule candidate was matched by are dropped: the matched one
+// is its environment now.
 func (a *Analysis) classify(candidates []delivery.Deployment) {
 	for _, d := range Classify(a.rules, candidates) {
 		if d.Production {
+			d.Pipeline, d.Tags, d.Stages = "", nil, nil
 			a.deps = append(a.deps, d)
 		}
 	}
 	slices.SortStableFunc(a.deps, func(x, y delivery.Deployment) int {
 		return cmp.Or(x.FinishedAt.Compare(y.FinishedAt), cmp.Compare(x.ID, y.ID))
 	})
+	a.changeCount = make([]int32, len(a.deps))
 }
 
 // walkChanges computes the changes of each successful production deployment:
@@ -108,7 +152,7 @@ func (a *Analysis) walkChanges(commits []delivery.Commit, backfillFrom time.Time
 	}
 	graphs := make(map[string]*graph)
 	previous := make(map[envKey]string)
-	a.changes = make([][]commitKey, len(a.deps))
+	a.detail.changes = make([][]commitKey, len(a.deps))
 	for i, d := range a.deps {
 		if OutcomeOf(d.Result) != OutcomeSuccess {
 			continue
@@ -138,25 +182,26 @@ func (a *Analysis) walkChanges(commits []delivery.Commit, backfillFrom time.Time
 				continue
 			}
 			k := commitKey{d.RepositoryID, g.sha[n]}
-			a.changes[i] = append(a.changes[i], k)
-			if _, seen := a.deployedBy[k]; !seen {
-				a.deployedBy[k] = i
+			a.detail.changes[i] = append(a.detail.changes[i], k)
+			if _, seen := a.detail.deployedBy[k]; !seen {
+				a.detail.deployedBy[k] = i
 			}
 		}
+		a.changeCount[i] = int32(len(a.detail.changes[i]))
 	}
 }
 
 // linkRecoveries finds, for each failed deployment, the next successful one
 // of the same repository and environment, walking backwards in time.
 func (a *Analysis) linkRecoveries() {
-	a.nextSuccess = make([]int, len(a.deps))
-	later := make(map[envKey]int)
+	a.nextSuccess = make([]int32, len(a.deps))
+	later := make(map[envKey]int32)
 	for i := len(a.deps) - 1; i >= 0; i-- {
 		d := a.deps[i]
 		key := envKey{d.RepositoryID, d.Environment}
 		a.nextSuccess[i] = -1
 		if OutcomeOf(d.Result) == OutcomeSuccess {
-			later[key] = i
+			later[key] = int32(i)
 		} else if j, ok := later[key]; ok {
 			a.nextSuccess[i] = j
 		}
@@ -171,23 +216,26 @@ func (a *Analysis) Deployments() []delivery.Deployment {
 
 // Changes returns the SHAs of the commits the deployment deployed (its
 // changes, which may include commits an earlier deployment already deployed
-// after a rollback); nil for failures and unknown ids.
+// after a rollback); nil for failures, unknown ids and after Compact.
 func (a *Analysis) Changes(deploymentID string) []string {
 	i := a.deploymentIndex(deploymentID)
-	if i < 0 {
+	if i < 0 || a.detail == nil {
 		return nil
 	}
-	shas := make([]string, len(a.changes[i]))
-	for j, k := range a.changes[i] {
+	shas := make([]string, len(a.detail.changes[i]))
+	for j, k := range a.detail.changes[i] {
 		shas[j] = k.sha
 	}
 	return shas
 }
 
 // DeployedBy returns the first successful production deployment whose
-// changes contain the commit.
+// changes contain the commit (before Compact).
 func (a *Analysis) DeployedBy(repositoryID, sha string) (delivery.Deployment, bool) {
-	i, ok := a.deployedBy[commitKey{repositoryID, sha}]
+	if a.detail == nil {
+		return delivery.Deployment{}, false
+	}
+	i, ok := a.detail.deployedBy[commitKey{repositoryID, sha}]
 	if !ok {
 		return delivery.Deployment{}, false
 	}
@@ -208,4 +256,15 @@ func (a *Analysis) inWindow(w delivery.Window) (lo, hi int) {
 		return d.FinishedAt.Compare(t)
 	})
 	return lo, hi
+}
+
+// name interns a project or repository id.
+func (a *Analysis) name(s string) int32 {
+	if i, ok := a.detail.nameIndex[s]; ok {
+		return i
+	}
+	i := int32(len(a.names))
+	a.names = append(a.names, s)
+	a.detail.nameIndex[s] = i
+	return i
 }

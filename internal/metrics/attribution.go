@@ -96,5 +96,6 @@ func (a *Analysis) attribute(items []delivery.WorkItem) {
 			a.attributed[j.index] = append(a.attributed[j.index], len(a.incidents))
 		}
 		a.incidents = append(a.incidents, at)
+		a.incDep = append(a.incDep, int32(j.index))
 	}
 }

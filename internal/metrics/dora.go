@@ -37,11 +37,10 @@ type Frequency struct {
 }
 
 // LeadTime is lead time for changes over the PRs and PR-less commits
-// deployed in the window.
+// deployed in the window; LeadTimeItems lists them.
 type LeadTime struct {
 	Stats
-	Band  Band
-	Items []LeadTimeItem
+	Band Band
 }
 
 // LeadTimeItem is one change behind lead time: a merged PR, or a commit that
@@ -102,80 +101,75 @@ type RecoveryItem struct {
 
 // DORA computes the four keys over w. Deployments belong to the window by
 // finish time, failures by the failed deployment's finish.
-func (a *Analysis) DORA(w delivery.Window) DORA {
+func (a *Analysis) DORA(w delivery.Window) DORA { return Set{a}.DORA(w) }
+
+// DORA computes the four keys over w across the set's analyses.
+func (s Set) DORA(w delivery.Window) DORA {
 	out := DORA{Meta: meta(), Window: w}
-	lo, hi := a.inWindow(w)
-	var succeeded, failures []int
-	var recovered []time.Duration
-	// Size the lead time slices up front: a year holds ~10⁵ items, and
-	// growing slices of structs by doubling dominated the run time.
-	changes := 0
-	for i := lo; i < hi; i++ {
-		changes += len(a.lead[i])
+	succeeded, failures := s.deployments(w)
+	var lead, recovered []time.Duration
+	n := 0
+	for _, r := range succeeded {
+		n += int(r.a.leadOff[r.i+1] - r.a.leadOff[r.i])
 	}
-	lead := make([]time.Duration, 0, changes)
-	out.LeadTime.Items = make([]LeadTimeItem, 0, changes)
-	for i := lo; i < hi; i++ {
-		d := a.deps[i]
-		if !w.Matches(d.ProjectID, d.RepositoryID) {
-			continue
-		}
-		if OutcomeOf(d.Result) == OutcomeSuccess {
-			succeeded = append(succeeded, i)
-			for _, item := range a.lead[i] {
-				lead = append(lead, item.To.Sub(item.From)) // unclamped, so Summarize counts the clamps
-			}
-			out.LeadTime.Items = append(out.LeadTime.Items, a.lead[i]...)
-		}
-		if OutcomeOf(d.Result) == OutcomeFailure || len(a.attributed[i]) > 0 {
-			failures = append(failures, i)
-			recovered = a.recovery(i, &out.Recovery, recovered)
+	lead = make([]time.Duration, 0, n)
+	for _, r := range succeeded {
+		for j := r.a.leadOff[r.i]; j < r.a.leadOff[r.i+1]; j++ {
+			lead = append(lead, r.a.span(r.i, int(j))) // unclamped, so Summarize counts the clamps
 		}
 	}
-	out.DeploymentFrequency = a.frequency(w, succeeded)
-	out.LeadTime.Stats = Summarize(lead)
+	failed := 0
+	for _, r := range failures {
+		if OutcomeOf(r.dep().Result) == OutcomeFailure {
+			failed++
+		}
+		recovered = r.a.recovery(r.i, &out.Recovery, recovered)
+	}
+	out.DeploymentFrequency = frequency(w, succeeded)
+	out.LeadTime.Stats = summarizeOwned(lead)
 	out.LeadTime.Band = LeadTimeBand(out.LeadTime.Stats)
-	out.ChangeFailureRate = a.failureRate(failures, len(succeeded)+countFailed(a.deps, failures))
+	out.ChangeFailureRate = failureRate(failures, len(succeeded)+failed)
 	out.Recovery.Stats = Summarize(recovered)
 	out.Recovery.Band = RecoveryBand(out.Recovery.Stats)
 	return out
 }
 
-func countFailed(deps []delivery.Deployment, failures []int) int {
-	n := 0
-	for _, i := range failures {
-		if OutcomeOf(deps[i].Result) == OutcomeFailure {
-			n++
+// LeadTimeItems lists the changes behind lead time in w, by deployment.
+func (a *Analysis) LeadTimeItems(w delivery.Window) []LeadTimeItem { return Set{a}.LeadTimeItems(w) }
+
+// LeadTimeItems lists the changes behind lead time in w, by deployment.
+func (s Set) LeadTimeItems(w delivery.Window) []LeadTimeItem {
+	succeeded, _ := s.deployments(w)
+	var items []LeadTimeItem
+	for _, r := range succeeded {
+		for j := r.a.leadOff[r.i]; j < r.a.leadOff[r.i+1]; j++ {
+			items = append(items, r.a.item(r.i, int(j)))
 		}
 	}
-	return n
+	return items
 }
 
-// leadTimeItems lists the changes first deployed by deployment i: each
+// leadTimeItems records the changes first deployed by deployment i: each
 // merged PR whose merge commit it deployed, and each deployed commit that
 // belongs to no merged PR. Commits of a PR are the PR's, never items of
 // their own. Analyze calls it once per deployment; windows only concatenate.
-func (a *Analysis) leadTimeItems(i int) []LeadTimeItem {
-	d := a.deps[i]
-	var items []LeadTimeItem
-	for _, k := range a.changes[i] {
-		if a.deployedBy[k] != i {
+func (a *Analysis) leadTimeItems(i int) {
+	d := a.detail
+	for _, k := range d.changes[i] {
+		if d.deployedBy[k] != i {
 			continue // deployed before, e.g. redeployed after a rollback
 		}
-		item := LeadTimeItem{RepositoryID: d.RepositoryID, DeploymentID: d.ID, To: d.FinishedAt}
-		if p, ok := a.prOfCommit[k]; ok {
-			pr := a.prs[p]
-			if k.sha != pr.MergeCommitSHA || pr.FirstCommitAt.IsZero() {
+		if p, ok := d.prOfCommit[k]; ok {
+			pr := &a.prs[p]
+			if k.sha != d.prMerge[p] || pr.firstCommit == 0 {
 				continue // a PR commit, or a PR whose commits are unknown
 			}
-			item.PullRequestID, item.From = pr.ID, pr.FirstCommitAt
-		} else {
-			item.CommitSHA, item.From = k.sha, a.commits[k].AuthoredAt
+			a.lead = append(a.lead, leadFact{from: pr.firstCommit, pr: pr.id})
+			continue
 		}
-		item.Span = clamp(item.To.Sub(item.From))
-		items = append(items, item)
+		sha, odd := a.packSHA(k.sha)
+		a.lead = append(a.lead, leadFact{from: nanos(d.commits[k].AuthoredAt), pr: -odd, sha: sha})
 	}
-	return items
 }
 
 // recovery adds failure i to the recovered or open list. A failed deployment
@@ -223,11 +217,11 @@ func (a *Analysis) lastResolution(i int, item *RecoveryItem) time.Time {
 	return last
 }
 
-func (a *Analysis) failureRate(failures []int, n int) FailureRate {
+func failureRate(failures []depRef, n int) FailureRate {
 	fr := FailureRate{}
-	for _, i := range failures {
-		fr.Failures = append(fr.Failures, a.deps[i].ID)
-		if OutcomeOf(a.deps[i].Result) == OutcomeFailure {
+	for _, r := range failures {
+		fr.Failures = append(fr.Failures, r.dep().ID)
+		if OutcomeOf(r.dep().Result) == OutcomeFailure {
 			fr.Failed++
 		} else {
 			fr.WithIncident++

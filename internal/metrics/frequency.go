@@ -1,19 +1,20 @@
 package metrics
 
 import (
+	"slices"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
 // frequency computes deployment frequency and its band from the successful
-// deployments (indexes into a.deps, in finish order) of window w.
-func (a *Analysis) frequency(w delivery.Window, succeeded []int) Frequency {
+// deployments of window w, in finish order.
+func frequency(w delivery.Window, succeeded []depRef) Frequency {
 	f := Frequency{N: len(succeeded)}
 	finishes := make([]time.Time, len(succeeded))
-	for j, i := range succeeded {
-		finishes[j] = a.deps[i].FinishedAt
-		f.Deployments = append(f.Deployments, a.deps[i].ID)
+	for j, r := range succeeded {
+		finishes[j] = r.dep().FinishedAt
+		f.Deployments = append(f.Deployments, r.dep().ID)
 	}
 	if f.N == 0 {
 		return f // "no data": no rate and no band
@@ -53,13 +54,9 @@ func blockDeployDays(w delivery.Window, size time.Duration, sorted []time.Time) 
 	var counts []int
 	for end := w.To; !end.Add(-size).Before(w.From); end = end.Add(-size) {
 		start := end.Add(-size)
-		var in []time.Time
-		for _, t := range sorted {
-			if !t.Before(start) && t.Before(end) {
-				in = append(in, t)
-			}
-		}
-		counts = append(counts, deployDays(in))
+		lo, _ := slices.BinarySearchFunc(sorted, start, time.Time.Compare)
+		hi, _ := slices.BinarySearchFunc(sorted, end, time.Time.Compare)
+		counts = append(counts, deployDays(sorted[lo:hi]))
 	}
 	return counts
 }

@@ -1,6 +1,11 @@
 package metrics
 
-import "github.com/pandev-metrics/pandev/internal/delivery"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+)
 
 // Incidents lists the incidents opened in a window, attributed or not.
 type Incidents struct {
@@ -14,22 +19,30 @@ type Incidents struct {
 // project. The repository filter keeps attributed incidents whose deployment
 // is of that repository; unattributed incidents belong to no repository, so
 // they are all kept: they are the ones someone filtering is looking for.
-func (a *Analysis) Incidents(w delivery.Window) Incidents {
+func (a *Analysis) Incidents(w delivery.Window) Incidents { return Set{a}.Incidents(w) }
+
+// Incidents returns the incidents opened in w across the set.
+func (s Set) Incidents(w delivery.Window) Incidents {
 	out := Incidents{Meta: meta(), Window: w}
-	repoOf := make(map[string]string)
-	for _, d := range a.deps {
-		repoOf[d.ID] = d.RepositoryID
+	for _, a := range s {
+		for n, at := range a.incidents {
+			if !w.Contains(at.Incident.OpenedAt) || !w.MatchesProject(at.Incident.ProjectID) {
+				continue
+			}
+			switch j := a.incDep[n]; {
+			case j < 0:
+				out.Unattributed = append(out.Unattributed, at)
+			case w.Repository == "" || a.deps[j].RepositoryID == w.Repository:
+				out.Attributed = append(out.Attributed, at)
+			}
+		}
 	}
-	for _, at := range a.incidents {
-		if !w.Contains(at.Incident.OpenedAt) || !w.MatchesProject(at.Incident.ProjectID) {
-			continue
+	if len(s) > 1 {
+		byOpening := func(x, y Attribution) int {
+			return cmp.Or(x.Incident.OpenedAt.Compare(y.Incident.OpenedAt), cmp.Compare(x.Incident.WorkItemID, y.Incident.WorkItemID))
 		}
-		switch {
-		case at.DeploymentID == "":
-			out.Unattributed = append(out.Unattributed, at)
-		case w.Repository == "" || repoOf[at.DeploymentID] == w.Repository:
-			out.Attributed = append(out.Attributed, at)
-		}
+		slices.SortStableFunc(out.Unattributed, byOpening)
+		slices.SortStableFunc(out.Attributed, byOpening)
 	}
 	return out
 }

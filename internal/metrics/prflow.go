@@ -47,7 +47,7 @@ type PRFacts struct {
 type PRFlow struct {
 	Meta
 	Window delivery.Window
-	// Merged is n: the PRs merged in the window.
+	// Merged is n: the PRs merged in the window; PullRequestList lists them.
 	Merged                               int
 	Coding, Pickup, Review, Deploy       Stats
 	Cycle                                Stats
@@ -55,8 +55,6 @@ type PRFlow struct {
 	Size, Comments, Reviewers, Approvals CountStats
 	// WorkItemLinked is the share of merged PRs linked to a work item.
 	WorkItemLinked Rate
-	// PullRequests are the PRs behind the figures, by merge time.
-	PullRequests []PRFacts
 }
 
 type phase int
@@ -69,21 +67,6 @@ const (
 	phaseCycle
 	phases
 )
-
-// rawPhases returns the unclamped phase spans and which of them apply.
-func (f PRFacts) rawPhases() (spans [phases]time.Duration, ok [phases]bool) {
-	set := func(p phase, from, to time.Time) {
-		if !from.IsZero() && !to.IsZero() {
-			spans[p], ok[p] = to.Sub(from), true
-		}
-	}
-	set(phaseCoding, f.FirstCommitAt, f.OpenedAt)
-	set(phasePickup, f.OpenedAt, f.FirstReviewAt)
-	set(phaseReview, f.FirstReviewAt, f.MergedAt)
-	set(phaseDeploy, f.MergedAt, f.DeployedAt)
-	set(phaseCycle, f.FirstCommitAt, f.MergedAt)
-	return spans, ok
-}
 
 // collectPRs computes the facts of every merged PR once, so that windows
 // only filter and summarize, and maps each merged PR's merge commit and
@@ -99,60 +82,57 @@ func (a *Analysis) collectPRs(prs []delivery.PullRequest, items []delivery.WorkI
 	slices.SortStableFunc(merged, func(x, y *delivery.PullRequest) int {
 		return cmp.Or(x.ClosedAt.Compare(y.ClosedAt), cmp.Compare(x.RepositoryID, y.RepositoryID), cmp.Compare(x.ID, y.ID))
 	})
+	a.prs = make([]prFact, 0, len(merged))
+	a.detail.prMerge = make([]string, 0, len(merged))
 	for i, pr := range merged {
-		a.prs = append(a.prs, a.prFacts(*pr, known))
+		a.prs = append(a.prs, a.prFact(pr, known))
+		a.detail.prMerge = append(a.detail.prMerge, pr.MergeCommitSHA)
 		for _, sha := range append([]string{pr.MergeCommitSHA}, pr.CommitSHAs...) {
 			k := commitKey{pr.RepositoryID, sha}
-			if _, taken := a.prOfCommit[k]; !taken && sha != "" {
-				a.prOfCommit[k] = i
+			if _, taken := a.detail.prOfCommit[k]; !taken && sha != "" {
+				a.detail.prOfCommit[k] = i
 			}
 		}
 	}
 }
 
-func (a *Analysis) prFacts(pr delivery.PullRequest, known map[int]bool) PRFacts {
-	f := PRFacts{
-		ID:             pr.ID,
-		ProjectID:      pr.ProjectID,
-		RepositoryID:   pr.RepositoryID,
-		OpenedAt:       pr.OpenedAt(),
-		MergedAt:       pr.ClosedAt,
-		MergeCommitSHA: pr.MergeCommitSHA,
-		WorkItemLinked: len(pr.WorkItemIDs) > 0 || len(mentionedItems(pr.Title+"\n"+pr.Description, known)) > 0,
+func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
+	f := prFact{
+		id: int32(pr.ID), project: a.name(pr.ProjectID), repo: a.name(pr.RepositoryID),
+		opened: nanos(pr.OpenedAt()), merged: nanos(pr.ClosedAt), dep: -1,
+		linked: len(pr.WorkItemIDs) > 0 || len(mentionedItems(pr.Title+"\n"+pr.Description, known)) > 0,
 	}
+	f.merge, f.mergeOdd = a.packSHA(pr.MergeCommitSHA)
+	var first time.Time
 	for _, sha := range pr.CommitSHAs {
-		c, ok := a.commits[commitKey{pr.RepositoryID, sha}]
+		c, ok := a.detail.commits[commitKey{pr.RepositoryID, sha}]
 		if !ok {
 			continue
 		}
-		f.FilesChanged += c.Changes.Files()
-		if f.FirstCommitAt.IsZero() || c.AuthoredAt.Before(f.FirstCommitAt) {
-			f.FirstCommitAt = c.AuthoredAt
+		f.files += int32(c.Changes.Files())
+		if first.IsZero() || c.AuthoredAt.Before(first) {
+			first = c.AuthoredAt
 		}
 	}
-	f.Reviewed, f.FirstReviewAt = firstReview(pr)
+	f.firstCommit = nanos(first)
+	reviewed, firstReview := firstReview(*pr)
+	f.reviewed, f.firstReview = reviewed, nanos(firstReview)
 	for _, c := range pr.Comments {
 		if !c.System {
-			f.Comments++
+			f.comments++
 		}
 	}
 	for _, r := range pr.Reviewers {
 		if r.ID == pr.Author {
 			continue
 		}
-		f.Reviewers++
+		f.reviewers++
 		if r.Vote.Approves() {
-			f.Approvals++
+			f.approvals++
 		}
 	}
-	if i, ok := a.deployedBy[commitKey{pr.RepositoryID, pr.MergeCommitSHA}]; ok {
-		f.DeploymentID, f.DeployedAt = a.deps[i].ID, a.deps[i].FinishedAt
-	}
-	spans, ok := f.rawPhases()
-	for p, dst := range []**time.Duration{&f.Coding, &f.Pickup, &f.Review, &f.Deploy, &f.Cycle} {
-		if ok[p] {
-			*dst = new(clamp(spans[p]))
-		}
+	if i, ok := a.detail.deployedBy[commitKey{pr.RepositoryID, pr.MergeCommitSHA}]; ok {
+		f.dep, f.deployed = int32(i), nanos(a.deps[i].FinishedAt)
 	}
 	return f
 }
@@ -182,44 +162,70 @@ func firstReview(pr delivery.PullRequest) (reviewed bool, first time.Time) {
 
 // PullRequests returns the flow of PRs merged in w (by merge time) that
 // match its project and repository filters.
-func (a *Analysis) PullRequests(w delivery.Window) PRFlow {
+func (a *Analysis) PullRequests(w delivery.Window) PRFlow { return Set{a}.PullRequests(w) }
+
+// PullRequests returns the flow of PRs merged in w across the set.
+func (s Set) PullRequests(w delivery.Window) PRFlow {
 	flow := PRFlow{Meta: meta(), Window: w}
 	var spans [phases][]time.Duration
 	var size, comments, reviewers, approvals []int
 	linked := 0
-	// prs are sorted by merge time: the window is a contiguous range, and
-	// sizing the slices up front avoids copying large structs as they grow.
-	lo, _ := slices.BinarySearchFunc(a.prs, w.From, func(f PRFacts, t time.Time) int { return f.MergedAt.Compare(t) })
-	hi, _ := slices.BinarySearchFunc(a.prs, w.To, func(f PRFacts, t time.Time) int { return f.MergedAt.Compare(t) })
-	flow.PullRequests = make([]PRFacts, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		f := &a.prs[i]
-		if !w.Matches(f.ProjectID, f.RepositoryID) {
-			continue
-		}
-		flow.PullRequests = append(flow.PullRequests, *f)
+	s.eachPR(w, func(_ *Analysis, f *prFact) {
+		flow.Merged++
 		raw, ok := f.rawPhases()
 		for p := range phases {
 			if ok[p] {
 				spans[p] = append(spans[p], raw[p])
 			}
 		}
-		if !f.Reviewed {
+		if !f.reviewed {
 			flow.MergedWithoutReview++
 		}
-		if f.WorkItemLinked {
+		if f.linked {
 			linked++
 		}
-		size = append(size, f.FilesChanged)
-		comments = append(comments, f.Comments)
-		reviewers = append(reviewers, f.Reviewers)
-		approvals = append(approvals, f.Approvals)
-	}
-	flow.Merged = len(flow.PullRequests)
-	flow.Coding, flow.Pickup, flow.Review = Summarize(spans[phaseCoding]), Summarize(spans[phasePickup]), Summarize(spans[phaseReview])
-	flow.Deploy, flow.Cycle = Summarize(spans[phaseDeploy]), Summarize(spans[phaseCycle])
-	flow.Size, flow.Comments = SummarizeCounts(size), SummarizeCounts(comments)
-	flow.Reviewers, flow.Approvals = SummarizeCounts(reviewers), SummarizeCounts(approvals)
+		size = append(size, int(f.files))
+		comments = append(comments, int(f.comments))
+		reviewers = append(reviewers, int(f.reviewers))
+		approvals = append(approvals, int(f.approvals))
+	})
+	flow.Coding, flow.Pickup, flow.Review = summarizeOwned(spans[phaseCoding]), summarizeOwned(spans[phasePickup]), summarizeOwned(spans[phaseReview])
+	flow.Deploy, flow.Cycle = summarizeOwned(spans[phaseDeploy]), summarizeOwned(spans[phaseCycle])
+	flow.Size, flow.Comments = summarizeCountsOwned(size), summarizeCountsOwned(comments)
+	flow.Reviewers, flow.Approvals = summarizeCountsOwned(reviewers), summarizeCountsOwned(approvals)
 	flow.WorkItemLinked = newRate(linked, flow.Merged)
 	return flow
+}
+
+// PullRequestList returns the facts of the PRs behind PullRequests(w), by
+// merge time.
+func (a *Analysis) PullRequestList(w delivery.Window) []PRFacts { return Set{a}.PullRequestList(w) }
+
+// PullRequestList returns the facts of the PRs behind PullRequests(w), by
+// merge time.
+func (s Set) PullRequestList(w delivery.Window) []PRFacts {
+	var out []PRFacts
+	s.eachPR(w, func(a *Analysis, f *prFact) { out = append(out, a.facts(f)) })
+	if len(s) > 1 {
+		slices.SortStableFunc(out, func(x, y PRFacts) int {
+			return cmp.Or(x.MergedAt.Compare(y.MergedAt), cmp.Compare(x.RepositoryID, y.RepositoryID), cmp.Compare(x.ID, y.ID))
+		})
+	}
+	return out
+}
+
+// eachPR calls fn for the PRs merged in w that match its filters; prs are
+// sorted by merge time, so the window is a contiguous range.
+func (s Set) eachPR(w delivery.Window, fn func(*Analysis, *prFact)) {
+	from, to := nanos(w.From), nanos(w.To)
+	for _, a := range s {
+		lo, _ := slices.BinarySearchFunc(a.prs, from, func(f prFact, t int64) int { return cmp.Compare(f.merged, t) })
+		hi, _ := slices.BinarySearchFunc(a.prs, to, func(f prFact, t int64) int { return cmp.Compare(f.merged, t) })
+		for i := lo; i < hi; i++ {
+			f := &a.prs[i]
+			if w.Matches(a.names[f.project], a.names[f.repo]) {
+				fn(a, f)
+			}
+		}
+	}
 }

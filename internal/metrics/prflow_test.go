@@ -127,11 +127,11 @@ func TestPullRequestFlow(t *testing.T) {
 				Deployments:  []delivery.Deployment{success("d1", "r1", "m", h(12))},
 				WorkItems:    []delivery.WorkItem{{ID: 42, ProjectID: "p1", Type: "User Story"}},
 			})
-			flow := a.PullRequests(window(0, 24))
-			if flow.Merged != 1 || len(flow.PullRequests) != 1 {
+			flow, list := a.PullRequests(window(0, 24)), a.PullRequestList(window(0, 24))
+			if flow.Merged != 1 || len(list) != 1 {
 				t.Fatalf("merged = %d, want 1", flow.Merged)
 			}
-			f := flow.PullRequests[0]
+			f := list[0]
 			if f.Reviewed != tt.reviewed || (flow.MergedWithoutReview == 1) == tt.reviewed {
 				t.Errorf("reviewed = %v, merged without review = %d; want reviewed %v", f.Reviewed, flow.MergedWithoutReview, tt.reviewed)
 			}
@@ -178,7 +178,7 @@ func TestPullRequestFlowSelection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			flow := a.PullRequests(tt.w)
 			var ids []int
-			for _, f := range flow.PullRequests {
+			for _, f := range a.PullRequestList(tt.w) {
 				ids = append(ids, f.ID)
 			}
 			if len(ids) != len(tt.ids) || flow.Merged != len(tt.ids) {

@@ -37,12 +37,15 @@ type Point struct {
 // Series computes the DORA keys for each day or week bucket of w; any
 // interval other than Week is taken as Day (the API validates the word).
 // Bands are not given per point: a day or a week is too short for them.
-func (a *Analysis) Series(w delivery.Window, iv Interval) Series {
+func (a *Analysis) Series(w delivery.Window, iv Interval) Series { return Set{a}.Series(w, iv) }
+
+// Series computes the DORA keys per bucket of w across the set.
+func (s Set) Series(w delivery.Window, iv Interval) Series {
 	out := Series{Meta: meta(), Window: w, Interval: iv}
 	for start := bucketStart(w.From, iv); start.Before(w.To); start = nextBucket(start, iv) {
 		sub := w
 		sub.From, sub.To = later(start, w.From), earlier(nextBucket(start, iv), w.To)
-		d := a.DORA(sub)
+		d := s.DORA(sub)
 		out.Points = append(out.Points, Point{
 			Start: sub.From, End: sub.To,
 			Deployments:       d.DeploymentFrequency.N,

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullR
 	known := knownItems(items)
 	first := make(map[int]int) // work item → deployment index
 	link := func(ids []int, k commitKey) {
-		dep, ok := a.deployedBy[k]
+		dep, ok := a.detail.deployedBy[k]
 		if !ok {
 			return
 		}
@@ -85,7 +86,7 @@ func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullR
 			}
 		}
 	}
-	for k, c := range a.commits {
+	for k, c := range a.detail.commits {
 		link(append(slices.Clone(c.WorkItemIDs), mentionedItems(c.Message, known)...), k)
 	}
 	for _, pr := range prs {
@@ -118,17 +119,29 @@ func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullR
 // finished in w. The window's project filter applies to the item's project,
 // its repository filter to the deployment's repository.
 func (a *Analysis) WorkItems(w delivery.Window, f WorkItemFilter) WorkItemLeadTime {
+	return Set{a}.WorkItems(w, f)
+}
+
+// WorkItems returns the lead time of work items deployed in w across the set.
+func (s Set) WorkItems(w delivery.Window, f WorkItemFilter) WorkItemLeadTime {
 	out := WorkItemLeadTime{Meta: meta(), Window: w, Filter: f}
 	var spans []time.Duration
-	for _, it := range a.items {
-		if !w.Contains(it.DeployedAt) || !w.MatchesProject(it.ProjectID) ||
-			(w.Repository != "" && w.Repository != it.RepositoryID) || !f.matches(it) {
-			continue
+	for _, a := range s {
+		for _, it := range a.items {
+			if !w.Contains(it.DeployedAt) || !w.MatchesProject(it.ProjectID) ||
+				(w.Repository != "" && w.Repository != it.RepositoryID) || !f.matches(it) {
+				continue
+			}
+			spans = append(spans, it.LeadTime)
+			it.LeadTime = clamp(it.LeadTime)
+			out.Items = append(out.Items, it)
 		}
-		spans = append(spans, it.LeadTime)
-		it.LeadTime = clamp(it.LeadTime)
-		out.Items = append(out.Items, it)
 	}
-	out.LeadTime = Summarize(spans)
+	if len(s) > 1 {
+		slices.SortStableFunc(out.Items, func(x, y WorkItemFact) int {
+			return cmp.Or(x.DeployedAt.Compare(y.DeployedAt), cmp.Compare(x.ID, y.ID))
+		})
+	}
+	out.LeadTime = summarizeOwned(spans)
 	return out
 }

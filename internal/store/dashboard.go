@@ -64,10 +64,8 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 	}, nil
 }
 
-// DataParts fingerprints each kind of row of a workspace separately, so a
-// reader holding them in memory re-reads only the kinds that changed.
-// Every field is an opaque string; each query is an index-only count or
-// aggregate where the schema allows.
+// DataParts fingerprints each kind of row of one project separately.
+// Every field is an opaque string; compare with ==.
 type DataParts struct {
 	Commits      string
 	PullRequests string
@@ -75,43 +73,59 @@ type DataParts struct {
 	WorkItems    string
 }
 
-// DataParts returns the workspace's per-kind fingerprints.
-func (q queries) DataParts(ctx context.Context, workspaceID string) (DataParts, error) {
-	var p DataParts
+// ProjectParts returns the fingerprints of each project of the workspace
+// that holds rows, so that a reader holding per-project figures in memory
+// re-reads only the projects that changed. Each query is one pass over an
+// index or a table grouped by project.
+func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[string]DataParts, error) {
+	out := map[string]DataParts{}
 	for _, part := range []struct {
-		dst   *string
+		field func(*DataParts) *string
 		query string
 	}{
-		{&p.Commits, `SELECT COUNT(*), '' FROM commits WHERE workspace_id = $1`},
-		// Children carry no workspace id: count them through the workspace's
-		// integrations, a prefix of their primary keys.
-		{&p.PullRequests, `SELECT
-			(SELECT COUNT(*) FROM pull_requests WHERE workspace_id = $1)
-			+ (SELECT COUNT(*) FROM pr_comments WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1))
-			+ (SELECT COUNT(*) FROM pr_commits WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1))
-			+ (SELECT COUNT(*) FROM pr_work_items WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)),
-			COALESCE((SELECT CAST(MAX(provider_updated_at) AS TEXT) FROM pull_requests WHERE workspace_id = $1), '')
-			|| '/' || COALESCE((SELECT CAST(MAX(voted_at) AS TEXT) FROM pr_reviewers
-				WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)), '')
-			|| '/' || COALESCE((SELECT CAST(SUM(vote) AS TEXT) FROM pr_reviewers
-				WHERE integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)), '')`},
-		{&p.Deployments, `SELECT COUNT(*) + (SELECT COUNT(*) FROM pipeline_runs WHERE workspace_id = $1),
+		{func(p *DataParts) *string { return &p.Commits }, `SELECT project_id, COUNT(*), '' FROM commits
+			WHERE workspace_id = $1 GROUP BY project_id`},
+		// Children carry no project: they count through their PR.
+		{func(p *DataParts) *string { return &p.PullRequests }, `SELECT p.project_id,
+			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id))
+				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id))
+				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id)),
+			COALESCE(CAST(MAX(p.provider_updated_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM((SELECT SUM(vote)
+				FROM pr_reviewers r WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id)) AS TEXT), '')
+				|| '/' || COALESCE(CAST(MAX((SELECT MAX(voted_at) FROM pr_reviewers r
+				WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id)) AS TEXT), '')
+			FROM pull_requests p WHERE p.workspace_id = $1 GROUP BY p.project_id`},
+		{func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, COUNT(*),
 			COALESCE(CAST(MAX(finished_at) AS TEXT), '') || '/' || CAST(COUNT(finished_at) AS TEXT) || '/'
 			|| CAST(SUM(CASE WHEN result IN ('succeeded', 'partiallySucceeded') THEN 1 ELSE 0 END) AS TEXT)
 			|| '/' || CAST(SUM(CASE WHEN is_production THEN 1 ELSE 0 END) AS TEXT)
-			FROM deployments WHERE workspace_id = $1`},
-		{&p.WorkItems, `SELECT COUNT(*) + (SELECT COUNT(*) FROM work_item_links WHERE workspace_id = $1),
-			COALESCE(CAST(MAX(changed_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM(rev) AS TEXT), '')
-			FROM work_items WHERE workspace_id = $1`},
+			FROM deployments WHERE workspace_id = $1 GROUP BY project_id`},
+		// Build-rule deployments are classified by their run's names.
+		{func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, COUNT(*), 'runs'
+			FROM pipeline_runs WHERE workspace_id = $1 GROUP BY project_id`},
+		{func(p *DataParts) *string { return &p.WorkItems }, `SELECT w.project_id, COUNT(*) + SUM((SELECT COUNT(*)
+				FROM work_item_links l WHERE l.integration_id = w.integration_id AND l.work_item_id = w.work_item_id)),
+			COALESCE(CAST(MAX(w.changed_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM(w.rev) AS TEXT), '')
+			FROM work_items w WHERE w.workspace_id = $1 GROUP BY w.project_id`},
 	} {
-		var n int64
-		var s sql.NullString
-		if err := q.q.QueryRowContext(ctx, part.query, workspaceID).Scan(&n, &s); err != nil {
-			return DataParts{}, mapErr(err)
+		rows, err := q.q.QueryContext(ctx, part.query, workspaceID)
+		_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
+			var project string
+			var n int64
+			var v sql.NullString
+			if err := r.Scan(&project, &n, &v); err != nil {
+				return struct{}{}, mapErr(err)
+			}
+			p := out[project]
+			*part.field(&p) += fmt.Sprintf("%d/%s;", n, v.String)
+			out[project] = p
+			return struct{}{}, nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		*part.dst = fmt.Sprintf("%d/%s", n, s.String)
 	}
-	return p, nil
+	return out, nil
 }
 
 // Scope is a project of a workspace with its repositories, for filters.
@@ -155,44 +169,64 @@ func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, e
 	return scopes, nil
 }
 
-// AllCommits returns every commit of the workspace with its parents, in no
-// particular order: the commit graph the changes of deployments are
-// computed on.
-func (q queries) AllCommits(ctx context.Context, workspaceID string) ([]Commit, error) {
+// GraphCommit is what the dashboard reads of a commit: its place in the
+// graph, its times and sizes, and the message that may mention work items.
+type GraphCommit struct {
+	RepoID, SHA               string
+	ProjectID                 string
+	AuthorName, AuthorEmail   string
+	AuthorDate, CommitterDate time.Time
+	Message                   string
+	Adds, Edits, Deletes      int
+	Parents                   []string
+}
+
+// EachCommit calls fn with every commit of the workspace's project (every
+// project with project ""), parents in order, in no particular order of
+// commits: the commit graph the changes of deployments are computed on.
+// It streams, so a large repository is never held as rows and values at
+// once. fn must not use the database.
+func (q queries) EachCommit(ctx context.Context, workspaceID, project string, fn func(GraphCommit) error) error {
+	parents := `(SELECT group_concat(parent_sha, ' ' ORDER BY ord) FROM commit_parents p
+		WHERE p.integration_id = c.integration_id AND p.repo_id = c.repo_id AND p.sha = c.sha)`
+	if q.dialect == Postgres {
+		parents = `(SELECT string_agg(parent_sha, ' ' ORDER BY ord) FROM commit_parents p
+		WHERE p.integration_id = c.integration_id AND p.repo_id = c.repo_id AND p.sha = c.sha)`
+	}
+	filter, args := ofProject("c", workspaceID, project)
 	rows, err := q.q.QueryContext(ctx, `
-		SELECT integration_id, workspace_id, repo_id, sha, project_id, author_name, author_email, author_date,
-			committer_date, message, adds, edits, deletes
-		FROM commits WHERE workspace_id = $1`, workspaceID)
-	commits, err := collect(rows, err, func(r rowScanner) (Commit, error) {
-		var c Commit
-		err := r.Scan(&c.IntegrationID, &c.WorkspaceID, &c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail,
-			&c.AuthorDate, &c.CommitterDate, &c.Message, &c.Adds, &c.Edits, &c.Deletes)
-		return c, mapErr(err)
-	})
+		SELECT c.repo_id, c.sha, c.project_id, c.author_name, c.author_email, c.author_date, c.committer_date, c.message,
+			c.adds, c.edits, c.deletes, COALESCE(`+parents+`, '')
+		FROM commits c WHERE `+filter, args...)
 	if err != nil {
-		return nil, err
+		return mapErr(err)
 	}
-	type key struct{ in, repo, sha string }
-	index := make(map[key]int, len(commits))
-	for i, c := range commits {
-		index[key{c.IntegrationID, c.RepoID, c.SHA}] = i
+	defer rows.Close()
+	for rows.Next() {
+		var c GraphCommit
+		var ps string
+		if err := rows.Scan(&c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail, &c.AuthorDate, &c.CommitterDate,
+			&c.Message, &c.Adds, &c.Edits, &c.Deletes, &ps); err != nil {
+			return mapErr(err)
+		}
+		c.AuthorDate, c.CommitterDate = c.AuthorDate.UTC(), c.CommitterDate.UTC()
+		if ps != "" {
+			c.Parents = strings.Split(ps, " ")
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
 	}
-	rows, err = q.q.QueryContext(ctx, `
-		SELECT p.integration_id, p.repo_id, p.sha, p.parent_sha FROM commit_parents p
-		JOIN commits c ON c.integration_id = p.integration_id AND c.repo_id = p.repo_id AND c.sha = p.sha
-		WHERE c.workspace_id = $1 ORDER BY p.integration_id, p.repo_id, p.sha, p.ord`, workspaceID)
-	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
-		var k key
-		var parent string
-		if err := r.Scan(&k.in, &k.repo, &k.sha, &parent); err != nil {
-			return struct{}{}, mapErr(err)
-		}
-		if i, ok := index[k]; ok {
-			commits[i].Parents = append(commits[i].Parents, parent)
-		}
-		return struct{}{}, nil
-	})
-	return commits, err
+	return mapErr(rows.Err())
+}
+
+// ofProject is the WHERE clause of a dashboard read of alias's table: the
+// workspace, and the project unless it is "".
+func ofProject(alias, workspaceID, project string) (string, []any) {
+	if project == "" {
+		return alias + ".workspace_id = $1", []any{workspaceID}
+	}
+	return alias + ".workspace_id = $1 AND " + alias + ".project_id = $2", []any{workspaceID, project}
 }
 
 // PullRequestDetail is a PR row with everything stored about it.
@@ -201,11 +235,13 @@ type PullRequestDetail struct {
 	PRDetails
 }
 
-// AllPullRequests returns every PR of the workspace with its reviewers,
-// comments, commits and work item refs, ordered by integration and id.
-func (q queries) AllPullRequests(ctx context.Context, workspaceID string) ([]PullRequestDetail, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests WHERE workspace_id = $1
-		ORDER BY integration_id, pr_id`, workspaceID)
+// AllPullRequests returns every PR of the workspace's project (every
+// project with project "") with its reviewers, comments, commits and work
+// item refs, ordered by integration and id.
+func (q queries) AllPullRequests(ctx context.Context, workspaceID, project string) ([]PullRequestDetail, error) {
+	filter, args := ofProject("p", workspaceID, project)
+	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests p WHERE `+filter+`
+		ORDER BY integration_id, pr_id`, args...)
 	prs, err := collect(rows, err, func(r rowScanner) (PullRequestDetail, error) {
 		p, err := scanPR(r)
 		return PullRequestDetail{PullRequest: p}, err
@@ -222,7 +258,7 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID string) ([]Pul
 		index[key{p.IntegrationID, p.PRID}] = i
 	}
 	child := func(query string, scan func(r rowScanner, d *PRDetails) error) error {
-		rows, err := q.q.QueryContext(ctx, query, workspaceID)
+		rows, err := q.q.QueryContext(ctx, query, args...)
 		_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
 			var k key
 			var d PRDetails
@@ -240,7 +276,8 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID string) ([]Pul
 		})
 		return err
 	}
-	const ofWorkspace = ` integration_id IN (SELECT id FROM integrations WHERE workspace_id = $1)`
+	// Children carry no workspace or project: they are read through their PR.
+	ofWorkspace := ` (integration_id, pr_id) IN (SELECT p.integration_id, p.pr_id FROM pull_requests p WHERE ` + filter + `)`
 	if err := child(`SELECT integration_id, pr_id, reviewer_id, display_name, vote, voted_at, is_required
 		FROM pr_reviewers WHERE`+ofWorkspace+` ORDER BY integration_id, pr_id, reviewer_id`, func(r rowScanner, d *PRDetails) error {
 		var v Reviewer
@@ -311,16 +348,18 @@ type DeploymentDetail struct {
 	Stages         []string // stage names of the run
 }
 
-// AllDeployments returns every deployment of the workspace with its run's
-// names, ordered by integration and key.
-func (q queries) AllDeployments(ctx context.Context, workspaceID string) ([]DeploymentDetail, error) {
+// AllDeployments returns every deployment of the workspace's project (every
+// project with project "") with its run's names, ordered by integration and
+// key.
+func (q queries) AllDeployments(ctx context.Context, workspaceID, project string) ([]DeploymentDetail, error) {
+	filter, args := ofProject("d", workspaceID, project)
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT d.integration_id, d.workspace_id, d.deployment_key, d.project_id, d.source, d.repo_id, d.environment,
 			d.is_production, d.result, d.run_id, d.sha, d.started_at, d.finished_at,
 			COALESCE(r.definition_name, ''), COALESCE(r.tags, '')
 		FROM deployments d
 		LEFT JOIN pipeline_runs r ON r.integration_id = d.integration_id AND r.run_id = d.run_id AND d.run_id <> 0
-		WHERE d.workspace_id = $1 ORDER BY d.integration_id, d.deployment_key`, workspaceID)
+		WHERE `+filter+` ORDER BY d.integration_id, d.deployment_key`, args...)
 	deps, err := collect(rows, err, func(r rowScanner) (DeploymentDetail, error) {
 		var d DeploymentDetail
 		var st, fin sql.NullTime
@@ -349,8 +388,8 @@ func (q queries) AllDeployments(ctx context.Context, workspaceID string) ([]Depl
 	rows, err = q.q.QueryContext(ctx, `
 		SELECT s.integration_id, s.run_id, s.name FROM pipeline_stages s
 		JOIN deployments d ON d.integration_id = s.integration_id AND d.run_id = s.run_id
-		WHERE d.workspace_id = $1 AND d.source = 'build'
-		ORDER BY s.integration_id, s.run_id, s.started_at, s.record_id`, workspaceID)
+		WHERE `+filter+` AND d.source = 'build'
+		ORDER BY s.integration_id, s.run_id, s.started_at, s.record_id`, args...)
 	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
 		var k key
 		var name string
@@ -371,13 +410,15 @@ type WorkItemDetail struct {
 	Links []WorkItemLink
 }
 
-// AllWorkItems returns every work item of the workspace that is not
-// deleted, with its links, ordered by integration and id.
-func (q queries) AllWorkItems(ctx context.Context, workspaceID string) ([]WorkItemDetail, error) {
+// AllWorkItems returns every work item of the workspace's project (every
+// project with project "") that is not deleted, with its links, ordered by
+// integration and id.
+func (q queries) AllWorkItems(ctx context.Context, workspaceID, project string) ([]WorkItemDetail, error) {
+	filter, args := ofProject("w", workspaceID, project)
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, work_item_id, project_id, rev, item_type, title, state, state_category,
 			tags, area_path, created_at, changed_at, resolved_at, closed_at, is_deleted
-		FROM work_items WHERE workspace_id = $1 AND NOT is_deleted ORDER BY integration_id, work_item_id`, workspaceID)
+		FROM work_items w WHERE `+filter+` AND NOT is_deleted ORDER BY integration_id, work_item_id`, args...)
 	items, err := collect(rows, err, func(r rowScanner) (WorkItemDetail, error) {
 		var w WorkItemDetail
 		var res, closed sql.NullTime
@@ -398,8 +439,9 @@ func (q queries) AllWorkItems(ctx context.Context, workspaceID string) ([]WorkIt
 		index[key{w.IntegrationID, w.WorkItemID}] = i
 	}
 	rows, err = q.q.QueryContext(ctx, `
-		SELECT integration_id, workspace_id, work_item_id, target_kind, target_id, origin FROM work_item_links
-		WHERE workspace_id = $1 ORDER BY integration_id, work_item_id, target_kind, target_id`, workspaceID)
+		SELECT l.integration_id, l.workspace_id, l.work_item_id, l.target_kind, l.target_id, l.origin FROM work_item_links l
+		JOIN work_items w ON w.integration_id = l.integration_id AND w.work_item_id = l.work_item_id
+		WHERE `+filter+` ORDER BY l.integration_id, l.work_item_id, l.target_kind, l.target_id`, args...)
 	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
 		var l WorkItemLink
 		if err := r.Scan(&l.IntegrationID, &l.WorkspaceID, &l.WorkItemID, &l.TargetKind, &l.TargetID, &l.Origin); err != nil {

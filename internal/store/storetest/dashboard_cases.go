@@ -10,8 +10,8 @@ import (
 
 func init() {
 	AddCases(
-		NewCase("dashboard: whole-workspace reads with children, isolated", testDashboardReads),
-		NewCase("dashboard: data version and parts move with the data", testDashboardVersion),
+		NewCase("dashboard: workspace and project reads with children, isolated", testDashboardReads),
+		NewCase("dashboard: data version and project parts move with the data", testDashboardVersion),
 	)
 }
 
@@ -61,15 +61,20 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	dashboardRows(t, db, f, "")
 	dashboardRows(t, db, other, "o-")
 
-	commits, err := db.AllCommits(ctx, f.ws.ID)
+	allCommits := func(ws, project string) ([]store.GraphCommit, error) {
+		var out []store.GraphCommit
+		err := db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error { out = append(out, c); return nil })
+		return out, err
+	}
+	commits, err := allCommits(f.ws.ID, "")
 	must(t, err)
 	eq(t, "commits", len(commits), 2)
-	slices.SortFunc(commits, func(a, b store.Commit) int { return a.AuthorDate.Compare(b.AuthorDate) })
+	slices.SortFunc(commits, func(a, b store.GraphCommit) int { return a.AuthorDate.Compare(b.AuthorDate) })
 	eq(t, "merge parents in order", slices.Equal(commits[1].Parents, []string{"a", "b"}), true)
 	eq(t, "root has no parents", len(commits[0].Parents), 0)
 	eq(t, "time is UTC", commits[0].AuthorDate.Equal(t0), true)
 
-	prs, err := db.AllPullRequests(ctx, f.ws.ID)
+	prs, err := db.AllPullRequests(ctx, f.ws.ID, "")
 	must(t, err)
 	eq(t, "prs", len(prs), 1)
 	p := prs[0]
@@ -80,7 +85,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "commits", slices.Equal(p.Commits, []string{"a"}), true)
 	eq(t, "work items", slices.Equal(p.WorkItemIDs, []int64{7}), true)
 
-	deps, err := db.AllDeployments(ctx, f.ws.ID)
+	deps, err := db.AllDeployments(ctx, f.ws.ID, "")
 	must(t, err)
 	eq(t, "deployments", len(deps), 2)
 	eq(t, "ordered by key", deps[0].DeploymentKey, "build:5")
@@ -89,11 +94,40 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "stages in order", slices.Equal(deps[0].Stages, []string{"Build", "Deploy prod"}), true)
 	eq(t, "release has no run", deps[1].DefinitionName, "")
 
-	items, err := db.AllWorkItems(ctx, f.ws.ID)
+	items, err := db.AllWorkItems(ctx, f.ws.ID, "")
 	must(t, err)
 	eq(t, "deleted items left out", len(items), 1)
 	eq(t, "links", len(items[0].Links), 1)
 	eq(t, "link target", items[0].Links[0].TargetID, "r1:m")
+
+	// A project filter keeps that project's rows and their children only.
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r2", SHA: "z", ProjectID: "p2", AuthorDate: t0, CommitterDate: t0}))
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 12, ProjectID: "p2", RepoID: "r2", Status: "active",
+		CreatedAt: t0, ProviderUpdatedAt: t0})
+	must(t, err)
+	must(t, db.AddPRCommit(ctx, f.in.ID, 12, "z"))
+	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 9, ProjectID: "p2", Rev: 1, Type: "Bug", CreatedAt: t0, ChangedAt: t0})
+	must(t, err)
+	must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 9, TargetKind: "commit", TargetID: "r2:z", Origin: "mention"}))
+	p1Commits, err := allCommits(f.ws.ID, "p1")
+	must(t, err)
+	eq(t, "p1 commits", len(p1Commits), 2)
+	p2Commits, err := allCommits(f.ws.ID, "p2")
+	must(t, err)
+	eq(t, "p2 commits", len(p2Commits), 1)
+	p1PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p1")
+	must(t, err)
+	eq(t, "p1 PRs", len(p1PRs), 1)
+	eq(t, "p1 PR commits", slices.Equal(p1PRs[0].Commits, []string{"a"}), true)
+	p2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2")
+	must(t, err)
+	eq(t, "p2 PR commits", len(p2PRs) == 1 && slices.Equal(p2PRs[0].Commits, []string{"z"}) && len(p2PRs[0].Reviewers) == 0, true)
+	p2Items, err := db.AllWorkItems(ctx, f.ws.ID, "p2")
+	must(t, err)
+	eq(t, "p2 work item links", len(p2Items) == 1 && len(p2Items[0].Links) == 1 && p2Items[0].Links[0].TargetID == "r2:z", true)
+	p2Deps, err := db.AllDeployments(ctx, f.ws.ID, "p2")
+	must(t, err)
+	eq(t, "p2 deployments", len(p2Deps), 0)
 
 	scopes, err := db.ListScopes(ctx, f.ws.ID)
 	must(t, err)
@@ -104,10 +138,11 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	empty, err := db.EnsureWorkspace(ctx, "empty", t0)
 	must(t, err)
 	for what, n := range map[string]func() (int, error){
-		"commits": func() (int, error) { v, err := db.AllCommits(ctx, empty.ID); return len(v), err },
-		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID); return len(v), err },
-		"deps":    func() (int, error) { v, err := db.AllDeployments(ctx, empty.ID); return len(v), err },
-		"items":   func() (int, error) { v, err := db.AllWorkItems(ctx, empty.ID); return len(v), err },
+		"commits": func() (int, error) { v, err := allCommits(empty.ID, ""); return len(v), err },
+		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID, ""); return len(v), err },
+		"deps":    func() (int, error) { v, err := db.AllDeployments(ctx, empty.ID, ""); return len(v), err },
+		"items":   func() (int, error) { v, err := db.AllWorkItems(ctx, empty.ID, ""); return len(v), err },
+		"parts":   func() (int, error) { v, err := db.ProjectParts(ctx, empty.ID); return len(v), err },
 		"scopes":  func() (int, error) { v, err := db.ListScopes(ctx, empty.ID); return len(v), err },
 	} {
 		got, err := n()
@@ -128,9 +163,9 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	}
 	parts := func() store.DataParts {
 		t.Helper()
-		p, err := db.DataParts(ctx, f.ws.ID)
+		p, err := db.ProjectParts(ctx, f.ws.ID)
 		must(t, err)
-		return p
+		return p["p1"]
 	}
 	v0, p0 := version(), parts()
 	eq(t, "stable", version(), v0)
@@ -207,7 +242,24 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 1, ProjectID: "p1", Rev: 2, State: "Closed",
 		CreatedAt: t0, ChangedAt: t0.Add(time.Hour)})
 	must(t, err)
-	if parts().WorkItems == p6.WorkItems {
+	p7 := parts()
+	if p7.WorkItems == p6.WorkItems {
 		t.Fatal("a new revision must change the work item part")
 	}
+	must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: 77, ProjectID: "p1", DefinitionName: "deploy"}))
+	p8 := parts()
+	if p8.Deployments == p7.Deployments {
+		t.Fatal("a pipeline run must change the deployment part (build rules classify by its names)")
+	}
+
+	// Another project's rows move that project's parts, not p1's.
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r2", SHA: "x", ProjectID: "p2", AuthorDate: t0, CommitterDate: t0}))
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 2, ProjectID: "p2", RepoID: "r2", Status: "active",
+		CreatedAt: t0, ProviderUpdatedAt: t0})
+	must(t, err)
+	must(t, db.AddPRCommit(ctx, f.in.ID, 2, "x"))
+	eq(t, "p1 parts kept", parts(), p8)
+	all, err := db.ProjectParts(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "projects with rows", len(all), 2)
 }

@@ -1,0 +1,145 @@
+package metrics
+
+import (
+	"encoding/hex"
+	"time"
+)
+
+// The compact forms of the facts a window reads. A year of a large
+// organization holds about a million lead time items and a few hundred
+// thousand PRs; as structs of strings and time.Time they cost hundreds of
+// megabytes, packed about thirty bytes each.
+
+// leadFact is one lead time item of a deployment (implied by its position):
+// a merged PR (pr > 0), or a commit without PR whose SHA is packed in sha
+// (pr == 0) or, when it is not 40 hex digits, is odd[-pr-1] (pr < 0).
+type leadFact struct {
+	from int64 // the first commit's authored time, Unix ns
+	pr   int32
+	sha  [20]byte
+}
+
+// prFact is PRFacts packed: times are Unix ns (0 = none), names index
+// Analysis.names, dep the deploying deployment or -1.
+type prFact struct {
+	id, project, repo                                  int32
+	firstCommit, opened, firstReview, merged, deployed int64
+	dep                                                int32
+	files, comments, reviewers, approvals              int32
+	mergeOdd                                           int32 // 0: merge is packed; else odd[mergeOdd-1]
+	merge                                              [20]byte
+	reviewed, linked                                   bool
+}
+
+// packSHA packs a SHA of 40 lowercase hex digits, as Git writes them, into
+// 20 bytes (odd 0); "" is all zeros. Any other string is kept in a.odd and
+// odd is its index + 1.
+func (a *Analysis) packSHA(s string) (b [20]byte, odd int32) {
+	if s == "" {
+		return b, 0
+	}
+	if len(s) == 40 && isLowerHex(s) {
+		_, _ = hex.Decode(b[:], []byte(s))
+		if b != ([20]byte{}) {
+			return b, 0
+		}
+	}
+	a.odd = append(a.odd, s)
+	return [20]byte{}, int32(len(a.odd))
+}
+
+func isLowerHex(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Analysis) unpackSHA(b [20]byte, odd int32) string {
+	switch {
+	case odd > 0:
+		return a.odd[odd-1]
+	case b == [20]byte{}:
+		return ""
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// nanos is t in Unix ns, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is nanos' inverse, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// commitSHA is the commit SHA of a PR-less lead item.
+func (a *Analysis) commitSHA(l leadFact) string {
+	if l.pr > 0 {
+		return ""
+	}
+	return a.unpackSHA(l.sha, -l.pr)
+}
+
+// item expands lead item j of deployment i.
+func (a *Analysis) item(i int, j int) LeadTimeItem {
+	d, l := a.deps[i], a.lead[j]
+	it := LeadTimeItem{RepositoryID: d.RepositoryID, DeploymentID: d.ID, From: fromNanos(l.from), To: d.FinishedAt,
+		CommitSHA: a.commitSHA(l)}
+	if l.pr > 0 {
+		it.PullRequestID = int(l.pr)
+	}
+	it.Span = clamp(it.To.Sub(it.From))
+	return it
+}
+
+// span is lead item j of deployment i's span, unclamped.
+func (a *Analysis) span(i, j int) time.Duration {
+	return time.Duration(nanos(a.deps[i].FinishedAt) - a.lead[j].from)
+}
+
+// facts expands PR fact p.
+func (a *Analysis) facts(p *prFact) PRFacts {
+	f := PRFacts{
+		ID: int(p.id), ProjectID: a.names[p.project], RepositoryID: a.names[p.repo],
+		FirstCommitAt: fromNanos(p.firstCommit), OpenedAt: fromNanos(p.opened), FirstReviewAt: fromNanos(p.firstReview),
+		MergedAt: fromNanos(p.merged), MergeCommitSHA: a.unpackSHA(p.merge, p.mergeOdd), DeployedAt: fromNanos(p.deployed),
+		Reviewed: p.reviewed, FilesChanged: int(p.files), Comments: int(p.comments), Reviewers: int(p.reviewers),
+		Approvals: int(p.approvals), WorkItemLinked: p.linked,
+	}
+	if p.dep >= 0 {
+		f.DeploymentID = a.deps[p.dep].ID
+	}
+	spans, ok := p.rawPhases()
+	for ph, dst := range []**time.Duration{&f.Coding, &f.Pickup, &f.Review, &f.Deploy, &f.Cycle} {
+		if ok[ph] {
+			*dst = new(clamp(spans[ph]))
+		}
+	}
+	return f
+}
+
+// rawPhases returns the unclamped phase spans and which of them apply.
+func (p *prFact) rawPhases() (spans [phases]time.Duration, ok [phases]bool) {
+	set := func(ph phase, from, to int64) {
+		if from != 0 && to != 0 {
+			spans[ph], ok[ph] = time.Duration(to-from), true
+		}
+	}
+	set(phaseCoding, p.firstCommit, p.opened)
+	set(phasePickup, p.opened, p.firstReview)
+	set(phaseReview, p.firstReview, p.merged)
+	set(phaseDeploy, p.merged, p.deployed)
+	set(phaseCycle, p.firstCommit, p.merged)
+	return spans, ok
+}

@@ -1,0 +1,119 @@
+package metrics
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+)
+
+// Set is several analyses answered as one: a server analyzes each project
+// on its own (every rule of METRICS.md is local to a project) and replaces
+// one project's analysis when its data changes. Windows gather the items of
+// every analysis and summarize them together, so a Set of the parts of an
+// input gives the figures of Analyze over the whole input.
+type Set []*Analysis
+
+// depRef is deployment i of analysis a.
+type depRef struct {
+	a *Analysis
+	i int
+}
+
+func (r depRef) dep() *delivery.Deployment { return &r.a.deps[r.i] }
+
+// deployments returns the successful deployments and the failures (failed,
+// or successful with an attributed incident) finishing in w and matching
+// its filters, by finish time then id.
+func (s Set) deployments(w delivery.Window) (succeeded, failures []depRef) {
+	for _, a := range s {
+		lo, hi := a.inWindow(w)
+		for i := lo; i < hi; i++ {
+			d := &a.deps[i]
+			if !w.Matches(d.ProjectID, d.RepositoryID) {
+				continue
+			}
+			if OutcomeOf(d.Result) == OutcomeSuccess {
+				succeeded = append(succeeded, depRef{a, i})
+			}
+			if OutcomeOf(d.Result) == OutcomeFailure || len(a.attributed[i]) > 0 {
+				failures = append(failures, depRef{a, i})
+			}
+		}
+	}
+	if len(s) > 1 {
+		byFinish := func(x, y depRef) int {
+			return cmp.Or(x.dep().FinishedAt.Compare(y.dep().FinishedAt), cmp.Compare(x.dep().ID, y.dep().ID))
+		}
+		slices.SortStableFunc(succeeded, byFinish)
+		slices.SortStableFunc(failures, byFinish)
+	}
+	return succeeded, failures
+}
+
+// DeploymentItem is a counted production deployment with the size of its
+// change set and whether it counts as a failure.
+type DeploymentItem struct {
+	delivery.Deployment
+	Changes int
+	Failure bool
+}
+
+// DeploymentItems lists the counted production deployments finishing in w
+// (successes and failures), by finish time.
+func (s Set) DeploymentItems(w delivery.Window) []DeploymentItem {
+	var out []DeploymentItem
+	for _, a := range s {
+		lo, hi := a.inWindow(w)
+		for i := lo; i < hi; i++ {
+			d := a.deps[i]
+			if !w.Matches(d.ProjectID, d.RepositoryID) {
+				continue
+			}
+			out = append(out, DeploymentItem{Deployment: d, Changes: int(a.changeCount[i]),
+				Failure: OutcomeOf(d.Result) == OutcomeFailure || len(a.attributed[i]) > 0})
+		}
+	}
+	if len(s) > 1 {
+		slices.SortStableFunc(out, func(x, y DeploymentItem) int {
+			return cmp.Or(x.FinishedAt.Compare(y.FinishedAt), cmp.Compare(x.ID, y.ID))
+		})
+	}
+	return out
+}
+
+// Bounds are the earliest and latest deployment finish or PR merge of the
+// set; zero without any.
+func (s Set) Bounds() (first, last time.Time) {
+	note := func(t time.Time) {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	for _, a := range s {
+		if len(a.deps) > 0 {
+			note(a.deps[0].FinishedAt)
+			note(a.deps[len(a.deps)-1].FinishedAt)
+		}
+		if len(a.prs) > 0 {
+			note(fromNanos(a.prs[0].merged))
+			note(fromNanos(a.prs[len(a.prs)-1].merged))
+		}
+	}
+	return first, last
+}
+
+// Size counts what the set holds, for logs and benchmarks.
+func (s Set) Size() (deployments, leadItems, pullRequests, workItems int) {
+	for _, a := range s {
+		deployments += len(a.deps)
+		leadItems += len(a.lead)
+		pullRequests += len(a.prs)
+		workItems += len(a.items)
+	}
+	return
+}

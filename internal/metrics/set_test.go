@@ -1,0 +1,145 @@
+package metrics
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
+)
+
+// splitByProject cuts an input into one input per project, as a server
+// reads it; commits go with their repository's project.
+func splitByProject(in Input) map[string]Input {
+	projectOf := map[string]string{}
+	for _, p := range in.PullRequests {
+		projectOf[p.RepositoryID] = p.ProjectID
+	}
+	for _, d := range in.Deployments {
+		projectOf[d.RepositoryID] = d.ProjectID
+	}
+	parts := map[string]Input{}
+	part := func(project string) *Input {
+		p, ok := parts[project]
+		if !ok {
+			p = Input{Rules: in.Rules, BackfillFrom: in.BackfillFrom}
+		}
+		parts[project] = p
+		return &p
+	}
+	put := func(project string, f func(*Input)) {
+		p := part(project)
+		f(p)
+		parts[project] = *p
+	}
+	for _, c := range in.Commits {
+		put(projectOf[c.RepositoryID], func(p *Input) { p.Commits = append(p.Commits, c) })
+	}
+	for _, pr := range in.PullRequests {
+		put(pr.ProjectID, func(p *Input) { p.PullRequests = append(p.PullRequests, pr) })
+	}
+	for _, d := range in.Deployments {
+		put(d.ProjectID, func(p *Input) { p.Deployments = append(p.Deployments, d) })
+	}
+	for _, w := range in.WorkItems {
+		put(w.ProjectID, func(p *Input) { p.WorkItems = append(p.WorkItems, w) })
+	}
+	return parts
+}
+
+// TestSetOfProjectsEqualsWhole: the figures of a Set of per-project
+// analyses, compacted, are those of one analysis of the whole input, in
+// every window and filter and for every list behind a figure.
+func TestSetOfProjectsEqualsWhole(t *testing.T) {
+	in := realisticScenario()
+	whole := Set{Analyze(in)}
+	var set Set
+	for _, p := range splitByProject(in) {
+		set = append(set, Analyze(p).Compact())
+	}
+	if len(set) != 2 {
+		t.Fatalf("scenario has %d projects, want 2", len(set))
+	}
+	all := delivery.Window{From: t0, To: t0.AddDate(0, 0, 35)}
+	late := delivery.Window{From: t0.AddDate(0, 0, 12), To: t0.AddDate(0, 0, 26)}
+	var windows []delivery.Window
+	for _, w := range []delivery.Window{all, late} {
+		shop, web, data := w, w, w
+		shop.Project, web.Project, web.Repository, data.Project = "shop", "shop", "web", "data"
+		windows = append(windows, w, shop, web, data)
+	}
+	same := func(what string, w delivery.Window, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s over %+v:\n got %+v\nwant %+v", what, w, got, want)
+		}
+	}
+	for _, w := range windows {
+		same("DORA", w, set.DORA(w), whole.DORA(w))
+		same("lead time items", w, set.LeadTimeItems(w), whole.LeadTimeItems(w))
+		same("deployments", w, set.DeploymentItems(w), whole.DeploymentItems(w))
+		same("PR flow", w, set.PullRequests(w), whole.PullRequests(w))
+		same("PR list", w, set.PullRequestList(w), whole.PullRequestList(w))
+		same("work items", w, set.WorkItems(w, WorkItemFilter{}), whole.WorkItems(w, WorkItemFilter{}))
+		same("incidents", w, set.Incidents(w), whole.Incidents(w))
+		same("series", w, set.Series(w, Day), whole.Series(w, Day))
+	}
+	f1, l1 := set.Bounds()
+	f2, l2 := whole.Bounds()
+	if !f1.Equal(f2) || !l1.Equal(l2) || f1.IsZero() {
+		t.Errorf("bounds %v..%v, want %v..%v", f1, l1, f2, l2)
+	}
+	if n := len(whole.LeadTimeItems(all)); n < 50 {
+		t.Fatalf("scenario too small: %d lead time items", n)
+	}
+}
+
+// TestLeadTimeItemsKeepSHAs: packed (40 hex digits) and odd SHAs come back
+// as they went in.
+func TestLeadTimeItemsKeepSHAs(t *testing.T) {
+	hexSHA := "0123456789abcdef0123456789abcdef01234567"
+	for _, sha := range []string{hexSHA, "ABCDEF0123456789ABCDEF0123456789ABCDEF01", "short", "0000000000000000000000000000000000000000"} {
+		a := Analyze(Input{Commits: []delivery.Commit{{RepositoryID: "r", SHA: sha, AuthoredAt: h(1)}},
+			Deployments: []delivery.Deployment{success("d", "r", sha, h(5))}}).Compact()
+		items := a.LeadTimeItems(window(0, 24))
+		if len(items) != 1 || items[0].CommitSHA != sha || items[0].Span != 4*time.Hour || items[0].DeploymentID != "d" {
+			t.Errorf("%s: items = %+v", sha, items)
+		}
+	}
+}
+
+// TestSelectRanksMatchesSort: the order statistics a summary reads are
+// those of a full sort, for random values with many repeats.
+func TestSelectRanksMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 500 {
+		n := 1 + r.IntN(300)
+		spread := 1 + r.IntN(20)
+		if trial%5 == 0 {
+			spread = 1 << 30
+		}
+		vals := make([]time.Duration, n)
+		for i := range vals {
+			vals[i] = time.Duration(r.IntN(spread) - spread/4)
+		}
+		if trial%7 == 0 {
+			slices.Sort(vals) // already sorted input
+		}
+		got := Summarize(vals)
+		sorted, clamped := slices.Clone(vals), 0
+		for i := range sorted {
+			if sorted[i] < 0 {
+				sorted[i], clamped = 0, clamped+1
+			}
+		}
+		slices.Sort(sorted)
+		want := Stats{N: n, Clamped: clamped, Median: new(percentile(sorted, 1, 2)), P75: new(percentile(sorted, 3, 4)),
+			P90: new(percentile(sorted, 9, 10))}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("trial %d (n=%d): got %v/%v/%v, want %v/%v/%v", trial, n, *got.Median, *got.P75, *got.P90,
+				*want.Median, *want.P75, *want.P90)
+		}
+	}
+}
