@@ -166,9 +166,13 @@ func benchPostgres(base string) (string, error) {
 }
 
 // startBenchApp runs a server on loopback for a scenario.
+// benchSecretKey seals the bench's integrations; a served process of the
+// same data needs the same key.
+const benchSecretKey = "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMTI="
+
 func startBenchApp(ctx context.Context, dsn string, opts appOptions) (*app, func(), error) {
 	env := map[string]string{"PANDEV_DB": dsn, "PANDEV_ADDR": "127.0.0.1:0", "PANDEV_LOG_LEVEL": "error",
-		"PANDEV_SECRET_KEY": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMTI="}
+		"PANDEV_SECRET_KEY": benchSecretKey}
 	cfg, err := config.Parse("bench", nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		return nil, nil, err
