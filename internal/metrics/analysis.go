@@ -38,9 +38,8 @@ type Input struct {
 // dropped by Compact; Changes and DeployedBy answer only before it.
 type Analysis struct {
 	rules delivery.Rules
-	// deps are the counted production deployments, by finish time then id,
-	// without the names classification matched them by.
-	deps []delivery.Deployment
+	// deps are the counted production deployments, by finish time then id.
+	deps []depFact
 	// changeCount[i] is the size of deployment i's change set.
 	changeCount []int32
 	// nextSuccess[i] is, for a failed deployment, the next successful one of
@@ -68,6 +67,8 @@ type Analysis struct {
 
 // buildDetail is what the build needs and windows do not.
 type buildDetail struct {
+	// deps are a.deps in full.
+	deps    []delivery.Deployment
 	commits map[commitKey]*delivery.Commit
 	// changes[i] are the commits deployment i deployed (successes only).
 	changes    [][]commitKey
@@ -129,15 +130,21 @@ func (a *Analysis) Compact() *Analysis {
 // names a build-rule candidate was matched by are dropped: the matched one
 // is its environment now.
 func (a *Analysis) classify(candidates []delivery.Deployment) {
+	deps := a.detail.deps
 	for _, d := range Classify(a.rules, candidates) {
 		if d.Production {
 			d.Pipeline, d.Tags, d.Stages = "", nil, nil
-			a.deps = append(a.deps, d)
+			deps = append(deps, d)
 		}
 	}
-	slices.SortStableFunc(a.deps, func(x, y delivery.Deployment) int {
+	slices.SortStableFunc(deps, func(x, y delivery.Deployment) int {
 		return cmp.Or(x.FinishedAt.Compare(y.FinishedAt), cmp.Compare(x.ID, y.ID))
 	})
+	a.detail.deps = deps
+	a.deps = make([]depFact, len(deps))
+	for i, d := range deps {
+		a.deps[i] = a.depFact(d)
+	}
 	a.changeCount = make([]int32, len(a.deps))
 }
 
@@ -153,7 +160,7 @@ func (a *Analysis) walkChanges(commits []delivery.Commit, backfillFrom time.Time
 	graphs := make(map[string]*graph)
 	previous := make(map[envKey]string)
 	a.detail.changes = make([][]commitKey, len(a.deps))
-	for i, d := range a.deps {
+	for i, d := range a.detail.deps {
 		if OutcomeOf(d.Result) != OutcomeSuccess {
 			continue
 		}
@@ -197,7 +204,7 @@ func (a *Analysis) linkRecoveries() {
 	a.nextSuccess = make([]int32, len(a.deps))
 	later := make(map[envKey]int32)
 	for i := len(a.deps) - 1; i >= 0; i-- {
-		d := a.deps[i]
+		d := a.detail.deps[i]
 		key := envKey{d.RepositoryID, d.Environment}
 		a.nextSuccess[i] = -1
 		if OutcomeOf(d.Result) == OutcomeSuccess {
@@ -211,7 +218,11 @@ func (a *Analysis) linkRecoveries() {
 // Deployments returns the counted production deployments, ordered by finish
 // time, with Production set.
 func (a *Analysis) Deployments() []delivery.Deployment {
-	return slices.Clone(a.deps)
+	out := make([]delivery.Deployment, len(a.deps))
+	for i := range a.deps {
+		out[i] = a.deployment(i)
+	}
+	return out
 }
 
 // Changes returns the SHAs of the commits the deployment deployed (its
@@ -239,22 +250,19 @@ func (a *Analysis) DeployedBy(repositoryID, sha string) (delivery.Deployment, bo
 	if !ok {
 		return delivery.Deployment{}, false
 	}
-	return a.deps[i], true
+	return a.deployment(i), true
 }
 
 func (a *Analysis) deploymentIndex(id string) int {
-	return slices.IndexFunc(a.deps, func(d delivery.Deployment) bool { return d.ID == id })
+	return slices.IndexFunc(a.deps, func(d depFact) bool { return d.id == id })
 }
 
 // inWindow returns the index range of deployments finishing in [from, to);
 // deps are sorted by finish time, so the range is contiguous.
 func (a *Analysis) inWindow(w delivery.Window) (lo, hi int) {
-	lo, _ = slices.BinarySearchFunc(a.deps, w.From, func(d delivery.Deployment, t time.Time) int {
-		return d.FinishedAt.Compare(t)
-	})
-	hi, _ = slices.BinarySearchFunc(a.deps, w.To, func(d delivery.Deployment, t time.Time) int {
-		return d.FinishedAt.Compare(t)
-	})
+	byFinish := func(d depFact, t int64) int { return cmp.Compare(d.finished, t) }
+	lo, _ = slices.BinarySearchFunc(a.deps, nanos(w.From), byFinish)
+	hi, _ = slices.BinarySearchFunc(a.deps, nanos(w.To), byFinish)
 	return lo, hi
 }
 

@@ -89,10 +89,10 @@ func (a *Analysis) attribute(items []delivery.WorkItem) {
 		return cmp.Or(x.OpenedAt.Compare(y.OpenedAt), cmp.Compare(x.WorkItemID, y.WorkItemID))
 	})
 	for _, inc := range incidents {
-		j := attributeOne(inc, a.deps, a.rules.AttributionWindow)
+		j := attributeOne(inc, a.detail.deps, a.rules.AttributionWindow)
 		at := Attribution{Incident: inc, Reason: j.reason, Previous: j.previous}
 		if j.index >= 0 {
-			at.DeploymentID = a.deps[j.index].ID
+			at.DeploymentID = a.deps[j.index].id
 			a.attributed[j.index] = append(a.attributed[j.index], len(a.incidents))
 		}
 		a.incidents = append(a.incidents, at)

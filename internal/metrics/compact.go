@@ -3,6 +3,8 @@ package metrics
 import (
 	"encoding/hex"
 	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
 // The compact forms of the facts a window reads. A year of a large
@@ -19,6 +21,33 @@ type leadFact struct {
 	sha  [20]byte
 }
 
+// depFact is a counted production deployment packed: names index
+// Analysis.names, times are Unix ns.
+type depFact struct {
+	id                                 string
+	finished, started                  int64
+	project, repo, env, source, result int32
+	shaOdd                             int32
+	sha                                [20]byte
+	outcome                            Outcome
+}
+
+func (a *Analysis) depFact(d delivery.Deployment) depFact {
+	f := depFact{id: d.ID, finished: nanos(d.FinishedAt), started: nanos(d.StartedAt),
+		project: a.name(d.ProjectID), repo: a.name(d.RepositoryID), env: a.name(d.Environment),
+		source: a.name(string(d.Source)), result: a.name(string(d.Result)), outcome: OutcomeOf(d.Result)}
+	f.sha, f.shaOdd = a.packSHA(d.SHA)
+	return f
+}
+
+// deployment expands deployment i.
+func (a *Analysis) deployment(i int) delivery.Deployment {
+	d := &a.deps[i]
+	return delivery.Deployment{ID: d.id, Source: delivery.DeploymentSource(a.names[d.source]), ProjectID: a.names[d.project],
+		RepositoryID: a.names[d.repo], Environment: a.names[d.env], Production: true, Result: delivery.Result(a.names[d.result]),
+		StartedAt: fromNanos(d.started), FinishedAt: fromNanos(d.finished), SHA: a.unpackSHA(d.sha, d.shaOdd)}
+}
+
 // prFact is PRFacts packed: times are Unix ns (0 = none), names index
 // Analysis.names, dep the deploying deployment or -1.
 type prFact struct {
@@ -26,8 +55,6 @@ type prFact struct {
 	firstCommit, opened, firstReview, merged, deployed int64
 	dep                                                int32
 	files, comments, reviewers, approvals              int32
-	mergeOdd                                           int32 // 0: merge is packed; else odd[mergeOdd-1]
-	merge                                              [20]byte
 	reviewed, linked                                   bool
 }
 
@@ -94,7 +121,7 @@ func (a *Analysis) commitSHA(l leadFact) string {
 // item expands lead item j of deployment i.
 func (a *Analysis) item(i int, j int) LeadTimeItem {
 	d, l := a.deps[i], a.lead[j]
-	it := LeadTimeItem{RepositoryID: d.RepositoryID, DeploymentID: d.ID, From: fromNanos(l.from), To: d.FinishedAt,
+	it := LeadTimeItem{RepositoryID: a.names[d.repo], DeploymentID: d.id, From: fromNanos(l.from), To: fromNanos(d.finished),
 		CommitSHA: a.commitSHA(l)}
 	if l.pr > 0 {
 		it.PullRequestID = int(l.pr)
@@ -105,7 +132,7 @@ func (a *Analysis) item(i int, j int) LeadTimeItem {
 
 // span is lead item j of deployment i's span, unclamped.
 func (a *Analysis) span(i, j int) time.Duration {
-	return time.Duration(nanos(a.deps[i].FinishedAt) - a.lead[j].from)
+	return time.Duration(a.deps[i].finished - a.lead[j].from)
 }
 
 // facts expands PR fact p.
@@ -113,12 +140,12 @@ func (a *Analysis) facts(p *prFact) PRFacts {
 	f := PRFacts{
 		ID: int(p.id), ProjectID: a.names[p.project], RepositoryID: a.names[p.repo],
 		FirstCommitAt: fromNanos(p.firstCommit), OpenedAt: fromNanos(p.opened), FirstReviewAt: fromNanos(p.firstReview),
-		MergedAt: fromNanos(p.merged), MergeCommitSHA: a.unpackSHA(p.merge, p.mergeOdd), DeployedAt: fromNanos(p.deployed),
+		MergedAt: fromNanos(p.merged), DeployedAt: fromNanos(p.deployed),
 		Reviewed: p.reviewed, FilesChanged: int(p.files), Comments: int(p.comments), Reviewers: int(p.reviewers),
 		Approvals: int(p.approvals), WorkItemLinked: p.linked,
 	}
 	if p.dep >= 0 {
-		f.DeploymentID = a.deps[p.dep].ID
+		f.DeploymentID = a.deps[p.dep].id
 	}
 	spans, ok := p.rawPhases()
 	for ph, dst := range []**time.Duration{&f.Coding, &f.Pickup, &f.Review, &f.Deploy, &f.Cycle} {

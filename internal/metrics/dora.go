@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -32,8 +33,6 @@ type Frequency struct {
 	WeeklyDeployDays, MonthlyDeployDays *float64
 	Weeks, Months                       int
 	Band                                Band
-	// Deployments are the ids behind the count, by finish time.
-	Deployments []string
 }
 
 // LeadTime is lead time for changes over the PRs and PR-less commits
@@ -107,12 +106,18 @@ func (a *Analysis) DORA(w delivery.Window) DORA { return Set{a}.DORA(w) }
 func (s Set) DORA(w delivery.Window) DORA {
 	out := DORA{Meta: meta(), Window: w}
 	succeeded, failures := s.deployments(w)
-	var lead, recovered []time.Duration
+	var recovered []time.Duration
 	n := 0
 	for _, r := range succeeded {
 		n += int(r.a.leadOff[r.i+1] - r.a.leadOff[r.i])
 	}
-	lead = make([]time.Duration, 0, n)
+	// A year holds about a million spans: the buffer is reused, not garbage.
+	buf := spanBuffers.Get().(*[]time.Duration)
+	defer spanBuffers.Put(buf)
+	if cap(*buf) < n {
+		*buf = make([]time.Duration, 0, n)
+	}
+	lead := (*buf)[:0]
 	for _, r := range succeeded {
 		for j := r.a.leadOff[r.i]; j < r.a.leadOff[r.i+1]; j++ {
 			lead = append(lead, r.a.span(r.i, int(j))) // unclamped, so Summarize counts the clamps
@@ -120,7 +125,7 @@ func (s Set) DORA(w delivery.Window) DORA {
 	}
 	failed := 0
 	for _, r := range failures {
-		if OutcomeOf(r.dep().Result) == OutcomeFailure {
+		if r.dep().outcome == OutcomeFailure {
 			failed++
 		}
 		recovered = r.a.recovery(r.i, &out.Recovery, recovered)
@@ -133,6 +138,8 @@ func (s Set) DORA(w delivery.Window) DORA {
 	out.Recovery.Band = RecoveryBand(out.Recovery.Stats)
 	return out
 }
+
+var spanBuffers = sync.Pool{New: func() any { return new([]time.Duration) }}
 
 // LeadTimeItems lists the changes behind lead time in w, by deployment.
 func (a *Analysis) LeadTimeItems(w delivery.Window) []LeadTimeItem { return Set{a}.LeadTimeItems(w) }
@@ -176,12 +183,12 @@ func (a *Analysis) leadTimeItems(i int) {
 // recovers at the next success of its repository and environment; a
 // deployment with attributed incidents when the last of them is resolved.
 func (a *Analysis) recovery(i int, rec *Recovery, spans []time.Duration) []time.Duration {
-	d := a.deps[i]
-	item := RecoveryItem{DeploymentID: d.ID, FailedAt: d.FinishedAt}
-	if OutcomeOf(d.Result) == OutcomeFailure {
+	d := &a.deps[i]
+	item := RecoveryItem{DeploymentID: d.id, FailedAt: fromNanos(d.finished)}
+	if d.outcome == OutcomeFailure {
 		item.Kind = FailedDeployment
 		if j := a.nextSuccess[i]; j >= 0 {
-			item.RecoveredAt, item.RecoveredBy = a.deps[j].FinishedAt, a.deps[j].ID
+			item.RecoveredAt, item.RecoveredBy = fromNanos(a.deps[j].finished), a.deps[j].id
 		}
 	} else {
 		item.Kind = CausedIncident
@@ -220,8 +227,8 @@ func (a *Analysis) lastResolution(i int, item *RecoveryItem) time.Time {
 func failureRate(failures []depRef, n int) FailureRate {
 	fr := FailureRate{}
 	for _, r := range failures {
-		fr.Failures = append(fr.Failures, r.dep().ID)
-		if OutcomeOf(r.dep().Result) == OutcomeFailure {
+		fr.Failures = append(fr.Failures, r.dep().id)
+		if r.dep().outcome == OutcomeFailure {
 			fr.Failed++
 		} else {
 			fr.WithIncident++

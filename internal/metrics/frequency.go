@@ -11,13 +11,12 @@ import (
 // deployments of window w, in finish order.
 func frequency(w delivery.Window, succeeded []depRef) Frequency {
 	f := Frequency{N: len(succeeded)}
-	finishes := make([]time.Time, len(succeeded))
-	for j, r := range succeeded {
-		finishes[j] = r.dep().FinishedAt
-		f.Deployments = append(f.Deployments, r.dep().ID)
-	}
 	if f.N == 0 {
 		return f // "no data": no rate and no band
+	}
+	finishes := make([]int64, len(succeeded)) // Unix ns, ascending
+	for j, r := range succeeded {
+		finishes[j] = r.dep().finished
 	}
 	if length := w.Duration(); length > 0 {
 		f.PerDay = new(float64(f.N) / (float64(length) / float64(day)))
@@ -34,12 +33,13 @@ func frequency(w delivery.Window, succeeded []depRef) Frequency {
 	return f
 }
 
-// deployDays counts the distinct UTC days among sorted finish times.
-func deployDays(sorted []time.Time) int {
+// deployDays counts the distinct UTC days among sorted finish times (Unix
+// ns): Unix time counts UTC days of exactly 86,400 seconds.
+func deployDays(sorted []int64) int {
 	n := 0
-	var last time.Time
+	var last int64
 	for _, t := range sorted {
-		if d := utcDay(t); n == 0 || !d.Equal(last) {
+		if d := utcDayNumber(t); n == 0 || d != last {
 			n++
 			last = d
 		}
@@ -47,15 +47,23 @@ func deployDays(sorted []time.Time) int {
 	return n
 }
 
+// utcDayNumber is the UTC day of a Unix ns time, counted from 1970-01-01.
+func utcDayNumber(ns int64) int64 {
+	d := ns / int64(day)
+	if ns < 0 && ns%int64(day) != 0 {
+		d--
+	}
+	return d
+}
+
 // blockDeployDays cuts w into blocks of the given size counted back from
 // w.To, drops the partial block left at w.From, and counts deploy-days in
 // each. Blocks are returned newest first.
-func blockDeployDays(w delivery.Window, size time.Duration, sorted []time.Time) []int {
+func blockDeployDays(w delivery.Window, size time.Duration, sorted []int64) []int {
 	var counts []int
 	for end := w.To; !end.Add(-size).Before(w.From); end = end.Add(-size) {
-		start := end.Add(-size)
-		lo, _ := slices.BinarySearchFunc(sorted, start, time.Time.Compare)
-		hi, _ := slices.BinarySearchFunc(sorted, end, time.Time.Compare)
+		lo, _ := slices.BinarySearch(sorted, end.Add(-size).UnixNano())
+		hi, _ := slices.BinarySearch(sorted, end.UnixNano())
 		counts = append(counts, deployDays(sorted[lo:hi]))
 	}
 	return counts

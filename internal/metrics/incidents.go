@@ -32,7 +32,7 @@ func (s Set) Incidents(w delivery.Window) Incidents {
 			switch j := a.incDep[n]; {
 			case j < 0:
 				out.Unattributed = append(out.Unattributed, at)
-			case w.Repository == "" || a.deps[j].RepositoryID == w.Repository:
+			case w.Repository == "" || a.names[a.deps[j].repo] == w.Repository:
 				out.Attributed = append(out.Attributed, at)
 			}
 		}

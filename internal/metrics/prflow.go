@@ -3,6 +3,7 @@ package metrics
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -21,8 +22,6 @@ type PRFacts struct {
 	// FirstReviewAt is the first review activity with a known time.
 	FirstReviewAt time.Time
 	MergedAt      time.Time
-	// MergeCommitSHA is the commit the merge produced (lastMergeCommit).
-	MergeCommitSHA string
 	// DeploymentID and DeployedAt name the first successful production
 	// deployment containing the merge commit.
 	DeploymentID string
@@ -102,7 +101,6 @@ func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
 		opened: nanos(pr.OpenedAt()), merged: nanos(pr.ClosedAt), dep: -1,
 		linked: len(pr.WorkItemIDs) > 0 || len(mentionedItems(pr.Title+"\n"+pr.Description, known)) > 0,
 	}
-	f.merge, f.mergeOdd = a.packSHA(pr.MergeCommitSHA)
 	var first time.Time
 	for _, sha := range pr.CommitSHAs {
 		c, ok := a.detail.commits[commitKey{pr.RepositoryID, sha}]
@@ -132,7 +130,7 @@ func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
 		}
 	}
 	if i, ok := a.detail.deployedBy[commitKey{pr.RepositoryID, pr.MergeCommitSHA}]; ok {
-		f.dep, f.deployed = int32(i), nanos(a.deps[i].FinishedAt)
+		f.dep, f.deployed = int32(i), a.deps[i].finished
 	}
 	return f
 }
@@ -167,8 +165,24 @@ func (a *Analysis) PullRequests(w delivery.Window) PRFlow { return Set{a}.PullRe
 // PullRequests returns the flow of PRs merged in w across the set.
 func (s Set) PullRequests(w delivery.Window) PRFlow {
 	flow := PRFlow{Meta: meta(), Window: w}
+	n := 0
+	s.eachPR(w, func(*Analysis, *prFact) { n++ })
+	// Spans and counts live in reused buffers sized for the window.
+	spanBuf, countBuf := spanBuffers.Get().(*[]time.Duration), countBuffers.Get().(*[]int)
+	defer spanBuffers.Put(spanBuf)
+	defer countBuffers.Put(countBuf)
+	if cap(*spanBuf) < int(phases)*n {
+		*spanBuf = make([]time.Duration, int(phases)*n)
+	}
+	if cap(*countBuf) < 4*n {
+		*countBuf = make([]int, 4*n)
+	}
 	var spans [phases][]time.Duration
-	var size, comments, reviewers, approvals []int
+	for p := range int(phases) {
+		spans[p] = (*spanBuf)[p*n : p*n : (p+1)*n]
+	}
+	cb := (*countBuf)[:4*n]
+	size, comments, reviewers, approvals := cb[0:0:n], cb[n:n:2*n], cb[2*n:2*n:3*n], cb[3*n:3*n:4*n]
 	linked := 0
 	s.eachPR(w, func(_ *Analysis, f *prFact) {
 		flow.Merged++
@@ -196,6 +210,8 @@ func (s Set) PullRequests(w delivery.Window) PRFlow {
 	flow.WorkItemLinked = newRate(linked, flow.Merged)
 	return flow
 }
+
+var countBuffers = sync.Pool{New: func() any { return new([]int) }}
 
 // PullRequestList returns the facts of the PRs behind PullRequests(w), by
 // merge time.

@@ -21,7 +21,7 @@ type depRef struct {
 	i int
 }
 
-func (r depRef) dep() *delivery.Deployment { return &r.a.deps[r.i] }
+func (r depRef) dep() *depFact { return &r.a.deps[r.i] }
 
 // deployments returns the successful deployments and the failures (failed,
 // or successful with an attributed incident) finishing in w and matching
@@ -31,20 +31,20 @@ func (s Set) deployments(w delivery.Window) (succeeded, failures []depRef) {
 		lo, hi := a.inWindow(w)
 		for i := lo; i < hi; i++ {
 			d := &a.deps[i]
-			if !w.Matches(d.ProjectID, d.RepositoryID) {
+			if !w.Matches(a.names[d.project], a.names[d.repo]) {
 				continue
 			}
-			if OutcomeOf(d.Result) == OutcomeSuccess {
+			if d.outcome == OutcomeSuccess {
 				succeeded = append(succeeded, depRef{a, i})
 			}
-			if OutcomeOf(d.Result) == OutcomeFailure || len(a.attributed[i]) > 0 {
+			if d.outcome == OutcomeFailure || len(a.attributed[i]) > 0 {
 				failures = append(failures, depRef{a, i})
 			}
 		}
 	}
 	if len(s) > 1 {
 		byFinish := func(x, y depRef) int {
-			return cmp.Or(x.dep().FinishedAt.Compare(y.dep().FinishedAt), cmp.Compare(x.dep().ID, y.dep().ID))
+			return cmp.Or(cmp.Compare(x.dep().finished, y.dep().finished), cmp.Compare(x.dep().id, y.dep().id))
 		}
 		slices.SortStableFunc(succeeded, byFinish)
 		slices.SortStableFunc(failures, byFinish)
@@ -67,12 +67,12 @@ func (s Set) DeploymentItems(w delivery.Window) []DeploymentItem {
 	for _, a := range s {
 		lo, hi := a.inWindow(w)
 		for i := lo; i < hi; i++ {
-			d := a.deps[i]
-			if !w.Matches(d.ProjectID, d.RepositoryID) {
+			d := &a.deps[i]
+			if !w.Matches(a.names[d.project], a.names[d.repo]) {
 				continue
 			}
-			out = append(out, DeploymentItem{Deployment: d, Changes: int(a.changeCount[i]),
-				Failure: OutcomeOf(d.Result) == OutcomeFailure || len(a.attributed[i]) > 0})
+			out = append(out, DeploymentItem{Deployment: a.deployment(i), Changes: int(a.changeCount[i]),
+				Failure: d.outcome == OutcomeFailure || len(a.attributed[i]) > 0})
 		}
 	}
 	if len(s) > 1 {
@@ -96,8 +96,8 @@ func (s Set) Bounds() (first, last time.Time) {
 	}
 	for _, a := range s {
 		if len(a.deps) > 0 {
-			note(a.deps[0].FinishedAt)
-			note(a.deps[len(a.deps)-1].FinishedAt)
+			note(fromNanos(a.deps[0].finished))
+			note(fromNanos(a.deps[len(a.deps)-1].finished))
 		}
 		if len(a.prs) > 0 {
 			note(fromNanos(a.prs[0].merged))

@@ -100,7 +100,7 @@ func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullR
 		if !ok {
 			continue
 		}
-		d := a.deps[i]
+		d := a.detail.deps[i]
 		a.items = append(a.items, WorkItemFact{
 			ID: w.ID, ProjectID: w.ProjectID, Type: w.Type, AreaPath: w.AreaPath, CreatedAt: w.CreatedAt,
 			DeploymentID: d.ID, DeployedAt: d.FinishedAt, RepositoryID: d.RepositoryID,
