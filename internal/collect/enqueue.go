@@ -18,7 +18,8 @@ type manyInserter interface {
 
 // EnqueueEvents schedules the processing of several stored events within
 // tx: a drain job for each integration the group touched, unless one is
-// already waiting or running (see EventArgs).
+// already waiting or running (see EventArgs and store.DrainJobsWaiting); a
+// job left "running" by a killed process is replaced by the next sweep.
 func (c *Collector) EnqueueEvents(ctx context.Context, tx *store.Tx, events []webhook.EventRef) error {
 	q, ok := c.queue.(manyInserter)
 	if !ok {
@@ -34,9 +35,18 @@ func (c *Collector) EnqueueEvents(ctx context.Context, tx *store.Tx, events []we
 	if err := tx.LockIntegrations(ctx, ids, false); err != nil {
 		return err
 	}
+	waiting, err := tx.DrainJobsWaiting(ctx, EventArgs{}.Kind(), ids)
+	if err != nil {
+		return err
+	}
 	params := make([]river.InsertManyParams, 0, len(ids))
 	for _, id := range ids {
-		params = append(params, river.InsertManyParams{Args: EventArgs{IntegrationID: id}, InsertOpts: eventJobOpts()})
+		if !waiting[id] {
+			params = append(params, river.InsertManyParams{Args: EventArgs{IntegrationID: id}, InsertOpts: eventJobOpts()})
+		}
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	return q.InsertManyTx(ctx, tx, params)
 }

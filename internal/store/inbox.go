@@ -147,6 +147,37 @@ func (q queries) LockIntegrations(ctx context.Context, ids []string, exclusive b
 	return nil
 }
 
+// DrainJobsWaiting returns which of the integrations have a job of the
+// given kind (collect.EventArgs) that has not finished: waiting to run or
+// running. Ingest asks under its shared lock and queues a job only for the
+// others: inserting a unique job that already exists makes River lock that
+// job's row until the ingest transaction commits, which serialized
+// concurrent replicas. The finishing job's exclusive lock keeps the answer
+// true until the caller commits: a running job has not yet reached the
+// transaction that would end it, so it will see the caller's deliveries.
+func (q queries) DrainJobsWaiting(ctx context.Context, kind string, ids []string) (map[string]bool, error) {
+	arg := `json_extract(args, '$.integration_id')`
+	if q.dialect == Postgres {
+		arg = `args->>'integration_id'`
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT `+arg+` FROM river_job
+		WHERE state IN ('available', 'pending', 'scheduled', 'running') AND kind = $1`, kind)
+	found, err := collect(rows, err, func(r rowScanner) (string, error) {
+		var id sql.NullString
+		return id.String, mapErr(r.Scan(&id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range found {
+		if slices.Contains(ids, id) {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
 // MarkInboxEvent records the outcome of processing a delivery.
 func (q queries) MarkInboxEvent(ctx context.Context, integrationID, eventID, status, errText string, at time.Time) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE webhook_inbox SET status = $3, error = $4, processed_at = $5
