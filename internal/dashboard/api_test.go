@@ -372,6 +372,9 @@ func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 		expect("a commit re-reads its project only", "p1:2 p2:2")
 		must(t, db.MarkIntegrationSynced(bg, w.key.IntegrationID, now))
 		get()
-		expect("a sync re-reads everything", "p1:3 p2:3")
+		expect("a sync that stored nothing re-reads nothing", "p1:2 p2:2")
+		must(t, db.UpdateIntegrationSettings(bg, w.key.WorkspaceID, w.key.IntegrationID, `{}`, now.Add(time.Minute)))
+		get()
+		expect("a settings change (rules) re-reads everything", "p1:3 p2:3")
 	})
 }

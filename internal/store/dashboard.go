@@ -17,15 +17,18 @@ import (
 // is written, integration settings change, or a deployment row is added or
 // finishes. Compare versions with ==; the fields are opaque.
 type DataVersion struct {
-	Deployments  string // count, finished count, latest finish
-	Inbox        string // events processed since the horizon, latest processing
-	Integrations string // count, latest sync, latest settings change
+	Deployments string // latest store of a deployment row
+	Inbox       string // events processed since the horizon, latest processing
+	Syncs       string // latest sync of an integration
+	// Integrations moves when an integration is added or removed or its
+	// settings change: what every figure depends on (rules, backfill start).
+	Integrations string // count, latest settings change
 	Watermarks   string // latest checkpoint, items done
 }
 
 // String is the version as one opaque token (for ETags and events).
 func (v DataVersion) String() string {
-	return strings.Join([]string{v.Deployments, v.Inbox, v.Integrations, v.Watermarks}, "|")
+	return strings.Join([]string{v.Deployments, v.Inbox, v.Syncs, v.Integrations, v.Watermarks}, "|")
 }
 
 // DataVersion returns the workspace's data version. Inbox events count from
@@ -34,14 +37,12 @@ func (v DataVersion) String() string {
 // processing time only if it is the newest, which retries of old events are
 // not guaranteed to be — the sync checkpoint that follows them is.
 func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince time.Time) (DataVersion, error) {
-	var depN, depFinished, inboxN, intN int64
+	var inboxN, intN int64
 	var depLast, inboxLast, intSync, intUpd, wmLast sql.NullString
 	var wmItems sql.NullInt64
 	err := q.q.QueryRowContext(ctx, `
 		SELECT
-			(SELECT COUNT(*) FROM deployments WHERE workspace_id = $1),
-			(SELECT COUNT(finished_at) FROM deployments WHERE workspace_id = $1),
-			(SELECT CAST(MAX(finished_at) AS TEXT) FROM deployments WHERE workspace_id = $1),
+			(SELECT CAST(MAX(changed_at) AS TEXT) FROM deployments WHERE workspace_id = $1),
 			(SELECT COUNT(*) FROM webhook_inbox WHERE workspace_id = $1
 				AND status IN ('processed', 'ignored', 'failed') AND received_at >= $2),
 			(SELECT CAST(MAX(processed_at) AS TEXT) FROM webhook_inbox WHERE workspace_id = $1
@@ -51,15 +52,16 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 			(SELECT CAST(MAX(updated_at) AS TEXT) FROM integrations WHERE workspace_id = $1),
 			(SELECT CAST(MAX(updated_at) AS TEXT) FROM sync_watermarks WHERE workspace_id = $1),
 			(SELECT SUM(items_done) FROM sync_watermarks WHERE workspace_id = $1)`,
-		workspaceID, utc(inboxSince)).Scan(&depN, &depFinished, &depLast, &inboxN, &inboxLast, &intN, &intSync, &intUpd,
+		workspaceID, utc(inboxSince)).Scan(&depLast, &inboxN, &inboxLast, &intN, &intSync, &intUpd,
 		&wmLast, &wmItems)
 	if err != nil {
 		return DataVersion{}, mapErr(err)
 	}
 	return DataVersion{
-		Deployments:  fmt.Sprintf("%d/%d/%s", depN, depFinished, depLast.String),
+		Deployments:  depLast.String,
 		Inbox:        fmt.Sprintf("%d/%s", inboxN, inboxLast.String),
-		Integrations: fmt.Sprintf("%d/%s/%s", intN, intSync.String, intUpd.String),
+		Syncs:        intSync.String,
+		Integrations: fmt.Sprintf("%d/%s", intN, intUpd.String),
 		Watermarks:   fmt.Sprintf("%s/%d", wmLast.String, wmItems.Int64),
 	}, nil
 }

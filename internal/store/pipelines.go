@@ -157,18 +157,19 @@ type Deployment struct {
 	FinishedAt    *time.Time
 }
 
-// UpsertDeployment stores a deployment.
+// UpsertDeployment stores a deployment, stamping when it was stored (the
+// dashboard's data version reads the latest stamp).
 func (q queries) UpsertDeployment(ctx context.Context, d Deployment) error {
 	_, err := q.q.ExecContext(ctx, `
 		INSERT INTO deployments (integration_id, deployment_key, workspace_id, project_id, source, repo_id, environment,
-			is_production, result, run_id, sha, started_at, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			is_production, result, run_id, sha, started_at, finished_at, changed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (integration_id, deployment_key) DO UPDATE SET
 			repo_id = excluded.repo_id, environment = excluded.environment, is_production = excluded.is_production,
 			result = excluded.result, run_id = excluded.run_id, sha = excluded.sha,
-			started_at = excluded.started_at, finished_at = excluded.finished_at`,
+			started_at = excluded.started_at, finished_at = excluded.finished_at, changed_at = excluded.changed_at`,
 		d.IntegrationID, d.DeploymentKey, d.WorkspaceID, d.ProjectID, d.Source, d.RepoID, d.Environment,
-		d.IsProduction, d.Result, d.RunID, d.SHA, nullTime(d.StartedAt), nullTime(d.FinishedAt))
+		d.IsProduction, d.Result, d.RunID, d.SHA, nullTime(d.StartedAt), nullTime(d.FinishedAt), utc(time.Now()))
 	return mapErr(err)
 }
 
