@@ -378,3 +378,63 @@ func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 		expect("a settings change (rules) re-reads everything", "p1:3 p2:3")
 	})
 }
+
+// gatedReader holds the reads of a project while its gate is set.
+type gatedReader struct {
+	*store.DB
+	mu   sync.Mutex
+	gate chan struct{} // reads of p2 wait for it to close
+}
+
+func (g *gatedReader) EachCommit(ctx context.Context, ws, project string, fn func(store.GraphCommit) error) error {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil && project == "p2" {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.DB.EachCommit(ctx, ws, project, fn)
+}
+
+// TestSlowRebuildAnswersFromLastFigures: while a project's re-read is
+// slow, requests wait at most FreshWait and get the last figures; once the
+// rebuild ends they get the new ones, and the event stream announces them.
+func TestSlowRebuildAnswersFromLastFigures(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		g := &gatedReader{DB: db}
+		h := New(g, clock, Config{FreshWait: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond})
+		defer h.Close()
+		get := func() DORAReport {
+			rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window)
+			must(t, err)
+			return decodeJSON[DORAReport](t, rec.Body.String())
+		}
+		before := get().DeploymentFrequency.N
+		gate := make(chan struct{})
+		g.mu.Lock()
+		g.gate = gate
+		g.mu.Unlock()
+		w.deploy(t, "d7", "p2", "r2", "prod", "succeeded", "x1", at(12, 9))
+		start := time.Now()
+		if n := get().DeploymentFrequency.N; n != before {
+			t.Fatalf("during the rebuild: %d deployments, want the last figures' %d", n, before)
+		}
+		if waited := time.Since(start); waited > 5*time.Second {
+			t.Fatalf("a request waited %v for a blocked rebuild", waited)
+		}
+		close(gate)
+		deadline := time.Now().Add(10 * time.Second)
+		for get().DeploymentFrequency.N != before+1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the new deployment never showed after the rebuild")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}

@@ -52,25 +52,58 @@ type BuildStats struct {
 
 // cache holds one snapshot per workspace and rebuilds it when the
 // workspace's data version moves, re-reading only the projects whose
-// fingerprints changed.
+// fingerprints changed. A rebuild runs on its own, not in the request that
+// noticed the change: requests wait for it up to freshWait and are then
+// answered from the last snapshot, so a large project's re-read (seconds
+// at a million commits) never holds the dashboard.
 type cache struct {
 	db           Reader
 	now          func() time.Time
 	logger       *slog.Logger
 	backfillDays int
+	freshWait    time.Duration
+	base         context.Context // cancelled by close: ends running builds
+	stop         context.CancelFunc
 
 	mu         sync.Mutex
 	workspaces map[string]*entry
 }
 
 type entry struct {
-	mu   sync.Mutex // held while building; readers of snap take it too
+	mu   sync.Mutex
 	snap *Snapshot
 	used time.Time
+	// building is closed when the running build ends; nil when none runs.
+	building chan struct{}
+	err      error // of the last build
 }
 
-func newCache(db Reader, now func() time.Time, logger *slog.Logger, backfillDays int) *cache {
-	return &cache{db: db, now: now, logger: logger, backfillDays: backfillDays, workspaces: map[string]*entry{}}
+// buildTimeout bounds one rebuild.
+const buildTimeout = 10 * time.Minute
+
+func newCache(db Reader, now func() time.Time, logger *slog.Logger, backfillDays int, freshWait time.Duration) *cache {
+	base, stop := context.WithCancel(context.Background())
+	return &cache{db: db, now: now, logger: logger, backfillDays: backfillDays, freshWait: freshWait, base: base, stop: stop,
+		workspaces: map[string]*entry{}}
+}
+
+func (c *cache) close() { c.stop() }
+
+// current is the version of the workspace's last built snapshot, "" when
+// none; it neither reads the store nor builds.
+func (c *cache) current(ws string) string {
+	c.mu.Lock()
+	e := c.workspaces[ws]
+	c.mu.Unlock()
+	if e == nil {
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.snap == nil {
+		return ""
+	}
+	return e.snap.Version
 }
 
 // inboxSince is the inbox horizon of the data version, truncated to the
@@ -79,17 +112,10 @@ func (c *cache) inboxSince() time.Time {
 	return c.now().UTC().Truncate(time.Hour).Add(-24 * time.Hour)
 }
 
-// version returns the workspace's current data version.
-func (c *cache) version(ctx context.Context, ws string) (string, error) {
-	v, err := c.db.DataVersion(ctx, ws, c.inboxSince())
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Get returns the workspace's snapshot for its current data version,
-// building it when the data changed since the last call.
+// Get returns the workspace's snapshot for its current data version. When
+// the data changed since the last build, it starts a build (unless one
+// runs) and waits for it; with an older snapshot at hand it waits at most
+// freshWait and then answers from that one.
 func (c *cache) Get(ctx context.Context, ws string) (*Snapshot, error) {
 	dv, err := c.db.DataVersion(ctx, ws, c.inboxSince())
 	if err != nil {
@@ -105,17 +131,55 @@ func (c *cache) Get(ctx context.Context, ws string) (*Snapshot, error) {
 	c.mu.Unlock()
 
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.used = c.now()
 	if e.snap != nil && e.snap.Version == dv.String() {
+		defer e.mu.Unlock()
 		return e.snap, nil
 	}
-	snap, err := c.build(ctx, ws, dv, e.snap)
-	if err != nil {
-		return nil, err
+	if e.building == nil {
+		e.building = make(chan struct{})
+		go c.rebuild(e, ws, dv, e.snap)
 	}
-	e.snap = snap
-	return snap, nil
+	done, stale := e.building, e.snap
+	e.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if stale != nil {
+		t := time.NewTimer(c.freshWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-done:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.err != nil && e.snap == stale {
+			return nil, e.err
+		}
+		return e.snap, nil
+	case <-timeout:
+		return stale, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// rebuild builds e's next snapshot from prev and publishes it.
+func (c *cache) rebuild(e *entry, ws string, dv store.DataVersion, prev *Snapshot) {
+	ctx, cancel := context.WithTimeout(c.base, buildTimeout)
+	defer cancel()
+	snap, err := c.build(ctx, ws, dv, prev)
+	if err != nil {
+		c.logger.Warn("dashboard: building the figures failed", "workspace", ws, "err", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		e.snap = snap
+	}
+	e.err = err
+	close(e.building)
+	e.building = nil
 }
 
 // evictIdle forgets workspaces nobody asked about for an hour, so a server
@@ -123,7 +187,7 @@ func (c *cache) Get(ctx context.Context, ws string) (*Snapshot, error) {
 func (c *cache) evictIdle(keep string) {
 	for ws, e := range c.workspaces {
 		if ws != keep && e.mu.TryLock() {
-			if !e.used.IsZero() && c.now().Sub(e.used) > time.Hour {
+			if e.building == nil && !e.used.IsZero() && c.now().Sub(e.used) > time.Hour {
 				delete(c.workspaces, ws)
 			}
 			e.mu.Unlock()

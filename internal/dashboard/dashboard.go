@@ -36,6 +36,11 @@ type Config struct {
 	// PollInterval is how often the event stream checks the data version of
 	// each workspace with a connected page. Default 1 s.
 	PollInterval time.Duration
+	// FreshWait is how long a request waits for the figures of newer data
+	// before it is answered from the last ones built. Default 2 s, the
+	// dashboard's freshness promise: small organizations rebuild in
+	// milliseconds and never see old figures.
+	FreshWait time.Duration
 }
 
 // Handlers serves the metrics API, the dashboard page and its events.
@@ -57,12 +62,18 @@ func New(db Reader, now func() time.Time, cfg Config) *Handlers {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
-	c := newCache(db, now, cfg.Logger, cfg.BackfillDays)
+	if cfg.FreshWait <= 0 {
+		cfg.FreshWait = 2 * time.Second
+	}
+	c := newCache(db, now, cfg.Logger, cfg.BackfillDays, cfg.FreshWait)
 	return &Handlers{cache: c, now: now, logger: cfg.Logger, hub: newHub(c, cfg.PollInterval, cfg.Logger)}
 }
 
-// Close stops the event pollers; open event streams end.
-func (h *Handlers) Close() { h.hub.close() }
+// Close stops the event pollers and running builds; open event streams end.
+func (h *Handlers) Close() {
+	h.hub.close()
+	h.cache.close()
+}
 
 // Snapshot returns the workspace's current analyzed data (for tests and
 // benchmarks, and for other packages that want the same figures).

@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// hub watches the data version of each workspace that has an open event
-// stream — one poller per workspace, however many pages are open — and
-// tells the streams when it moves.
+// hub watches the figures of each workspace that has an open event stream
+// — one poller per workspace, however many pages are open — and tells the
+// streams when newer ones are built: its polls start the builds, so a page
+// that refetches on the news finds them ready.
 type hub struct {
 	cache    *cache
 	interval time.Duration
@@ -42,8 +43,8 @@ func (h *hub) subscribe(ws string) (chan string, string, func()) {
 	w := h.watches[ws]
 	if w == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		w = &watch{subs: map[chan string]struct{}{}, cancel: cancel}
-		w.version, _ = h.cache.version(ctx, ws)
+		// What the cache holds now; the first poll builds newer figures.
+		w = &watch{subs: map[chan string]struct{}{}, cancel: cancel, version: h.cache.current(ws)}
 		h.watches[ws] = w
 		if !h.closed {
 			go h.poll(ctx, ws, w)
@@ -71,7 +72,11 @@ func (h *hub) poll(ctx context.Context, ws string, w *watch) {
 			return
 		case <-t.C:
 		}
-		v, err := h.cache.version(ctx, ws)
+		snap, err := h.cache.Get(ctx, ws)
+		var v string
+		if err == nil {
+			v = snap.Version
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				h.logger.Warn("dashboard: data version check failed", "workspace", ws, "err", err)
@@ -134,6 +139,11 @@ func (h *Handlers) Events(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: 2000\nevent: version\ndata: %s\n\n", version)
+	// A page rendered from older figures than the stream knows of (data
+	// changed between the page and its stream) refetches at once.
+	if seen := r.URL.Query().Get("v"); seen != "" && version != "" && seen != version {
+		fmt.Fprintf(w, "event: change\ndata: %s\n\n", version)
+	}
 	if err := rc.Flush(); err != nil {
 		return fmt.Errorf("dashboard events: cannot stream: %w", err)
 	}
