@@ -27,21 +27,14 @@ func (r depRef) dep() *depFact { return &r.a.deps[r.i] }
 // or successful with an attributed incident) finishing in w and matching
 // its filters, by finish time then id.
 func (s Set) deployments(w delivery.Window) (succeeded, failures []depRef) {
-	for _, a := range s {
-		lo, hi := a.inWindow(w)
-		for i := lo; i < hi; i++ {
-			d := &a.deps[i]
-			if !w.Matches(a.names[d.project], a.names[d.repo]) {
-				continue
-			}
-			if d.outcome == OutcomeSuccess {
-				succeeded = append(succeeded, depRef{a, i})
-			}
-			if d.outcome == OutcomeFailure || len(a.attributed[i]) > 0 {
-				failures = append(failures, depRef{a, i})
-			}
+	s.eachDeployment(w, func(a *Analysis, i int) {
+		if a.deps[i].outcome == OutcomeSuccess {
+			succeeded = append(succeeded, depRef{a, i})
 		}
-	}
+		if a.failure(i) {
+			failures = append(failures, depRef{a, i})
+		}
+	})
 	if len(s) > 1 {
 		byFinish := func(x, y depRef) int {
 			return cmp.Or(cmp.Compare(x.dep().finished, y.dep().finished), cmp.Compare(x.dep().id, y.dep().id))
@@ -50,6 +43,25 @@ func (s Set) deployments(w delivery.Window) (succeeded, failures []depRef) {
 		slices.SortStableFunc(failures, byFinish)
 	}
 	return succeeded, failures
+}
+
+// eachDeployment calls fn for the deployments finishing in w that match its
+// filters, analysis by analysis in finish order.
+func (s Set) eachDeployment(w delivery.Window, fn func(a *Analysis, i int)) {
+	for _, a := range s {
+		lo, hi := a.inWindow(w)
+		for i := lo; i < hi; i++ {
+			if d := &a.deps[i]; w.Matches(a.names[d.project], a.names[d.repo]) {
+				fn(a, i)
+			}
+		}
+	}
+}
+
+// failure reports whether deployment i counts as a failure: it failed, or
+// an incident is attributed to it.
+func (a *Analysis) failure(i int) bool {
+	return a.deps[i].outcome == OutcomeFailure || len(a.attributed[i]) > 0
 }
 
 // DeploymentItem is a counted production deployment with the size of its
@@ -64,17 +76,9 @@ type DeploymentItem struct {
 // (successes and failures), by finish time.
 func (s Set) DeploymentItems(w delivery.Window) []DeploymentItem {
 	var out []DeploymentItem
-	for _, a := range s {
-		lo, hi := a.inWindow(w)
-		for i := lo; i < hi; i++ {
-			d := &a.deps[i]
-			if !w.Matches(a.names[d.project], a.names[d.repo]) {
-				continue
-			}
-			out = append(out, DeploymentItem{Deployment: a.deployment(i), Changes: int(a.changeCount[i]),
-				Failure: d.outcome == OutcomeFailure || len(a.attributed[i]) > 0})
-		}
-	}
+	s.eachDeployment(w, func(a *Analysis, i int) {
+		out = append(out, DeploymentItem{Deployment: a.deployment(i), Changes: int(a.changeCount[i]), Failure: a.failure(i)})
+	})
 	if len(s) > 1 {
 		slices.SortStableFunc(out, func(x, y DeploymentItem) int {
 			return cmp.Or(x.FinishedAt.Compare(y.FinishedAt), cmp.Compare(x.ID, y.ID))
