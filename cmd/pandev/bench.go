@@ -37,6 +37,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas, dashboard, abuse")
 	dashCommits := fs.Int("dashboard-commits", 200_000, "commits in the dashboard scenario's generated year (1000000 matches the simulator's large profile; --quick uses 10000)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	sqliteOn := fs.Bool("sqlite", true, "run the SQLite runs (--sqlite=false runs PostgreSQL only)")
 	pg := fs.String("postgres", getenv("PANDEV_TEST_POSTGRES_URL"), "PostgreSQL server for the PostgreSQL runs (default the local one; \"off\" or unreachable skips them)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -44,7 +45,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		return &usageError{msg: err.Error()}
 	}
-	b := &bench{quick: *quick, pgURL: *pg, out: stdout, started: time.Now(), dashCommits: *dashCommits}
+	b := &bench{quick: *quick, pgURL: *pg, out: stdout, started: time.Now(), dashCommits: *dashCommits, noSQLite: !*sqliteOn}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -102,6 +103,7 @@ type Result struct {
 type bench struct {
 	quick       bool
 	dashCommits int
+	noSQLite    bool
 	pgURL       string
 	out         io.Writer
 	started     time.Time
@@ -129,7 +131,10 @@ func (b *bench) add(r Result) {
 // engines lists the databases to run on: a temporary SQLite file, and a
 // fresh PostgreSQL database when a server answers.
 func (b *bench) engines(dir string) []struct{ name, dsn string } {
-	out := []struct{ name, dsn string }{{"sqlite", filepath.Join(dir, "bench.db")}}
+	var out []struct{ name, dsn string }
+	if !b.noSQLite {
+		out = append(out, struct{ name, dsn string }{"sqlite", filepath.Join(dir, "bench.db")})
+	}
 	if dsn, err := benchPostgres(b.pgURL); err == nil {
 		out = append(out, struct{ name, dsn string }{"postgres", dsn})
 	} else {

@@ -435,3 +435,20 @@ func TestSlowDownAvoids429(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryAfterHoldsAllOnlyForRateLimits: a 429's Retry-After (or a
+// delayed success's) holds every request; a 503's delays only its own retry.
+func TestRetryAfterHoldsAllOnlyForRateLimits(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := http.Header{"Retry-After": []string{"3"}}
+	for _, tt := range []struct {
+		status int
+		holds  bool
+	}{{429, true}, {200, true}, {503, false}, {500, false}} {
+		p := &pacer{policy: RetryPolicy{}.withDefaults()}
+		p.update(tt.status, h, now)
+		if got := p.holdUntil.Equal(now.Add(3 * time.Second)); got != tt.holds {
+			t.Errorf("status %d: hold until %v, want holding everything = %v", tt.status, p.holdUntil, tt.holds)
+		}
+	}
+}
