@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -273,6 +274,15 @@ func (a *app) run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.http.Serve(a.listener) }()
 	a.logger.Info("serving", "addr", a.Addr(), "db", string(a.db.Dialect()), "instance", a.id)
+	if ins, err := a.db.ListAllIntegrations(ctx); err == nil {
+		var workspaces []string
+		for _, in := range ins {
+			if !slices.Contains(workspaces, in.WorkspaceID) {
+				workspaces = append(workspaces, in.WorkspaceID)
+			}
+		}
+		a.dashboard.Warm(workspaces)
+	}
 	if n, err := a.db.CountUsers(ctx); err == nil && n == 0 {
 		a.logger.Warn("no users yet; create the first admin with: pandev admin create --email you@example.com --password '…'")
 	}

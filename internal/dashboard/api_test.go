@@ -438,3 +438,29 @@ func TestSlowRebuildAnswersFromLastFigures(t *testing.T) {
 		}
 	})
 }
+
+// TestWarmBuildsBeforeTheFirstRequest: Warm analyzes a workspace in the
+// background; the first request then reads nothing.
+func TestWarmBuildsBeforeTheFirstRequest(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		cr := &countingReader{DB: db, reads: map[string]int{}}
+		h := New(cr, clock, Config{})
+		defer h.Close()
+		h.Warm([]string{w.key.WorkspaceID})
+		deadline := time.Now().Add(10 * time.Second)
+		for h.cache.current(w.key.WorkspaceID) == "" {
+			if time.Now().After(deadline) {
+				t.Fatal("Warm built nothing")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if _, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window); err != nil {
+			t.Fatal(err)
+		}
+		if got := cr.got(); got != "p1:1 p2:1" {
+			t.Fatalf("reads %s: the first request built again", got)
+		}
+	})
+}
