@@ -19,11 +19,16 @@ import (
 )
 
 // Backfills under 20 % faults wait out Retry-After and retries: allow
-// them far longer than the quick suite does.
+// them far longer than the quick suite does. And give their jobs 20 s
+// (slices of 10 s): a backfill writes and checkpoints a chunk of PRs or
+// runs at a time, and the quick suite's 2 s slices under 20 % faults
+// (1 s Retry-After waits) often ended before a chunk did, so the work was
+// done again and again. Production slices are 5 minutes.
 func init() {
 	if os.Getenv("PANDEV_TEST_WAIT") == "" {
 		waitLimit = 10 * time.Minute
 	}
+	chaosJobTimeout = "20s"
 }
 
 // longFaults fails a fifth of the REST calls, in every way the simulator

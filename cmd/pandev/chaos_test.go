@@ -225,12 +225,15 @@ type chaosServer struct {
 	projects []string
 }
 
+// chaosJobTimeout is the served processes' job timeout. Short: the killed
+// process's running jobs are rescued seconds, not minutes, later (River's
+// rescuer looks every 30 s).
+var chaosJobTimeout = "4s"
+
 func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim, dsn string) chaosServer {
 	t.Helper()
-	// Short job timeout: the killed process's running jobs are rescued
-	// seconds, not minutes, later (River's rescuer looks every 30 s).
 	env := []string{"PANDEV_DB=" + dsn,
-		"PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_JOB_TIMEOUT=4s"}
+		"PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_JOB_TIMEOUT=" + chaosJobTimeout}
 	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
 	cs := chaosServer{env: env, addr: freeAddr(t),
 		token: runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")}

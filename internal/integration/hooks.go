@@ -150,7 +150,11 @@ func (s *Service) ourSubscription(sub azdo.Subscription, integrationID string) b
 // exists and is enabled: existing ones (same URL, event and project) are
 // kept, ones Azure DevOps disabled are re-created (updating a subscription
 // disabled by the system does not re-enable it), missing ones are created.
-// Running it twice creates nothing twice.
+// Running it twice creates nothing twice. A subscription that fails for a
+// passing reason (5xx, a cut connection) does not stop the others: the
+// error is returned at the end and the job's retry creates what is still
+// missing, so a flaky service converges in a few attempts instead of
+// failing on the first of ten subscriptions each time.
 func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID string) error {
 	c, in, err := s.Client(ctx, integrationID)
 	if delivery.IsNotFound(err) {
@@ -174,6 +178,7 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 	var scopes map[string]string
 	_ = jsonUnmarshal(in.Scopes, &scopes)
 	dep, _ := c.Deployment(ctx)
+	var passing error
 	for _, spec := range hookCatalog {
 		if ok, _ := spec.available(scopes, dep); !ok {
 			continue
@@ -210,9 +215,13 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 				"messagesToSend": "none", "detailedMessagesToSend": "none"},
 		})
 		if err != nil {
-			if k := delivery.KindOf(err); k == delivery.KindForbidden || k == delivery.KindUpstream {
+			switch k := delivery.KindOf(err); {
+			case k == delivery.KindForbidden || k == delivery.KindUpstream:
 				// One publisher refused (e.g. release hooks without Release scope): keep the others.
 				s.opts.Logger.Warn("service hook not registered", "project", projectID, "event", spec.eventType, "err", err)
+				continue
+			case (k == delivery.KindUnavailable || k == delivery.KindRateLimited) && ctx.Err() == nil:
+				passing = errors.Join(passing, err)
 				continue
 			}
 			return err
@@ -220,6 +229,9 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 		if err := s.recordHook(ctx, in, projectID, created); err != nil {
 			return err
 		}
+	}
+	if passing != nil {
+		return passing
 	}
 	s.opts.Logger.Info("service hooks registered", "integration", in.ID, "project", projectID)
 	return nil

@@ -119,3 +119,52 @@ func TestSettingsNeedThreadsWrite(t *testing.T) {
 		t.Fatal("PR comments need the threads write scope")
 	}
 }
+
+// TestRegisterHooksKeepsGoingPastPassingFailures: the first subscription
+// answers 503; the others are created in the same run, the run reports
+// the failure (so the job retries), and the retry creates the one missing.
+func TestRegisterHooksKeepsGoingPastPassingFailures(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc, sim, ws, _ := setup(t, db)
+		st, err := svc.Status(ctx, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		project := st.Projects[0].ID
+		if _, err := svc.SelectProjects(ctx, ws, []string{project}); err != nil {
+			t.Fatal(err)
+		}
+		in, _ := db.ListIntegrations(ctx, ws, integration.Provider)
+		id := in[0].ID
+		c, _, err := svc.Client(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			t.Helper()
+			subs, err := c.Subscriptions(ctx, azdo.SubscriptionFilter{ConsumerID: "webHooks"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(subs)
+		}
+		if err := sim.SetFaults(azdosim.FaultConfig{Rules: []azdosim.FaultRule{
+			{Match: "hooks/subscriptions", Method: "POST", Count: 1, Status: 503}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.RegisterHooks(ctx, id, project); err == nil {
+			t.Fatal("a subscription that failed must fail the run, so that the job retries")
+		}
+		partial := count()
+		if partial == 0 {
+			t.Fatal("one failed subscription stopped the others")
+		}
+		if err := svc.RegisterHooks(ctx, id, project); err != nil {
+			t.Fatal(err)
+		}
+		if all := count(); all != partial+1 {
+			t.Fatalf("after the retry: %d subscriptions, want %d (the one missing)", all, partial+1)
+		}
+	})
+}
