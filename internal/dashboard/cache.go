@@ -153,10 +153,10 @@ func (c *cache) Get(ctx context.Context, ws string) (*Snapshot, error) {
 	case <-done:
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if e.err != nil && e.snap == stale {
+		if e.snap == nil { // the first build failed: nothing to answer from
 			return nil, e.err
 		}
-		return e.snap, nil
+		return e.snap, nil // new figures, or the last ones if the build failed (logged)
 	case <-timeout:
 		return stale, nil
 	case <-ctx.Done():
