@@ -52,25 +52,36 @@ func setup(t *testing.T, db *store.DB) (*integration.Service, *azdosim.Sim, stri
 	return svc, sim, ws.ID, q
 }
 
+// selectFirstProject selects the workspace's first project and returns the
+// integration and project ids.
+func selectFirstProject(t *testing.T, svc *integration.Service, db *store.DB, ws string) (integrationID, project string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := svc.Status(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	project = st.Projects[0].ID
+	if _, err := svc.SelectProjects(ctx, ws, []string{project}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := db.ListIntegrations(ctx, ws, integration.Provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in[0].ID, project
+}
+
 // TestHookHealthRecreatesLostSubscriptions: a subscription removed or
 // disabled in Azure DevOps is back after the periodic check, once.
 func TestHookHealthRecreatesLostSubscriptions(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc, _, ws, q := setup(t, db)
-		st, err := svc.Status(ctx, ws)
-		if err != nil {
-			t.Fatal(err)
-		}
-		project := st.Projects[0].ID
-		if _, err := svc.SelectProjects(ctx, ws, []string{project}); err != nil {
-			t.Fatal(err)
-		}
+		id, project := selectFirstProject(t, svc, db, ws)
 		if len(q.jobs) != 1 || q.jobs[0].Kind() != "register_hooks" {
 			t.Fatalf("selection queues the hook registration: %v", q.jobs)
 		}
-		in, _ := db.ListIntegrations(ctx, ws, integration.Provider)
-		id := in[0].ID
 		if err := svc.RegisterHooks(ctx, id, project); err != nil {
 			t.Fatal(err)
 		}
@@ -127,16 +138,7 @@ func TestRegisterHooksKeepsGoingPastPassingFailures(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc, sim, ws, _ := setup(t, db)
-		st, err := svc.Status(ctx, ws)
-		if err != nil {
-			t.Fatal(err)
-		}
-		project := st.Projects[0].ID
-		if _, err := svc.SelectProjects(ctx, ws, []string{project}); err != nil {
-			t.Fatal(err)
-		}
-		in, _ := db.ListIntegrations(ctx, ws, integration.Provider)
-		id := in[0].ID
+		id, project := selectFirstProject(t, svc, db, ws)
 		c, _, err := svc.Client(ctx, id)
 		if err != nil {
 			t.Fatal(err)
