@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func loadCommits(ctx context.Context, db Reader, ws, project string, links map[s
 			repo = c.RepoID
 			repos[repo] = repo
 		}
-		ids := links[c.RepoID+":"+c.SHA]
+		ids := slices.Clip(links[c.RepoID+":"+c.SHA]) // appends below must not write into the map's slice
 		for _, id := range delivery.Mentions(c.Message) {
 			if known[id] {
 				ids = append(ids, id)

@@ -176,7 +176,6 @@ func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, e
 type GraphCommit struct {
 	RepoID, SHA               string
 	ProjectID                 string
-	AuthorName, AuthorEmail   string
 	AuthorDate, CommitterDate time.Time
 	Message                   string
 	Adds, Edits, Deletes      int
@@ -197,7 +196,7 @@ func (q queries) EachCommit(ctx context.Context, workspaceID, project string, fn
 	}
 	filter, args := ofProject("c", workspaceID, project)
 	rows, err := q.q.QueryContext(ctx, `
-		SELECT c.repo_id, c.sha, c.project_id, c.author_name, c.author_email, c.author_date, c.committer_date, c.message,
+		SELECT c.repo_id, c.sha, c.project_id, c.author_date, c.committer_date, c.message,
 			c.adds, c.edits, c.deletes, COALESCE(`+parents+`, '')
 		FROM commits c WHERE `+filter, args...)
 	if err != nil {
@@ -207,7 +206,7 @@ func (q queries) EachCommit(ctx context.Context, workspaceID, project string, fn
 	for rows.Next() {
 		var c GraphCommit
 		var ps string
-		if err := rows.Scan(&c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail, &c.AuthorDate, &c.CommitterDate,
+		if err := rows.Scan(&c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorDate, &c.CommitterDate,
 			&c.Message, &c.Adds, &c.Edits, &c.Deletes, &ps); err != nil {
 			return mapErr(err)
 		}
