@@ -226,7 +226,7 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 			snap.projects[project] = old
 			continue
 		}
-		in, err := loadProject(ctx, c.db, ws, project, snap.base)
+		in, err := loadProject(ctx, c.db, ws, project, snap.base, parts[project].CommitCount)
 		if err != nil {
 			return nil, err
 		}

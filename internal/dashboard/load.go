@@ -31,14 +31,14 @@ type Reader interface {
 // base (rules and backfill start). Every rule of METRICS.md is local to a
 // project: changes and PRs to their repository, incidents to their
 // project; a work item links to commits and PRs of its own project.
-func loadProject(ctx context.Context, db Reader, ws, project string, base metrics.Input) (metrics.Input, error) {
+func loadProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, commits int) (metrics.Input, error) {
 	in := metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom}
 	var links map[string][]int
 	var err error
 	if in.WorkItems, links, err = loadWorkItems(ctx, db, ws, project); err != nil {
 		return in, err
 	}
-	if in.Commits, err = loadCommits(ctx, db, ws, project, links, in.WorkItems); err != nil {
+	if in.Commits, err = loadCommits(ctx, db, ws, project, links, in.WorkItems, commits); err != nil {
 		return in, err
 	}
 	if in.PullRequests, err = loadPullRequests(ctx, db, ws, project, links); err != nil {
@@ -53,14 +53,16 @@ func loadProject(ctx context.Context, db Reader, ws, project string, base metric
 // loadCommits reads the commit graph. Work item links of kind commit
 // ("<repo>:<sha>") and #1234 mentions of the project's work items become
 // the commit's work items, so the message need not be kept; repository ids
-// are shared between commits.
-func loadCommits(ctx context.Context, db Reader, ws, project string, links map[string][]int, items []delivery.WorkItem) ([]delivery.Commit, error) {
+// are shared between commits. sizeHint is the expected count: at a
+// hundred thousand commits, growing the slice by appending would hold two
+// copies at its last growth.
+func loadCommits(ctx context.Context, db Reader, ws, project string, links map[string][]int, items []delivery.WorkItem, sizeHint int) ([]delivery.Commit, error) {
 	known := make(map[int]bool, len(items))
 	for _, w := range items {
 		known[w.ID] = true
 	}
 	repos := map[string]string{}
-	var out []delivery.Commit
+	out := make([]delivery.Commit, 0, sizeHint)
 	err := db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error {
 		repo, ok := repos[c.RepoID]
 		if !ok {

@@ -67,12 +67,15 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 }
 
 // DataParts fingerprints each kind of row of one project separately.
-// Every field is an opaque string; compare with ==.
+// The string fields are opaque; compare parts with ==.
 type DataParts struct {
 	Commits      string
 	PullRequests string
 	Deployments  string
 	WorkItems    string
+	// CommitCount is how many commits the project holds, so that a reader
+	// can size what it reads them into.
+	CommitCount int
 }
 
 // ProjectParts returns the fingerprints of each project of the workspace
@@ -120,6 +123,9 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 			}
 			p := out[project]
 			*part.field(&p) += fmt.Sprintf("%d/%s;", n, v.String)
+			if part.field(&p) == &p.Commits {
+				p.CommitCount = int(n)
+			}
 			out[project] = p
 			return struct{}{}, nil
 		})

@@ -128,6 +128,10 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	p2Deps, err := db.AllDeployments(ctx, f.ws.ID, "p2")
 	must(t, err)
 	eq(t, "p2 deployments", len(p2Deps), 0)
+	parts, err := db.ProjectParts(ctx, f.ws.ID)
+	must(t, err)
+	eq(t, "p1 commit count", parts["p1"].CommitCount, 2)
+	eq(t, "p2 commit count", parts["p2"].CommitCount, 1)
 
 	scopes, err := db.ListScopes(ctx, f.ws.ID)
 	must(t, err)
