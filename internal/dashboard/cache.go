@@ -33,11 +33,12 @@ type Snapshot struct {
 	base         metrics.Input // rules and backfill start
 }
 
-// projectFacts is one project's analysis and the fingerprints of the rows
-// it was computed from.
+// projectFacts is one project's analyses (one per repository, and one for
+// what belongs to none) and the fingerprints of the rows they were
+// computed from.
 type projectFacts struct {
-	parts    store.DataParts
-	analysis *metrics.Analysis
+	parts store.DataParts
+	set   metrics.Set
 }
 
 // BuildStats says what building a snapshot took, for logs and benchmarks.
@@ -45,7 +46,7 @@ type BuildStats struct {
 	// Reloaded names the projects read and analyzed again.
 	Reloaded []string
 	Read     time.Duration // reading and mapping rows
-	Analyze  time.Duration // metrics.Analyze
+	Analyze  time.Duration // the analysis proper
 	// The rows read by this build.
 	Commits, PullRequests, Deployments, WorkItems int
 }
@@ -220,34 +221,26 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 	} else {
 		snap.base = prev.base
 	}
-	var analyze time.Duration
 	for _, project := range slices.Sorted(maps.Keys(parts)) {
 		if old, ok := prev.project(project); ok && !full && old.parts == parts[project] {
 			snap.projects[project] = old
 			continue
 		}
-		in, err := loadProject(ctx, c.db, ws, project, snap.base, parts[project].CommitCount)
+		set, err := analyzeProject(ctx, c.db, ws, project, snap.base, &snap.Stats)
 		if err != nil {
 			return nil, err
 		}
 		snap.Stats.Reloaded = append(snap.Stats.Reloaded, project)
-		snap.Stats.Commits += len(in.Commits)
-		snap.Stats.PullRequests += len(in.PullRequests)
-		snap.Stats.Deployments += len(in.Deployments)
-		snap.Stats.WorkItems += len(in.WorkItems)
-		t0 := time.Now()
-		snap.projects[project] = projectFacts{parts: parts[project], analysis: metrics.Analyze(in).Compact()}
-		analyze += time.Since(t0)
+		snap.projects[project] = projectFacts{parts: parts[project], set: set}
 	}
 	for _, project := range slices.Sorted(maps.Keys(snap.projects)) {
-		snap.Set = append(snap.Set, snap.projects[project].analysis)
+		snap.Set = append(snap.Set, snap.projects[project].set...)
 	}
 	if snap.Scopes, err = c.db.ListScopes(ctx, ws); err != nil {
 		return nil, err
 	}
 	snap.First, snap.Last = snap.Set.Bounds()
-	snap.Stats.Analyze = analyze
-	snap.Stats.Read = time.Since(start) - analyze
+	snap.Stats.Read = time.Since(start) - snap.Stats.Analyze
 	if snap.Stats.Commits >= releaseAfter {
 		debug.FreeOSMemory()
 	}

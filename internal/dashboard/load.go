@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,63 +28,103 @@ type Reader interface {
 	ListIntegrations(ctx context.Context, workspaceID, provider string) ([]store.Integration, error)
 }
 
-// loadProject reads one project's rows as the metrics' input, on top of
-// base (rules and backfill start). Every rule of METRICS.md is local to a
-// project: changes and PRs to their repository, incidents to their
-// project; a work item links to commits and PRs of its own project.
-func loadProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, commits int) (metrics.Input, error) {
-	in := metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom}
-	var links map[string][]int
-	var err error
-	if in.WorkItems, links, err = loadWorkItems(ctx, db, ws, project); err != nil {
-		return in, err
+// analyzeProject reads and analyzes one project, a repository at a time:
+// only one repository's commits are in memory at once (they stream from
+// the store ordered by repository). Its PRs, deployments and work items are
+// read whole first: they are a fraction of the commits. Every rule of
+// METRICS.md is local to a project; a work item links to commits and PRs
+// of its own project. The counts and the analysis time go to stats.
+func analyzeProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, stats *BuildStats) (metrics.Set, error) {
+	items, links, err := loadWorkItems(ctx, db, ws, project)
+	if err != nil {
+		return nil, err
 	}
-	if in.Commits, err = loadCommits(ctx, db, ws, project, links, in.WorkItems, commits); err != nil {
-		return in, err
+	prs, err := loadPullRequests(ctx, db, ws, project, links)
+	if err != nil {
+		return nil, err
 	}
-	if in.PullRequests, err = loadPullRequests(ctx, db, ws, project, links); err != nil {
-		return in, err
+	deps, err := loadDeployments(ctx, db, ws, project)
+	if err != nil {
+		return nil, err
 	}
-	in.Deployments, err = loadDeployments(ctx, db, ws, project)
-	return in, err
-}
-
-// The load functions map store rows to delivery values.
-
-// loadCommits reads the commit graph. Work item links of kind commit
-// ("<repo>:<sha>") and #1234 mentions of the project's work items become
-// the commit's work items, so the message need not be kept; repository ids
-// are shared between commits. sizeHint is the expected count: at a
-// hundred thousand commits, growing the slice by appending would hold two
-// copies at its last growth.
-func loadCommits(ctx context.Context, db Reader, ws, project string, links map[string][]int, items []delivery.WorkItem, sizeHint int) ([]delivery.Commit, error) {
+	stats.WorkItems += len(items)
+	stats.PullRequests += len(prs)
+	stats.Deployments += len(deps)
+	prsOf, depsOf := map[string][]delivery.PullRequest{}, map[string][]delivery.Deployment{}
+	for _, p := range prs {
+		prsOf[p.RepositoryID] = append(prsOf[p.RepositoryID], p)
+	}
+	for _, d := range deps {
+		depsOf[d.RepositoryID] = append(depsOf[d.RepositoryID], d)
+	}
+	b := metrics.NewProjectBuilder(metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom, WorkItems: items})
+	analyze := func(repo string, commits []delivery.Commit) {
+		t0 := time.Now()
+		b.AddRepository(commits, prsOf[repo], depsOf[repo])
+		stats.Analyze += time.Since(t0)
+		delete(prsOf, repo)
+		delete(depsOf, repo)
+	}
 	known := make(map[int]bool, len(items))
 	for _, w := range items {
 		known[w.ID] = true
 	}
-	repos := map[string]string{}
-	out := make([]delivery.Commit, 0, sizeHint)
-	err := db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error {
-		repo, ok := repos[c.RepoID]
-		if !ok {
+	var commits []delivery.Commit
+	repo := ""
+	err = db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error {
+		if len(commits) > 0 && c.RepoID != repo {
+			analyze(repo, commits)
+			commits = commits[:0] // the analysis keeps nothing of them
+		}
+		if len(commits) == 0 {
 			repo = c.RepoID
-			repos[repo] = repo
 		}
-		ids := slices.Clip(links[c.RepoID+":"+c.SHA]) // appends below must not write into the map's slice
-		for _, id := range delivery.Mentions(c.Message) {
-			if known[id] {
-				ids = append(ids, id)
-			}
-		}
-		out = append(out, delivery.Commit{
-			RepositoryID: repo, SHA: c.SHA, Parents: c.Parents,
-			AuthoredAt: c.AuthorDate, CommittedAt: c.CommitterDate,
-			Changes:     delivery.ChangeCounts{Added: c.Adds, Edited: c.Edits, Deleted: c.Deletes},
-			WorkItemIDs: ids,
-		})
+		commits = append(commits, toCommit(c, repo, links, known))
+		stats.Commits++
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if len(commits) > 0 {
+		analyze(repo, commits)
+	}
+	// Repositories with PRs or deployments and no stored commit, and
+	// deployments of no repository.
+	rest := slices.Sorted(maps.Keys(depsOf))
+	for r := range prsOf {
+		if _, ok := depsOf[r]; !ok {
+			rest = append(rest, r)
+		}
+	}
+	for _, r := range rest {
+		analyze(r, nil)
+	}
+	t0 := time.Now()
+	set := b.Finish()
+	stats.Analyze += time.Since(t0)
+	return set, nil
+}
+
+// The load functions map store rows to delivery values.
+
+// toCommit maps a stored commit to the analysis' value. Work item links of
+// kind commit ("<repo>:<sha>") and #1234 mentions of the project's known
+// work items become the commit's work items, so the message need not be
+// kept; repo is the repository id shared by the repository's commits.
+func toCommit(c store.GraphCommit, repo string, links map[string][]int, known map[int]bool) delivery.Commit {
+	ids := slices.Clip(links[c.RepoID+":"+c.SHA]) // appends below must not write into the map's slice
+	for _, id := range delivery.Mentions(c.Message) {
+		if known[id] {
+			ids = append(ids, id)
+		}
+	}
+	return delivery.Commit{
+		RepositoryID: repo, SHA: c.SHA, Parents: c.Parents,
+		AuthoredAt: c.AuthorDate, CommittedAt: c.CommitterDate,
+		Changes:     delivery.ChangeCounts{Added: c.Adds, Edited: c.Edits, Deleted: c.Deletes},
+		WorkItemIDs: ids,
+	}
 }
 
 func loadPullRequests(ctx context.Context, db Reader, ws, project string, links map[string][]int) ([]delivery.PullRequest, error) {

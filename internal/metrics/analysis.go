@@ -86,6 +86,59 @@ type envKey struct{ repo, env string }
 
 // Analyze runs the window-independent part of every metric over in.
 func Analyze(in Input) *Analysis {
+	a := analyzeChanges(in)
+	first := map[int]depRef{}
+	a.firstDeployments(knownItems(in.WorkItems), in.PullRequests, first)
+	attribute(a.rules, in.WorkItems, []*Analysis{a}, a)
+	a.addWorkItemFacts(in.WorkItems, first)
+	return a
+}
+
+// ProjectBuilder analyzes one project a repository at a time, so that only
+// one repository's commits are in memory at once: change sets, lead time
+// items and PR facts are local to a repository; incident attribution and
+// work item lead time, which span the project, are done by Finish from
+// what each repository left. The Set it returns gives the figures Analyze
+// gives over the whole project.
+type ProjectBuilder struct {
+	in    Input // rules, backfill start and the project's work items
+	known map[int]bool
+	parts []*Analysis
+	first map[int]depRef
+}
+
+// NewProjectBuilder starts a project from in's rules, backfill start and
+// work items; in's commits, PRs and deployments are ignored.
+func NewProjectBuilder(in Input) *ProjectBuilder {
+	in.Rules = withDefaults(in.Rules)
+	return &ProjectBuilder{in: Input{Rules: in.Rules, BackfillFrom: in.BackfillFrom, WorkItems: in.WorkItems},
+		known: knownItems(in.WorkItems), first: map[int]depRef{}}
+}
+
+// AddRepository analyzes one repository: its commits, its PRs and its
+// deployment candidates (a deployment of no repository may come as a
+// repository of its own). The analysis is compacted at once.
+func (b *ProjectBuilder) AddRepository(commits []delivery.Commit, prs []delivery.PullRequest, deployments []delivery.Deployment) {
+	in := b.in
+	in.Commits, in.PullRequests, in.Deployments = commits, prs, deployments
+	a := analyzeChanges(in)
+	a.firstDeployments(b.known, prs, b.first)
+	b.parts = append(b.parts, a.Compact())
+}
+
+// Finish attributes the project's incidents and records its work item lead
+// times, and returns the repositories' analyses with a last one holding
+// what belongs to no repository (unattributed incidents, work item facts).
+func (b *ProjectBuilder) Finish() Set {
+	host := &Analysis{rules: b.in.Rules, attributed: map[int][]int{}}
+	attribute(b.in.Rules, b.in.WorkItems, b.parts, host)
+	host.addWorkItemFacts(b.in.WorkItems, b.first)
+	return append(Set(slices.Clone(b.parts)), host)
+}
+
+// analyzeChanges is Analyze's repository-local part: classification, change
+// sets, recoveries, PR facts and lead time items.
+func analyzeChanges(in Input) *Analysis {
 	a := &Analysis{
 		rules:      withDefaults(in.Rules),
 		attributed: make(map[int][]int),
@@ -109,8 +162,6 @@ func Analyze(in Input) *Analysis {
 		a.leadTimeItems(i)
 		a.leadOff[i+1] = int32(len(a.lead))
 	}
-	a.attribute(in.WorkItems)
-	a.linkWorkItems(in.WorkItems, in.PullRequests)
 	return a
 }
 

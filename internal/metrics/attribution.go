@@ -77,25 +77,44 @@ func attributeOne(inc delivery.Incident, deps []delivery.Deployment, window time
 }
 
 // attribute finds the incidents among the work items and attributes them
-// to the analysis' deployments, keeping them in opening order.
-func (a *Analysis) attribute(items []delivery.WorkItem) {
+// to the deployments of parts (the analyses of one project's repositories),
+// keeping them in opening order: an attributed incident goes to the part of
+// its deployment, an unattributed one to host.
+func attribute(rules delivery.Rules, items []delivery.WorkItem, parts []*Analysis, host *Analysis) {
 	var incidents []delivery.Incident
 	for _, w := range items {
-		if inc, ok := a.rules.Incident.Incident(w); ok {
+		if inc, ok := rules.Incident.Incident(w); ok {
 			incidents = append(incidents, inc)
 		}
 	}
 	slices.SortStableFunc(incidents, func(x, y delivery.Incident) int {
 		return cmp.Or(x.OpenedAt.Compare(y.OpenedAt), cmp.Compare(x.WorkItemID, y.WorkItemID))
 	})
-	for _, inc := range incidents {
-		j := attributeOne(inc, a.detail.deps, a.rules.AttributionWindow)
-		at := Attribution{Incident: inc, Reason: j.reason, Previous: j.previous}
-		if j.index >= 0 {
-			at.DeploymentID = a.deps[j.index].id
-			a.attributed[j.index] = append(a.attributed[j.index], len(a.incidents))
+	// The project's deployments as attributeOne reads them, by finish time.
+	var refs []depRef
+	var deps []delivery.Deployment
+	for _, a := range parts {
+		for i := range a.deps {
+			refs = append(refs, depRef{a, i})
 		}
-		a.incidents = append(a.incidents, at)
-		a.incDep = append(a.incDep, int32(j.index))
+	}
+	slices.SortStableFunc(refs, func(x, y depRef) int {
+		return cmp.Or(cmp.Compare(x.dep().finished, y.dep().finished), cmp.Compare(x.dep().id, y.dep().id))
+	})
+	for _, r := range refs {
+		deps = append(deps, r.a.deployment(r.i))
+	}
+	for _, inc := range incidents {
+		j := attributeOne(inc, deps, rules.AttributionWindow)
+		at := Attribution{Incident: inc, Reason: j.reason, Previous: j.previous}
+		owner, index := host, int32(-1)
+		if j.index >= 0 {
+			r := refs[j.index]
+			owner, index = r.a, int32(r.i)
+			at.DeploymentID = r.dep().id
+			owner.attributed[r.i] = append(owner.attributed[r.i], len(owner.incidents))
+		}
+		owner.incidents = append(owner.incidents, at)
+		owner.incDep = append(owner.incDep, index)
 	}
 }

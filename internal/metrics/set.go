@@ -23,6 +23,11 @@ type depRef struct {
 
 func (r depRef) dep() *depFact { return &r.a.deps[r.i] }
 
+// before orders deployments as every analysis does: by finish, then id.
+func (r depRef) before(o depRef) bool {
+	return cmp.Or(cmp.Compare(r.dep().finished, o.dep().finished), cmp.Compare(r.dep().id, o.dep().id)) < 0
+}
+
 // deployments returns the successful deployments and the failures (failed,
 // or successful with an attributed incident) finishing in w and matching
 // its filters, by finish time then id.

@@ -49,9 +49,31 @@ func splitByProject(in Input) map[string]Input {
 	return parts
 }
 
+// splitByRepository cuts one project's input by repository, as the server
+// streams it (deployments of no repository form a group of their own).
+func splitByRepository(in Input) map[string]Input {
+	out := map[string]Input{}
+	put := func(repo string, f func(*Input)) {
+		p := out[repo]
+		f(&p)
+		out[repo] = p
+	}
+	for _, c := range in.Commits {
+		put(c.RepositoryID, func(p *Input) { p.Commits = append(p.Commits, c) })
+	}
+	for _, pr := range in.PullRequests {
+		put(pr.RepositoryID, func(p *Input) { p.PullRequests = append(p.PullRequests, pr) })
+	}
+	for _, d := range in.Deployments {
+		put(d.RepositoryID, func(p *Input) { p.Deployments = append(p.Deployments, d) })
+	}
+	return out
+}
+
 // TestSetOfProjectsEqualsWhole: the figures of a Set of per-project
-// analyses, compacted, are those of one analysis of the whole input, in
-// every window and filter and for every list behind a figure.
+// analyses, compacted, and of a Set built repository by repository, are
+// those of one analysis of the whole input, in every window and filter and
+// for every list behind a figure.
 func TestSetOfProjectsEqualsWhole(t *testing.T) {
 	in := realisticScenario()
 	whole := Set{Analyze(in)}
@@ -61,6 +83,20 @@ func TestSetOfProjectsEqualsWhole(t *testing.T) {
 	}
 	if len(set) != 2 {
 		t.Fatalf("scenario has %d projects, want 2", len(set))
+	}
+	// And repository by repository, as the server reads a large project.
+	var byRepo Set
+	repos := 0
+	for _, p := range splitByProject(in) {
+		b := NewProjectBuilder(p)
+		for _, r := range splitByRepository(p) {
+			b.AddRepository(r.Commits, r.PullRequests, r.Deployments)
+			repos++
+		}
+		byRepo = append(byRepo, b.Finish()...)
+	}
+	if repos < 3 {
+		t.Fatalf("scenario has %d repositories, want 3 or more", repos)
 	}
 	all := delivery.Window{From: t0, To: t0.AddDate(0, 0, 35)}
 	late := delivery.Window{From: t0.AddDate(0, 0, 12), To: t0.AddDate(0, 0, 26)}
@@ -76,15 +112,27 @@ func TestSetOfProjectsEqualsWhole(t *testing.T) {
 			t.Errorf("%s over %+v:\n got %+v\nwant %+v", what, w, got, want)
 		}
 	}
-	for _, w := range windows {
-		same("DORA", w, set.DORA(w), whole.DORA(w))
-		same("lead time items", w, set.LeadTimeItems(w), whole.LeadTimeItems(w))
-		same("deployments", w, set.DeploymentItems(w), whole.DeploymentItems(w))
-		same("PR flow", w, set.PullRequests(w), whole.PullRequests(w))
-		same("PR list", w, set.PullRequestList(w), whole.PullRequestList(w))
-		same("work items", w, set.WorkItems(w, WorkItemFilter{}), whole.WorkItems(w, WorkItemFilter{}))
-		same("incidents", w, set.Incidents(w), whole.Incidents(w))
-		same("series", w, set.Series(w, Day), whole.Series(w, Day))
+	for _, s := range []struct {
+		name string
+		set  Set
+	}{{"per project", set}, {"per repository", byRepo}} {
+		set := s.set
+		for _, w := range windows {
+			same(s.name+" DORA", w, set.DORA(w), whole.DORA(w))
+			same(s.name+" lead time items", w, set.LeadTimeItems(w), whole.LeadTimeItems(w))
+			same(s.name+" deployments", w, set.DeploymentItems(w), whole.DeploymentItems(w))
+			same(s.name+" PR flow", w, set.PullRequests(w), whole.PullRequests(w))
+			same(s.name+" PR list", w, set.PullRequestList(w), whole.PullRequestList(w))
+			same(s.name+" work items", w, set.WorkItems(w, WorkItemFilter{}), whole.WorkItems(w, WorkItemFilter{}))
+			same(s.name+" incidents", w, set.Incidents(w), whole.Incidents(w))
+			same(s.name+" series", w, set.Series(w, Day), whole.Series(w, Day))
+		}
+	}
+	if n := len(whole.WorkItems(all, WorkItemFilter{}).Items); n < 10 {
+		t.Fatalf("scenario too small: %d work items deployed", n)
+	}
+	if inc := whole.Incidents(all); len(inc.Attributed) == 0 || len(inc.Unattributed) == 0 {
+		t.Fatalf("scenario needs attributed and unattributed incidents: %+v", inc)
 	}
 	f1, l1 := set.Bounds()
 	f2, l2 := whole.Bounds()

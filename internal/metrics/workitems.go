@@ -68,21 +68,22 @@ func mentionedItems(text string, known map[int]bool) []int {
 	return slices.DeleteFunc(ids, func(id int) bool { return !known[id] })
 }
 
-// linkWorkItems finds, for each work item, the first successful production
-// deployment containing a linked commit (listed in the commit's work items or
-// mentioned in its message) or a linked PR's merge commit (work item refs or
-// mentioned in title or description).
-func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullRequest) {
-	known := knownItems(items)
-	first := make(map[int]int) // work item → deployment index
+// firstDeployments finds, for each known work item, the first successful
+// production deployment of this analysis containing a linked commit
+// (listed in the commit's work items or mentioned in its message) or a
+// linked PR's merge commit (work item refs or mentioned in title or
+// description), and merges it into first, which may hold other
+// repositories' answers: the earlier deployment wins.
+func (a *Analysis) firstDeployments(known map[int]bool, prs []delivery.PullRequest, first map[int]depRef) {
 	link := func(ids []int, k commitKey) {
 		dep, ok := a.detail.deployedBy[k]
 		if !ok {
 			return
 		}
+		r := depRef{a, dep}
 		for _, id := range ids {
-			if cur, seen := first[id]; known[id] && (!seen || dep < cur) {
-				first[id] = dep
+			if cur, seen := first[id]; known[id] && (!seen || r.before(cur)) {
+				first[id] = r
 			}
 		}
 	}
@@ -95,12 +96,17 @@ func (a *Analysis) linkWorkItems(items []delivery.WorkItem, prs []delivery.PullR
 			link(ids, commitKey{pr.RepositoryID, pr.MergeCommitSHA})
 		}
 	}
+}
+
+// addWorkItemFacts records the lead time of each work item with a first
+// deployment, by deployment time.
+func (a *Analysis) addWorkItemFacts(items []delivery.WorkItem, first map[int]depRef) {
 	for _, w := range items {
-		i, ok := first[w.ID]
+		r, ok := first[w.ID]
 		if !ok {
 			continue
 		}
-		d := a.detail.deps[i]
+		d := r.a.deployment(r.i)
 		a.items = append(a.items, WorkItemFact{
 			ID: w.ID, ProjectID: w.ProjectID, Type: w.Type, AreaPath: w.AreaPath, CreatedAt: w.CreatedAt,
 			DeploymentID: d.ID, DeployedAt: d.FinishedAt, RepositoryID: d.RepositoryID,

@@ -67,15 +67,12 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 }
 
 // DataParts fingerprints each kind of row of one project separately.
-// The string fields are opaque; compare parts with ==.
+// Every field is an opaque string; compare with ==.
 type DataParts struct {
 	Commits      string
 	PullRequests string
 	Deployments  string
 	WorkItems    string
-	// CommitCount is how many commits the project holds, so that a reader
-	// can size what it reads them into.
-	CommitCount int
 }
 
 // ProjectParts returns the fingerprints of each project of the workspace
@@ -123,9 +120,6 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 			}
 			p := out[project]
 			*part.field(&p) += fmt.Sprintf("%d/%s;", n, v.String)
-			if part.field(&p) == &p.Commits {
-				p.CommitCount = int(n)
-			}
 			out[project] = p
 			return struct{}{}, nil
 		})
@@ -189,8 +183,10 @@ type GraphCommit struct {
 }
 
 // EachCommit calls fn with every commit of the workspace's project (every
-// project with project ""), parents in order, in no particular order of
-// commits: the commit graph the changes of deployments are computed on.
+// project with project ""), parents in order, a repository's commits one
+// after another (ordered by repository id, which the commits_window index
+// gives without sorting): the commit graph the changes of deployments are
+// computed on, one repository at a time.
 // It streams, so a large repository is never held as rows and values at
 // once. fn must not use the database.
 func (q queries) EachCommit(ctx context.Context, workspaceID, project string, fn func(GraphCommit) error) error {
@@ -204,7 +200,7 @@ func (q queries) EachCommit(ctx context.Context, workspaceID, project string, fn
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT c.repo_id, c.sha, c.project_id, c.author_date, c.committer_date, c.message,
 			c.adds, c.edits, c.deletes, COALESCE(`+parents+`, '')
-		FROM commits c WHERE `+filter, args...)
+		FROM commits c WHERE `+filter+` ORDER BY c.repo_id`, args...)
 	if err != nil {
 		return mapErr(err)
 	}
