@@ -91,12 +91,13 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 	}
 	// Repositories with PRs or deployments and no stored commit, and
 	// deployments of no repository.
-	rest := slices.Sorted(maps.Keys(depsOf))
+	rest := slices.Collect(maps.Keys(depsOf))
 	for r := range prsOf {
 		if _, ok := depsOf[r]; !ok {
 			rest = append(rest, r)
 		}
 	}
+	slices.Sort(rest)
 	for _, r := range rest {
 		analyze(r, nil)
 	}
