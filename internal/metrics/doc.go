@@ -6,7 +6,10 @@
 //
 // Start with Analyze, which classifies deployments, walks the commit graph
 // and attributes incidents once; the Analysis it returns then answers
-// DORA, PullRequests, WorkItems, Incidents and Series for any window.
+// DORA, PullRequests, WorkItems, Incidents and Series for any window. A
+// server analyzes each project a repository at a time with ProjectBuilder
+// and answers windows over all of them with a Set, which gives the same
+// figures with only one repository's commits in memory at a time.
 package metrics
 
 // Version is the definition version of METRICS.md these computations
