@@ -10,9 +10,10 @@ import (
 	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
-// splitByProject cuts an input into one input per project, as a server
-// reads it; commits go with their repository's project.
-func splitByProject(in Input) map[string]Input {
+// split cuts an input by key(project, repository): commits, PRs and
+// deployments by theirs (a commit's project is its repository's), work
+// items by their project when withItems, as a server reads them.
+func split(in Input, key func(project, repo string) string, withItems bool) map[string]Input {
 	projectOf := map[string]string{}
 	for _, p := range in.PullRequests {
 		projectOf[p.RepositoryID] = p.ProjectID
@@ -21,53 +22,40 @@ func splitByProject(in Input) map[string]Input {
 		projectOf[d.RepositoryID] = d.ProjectID
 	}
 	parts := map[string]Input{}
-	part := func(project string) *Input {
-		p, ok := parts[project]
+	put := func(k string, f func(*Input)) {
+		p, ok := parts[k]
 		if !ok {
 			p = Input{Rules: in.Rules, BackfillFrom: in.BackfillFrom}
 		}
-		parts[project] = p
-		return &p
-	}
-	put := func(project string, f func(*Input)) {
-		p := part(project)
-		f(p)
-		parts[project] = *p
+		f(&p)
+		parts[k] = p
 	}
 	for _, c := range in.Commits {
-		put(projectOf[c.RepositoryID], func(p *Input) { p.Commits = append(p.Commits, c) })
+		put(key(projectOf[c.RepositoryID], c.RepositoryID), func(p *Input) { p.Commits = append(p.Commits, c) })
 	}
 	for _, pr := range in.PullRequests {
-		put(pr.ProjectID, func(p *Input) { p.PullRequests = append(p.PullRequests, pr) })
+		put(key(pr.ProjectID, pr.RepositoryID), func(p *Input) { p.PullRequests = append(p.PullRequests, pr) })
 	}
 	for _, d := range in.Deployments {
-		put(d.ProjectID, func(p *Input) { p.Deployments = append(p.Deployments, d) })
+		put(key(d.ProjectID, d.RepositoryID), func(p *Input) { p.Deployments = append(p.Deployments, d) })
 	}
 	for _, w := range in.WorkItems {
-		put(w.ProjectID, func(p *Input) { p.WorkItems = append(p.WorkItems, w) })
+		if withItems {
+			put(key(w.ProjectID, ""), func(p *Input) { p.WorkItems = append(p.WorkItems, w) })
+		}
 	}
 	return parts
+}
+
+// splitByProject cuts an input into one input per project.
+func splitByProject(in Input) map[string]Input {
+	return split(in, func(project, _ string) string { return project }, true)
 }
 
 // splitByRepository cuts one project's input by repository, as the server
 // streams it (deployments of no repository form a group of their own).
 func splitByRepository(in Input) map[string]Input {
-	out := map[string]Input{}
-	put := func(repo string, f func(*Input)) {
-		p := out[repo]
-		f(&p)
-		out[repo] = p
-	}
-	for _, c := range in.Commits {
-		put(c.RepositoryID, func(p *Input) { p.Commits = append(p.Commits, c) })
-	}
-	for _, pr := range in.PullRequests {
-		put(pr.RepositoryID, func(p *Input) { p.PullRequests = append(p.PullRequests, pr) })
-	}
-	for _, d := range in.Deployments {
-		put(d.RepositoryID, func(p *Input) { p.Deployments = append(p.Deployments, d) })
-	}
-	return out
+	return split(in, func(_, repo string) string { return repo }, false)
 }
 
 // TestSetOfProjectsEqualsWhole: the figures of a Set of per-project
