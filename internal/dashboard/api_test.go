@@ -320,11 +320,11 @@ type countingReader struct {
 	reads map[string]int
 }
 
-func (c *countingReader) EachCommit(ctx context.Context, ws, project string, fn func(store.GraphCommit) error) error {
+func (c *countingReader) ProjectRepositories(ctx context.Context, ws, project string) ([]string, error) {
 	c.mu.Lock()
 	c.reads[project]++
 	c.mu.Unlock()
-	return c.DB.EachCommit(ctx, ws, project, fn)
+	return c.DB.ProjectRepositories(ctx, ws, project)
 }
 
 func (c *countingReader) got() string {
@@ -386,7 +386,7 @@ type gatedReader struct {
 	gate chan struct{} // reads of p2 wait for it to close
 }
 
-func (g *gatedReader) EachCommit(ctx context.Context, ws, project string, fn func(store.GraphCommit) error) error {
+func (g *gatedReader) EachCommit(ctx context.Context, ws, project, repo string, fn func(store.GraphCommit) error) error {
 	g.mu.Lock()
 	gate := g.gate
 	g.mu.Unlock()
@@ -397,7 +397,7 @@ func (g *gatedReader) EachCommit(ctx context.Context, ws, project string, fn fun
 			return ctx.Err()
 		}
 	}
-	return g.DB.EachCommit(ctx, ws, project, fn)
+	return g.DB.EachCommit(ctx, ws, project, repo, fn)
 }
 
 // TestSlowRebuildAnswersFromLastFigures: while a project's re-read is

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,86 +19,82 @@ import (
 type Reader interface {
 	DataVersion(ctx context.Context, workspaceID string, inboxSince time.Time) (store.DataVersion, error)
 	ProjectParts(ctx context.Context, workspaceID string) (map[string]store.DataParts, error)
-	EachCommit(ctx context.Context, workspaceID, project string, fn func(store.GraphCommit) error) error
-	AllPullRequests(ctx context.Context, workspaceID, project string) ([]store.PullRequestDetail, error)
+	ProjectRepositories(ctx context.Context, workspaceID, project string) ([]string, error)
+	EachCommit(ctx context.Context, workspaceID, project, repo string, fn func(store.GraphCommit) error) error
+	AllPullRequests(ctx context.Context, workspaceID, project, repo string) ([]store.PullRequestDetail, error)
 	AllDeployments(ctx context.Context, workspaceID, project string) ([]store.DeploymentDetail, error)
 	AllWorkItems(ctx context.Context, workspaceID, project string) ([]store.WorkItemDetail, error)
 	ListScopes(ctx context.Context, workspaceID string) ([]store.Scope, error)
 	ListIntegrations(ctx context.Context, workspaceID, provider string) ([]store.Integration, error)
 }
 
-// analyzeProject reads and analyzes one project, a repository at a time:
-// only one repository's commits are in memory at once (they stream from
-// the store ordered by repository). Its PRs, deployments and work items are
-// read whole first: they are a fraction of the commits. Every rule of
-// METRICS.md is local to a project; a work item links to commits and PRs
-// of its own project. The counts and the analysis time go to stats.
+// analyzeProject reads and analyzes one project a repository at a time,
+// so that only one repository's rows are in memory at once: its commits,
+// packed as they stream from the store (about a hundred bytes each), and
+// its PRs. The project's work items and deployments are read whole first:
+// they are a fraction of the commits, and deployments name their
+// repositories. Every rule of METRICS.md is local to a project; a work
+// item links to commits and PRs of its own project. The counts and the
+// analysis time go to stats.
 func analyzeProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, stats *BuildStats) (metrics.Set, error) {
 	items, links, err := loadWorkItems(ctx, db, ws, project)
 	if err != nil {
 		return nil, err
 	}
-	prs, err := loadPullRequests(ctx, db, ws, project, links)
-	if err != nil {
-		return nil, err
+	known := make(map[int]bool, len(items))
+	for _, w := range items {
+		known[w.ID] = true
 	}
 	deps, err := loadDeployments(ctx, db, ws, project)
 	if err != nil {
 		return nil, err
 	}
-	stats.WorkItems += len(items)
-	stats.PullRequests += len(prs)
-	stats.Deployments += len(deps)
-	prsOf, depsOf := map[string][]delivery.PullRequest{}, map[string][]delivery.Deployment{}
-	for _, p := range prs {
-		prsOf[p.RepositoryID] = append(prsOf[p.RepositoryID], p)
-	}
-	for _, d := range deps {
-		depsOf[d.RepositoryID] = append(depsOf[d.RepositoryID], d)
-	}
-	b := metrics.NewProjectBuilder(metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom, WorkItems: items})
-	analyze := func(repo string, commits []delivery.Commit) {
-		t0 := time.Now()
-		b.AddRepository(commits, prsOf[repo], depsOf[repo])
-		stats.Analyze += time.Since(t0)
-		delete(prsOf, repo)
-		delete(depsOf, repo)
-	}
-	known := make(map[int]bool, len(items))
-	for _, w := range items {
-		known[w.ID] = true
-	}
-	var commits []delivery.Commit
-	repo := ""
-	err = db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error {
-		if len(commits) > 0 && c.RepoID != repo {
-			analyze(repo, commits)
-			commits = commits[:0] // the analysis keeps nothing of them
-		}
-		if len(commits) == 0 {
-			repo = c.RepoID
-		}
-		commits = append(commits, toCommit(c, repo, links, known))
-		stats.Commits++
-		return nil
-	})
+	repos, err := db.ProjectRepositories(ctx, ws, project)
 	if err != nil {
 		return nil, err
 	}
-	if len(commits) > 0 {
-		analyze(repo, commits)
-	}
-	// Repositories with PRs or deployments and no stored commit, and
-	// deployments of no repository.
-	rest := slices.Collect(maps.Keys(depsOf))
-	for r := range prsOf {
-		if _, ok := depsOf[r]; !ok {
-			rest = append(rest, r)
+	// A repository's deployments are a run of deps sorted by repository;
+	// deployments of no repository come as a repository "" of their own.
+	slices.SortStableFunc(deps, func(x, y delivery.Deployment) int { return strings.Compare(x.RepositoryID, y.RepositoryID) })
+	depsOf := map[string][]delivery.Deployment{}
+	for i := 0; i < len(deps); {
+		j := i + 1
+		for j < len(deps) && deps[j].RepositoryID == deps[i].RepositoryID {
+			j++
 		}
+		depsOf[deps[i].RepositoryID] = deps[i:j:j]
+		i = j
 	}
-	slices.Sort(rest)
-	for _, r := range rest {
-		analyze(r, nil)
+	for r := range depsOf {
+		repos = append(repos, r)
+	}
+	slices.Sort(repos)
+	repos = slices.Compact(repos)
+	stats.WorkItems += len(items)
+	stats.Deployments += len(deps)
+
+	b := metrics.NewProjectBuilder(metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom, WorkItems: items})
+	for _, repo := range repos {
+		var commits *metrics.Commits
+		var prs []delivery.PullRequest
+		if repo != "" {
+			commits = metrics.NewCommits(repo)
+			err := db.EachCommit(ctx, ws, project, repo, func(c store.GraphCommit) error {
+				commits.Add(c.SHA, c.Parents, c.AuthorDate, c.Adds+c.Edits+c.Deletes, commitWorkItems(c, links, known))
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			if prs, err = loadPullRequests(ctx, db, ws, project, repo, links, known); err != nil {
+				return nil, err
+			}
+			stats.Commits += commits.Len()
+			stats.PullRequests += len(prs)
+		}
+		t0 := time.Now()
+		b.AddCommits(commits, prs, depsOf[repo]) // keeps nothing of commits and prs
+		stats.Analyze += time.Since(t0)
 	}
 	t0 := time.Now()
 	set := b.Finish()
@@ -109,27 +104,30 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 
 // The load functions map store rows to delivery values.
 
-// toCommit maps a stored commit to the analysis' value. Work item links of
-// kind commit ("<repo>:<sha>") and #1234 mentions of the project's known
-// work items become the commit's work items, so the message need not be
-// kept; repo is the repository id shared by the repository's commits.
-func toCommit(c store.GraphCommit, repo string, links map[string][]int, known map[int]bool) delivery.Commit {
-	ids := slices.Clip(links[c.RepoID+":"+c.SHA]) // appends below must not write into the map's slice
-	for _, id := range delivery.Mentions(c.Message) {
+// commitWorkItems are a stored commit's work items: links of kind commit
+// ("<repo>:<sha>") and #1234 mentions of the project's known work items,
+// so that the message need not be kept.
+func commitWorkItems(c store.GraphCommit, links map[string][]int, known map[int]bool) []int {
+	return appendMentions(links[c.RepoID+":"+c.SHA], c.Message, known)
+}
+
+// appendMentions returns ids and the known work items text mentions as
+// #1234, without writing into ids' array.
+func appendMentions(ids []int, text string, known map[int]bool) []int {
+	ids = slices.Clip(ids)
+	for _, id := range delivery.Mentions(text) {
 		if known[id] {
 			ids = append(ids, id)
 		}
 	}
-	return delivery.Commit{
-		RepositoryID: repo, SHA: c.SHA, Parents: c.Parents,
-		AuthoredAt: c.AuthorDate, CommittedAt: c.CommitterDate,
-		Changes:     delivery.ChangeCounts{Added: c.Adds, Edited: c.Edits, Deleted: c.Deletes},
-		WorkItemIDs: ids,
-	}
+	return ids
 }
 
-func loadPullRequests(ctx context.Context, db Reader, ws, project string, links map[string][]int) ([]delivery.PullRequest, error) {
-	rows, err := db.AllPullRequests(ctx, ws, project)
+// loadPullRequests reads a repository's PRs. Work item links and #1234
+// mentions in the title and description become the PR's work items, so
+// that neither text is kept.
+func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, links map[string][]int, known map[int]bool) ([]delivery.PullRequest, error) {
+	rows, err := db.AllPullRequests(ctx, ws, project, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +136,7 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project string, links 
 		pr := delivery.PullRequest{
 			ID: int(p.PRID), ProjectID: p.ProjectID, RepositoryID: p.RepoID, Status: delivery.PRStatus(p.Status),
 			IsDraft: p.IsDraft, CreatedAt: p.CreatedAt.UTC(), Author: p.AuthorID, MergeCommitSHA: p.MergeCommit,
-			CommitSHAs: p.Commits, Title: p.Title, Description: p.Description,
+			CommitSHAs: p.Commits,
 		}
 		if p.PublishedAt != nil {
 			pr.PublishedAt = *p.PublishedAt
@@ -160,6 +158,7 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project string, links 
 			pr.WorkItemIDs = append(pr.WorkItemIDs, int(id))
 		}
 		pr.WorkItemIDs = append(pr.WorkItemIDs, links[strconv.FormatInt(p.PRID, 10)]...)
+		pr.WorkItemIDs = appendMentions(pr.WorkItemIDs, p.Title+"\n"+p.Description, known)
 		out[i] = pr
 	}
 	return out, nil

@@ -68,27 +68,36 @@ type Analysis struct {
 // buildDetail is what the build needs and windows do not.
 type buildDetail struct {
 	// deps are a.deps in full.
-	deps    []delivery.Deployment
-	commits map[commitKey]*delivery.Commit
-	// changes[i] are the commits deployment i deployed (successes only).
-	changes    [][]commitKey
-	deployedBy map[commitKey]int
-	// prOfCommit maps the merge commit and the commits of each merged PR to
-	// it; prMerge are the merge commits by PR index.
-	prOfCommit map[commitKey]int
-	prMerge    []string
-	nameIndex  map[string]int32
+	deps []delivery.Deployment
+	// graphs are the commit graphs by repository; each node knows the
+	// deployment that first deployed it and the merged PR it belongs to.
+	graphs map[string]*graph
+	// changes[i] are the nodes deployment i deployed in its repository's
+	// graph (successes only).
+	changes [][]int32
+	// prMerge[p] is merged PR p's merge commit node, or -1 when not stored.
+	prMerge   []int32
+	nameIndex map[string]int32
 }
 
-type commitKey struct{ repo, sha string }
+// node finds a commit of the build.
+func (d *buildDetail) node(repo, sha string) (*graph, int32, bool) {
+	g := d.graphs[repo]
+	if g == nil {
+		return nil, 0, false
+	}
+	n, ok := g.lookup(sha)
+	return g, n, ok
+}
 
 type envKey struct{ repo, env string }
 
 // Analyze runs the window-independent part of every metric over in.
 func Analyze(in Input) *Analysis {
-	a := analyzeChanges(in)
+	known := knownItems(in.WorkItems)
+	a := analyzeChanges(in, packCommits(in.Commits, known))
 	first := map[int]depRef{}
-	a.firstDeployments(knownItems(in.WorkItems), in.PullRequests, first)
+	a.firstDeployments(known, in.PullRequests, first)
 	attribute(a.rules, in.WorkItems, []*Analysis{a}, a)
 	a.addWorkItemFacts(in.WorkItems, first)
 	return a
@@ -119,9 +128,23 @@ func NewProjectBuilder(in Input) *ProjectBuilder {
 // deployment candidates (a deployment of no repository may come as a
 // repository of its own). The analysis is compacted at once.
 func (b *ProjectBuilder) AddRepository(commits []delivery.Commit, prs []delivery.PullRequest, deployments []delivery.Deployment) {
+	b.add(packCommits(commits, b.known), prs, deployments)
+}
+
+// AddCommits is AddRepository with the repository's commits packed as
+// they were read (nil for a repository without stored commits).
+func (b *ProjectBuilder) AddCommits(commits *Commits, prs []delivery.PullRequest, deployments []delivery.Deployment) {
+	repos := map[string]*Commits{}
+	if commits != nil {
+		repos[commits.repo] = commits
+	}
+	b.add(repos, prs, deployments)
+}
+
+func (b *ProjectBuilder) add(repos map[string]*Commits, prs []delivery.PullRequest, deployments []delivery.Deployment) {
 	in := b.in
-	in.Commits, in.PullRequests, in.Deployments = commits, prs, deployments
-	a := analyzeChanges(in)
+	in.PullRequests, in.Deployments = prs, deployments
+	a := analyzeChanges(in, repos)
 	a.firstDeployments(b.known, prs, b.first)
 	b.parts = append(b.parts, a.Compact())
 }
@@ -137,24 +160,19 @@ func (b *ProjectBuilder) Finish() Set {
 }
 
 // analyzeChanges is Analyze's repository-local part: classification, change
-// sets, recoveries, PR facts and lead time items.
-func analyzeChanges(in Input) *Analysis {
+// sets, recoveries, PR facts and lead time items, over in's PRs and
+// deployments and the commits of repos (in.Commits is not read).
+func analyzeChanges(in Input, repos map[string]*Commits) *Analysis {
 	a := &Analysis{
 		rules:      withDefaults(in.Rules),
 		attributed: make(map[int][]int),
-		detail: &buildDetail{
-			commits:    make(map[commitKey]*delivery.Commit, len(in.Commits)),
-			deployedBy: make(map[commitKey]int),
-			prOfCommit: make(map[commitKey]int),
-			nameIndex:  make(map[string]int32),
-		},
+		detail:     &buildDetail{graphs: make(map[string]*graph, len(repos)), nameIndex: make(map[string]int32)},
 	}
-	for i := range in.Commits {
-		c := &in.Commits[i]
-		a.detail.commits[commitKey{c.RepositoryID, c.SHA}] = c
+	for repo, c := range repos {
+		a.detail.graphs[repo] = newGraph(c)
 	}
 	a.classify(in.Deployments)
-	a.walkChanges(in.Commits, in.BackfillFrom)
+	a.walkChanges(in.BackfillFrom)
 	a.linkRecoveries()
 	a.collectPRs(in.PullRequests, in.WorkItems)
 	a.leadOff = make([]int32, len(a.deps)+1)
@@ -203,27 +221,17 @@ func (a *Analysis) classify(candidates []delivery.Deployment) {
 // commits reachable from its SHA and not from the SHA of the previous
 // successful production deployment of the same repository and environment.
 // A commit is deployed by the first deployment whose changes contain it.
-func (a *Analysis) walkChanges(commits []delivery.Commit, backfillFrom time.Time) {
-	byRepo := make(map[string][]*delivery.Commit)
-	for i := range commits {
-		byRepo[commits[i].RepositoryID] = append(byRepo[commits[i].RepositoryID], &commits[i])
-	}
-	graphs := make(map[string]*graph)
+func (a *Analysis) walkChanges(backfillFrom time.Time) {
 	previous := make(map[envKey]string)
-	a.detail.changes = make([][]commitKey, len(a.deps))
+	a.detail.changes = make([][]int32, len(a.deps))
 	for i, d := range a.detail.deps {
 		if OutcomeOf(d.Result) != OutcomeSuccess {
 			continue
 		}
-		g := graphs[d.RepositoryID]
-		if g == nil {
-			g = newGraph(byRepo[d.RepositoryID])
-			graphs[d.RepositoryID] = g
-		}
 		key := envKey{d.RepositoryID, d.Environment}
 		prevSHA, hasPrev := previous[key]
 		previous[key] = d.SHA
-		head, ok := g.index[d.SHA]
+		g, head, ok := a.detail.node(d.RepositoryID, d.SHA)
 		if !ok {
 			continue // deployed version not (yet) stored: no known changes
 		}
@@ -231,18 +239,17 @@ func (a *Analysis) walkChanges(commits []delivery.Commit, backfillFrom time.Time
 		// the backfill limit its "changes" would be all of history.
 		base := int32(-1)
 		if hasPrev {
-			if b, ok := g.index[prevSHA]; ok {
+			if b, ok := g.lookup(prevSHA); ok {
 				base = b
 			}
 		}
 		for _, n := range g.between(head, base) {
-			if base < 0 && g.authored[n].Before(backfillFrom) {
+			if base < 0 && !backfillFrom.IsZero() && g.authored[n] < backfillFrom.UnixNano() {
 				continue
 			}
-			k := commitKey{d.RepositoryID, g.sha[n]}
-			a.detail.changes[i] = append(a.detail.changes[i], k)
-			if _, seen := a.detail.deployedBy[k]; !seen {
-				a.detail.deployedBy[k] = i
+			a.detail.changes[i] = append(a.detail.changes[i], n)
+			if g.deployedBy[n] < 0 {
+				g.deployedBy[n] = int32(i)
 			}
 		}
 		a.changeCount[i] = int32(len(a.detail.changes[i]))
@@ -284,9 +291,10 @@ func (a *Analysis) Changes(deploymentID string) []string {
 	if i < 0 || a.detail == nil {
 		return nil
 	}
+	g := a.detail.graphs[a.detail.deps[i].RepositoryID]
 	shas := make([]string, len(a.detail.changes[i]))
-	for j, k := range a.detail.changes[i] {
-		shas[j] = k.sha
+	for j, n := range a.detail.changes[i] {
+		shas[j] = g.shaString(n)
 	}
 	return shas
 }
@@ -297,11 +305,11 @@ func (a *Analysis) DeployedBy(repositoryID, sha string) (delivery.Deployment, bo
 	if a.detail == nil {
 		return delivery.Deployment{}, false
 	}
-	i, ok := a.detail.deployedBy[commitKey{repositoryID, sha}]
-	if !ok {
+	g, n, ok := a.detail.node(repositoryID, sha)
+	if !ok || g.deployedBy[n] < 0 {
 		return delivery.Deployment{}, false
 	}
-	return a.deployment(i), true
+	return a.deployment(int(g.deployedBy[n])), true
 }
 
 func (a *Analysis) deploymentIndex(id string) int {

@@ -138,11 +138,7 @@ func TestBetweenMatchesNaive(t *testing.T) {
 			}
 			commits = append(commits, commit("r", fmt.Sprint(i), t0, parents...))
 		}
-		ptrs := make([]*delivery.Commit, n)
-		for i := range commits {
-			ptrs[i] = &commits[i]
-		}
-		g := newGraph(ptrs)
+		g := newGraph(packCommits(commits, nil)["r"])
 		for range 10 {
 			head, base := int32(r.IntN(n)), int32(r.IntN(n+1)-1)
 			got := g.between(head, base)
@@ -169,7 +165,11 @@ func naiveBetween(g *graph, head, base int32) []int32 {
 				continue
 			}
 			seen[n] = true
-			stack = append(stack, g.parents[n]...)
+			for _, p := range g.parentsOf(n) {
+				if p >= 0 {
+					stack = append(stack, p)
+				}
+			}
 		}
 		return seen
 	}

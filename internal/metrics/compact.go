@@ -65,11 +65,8 @@ func (a *Analysis) packSHA(s string) (b [20]byte, odd int32) {
 	if s == "" {
 		return b, 0
 	}
-	if len(s) == 40 && isLowerHex(s) {
-		_, _ = hex.Decode(b[:], []byte(s))
-		if b != ([20]byte{}) {
-			return b, 0
-		}
+	if b, ok := packHex(s); ok && b != ([20]byte{}) {
+		return b, 0
 	}
 	a.odd = append(a.odd, s)
 	return [20]byte{}, int32(len(a.odd))
@@ -158,15 +155,27 @@ func (a *Analysis) facts(p *prFact) PRFacts {
 
 // rawPhases returns the unclamped phase spans and which of them apply.
 func (p *prFact) rawPhases() (spans [phases]time.Duration, ok [phases]bool) {
-	set := func(ph phase, from, to int64) {
-		if from != 0 && to != 0 {
-			spans[ph], ok[ph] = time.Duration(to-from), true
-		}
+	for ph := range phases {
+		spans[ph], ok[ph] = p.phaseSpan(ph)
 	}
-	set(phaseCoding, p.firstCommit, p.opened)
-	set(phasePickup, p.opened, p.firstReview)
-	set(phaseReview, p.firstReview, p.merged)
-	set(phaseDeploy, p.merged, p.deployed)
-	set(phaseCycle, p.firstCommit, p.merged)
 	return spans, ok
+}
+
+// phaseSpan is one phase's unclamped span, if it applies: both its ends
+// are known.
+func (p *prFact) phaseSpan(ph phase) (time.Duration, bool) {
+	var from, to int64
+	switch ph {
+	case phaseCoding:
+		from, to = p.firstCommit, p.opened
+	case phasePickup:
+		from, to = p.opened, p.firstReview
+	case phaseReview:
+		from, to = p.firstReview, p.merged
+	case phaseDeploy:
+		from, to = p.merged, p.deployed
+	case phaseCycle:
+		from, to = p.firstCommit, p.merged
+	}
+	return time.Duration(to - from), from != 0 && to != 0
 }

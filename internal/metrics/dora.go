@@ -162,20 +162,27 @@ func (s Set) LeadTimeItems(w delivery.Window) []LeadTimeItem {
 // their own. Analyze calls it once per deployment; windows only concatenate.
 func (a *Analysis) leadTimeItems(i int) {
 	d := a.detail
-	for _, k := range d.changes[i] {
-		if d.deployedBy[k] != i {
+	if len(d.changes[i]) == 0 {
+		return
+	}
+	g := d.graphs[d.deps[i].RepositoryID]
+	for _, n := range d.changes[i] {
+		if g.deployedBy[n] != int32(i) {
 			continue // deployed before, e.g. redeployed after a rollback
 		}
-		if p, ok := d.prOfCommit[k]; ok {
+		if p := g.prOf[n]; p >= 0 {
 			pr := &a.prs[p]
-			if k.sha != d.prMerge[p] || pr.firstCommit == 0 {
+			if n != d.prMerge[p] || pr.firstCommit == 0 {
 				continue // a PR commit, or a PR whose commits are unknown
 			}
 			a.lead = append(a.lead, leadFact{from: pr.firstCommit, pr: pr.id})
 			continue
 		}
-		sha, odd := a.packSHA(k.sha)
-		a.lead = append(a.lead, leadFact{from: nanos(d.commits[k].AuthoredAt), pr: -odd, sha: sha})
+		sha, odd := g.sha[n], int32(0)
+		if _, isOdd := g.oddSHA[n]; isOdd || sha == ([20]byte{}) {
+			sha, odd = a.packSHA(g.shaString(n)) // kept as a string
+		}
+		a.lead = append(a.lead, leadFact{from: g.authored[n], pr: -odd, sha: sha})
 	}
 }
 

@@ -1,24 +1,21 @@
 package metrics
 
-import (
-	"time"
-
-	"github.com/pandev-metrics/pandev/internal/delivery"
-)
-
-// graph is the commit graph of one repository, built from the stored
-// commits' parents. Nodes are dense int32 indexes so that walks use slices,
-// not maps: a year of a large repository is a hundred thousand commits and
-// every deployment walks part of it.
+// graph is the commit graph of one repository, over its packed commits.
+// Nodes are dense int32 indexes so that walks use slices, not maps: a year
+// of a large repository is a hundred thousand commits and every deployment
+// walks part of it.
 type graph struct {
-	index    map[string]int32
-	sha      []string
-	authored []time.Time
-	parents  [][]int32
+	*Commits
+	// Node n's parents are parents[off[n]:off[n+1]]; an edge that closed a
+	// cycle is -1.
+	off, parents []int32
 	// gen is the generation number: 1 + the largest generation of the
 	// parents. A parent always has a smaller generation than its child, which
 	// lets a walk visit nodes children-first without exploring all history.
 	gen []int32
+	// deployedBy[n] is the first deployment whose changes contain node n,
+	// prOf[n] the merged PR it belongs to (as merge or commit); -1 if none.
+	deployedBy, prOf []int32
 
 	// Scratch state of walk, reset after each call.
 	paint   []uint8
@@ -26,36 +23,26 @@ type graph struct {
 	queue   genHeap
 }
 
-func newGraph(commits []*delivery.Commit) *graph {
-	g := &graph{index: make(map[string]int32, len(commits))}
-	for _, c := range commits {
-		if _, dup := g.index[c.SHA]; dup {
-			continue
-		}
-		g.index[c.SHA] = int32(len(g.sha))
-		g.sha = append(g.sha, c.SHA)
-		g.authored = append(g.authored, c.AuthoredAt)
-	}
-	g.parents = make([][]int32, len(g.sha))
-	for _, c := range commits {
-		n := g.index[c.SHA]
-		if g.parents[n] != nil {
-			continue // duplicate commit record
-		}
-		g.parents[n] = make([]int32, 0, len(c.Parents))
-		for _, p := range c.Parents {
-			// Parents from before the backfill were never stored: the walk
-			// simply ends there.
-			if pi, ok := g.index[p]; ok {
-				g.parents[n] = append(g.parents[n], pi)
-			}
-		}
-	}
+func newGraph(c *Commits) *graph {
+	g := &graph{Commits: c}
+	g.off, g.parents = c.resolveParents()
 	g.generations()
-	g.paint = make([]uint8, len(g.sha))
+	g.deployedBy, g.prOf = filled(len(c.sha), -1), filled(len(c.sha), -1)
+	g.paint = make([]uint8, len(c.sha))
 	g.queue.gen = g.gen
 	return g
 }
+
+func filled(n int, v int32) []int32 {
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+// parentsOf is node n's parents; an entry of -1 is no edge.
+func (g *graph) parentsOf(n int32) []int32 { return g.parents[g.off[n]:g.off[n+1]] }
 
 // Node states of the depth-first walk in generations.
 const (
@@ -80,7 +67,7 @@ func (g *graph) generations() {
 		stack = append(stack[:0], frame{node: int32(root)})
 		for len(stack) > 0 {
 			top := &stack[len(stack)-1]
-			if ps := g.parents[top.node]; int(top.next) < len(ps) {
+			if ps := g.parentsOf(top.node); int(top.next) < len(ps) {
 				p := ps[top.next]
 				top.next++
 				if state[p] == unseen {
@@ -91,32 +78,18 @@ func (g *graph) generations() {
 			}
 			n := top.node
 			stack = stack[:len(stack)-1]
-			g.parents[n] = g.acyclic(n, state)
 			g.gen[n] = 1
-			for _, p := range g.parents[n] {
+			ps := g.parentsOf(n)
+			for i, p := range ps {
+				if state[p] != done { // still open, on the stack: a cycle
+					ps[i] = -1
+					continue
+				}
 				g.gen[n] = max(g.gen[n], g.gen[p]+1)
 			}
 			state[n] = done
 		}
 	}
-}
-
-// acyclic drops the parents of n that are still open, i.e. on the walk's
-// stack: those edges close a cycle.
-func (g *graph) acyclic(n int32, state []uint8) []int32 {
-	ps := g.parents[n]
-	for _, p := range ps {
-		if state[p] != done {
-			kept := ps[:0:0]
-			for _, q := range ps {
-				if state[q] == done {
-					kept = append(kept, q)
-				}
-			}
-			return kept
-		}
-	}
-	return ps
 }
 
 // Paints of a walk: which end a node is reachable from.
@@ -147,8 +120,10 @@ func (g *graph) between(head, base int32) []int32 {
 			out = append(out, n)
 			pending--
 		}
-		for _, p := range g.parents[n] {
-			g.mark(p, f, &pending)
+		for _, p := range g.parentsOf(n) {
+			if p >= 0 {
+				g.mark(p, f, &pending)
+			}
 		}
 	}
 	for _, n := range g.touched {

@@ -82,14 +82,28 @@ func (a *Analysis) collectPRs(prs []delivery.PullRequest, items []delivery.WorkI
 		return cmp.Or(x.ClosedAt.Compare(y.ClosedAt), cmp.Compare(x.RepositoryID, y.RepositoryID), cmp.Compare(x.ID, y.ID))
 	})
 	a.prs = make([]prFact, 0, len(merged))
-	a.detail.prMerge = make([]string, 0, len(merged))
+	a.detail.prMerge = make([]int32, 0, len(merged))
 	for i, pr := range merged {
 		a.prs = append(a.prs, a.prFact(pr, known))
-		a.detail.prMerge = append(a.detail.prMerge, pr.MergeCommitSHA)
-		for _, sha := range append([]string{pr.MergeCommitSHA}, pr.CommitSHAs...) {
-			k := commitKey{pr.RepositoryID, sha}
-			if _, taken := a.detail.prOfCommit[k]; !taken && sha != "" {
-				a.detail.prOfCommit[k] = i
+		g, merge, ok := a.detail.node(pr.RepositoryID, pr.MergeCommitSHA)
+		if !ok {
+			merge = -1
+		}
+		a.detail.prMerge = append(a.detail.prMerge, merge)
+		if g == nil {
+			continue
+		}
+		claim := func(n int32) {
+			if g.prOf[n] < 0 {
+				g.prOf[n] = int32(i)
+			}
+		}
+		if merge >= 0 {
+			claim(merge)
+		}
+		for _, sha := range pr.CommitSHAs {
+			if n, ok := g.lookup(sha); ok {
+				claim(n)
 			}
 		}
 	}
@@ -101,18 +115,20 @@ func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
 		opened: nanos(pr.OpenedAt()), merged: nanos(pr.ClosedAt), dep: -1,
 		linked: len(pr.WorkItemIDs) > 0 || len(mentionedItems(pr.Title+"\n"+pr.Description, known)) > 0,
 	}
-	var first time.Time
+	g := a.detail.graphs[pr.RepositoryID]
 	for _, sha := range pr.CommitSHAs {
-		c, ok := a.detail.commits[commitKey{pr.RepositoryID, sha}]
+		if g == nil {
+			break
+		}
+		n, ok := g.lookup(sha)
 		if !ok {
 			continue
 		}
-		f.files += int32(c.Changes.Files())
-		if first.IsZero() || c.AuthoredAt.Before(first) {
-			first = c.AuthoredAt
+		f.files += g.files[n]
+		if at := g.authored[n]; f.firstCommit == 0 || at < f.firstCommit {
+			f.firstCommit = at
 		}
 	}
-	f.firstCommit = nanos(first)
 	reviewed, firstReview := firstReview(*pr)
 	f.reviewed, f.firstReview = reviewed, nanos(firstReview)
 	for _, c := range pr.Comments {
@@ -129,8 +145,8 @@ func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
 			f.approvals++
 		}
 	}
-	if i, ok := a.detail.deployedBy[commitKey{pr.RepositoryID, pr.MergeCommitSHA}]; ok {
-		f.dep, f.deployed = int32(i), a.deps[i].finished
+	if g, n, ok := a.detail.node(pr.RepositoryID, pr.MergeCommitSHA); ok && g.deployedBy[n] >= 0 {
+		f.dep, f.deployed = g.deployedBy[n], a.deps[g.deployedBy[n]].finished
 	}
 	return f
 }
@@ -162,54 +178,61 @@ func firstReview(pr delivery.PullRequest) (reviewed bool, first time.Time) {
 // match its project and repository filters.
 func (a *Analysis) PullRequests(w delivery.Window) PRFlow { return Set{a}.PullRequests(w) }
 
-// PullRequests returns the flow of PRs merged in w across the set.
+// PullRequests returns the flow of PRs merged in w across the set. The
+// window's facts are gathered once; each figure is then summarized in
+// turn in one reused buffer, so a year's 200k PRs cost a few megabytes
+// per request rather than a buffer per figure.
 func (s Set) PullRequests(w delivery.Window) PRFlow {
 	flow := PRFlow{Meta: meta(), Window: w}
-	n := 0
-	s.eachPR(w, func(*Analysis, *prFact) { n++ })
-	// Spans and counts live in reused buffers sized for the window.
-	spanBuf, countBuf := spanBuffers.Get().(*[]time.Duration), countBuffers.Get().(*[]int)
-	defer spanBuffers.Put(spanBuf)
-	defer countBuffers.Put(countBuf)
-	if cap(*spanBuf) < int(phases)*n {
-		*spanBuf = make([]time.Duration, int(phases)*n)
-	}
-	if cap(*countBuf) < 4*n {
-		*countBuf = make([]int, 4*n)
-	}
-	var spans [phases][]time.Duration
-	for p := range int(phases) {
-		spans[p] = (*spanBuf)[p*n : p*n : (p+1)*n]
-	}
-	cb := (*countBuf)[:4*n]
-	size, comments, reviewers, approvals := cb[0:0:n], cb[n:n:2*n], cb[2*n:2*n:3*n], cb[3*n:3*n:4*n]
+	factBuf := factBuffers.Get().(*[]*prFact)
+	defer factBuffers.Put(factBuf)
+	facts := (*factBuf)[:0]
 	linked := 0
 	s.eachPR(w, func(_ *Analysis, f *prFact) {
-		flow.Merged++
-		raw, ok := f.rawPhases()
-		for p := range phases {
-			if ok[p] {
-				spans[p] = append(spans[p], raw[p])
-			}
-		}
+		facts = append(facts, f)
 		if !f.reviewed {
 			flow.MergedWithoutReview++
 		}
 		if f.linked {
 			linked++
 		}
-		size = append(size, int(f.files))
-		comments = append(comments, int(f.comments))
-		reviewers = append(reviewers, int(f.reviewers))
-		approvals = append(approvals, int(f.approvals))
 	})
-	flow.Coding, flow.Pickup, flow.Review = summarizeOwned(spans[phaseCoding]), summarizeOwned(spans[phasePickup]), summarizeOwned(spans[phaseReview])
-	flow.Deploy, flow.Cycle = summarizeOwned(spans[phaseDeploy]), summarizeOwned(spans[phaseCycle])
-	flow.Size, flow.Comments = summarizeCountsOwned(size), summarizeCountsOwned(comments)
-	flow.Reviewers, flow.Approvals = summarizeCountsOwned(reviewers), summarizeCountsOwned(approvals)
+	*factBuf = facts[:0]
+	flow.Merged = len(facts)
 	flow.WorkItemLinked = newRate(linked, flow.Merged)
+
+	spanBuf := spanBuffers.Get().(*[]time.Duration)
+	defer spanBuffers.Put(spanBuf)
+	for p, dst := range []*Stats{&flow.Coding, &flow.Pickup, &flow.Review, &flow.Deploy, &flow.Cycle} {
+		spans := (*spanBuf)[:0]
+		for _, f := range facts {
+			if span, ok := f.phaseSpan(phase(p)); ok {
+				spans = append(spans, span)
+			}
+		}
+		*dst, *spanBuf = summarizeOwned(spans), spans[:0]
+	}
+	countBuf := countBuffers.Get().(*[]int)
+	defer countBuffers.Put(countBuf)
+	for _, c := range []struct {
+		dst *CountStats
+		of  func(*prFact) int32
+	}{
+		{&flow.Size, func(f *prFact) int32 { return f.files }},
+		{&flow.Comments, func(f *prFact) int32 { return f.comments }},
+		{&flow.Reviewers, func(f *prFact) int32 { return f.reviewers }},
+		{&flow.Approvals, func(f *prFact) int32 { return f.approvals }},
+	} {
+		counts := (*countBuf)[:0]
+		for _, f := range facts {
+			counts = append(counts, int(c.of(f)))
+		}
+		*c.dst, *countBuf = summarizeCountsOwned(counts), counts[:0]
+	}
 	return flow
 }
+
+var factBuffers = sync.Pool{New: func() any { return new([]*prFact) }}
 
 var countBuffers = sync.Pool{New: func() any { return new([]int) }}
 

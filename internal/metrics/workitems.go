@@ -75,25 +75,26 @@ func mentionedItems(text string, known map[int]bool) []int {
 // description), and merges it into first, which may hold other
 // repositories' answers: the earlier deployment wins.
 func (a *Analysis) firstDeployments(known map[int]bool, prs []delivery.PullRequest, first map[int]depRef) {
-	link := func(ids []int, k commitKey) {
-		dep, ok := a.detail.deployedBy[k]
-		if !ok {
+	link := func(ids []int, g *graph, n int32) {
+		if g.deployedBy[n] < 0 {
 			return
 		}
-		r := depRef{a, dep}
+		r := depRef{a, int(g.deployedBy[n])}
 		for _, id := range ids {
 			if cur, seen := first[id]; known[id] && (!seen || r.before(cur)) {
 				first[id] = r
 			}
 		}
 	}
-	for k, c := range a.detail.commits {
-		link(append(slices.Clone(c.WorkItemIDs), mentionedItems(c.Message, known)...), k)
+	for _, g := range a.detail.graphs {
+		for n, ids := range g.items {
+			link(ids, g, n)
+		}
 	}
 	for _, pr := range prs {
-		if pr.Merged() {
+		if g, n, ok := a.detail.node(pr.RepositoryID, pr.MergeCommitSHA); ok && pr.Merged() {
 			ids := append(slices.Clone(pr.WorkItemIDs), mentionedItems(pr.Title+"\n"+pr.Description, known)...)
-			link(ids, commitKey{pr.RepositoryID, pr.MergeCommitSHA})
+			link(ids, g, n)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -182,21 +184,47 @@ type GraphCommit struct {
 	Parents                   []string
 }
 
+// ProjectRepositories returns the ids of the repositories of the
+// workspace's project that have commits or PRs, sorted. It skips through
+// the commits_window and pull_requests_created indexes (a lookup per
+// repository), so it costs nothing like reading the rows.
+func (q queries) ProjectRepositories(ctx context.Context, workspaceID, project string) ([]string, error) {
+	var out []string
+	for _, table := range []string{"commits", "pull_requests"} {
+		after := ""
+		for {
+			var repo sql.NullString
+			err := q.q.QueryRowContext(ctx, `SELECT MIN(repo_id) FROM `+table+`
+				WHERE workspace_id = $1 AND project_id = $2 AND repo_id > $3`, workspaceID, project, after).Scan(&repo)
+			if err != nil {
+				return nil, mapErr(err)
+			}
+			if !repo.Valid {
+				break
+			}
+			out = append(out, repo.String)
+			after = repo.String
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
 // EachCommit calls fn with every commit of the workspace's project (every
-// project with project ""), parents in order, a repository's commits one
-// after another (ordered by repository id, which the commits_window index
-// gives without sorting): the commit graph the changes of deployments are
-// computed on, one repository at a time.
+// project with project "") and repository (every repository with repo ""),
+// parents in order, a repository's commits one after another (ordered by
+// repository id, which the commits_window index gives without sorting):
+// the commit graph the changes of deployments are computed on.
 // It streams, so a large repository is never held as rows and values at
 // once. fn must not use the database.
-func (q queries) EachCommit(ctx context.Context, workspaceID, project string, fn func(GraphCommit) error) error {
+func (q queries) EachCommit(ctx context.Context, workspaceID, project, repo string, fn func(GraphCommit) error) error {
 	parents := `(SELECT group_concat(parent_sha, ' ' ORDER BY ord) FROM commit_parents p
 		WHERE p.integration_id = c.integration_id AND p.repo_id = c.repo_id AND p.sha = c.sha)`
 	if q.dialect == Postgres {
 		parents = `(SELECT string_agg(parent_sha, ' ' ORDER BY ord) FROM commit_parents p
 		WHERE p.integration_id = c.integration_id AND p.repo_id = c.repo_id AND p.sha = c.sha)`
 	}
-	filter, args := ofProject("c", workspaceID, project)
+	filter, args := ofRepository("c", workspaceID, project, repo)
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT c.repo_id, c.sha, c.project_id, c.author_date, c.committer_date, c.message,
 			c.adds, c.edits, c.deletes, COALESCE(`+parents+`, '')
@@ -232,6 +260,15 @@ func ofProject(alias, workspaceID, project string) (string, []any) {
 	return alias + ".workspace_id = $1 AND " + alias + ".project_id = $2", []any{workspaceID, project}
 }
 
+// ofRepository is ofProject narrowed to a repository unless repo is "".
+func ofRepository(alias, workspaceID, project, repo string) (string, []any) {
+	filter, args := ofProject(alias, workspaceID, project)
+	if repo == "" {
+		return filter, args
+	}
+	return filter + " AND " + alias + ".repo_id = $" + strconv.Itoa(len(args)+1), append(args, repo)
+}
+
 // PullRequestDetail is a PR row with everything stored about it.
 type PullRequestDetail struct {
 	PullRequest
@@ -239,10 +276,11 @@ type PullRequestDetail struct {
 }
 
 // AllPullRequests returns every PR of the workspace's project (every
-// project with project "") with its reviewers, comments, commits and work
-// item refs, ordered by integration and id.
-func (q queries) AllPullRequests(ctx context.Context, workspaceID, project string) ([]PullRequestDetail, error) {
-	filter, args := ofProject("p", workspaceID, project)
+// project with project "") and repository (every repository with repo "")
+// with its reviewers, comments, commits and work item refs, ordered by
+// integration and id.
+func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo string) ([]PullRequestDetail, error) {
+	filter, args := ofRepository("p", workspaceID, project, repo)
 	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests p WHERE `+filter+`
 		ORDER BY integration_id, pr_id`, args...)
 	prs, err := collect(rows, err, func(r rowScanner) (PullRequestDetail, error) {

@@ -62,11 +62,12 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	dashboardRows(t, db, f, "")
 	dashboardRows(t, db, other, "o-")
 
-	allCommits := func(ws, project string) ([]store.GraphCommit, error) {
+	repoCommits := func(ws, project, repo string) ([]store.GraphCommit, error) {
 		var out []store.GraphCommit
-		err := db.EachCommit(ctx, ws, project, func(c store.GraphCommit) error { out = append(out, c); return nil })
+		err := db.EachCommit(ctx, ws, project, repo, func(c store.GraphCommit) error { out = append(out, c); return nil })
 		return out, err
 	}
+	allCommits := func(ws, project string) ([]store.GraphCommit, error) { return repoCommits(ws, project, "") }
 	commits, err := allCommits(f.ws.ID, "")
 	must(t, err)
 	eq(t, "commits", len(commits), 2)
@@ -75,7 +76,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "root has no parents", len(commits[0].Parents), 0)
 	eq(t, "time is UTC", commits[0].AuthorDate.Equal(t0), true)
 
-	prs, err := db.AllPullRequests(ctx, f.ws.ID, "")
+	prs, err := db.AllPullRequests(ctx, f.ws.ID, "", "")
 	must(t, err)
 	eq(t, "prs", len(prs), 1)
 	p := prs[0]
@@ -116,11 +117,11 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	p2Commits, err := allCommits(f.ws.ID, "p2")
 	must(t, err)
 	eq(t, "p2 commits", len(p2Commits), 1)
-	p1PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p1")
+	p1PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p1", "")
 	must(t, err)
 	eq(t, "p1 PRs", len(p1PRs), 1)
 	eq(t, "p1 PR commits", slices.Equal(p1PRs[0].Commits, []string{"a"}), true)
-	p2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2")
+	p2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "")
 	must(t, err)
 	eq(t, "p2 PR commits", len(p2PRs) == 1 && slices.Equal(p2PRs[0].Commits, []string{"z"}) && len(p2PRs[0].Reviewers) == 0, true)
 	p2Items, err := db.AllWorkItems(ctx, f.ws.ID, "p2")
@@ -135,6 +136,31 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 		return strings.Compare(a.RepoID, b.RepoID)
 	}), true)
 
+	// A repository filter keeps that repository's rows; the repositories of
+	// a project are those with commits or PRs.
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r3", SHA: "y", ProjectID: "p2", AuthorDate: t0, CommitterDate: t0}))
+	r2Commits, err := repoCommits(f.ws.ID, "p2", "r2")
+	must(t, err)
+	eq(t, "r2 commits", len(r2Commits) == 1 && r2Commits[0].SHA == "z", true)
+	r3Commits, err := repoCommits(f.ws.ID, "", "r3")
+	must(t, err)
+	eq(t, "r3 commits in any project", len(r3Commits) == 1 && r3Commits[0].SHA == "y", true)
+	r3PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "r3")
+	must(t, err)
+	eq(t, "r3 has no PRs", len(r3PRs), 0)
+	r2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "r2")
+	must(t, err)
+	eq(t, "r2 PRs with their commits", len(r2PRs) == 1 && r2PRs[0].PRID == 12 && slices.Equal(r2PRs[0].Commits, []string{"z"}), true)
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 13, ProjectID: "p2", RepoID: "r4", Status: "active",
+		CreatedAt: t0, ProviderUpdatedAt: t0})
+	must(t, err)
+	repos, err := db.ProjectRepositories(ctx, f.ws.ID, "p2")
+	must(t, err)
+	eq(t, "p2 repositories", strings.Join(repos, ","), "r2,r3,r4")
+	repos, err = db.ProjectRepositories(ctx, f.ws.ID, "p9")
+	must(t, err)
+	eq(t, "unknown project's repositories", len(repos), 0)
+
 	scopes, err := db.ListScopes(ctx, f.ws.ID)
 	must(t, err)
 	eq(t, "scopes", len(scopes), 1)
@@ -145,7 +171,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	must(t, err)
 	for what, n := range map[string]func() (int, error){
 		"commits": func() (int, error) { v, err := allCommits(empty.ID, ""); return len(v), err },
-		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID, ""); return len(v), err },
+		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID, "", ""); return len(v), err },
 		"deps":    func() (int, error) { v, err := db.AllDeployments(ctx, empty.ID, ""); return len(v), err },
 		"items":   func() (int, error) { v, err := db.AllWorkItems(ctx, empty.ID, ""); return len(v), err },
 		"parts":   func() (int, error) { v, err := db.ProjectParts(ctx, empty.ID); return len(v), err },
