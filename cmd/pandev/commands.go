@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"time"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/config"
+	"github.com/pandev-metrics/pandev/internal/membudget"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -19,19 +21,22 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	logger := newLogger(cfg, stderr)
 	tuneGC(getenv)
+	budget := membudget.Apply(getenv, logger)
 	a, err := newApp(ctx, cfg, logger, appOptions{})
 	if err != nil {
 		return err
 	}
+	go budget.Watch(ctx, 10*time.Second)
 	fmt.Fprintf(stdout, "PanDev Metrics is listening on %s\n", cfg.DefaultPublicURL(a.Addr()))
 	return a.run(ctx)
 }
 
 // serveGCPercent is the server's garbage collection target unless GOGC is
 // set. Most of a large server's heap is the dashboard's long-lived facts
-// (~60 MB at a million commits); Go's default of 100 lets the heap grow to
+// (~56 MB at a million commits); Go's default of 100 lets the heap grow to
 // twice that before collecting. 50 collects at one and a half times, for
-// a few percent of CPU (docs/performance.md has both).
+// a few percent of CPU (docs/performance.md has both). The memory budget
+// (package membudget) caps the heap below that when it nears the limit.
 const serveGCPercent = 50
 
 func tuneGC(getenv func(string) string) {
