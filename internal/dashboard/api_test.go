@@ -313,7 +313,8 @@ func TestViewsAndCSV(t *testing.T) {
 	})
 }
 
-// countingReader counts the projects read, to see what the cache re-reads.
+// countingReader counts the projects and the repositories read, to see
+// what the cache re-reads.
 type countingReader struct {
 	*store.DB
 	mu    sync.Mutex
@@ -321,22 +322,32 @@ type countingReader struct {
 }
 
 func (c *countingReader) ProjectRepositories(ctx context.Context, ws, project string) ([]string, error) {
-	c.mu.Lock()
-	c.reads[project]++
-	c.mu.Unlock()
+	c.count(project)
 	return c.DB.ProjectRepositories(ctx, ws, project)
+}
+
+func (c *countingReader) EachCommit(ctx context.Context, ws, project, repo string, fn func(store.GraphCommit) error) error {
+	c.count(repo)
+	return c.DB.EachCommit(ctx, ws, project, repo, fn)
+}
+
+func (c *countingReader) count(what string) {
+	c.mu.Lock()
+	c.reads[what]++
+	c.mu.Unlock()
 }
 
 func (c *countingReader) got() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return fmt.Sprintf("p1:%d p2:%d", c.reads["p1"], c.reads["p2"])
+	return fmt.Sprintf("p1:%d p2:%d r1:%d r3:%d", c.reads["p1"], c.reads["p2"], c.reads["r1"], c.reads["r3"])
 }
 
 func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db, "acme")
 		scenario(t, w)
+		w.commit(t, "r3", "p1", "e1", at(3, 9)) // p1's second repository
 		cr := &countingReader{DB: db, reads: map[string]int{}}
 		h := New(cr, clock, Config{})
 		defer h.Close()
@@ -352,30 +363,62 @@ func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 			}
 		}
 		get()
-		expect("first request reads every project once", "p1:1 p2:1")
+		expect("first request reads every project and repository once", "p1:1 p2:1 r1:1 r3:1")
 		get()
-		expect("unchanged data is not read again", "p1:1 p2:1")
+		expect("unchanged data is not read again", "p1:1 p2:1 r1:1 r3:1")
 		w.deploy(t, "d6", "p1", "r1", "prod", "succeeded", "m1", at(12, 9))
 		if r := get(); r.DeploymentFrequency.N != 5 {
 			t.Fatalf("new deployment not counted: %d", r.DeploymentFrequency.N)
 		}
-		expect("a deployment re-reads its project only", "p1:2 p2:1")
+		expect("a deployment re-reads its repository only", "p1:2 p2:1 r1:2 r3:1")
+		w.commit(t, "r3", "p1", "e2", at(12, 10), "e1")
+		w.processed(t, "push-r3")
+		get()
+		expect("a commit re-reads its repository only", "p1:3 p2:1 r1:2 r3:2")
+		// The figures with r1's analysis kept are those of a fresh server.
+		fresh := New(db, clock, Config{})
+		defer fresh.Close()
+		type handler = func(http.ResponseWriter, *http.Request) error
+		for _, c := range []struct {
+			target string
+			of     func(*Handlers) handler
+		}{
+			{"/api/v1/metrics/dora?" + window, func(h *Handlers) handler { return h.DORA }},
+			{"/api/v1/metrics/dora?view=lead-time&" + window, func(h *Handlers) handler { return h.DORA }},
+			{"/api/v1/metrics/pull-requests?" + window, func(h *Handlers) handler { return h.PullRequests }},
+			{"/api/v1/metrics/work-items?view=items&" + window, func(h *Handlers) handler { return h.WorkItems }},
+		} {
+			target, handler := c.target, c.of
+			kept, err := request(t, handler(h), w, target)
+			must(t, err)
+			anew, err := request(t, handler(fresh), w, target)
+			must(t, err)
+			if kept.Body.String() != anew.Body.String() {
+				t.Errorf("%s with a kept repository:\n%s\nfresh:\n%s", target, kept.Body, anew.Body)
+			}
+		}
 		// A processed event that changed nothing moves the version, not the parts.
 		_, err := db.InsertInboxEvent(bg, store.InboxEvent{Key: w.key, EventID: "e1", EventType: "x", Payload: "{}", ReceivedAt: now})
 		must(t, err)
 		must(t, db.MarkInboxEvent(bg, w.key.IntegrationID, "e1", "ignored", "", now))
 		get()
-		expect("an ignored event re-reads nothing", "p1:2 p2:1")
+		expect("an ignored event re-reads nothing", "p1:3 p2:1 r1:2 r3:2")
 		w.commit(t, "r2", "p2", "c9", at(12, 8))
 		w.processed(t, "push")
 		get()
-		expect("a commit re-reads its project only", "p1:2 p2:2")
+		expect("a commit re-reads its project only", "p1:3 p2:2 r1:2 r3:2")
 		must(t, db.MarkIntegrationSynced(bg, w.key.IntegrationID, now))
 		get()
-		expect("a sync that stored nothing re-reads nothing", "p1:2 p2:2")
+		expect("a sync that stored nothing re-reads nothing", "p1:3 p2:2 r1:2 r3:2")
+		_, err = db.UpsertWorkItem(bg, store.WorkItem{Key: w.key, WorkItemID: 901, ProjectID: "p1", Rev: 1, Type: "Bug",
+			Title: "Typo", CreatedAt: at(12, 11), ChangedAt: at(12, 11)})
+		must(t, err)
+		w.processed(t, "work-item")
+		get()
+		expect("a work item re-reads its project's repositories", "p1:4 p2:2 r1:3 r3:3")
 		must(t, db.UpdateIntegrationSettings(bg, w.key.WorkspaceID, w.key.IntegrationID, `{}`, now.Add(time.Minute)))
 		get()
-		expect("a settings change (rules) re-reads everything", "p1:3 p2:3")
+		expect("a settings change (rules) re-reads everything", "p1:5 p2:3 r1:4 r3:4")
 	})
 }
 
@@ -445,6 +488,7 @@ func TestWarmBuildsBeforeTheFirstRequest(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		w := newWorld(t, db, "acme")
 		scenario(t, w)
+		w.commit(t, "r3", "p1", "e1", at(3, 9)) // p1's second repository
 		cr := &countingReader{DB: db, reads: map[string]int{}}
 		h := New(cr, clock, Config{})
 		defer h.Close()
@@ -459,7 +503,7 @@ func TestWarmBuildsBeforeTheFirstRequest(t *testing.T) {
 		if _, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window); err != nil {
 			t.Fatal(err)
 		}
-		if got := cr.got(); got != "p1:1 p2:1" {
+		if got := cr.got(); got != "p1:1 p2:1 r1:1 r3:1" {
 			t.Fatalf("reads %s: the first request built again", got)
 		}
 	})

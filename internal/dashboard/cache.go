@@ -34,19 +34,22 @@ type Snapshot struct {
 }
 
 // projectFacts is one project's analyses (one per repository, and one for
-// what belongs to none) and the fingerprints of the rows they were
-// computed from.
+// what belongs to none), the repositories' parts they were finished from,
+// and the fingerprints of the rows they were computed from.
 type projectFacts struct {
 	parts store.DataParts
+	repos map[string]metrics.RepositoryPart
 	set   metrics.Set
 }
 
 // BuildStats says what building a snapshot took, for logs and benchmarks.
 type BuildStats struct {
-	// Reloaded names the projects read and analyzed again.
-	Reloaded []string
-	Read     time.Duration // reading and mapping rows
-	Analyze  time.Duration // the analysis proper
+	// Reloaded names the projects read and analyzed again; Repositories
+	// counts the repositories read (the others' analyses were kept).
+	Reloaded     []string
+	Repositories int
+	Read         time.Duration // reading and mapping rows
+	Analyze      time.Duration // the analysis proper
 	// The rows read by this build.
 	Commits, PullRequests, Deployments, WorkItems int
 }
@@ -222,16 +225,31 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 		snap.base = prev.base
 	}
 	for _, project := range slices.Sorted(maps.Keys(parts)) {
-		if old, ok := prev.project(project); ok && !full && old.parts == parts[project] {
+		cur := parts[project]
+		old, ok := prev.project(project)
+		if ok && !full && old.parts.Equal(cur) {
 			snap.projects[project] = old
 			continue
 		}
-		set, err := analyzeProject(ctx, c.db, ws, project, snap.base, &snap.Stats)
+		// Rules, backfill start, work items and runs feed every repository's
+		// analysis; when they stand, a repository whose rows did not move
+		// keeps its analysis.
+		var keep map[string]metrics.RepositoryPart
+		if ok && !full && old.parts.WorkItems == cur.WorkItems && old.parts.Runs == cur.Runs {
+			keep = map[string]metrics.RepositoryPart{}
+			for repo, part := range old.repos {
+				if fp, ok := cur.Repositories[repo]; ok && fp == old.parts.Repositories[repo] {
+					keep[repo] = part
+				}
+			}
+		}
+		facts, err := analyzeProject(ctx, c.db, ws, project, snap.base, keep, &snap.Stats)
 		if err != nil {
 			return nil, err
 		}
+		facts.parts = cur
 		snap.Stats.Reloaded = append(snap.Stats.Reloaded, project)
-		snap.projects[project] = projectFacts{parts: parts[project], set: set}
+		snap.projects[project] = facts
 	}
 	for _, project := range slices.Sorted(maps.Keys(snap.projects)) {
 		snap.Set = append(snap.Set, snap.projects[project].set...)

@@ -33,13 +33,16 @@ type Reader interface {
 // packed as they stream from the store (about a hundred bytes each), and
 // its PRs. The project's work items and deployments are read whole first:
 // they are a fraction of the commits, and deployments name their
-// repositories. Every rule of METRICS.md is local to a project; a work
-// item links to commits and PRs of its own project. The counts and the
-// analysis time go to stats.
-func analyzeProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, stats *BuildStats) (metrics.Set, error) {
+// repositories. A repository in keep is not read: its earlier analysis is
+// reused. Every rule of METRICS.md is local to a project; a work item
+// links to commits and PRs of its own project. The counts and the analysis
+// time go to stats.
+func analyzeProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, keep map[string]metrics.RepositoryPart,
+	stats *BuildStats) (projectFacts, error) {
+	facts := projectFacts{repos: map[string]metrics.RepositoryPart{}}
 	items, links, err := loadWorkItems(ctx, db, ws, project)
 	if err != nil {
-		return nil, err
+		return projectFacts{}, err
 	}
 	known := make(map[int]bool, len(items))
 	for _, w := range items {
@@ -47,11 +50,11 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 	}
 	deps, err := loadDeployments(ctx, db, ws, project)
 	if err != nil {
-		return nil, err
+		return projectFacts{}, err
 	}
 	repos, err := db.ProjectRepositories(ctx, ws, project)
 	if err != nil {
-		return nil, err
+		return projectFacts{}, err
 	}
 	// A repository's deployments are a run of deps sorted by repository;
 	// deployments of no repository come as a repository "" of their own.
@@ -75,6 +78,12 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 
 	b := metrics.NewProjectBuilder(metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom, WorkItems: items})
 	for _, repo := range repos {
+		if part, ok := keep[repo]; ok {
+			b.AddPart(part)
+			facts.repos[repo] = part
+			continue
+		}
+		stats.Repositories++
 		var commits *metrics.Commits
 		var prs []delivery.PullRequest
 		if repo != "" {
@@ -84,22 +93,22 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 				return nil
 			})
 			if err != nil {
-				return nil, err
+				return projectFacts{}, err
 			}
 			if prs, err = loadPullRequests(ctx, db, ws, project, repo, links, known); err != nil {
-				return nil, err
+				return projectFacts{}, err
 			}
 			stats.Commits += commits.Len()
 			stats.PullRequests += len(prs)
 		}
 		t0 := time.Now()
-		b.AddCommits(commits, prs, depsOf[repo]) // keeps nothing of commits and prs
+		facts.repos[repo] = b.AddCommits(commits, prs, depsOf[repo]) // keeps nothing of commits and prs
 		stats.Analyze += time.Since(t0)
 	}
 	t0 := time.Now()
-	set := b.Finish()
+	facts.set = b.Finish()
 	stats.Analyze += time.Since(t0)
-	return set, nil
+	return facts, nil
 }
 
 // The load functions map store rows to delivery values.

@@ -112,7 +112,16 @@ func Analyze(in Input) *Analysis {
 type ProjectBuilder struct {
 	in    Input // rules, backfill start and the project's work items
 	known map[int]bool
-	parts []*Analysis
+	parts []RepositoryPart
+}
+
+// RepositoryPart is one repository's analysis within its project, before
+// the project's incidents are attributed. A server keeps it so that a
+// change elsewhere in the project does not read this repository again; it
+// stays valid while the project's rules and work items do not change.
+type RepositoryPart struct {
+	a *Analysis
+	// first is the repository's first deployment of each work item.
 	first map[int]depRef
 }
 
@@ -121,42 +130,62 @@ type ProjectBuilder struct {
 func NewProjectBuilder(in Input) *ProjectBuilder {
 	in.Rules = withDefaults(in.Rules)
 	return &ProjectBuilder{in: Input{Rules: in.Rules, BackfillFrom: in.BackfillFrom, WorkItems: in.WorkItems},
-		known: knownItems(in.WorkItems), first: map[int]depRef{}}
+		known: knownItems(in.WorkItems)}
 }
 
 // AddRepository analyzes one repository: its commits, its PRs and its
 // deployment candidates (a deployment of no repository may come as a
 // repository of its own). The analysis is compacted at once.
-func (b *ProjectBuilder) AddRepository(commits []delivery.Commit, prs []delivery.PullRequest, deployments []delivery.Deployment) {
-	b.add(packCommits(commits, b.known), prs, deployments)
+func (b *ProjectBuilder) AddRepository(commits []delivery.Commit, prs []delivery.PullRequest, deployments []delivery.Deployment) RepositoryPart {
+	return b.add(packCommits(commits, b.known), prs, deployments)
 }
 
 // AddCommits is AddRepository with the repository's commits packed as
 // they were read (nil for a repository without stored commits).
-func (b *ProjectBuilder) AddCommits(commits *Commits, prs []delivery.PullRequest, deployments []delivery.Deployment) {
+func (b *ProjectBuilder) AddCommits(commits *Commits, prs []delivery.PullRequest, deployments []delivery.Deployment) RepositoryPart {
 	repos := map[string]*Commits{}
 	if commits != nil {
 		repos[commits.repo] = commits
 	}
-	b.add(repos, prs, deployments)
+	return b.add(repos, prs, deployments)
 }
 
-func (b *ProjectBuilder) add(repos map[string]*Commits, prs []delivery.PullRequest, deployments []delivery.Deployment) {
+// AddPart adds a repository analyzed by an earlier builder of the project.
+func (b *ProjectBuilder) AddPart(p RepositoryPart) { b.parts = append(b.parts, p) }
+
+func (b *ProjectBuilder) add(repos map[string]*Commits, prs []delivery.PullRequest, deployments []delivery.Deployment) RepositoryPart {
 	in := b.in
 	in.PullRequests, in.Deployments = prs, deployments
 	a := analyzeChanges(in, repos)
-	a.firstDeployments(b.known, prs, b.first)
-	b.parts = append(b.parts, a.Compact())
+	p := RepositoryPart{first: map[int]depRef{}}
+	a.firstDeployments(b.known, prs, p.first)
+	p.a = a.Compact()
+	b.parts = append(b.parts, p)
+	return p
 }
 
 // Finish attributes the project's incidents and records its work item lead
 // times, and returns the repositories' analyses with a last one holding
 // what belongs to no repository (unattributed incidents, work item facts).
+// The parts are not changed: each analysis in the Set is a copy sharing
+// their facts, with the project's incidents.
 func (b *ProjectBuilder) Finish() Set {
 	host := &Analysis{rules: b.in.Rules, attributed: map[int][]int{}}
-	attribute(b.in.Rules, b.in.WorkItems, b.parts, host)
-	host.addWorkItemFacts(b.in.WorkItems, b.first)
-	return append(Set(slices.Clone(b.parts)), host)
+	set := make(Set, 0, len(b.parts)+1)
+	first := map[int]depRef{}
+	for _, p := range b.parts {
+		c := *p.a
+		c.incidents, c.incDep, c.attributed = nil, nil, map[int][]int{}
+		set = append(set, &c)
+		for id, r := range p.first {
+			if cur, seen := first[id]; !seen || r.before(cur) {
+				first[id] = r
+			}
+		}
+	}
+	attribute(b.in.Rules, b.in.WorkItems, set, host)
+	host.addWorkItemFacts(b.in.WorkItems, first)
+	return append(set, host)
 }
 
 // analyzeChanges is Analyze's repository-local part: classification, change
@@ -189,9 +218,19 @@ func analyzeChanges(in Input, repos map[string]*Commits) *Analysis {
 // DeployedBy return nothing.
 func (a *Analysis) Compact() *Analysis {
 	a.detail = nil
-	a.lead = slices.Clip(a.lead)
-	a.prs = slices.Clip(a.prs)
+	a.lead = fit(a.lead)
+	a.prs = fit(a.prs)
 	return a
+}
+
+// fit returns s in an array of its length: appends leave up to a quarter
+// (and for small slices double) of the length unused, which a long-lived
+// fact slice should not keep.
+func fit[S ~[]E, E any](s S) S {
+	if cap(s) == len(s) {
+		return s
+	}
+	return append(S(nil), s...)
 }
 
 // classify keeps the production deployments, ordered so that "previous" and

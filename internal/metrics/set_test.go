@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -72,16 +73,30 @@ func TestSetOfProjectsEqualsWhole(t *testing.T) {
 	if len(set) != 2 {
 		t.Fatalf("scenario has %d projects, want 2", len(set))
 	}
-	// And repository by repository, as the server reads a large project.
-	var byRepo Set
+	// And repository by repository, as the server reads a large project;
+	// and again with one repository read anew and the others' parts
+	// reused, as the server does when that repository changed.
+	var byRepo, reused Set
 	repos := 0
 	for _, p := range splitByProject(in) {
 		b := NewProjectBuilder(p)
-		for _, r := range splitByRepository(p) {
-			b.AddRepository(r.Commits, r.PullRequests, r.Deployments)
+		parts := map[string]RepositoryPart{}
+		byRepoOf := splitByRepository(p)
+		for _, name := range slices.Sorted(maps.Keys(byRepoOf)) {
+			r := byRepoOf[name]
+			parts[name] = b.AddRepository(r.Commits, r.PullRequests, r.Deployments)
 			repos++
 		}
 		byRepo = append(byRepo, b.Finish()...)
+		again := NewProjectBuilder(p)
+		for i, name := range slices.Sorted(maps.Keys(byRepoOf)) {
+			if r := byRepoOf[name]; i == 0 {
+				again.AddRepository(r.Commits, r.PullRequests, r.Deployments)
+			} else {
+				again.AddPart(parts[name])
+			}
+		}
+		reused = append(reused, again.Finish()...)
 	}
 	if repos < 3 {
 		t.Fatalf("scenario has %d repositories, want 3 or more", repos)
@@ -103,7 +118,7 @@ func TestSetOfProjectsEqualsWhole(t *testing.T) {
 	for _, s := range []struct {
 		name string
 		set  Set
-	}{{"per project", set}, {"per repository", byRepo}} {
+	}{{"per project", set}, {"per repository", byRepo}, {"with reused repositories", reused}} {
 		set := s.set
 		for _, w := range windows {
 			same(s.name+" DORA", w, set.DORA(w), whole.DORA(w))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,29 +69,43 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 	}, nil
 }
 
-// DataParts fingerprints each kind of row of one project separately.
-// Every field is an opaque string; compare with ==.
+// DataParts fingerprints each kind of row of one project separately, and
+// each repository's rows. Every string is opaque; compare with == (Equal
+// compares all).
 type DataParts struct {
 	Commits      string
 	PullRequests string
-	Deployments  string
+	Deployments  string // pipeline runs included: they classify deployments
 	WorkItems    string
+	// Runs fingerprints the project's pipeline runs alone.
+	Runs string
+	// Repositories fingerprints each repository's commits, PRs and
+	// deployments; "" holds the deployments of no repository.
+	Repositories map[string]string
+}
+
+// Equal reports whether two projects' fingerprints are the same.
+func (p DataParts) Equal(o DataParts) bool {
+	return p.Commits == o.Commits && p.PullRequests == o.PullRequests && p.Deployments == o.Deployments &&
+		p.WorkItems == o.WorkItems && p.Runs == o.Runs && maps.Equal(p.Repositories, o.Repositories)
 }
 
 // ProjectParts returns the fingerprints of each project of the workspace
-// that holds rows, so that a reader holding per-project figures in memory
-// re-reads only the projects that changed. Each query is one pass over an
-// index or a table grouped by project.
+// that holds rows, and of its repositories, so that a reader holding
+// figures in memory re-reads only the projects and repositories that
+// changed. Each query is one pass over an index or a table grouped by
+// project and repository.
 func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[string]DataParts, error) {
 	out := map[string]DataParts{}
 	for _, part := range []struct {
+		kind  string // of a repository's part; "" for project-wide kinds
 		field func(*DataParts) *string
 		query string
 	}{
-		{func(p *DataParts) *string { return &p.Commits }, `SELECT project_id, COUNT(*), '' FROM commits
-			WHERE workspace_id = $1 GROUP BY project_id`},
+		{"c", func(p *DataParts) *string { return &p.Commits }, `SELECT project_id, repo_id, COUNT(*), '' FROM commits
+			WHERE workspace_id = $1 GROUP BY project_id, repo_id ORDER BY 1, 2`},
 		// Children carry no project: they count through their PR.
-		{func(p *DataParts) *string { return &p.PullRequests }, `SELECT p.project_id,
+		{"p", func(p *DataParts) *string { return &p.PullRequests }, `SELECT p.project_id, p.repo_id,
 			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id))
 				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id))
 				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id)),
@@ -98,36 +113,48 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 				FROM pr_reviewers r WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id)) AS TEXT), '')
 				|| '/' || COALESCE(CAST(MAX((SELECT MAX(voted_at) FROM pr_reviewers r
 				WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id)) AS TEXT), '')
-			FROM pull_requests p WHERE p.workspace_id = $1 GROUP BY p.project_id`},
-		{func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, COUNT(*),
+			FROM pull_requests p WHERE p.workspace_id = $1 GROUP BY p.project_id, p.repo_id ORDER BY 1, 2`},
+		{"d", func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, repo_id, COUNT(*),
 			COALESCE(CAST(MAX(finished_at) AS TEXT), '') || '/' || CAST(COUNT(finished_at) AS TEXT) || '/'
 			|| CAST(SUM(CASE WHEN result IN ('succeeded', 'partiallySucceeded') THEN 1 ELSE 0 END) AS TEXT)
 			|| '/' || CAST(SUM(CASE WHEN is_production THEN 1 ELSE 0 END) AS TEXT)
-			FROM deployments WHERE workspace_id = $1 GROUP BY project_id`},
+			FROM deployments WHERE workspace_id = $1 GROUP BY project_id, repo_id ORDER BY 1, 2`},
 		// Build-rule deployments are classified by their run's names.
-		{func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, COUNT(*), 'runs'
+		{"", func(p *DataParts) *string { return &p.Runs }, `SELECT project_id, '', COUNT(*), 'runs'
 			FROM pipeline_runs WHERE workspace_id = $1 GROUP BY project_id`},
-		{func(p *DataParts) *string { return &p.WorkItems }, `SELECT w.project_id, COUNT(*) + SUM((SELECT COUNT(*)
+		{"", func(p *DataParts) *string { return &p.WorkItems }, `SELECT w.project_id, '', COUNT(*) + SUM((SELECT COUNT(*)
 				FROM work_item_links l WHERE l.integration_id = w.integration_id AND l.work_item_id = w.work_item_id)),
 			COALESCE(CAST(MAX(w.changed_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM(w.rev) AS TEXT), '')
 			FROM work_items w WHERE w.workspace_id = $1 GROUP BY w.project_id`},
 	} {
 		rows, err := q.q.QueryContext(ctx, part.query, workspaceID)
 		_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
-			var project string
+			var project, repo string
 			var n int64
 			var v sql.NullString
-			if err := r.Scan(&project, &n, &v); err != nil {
+			if err := r.Scan(&project, &repo, &n, &v); err != nil {
 				return struct{}{}, mapErr(err)
 			}
 			p := out[project]
-			*part.field(&p) += fmt.Sprintf("%d/%s;", n, v.String)
+			fp := fmt.Sprintf("%d/%s;", n, v.String)
+			if part.kind != "" {
+				if p.Repositories == nil {
+					p.Repositories = map[string]string{}
+				}
+				p.Repositories[repo] += part.kind + ":" + fp
+				fp = repo + ":" + fp
+			}
+			*part.field(&p) += fp
 			out[project] = p
 			return struct{}{}, nil
 		})
 		if err != nil {
 			return nil, err
 		}
+	}
+	for id, p := range out {
+		p.Deployments += p.Runs
+		out[id] = p
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -205,7 +206,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	// Another workspace's data does not move ours.
 	dashboardRows(t, db, other, "o-")
 	eq(t, "isolated version", version(), v0)
-	eq(t, "isolated parts", parts(), p0)
+	eq(t, "isolated parts", parts().Equal(p0), true)
 
 	// A deployment row moves the version and only the deployment part.
 	must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: "env:1", ProjectID: "p1",
@@ -218,6 +219,8 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	if p1.Deployments == p0.Deployments {
 		t.Fatal("deployment part must change")
 	}
+	eq(t, "a deployment of no repository is a part of its own", p1.Repositories[""] != "" && p0.Repositories[""] == "", true)
+	eq(t, "repositories' parts kept", p1.Repositories["r1"], p0.Repositories["r1"])
 	// Finishing it moves them again.
 	must(t, db.UpsertDeployment(ctx, store.Deployment{Key: f.key, DeploymentKey: "env:1", ProjectID: "p1",
 		Source: "environment", Environment: "prod", Result: "succeeded", FinishedAt: ptr(t0)}))
@@ -250,15 +253,16 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	// Each kind of row moves its own part.
 	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r1", SHA: "a", ProjectID: "p1", AuthorDate: t0, CommitterDate: t0}))
 	p3 := parts()
-	if p3.Commits == p2.Commits {
-		t.Fatal("commit part must change")
+	if p3.Commits == p2.Commits || p3.Repositories["r1"] == p2.Repositories["r1"] {
+		t.Fatal("commit part and its repository's must change")
 	}
+	eq(t, "other repositories' parts kept", p3.Repositories[""], p2.Repositories[""])
 	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 1, ProjectID: "p1", RepoID: "r1", Status: "active",
 		CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
 	p4 := parts()
-	if p4.PullRequests == p3.PullRequests || p4.Commits != p3.Commits {
-		t.Fatal("PR part must change alone")
+	if p4.PullRequests == p3.PullRequests || p4.Commits != p3.Commits || p4.Repositories["r1"] == p3.Repositories["r1"] {
+		t.Fatal("PR part (and its repository's) must change alone")
 	}
 	must(t, db.UpsertReviewer(ctx, f.in.ID, 1, store.Reviewer{ReviewerID: "bob", Vote: 10}))
 	p5 := parts()
@@ -268,7 +272,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 1, ProjectID: "p1", Rev: 1, CreatedAt: t0, ChangedAt: t0})
 	must(t, err)
 	p6 := parts()
-	if p6.WorkItems == p5.WorkItems || p6.PullRequests != p5.PullRequests {
+	if p6.WorkItems == p5.WorkItems || p6.PullRequests != p5.PullRequests || !maps.Equal(p6.Repositories, p5.Repositories) {
 		t.Fatal("work item part must change alone")
 	}
 	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 1, ProjectID: "p1", Rev: 2, State: "Closed",
@@ -280,7 +284,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	}
 	must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: 77, ProjectID: "p1", DefinitionName: "deploy"}))
 	p8 := parts()
-	if p8.Deployments == p7.Deployments {
+	if p8.Deployments == p7.Deployments || p8.Runs == p7.Runs {
 		t.Fatal("a pipeline run must change the deployment part (build rules classify by its names)")
 	}
 
@@ -290,7 +294,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 		CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
 	must(t, db.AddPRCommit(ctx, f.in.ID, 2, "x"))
-	eq(t, "p1 parts kept", parts(), p8)
+	eq(t, "p1 parts kept", parts().Equal(p8), true)
 	all, err := db.ProjectParts(ctx, f.ws.ID)
 	must(t, err)
 	eq(t, "projects with rows", len(all), 2)
