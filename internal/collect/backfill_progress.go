@@ -17,6 +17,9 @@ type checkpoint struct {
 	Pos      string     `json:"pos,omitempty"`
 	Done     int64      `json:"done"`
 	Total    int64      `json:"total,omitempty"` // 0 while unknown
+	// Share estimates the part done of a resource whose total is unknown
+	// (commits, runs), from where its walk is in the window.
+	Share float64 `json:"share,omitempty"`
 	Pages    int64      `json:"pages"`
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished,omitempty"`
@@ -77,6 +80,8 @@ type ResourceProgress struct {
 	Resource   string     `json:"resource"`
 	ItemsDone  int64      `json:"items_done"`
 	ItemsTotal int64      `json:"items_total,omitempty"` // 0 while unknown
+	// Share is the estimated part done (0 to 1) while the total is unknown.
+	Share float64 `json:"share,omitempty"`
 	Pages      int64      `json:"pages"`
 	Started    *time.Time `json:"started,omitempty"`
 	Finished   *time.Time `json:"finished,omitempty"`
@@ -128,7 +133,7 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 			continue
 		}
 		p.Resources = append(p.Resources, ResourceProgress{Resource: w.Resource, ItemsDone: cp.Done, ItemsTotal: cp.Total,
-			Pages: cp.Pages, Started: timeOrNil(cp.Started), Finished: cp.Finished, Watermark: w.Watermark})
+			Share: cp.Share, Pages: cp.Pages, Started: timeOrNil(cp.Started), Finished: cp.Finished, Watermark: w.Watermark})
 	}
 	out := make([]ProjectProgress, 0, len(order))
 	for _, id := range order {
@@ -149,6 +154,8 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 				done++
 			case r.ItemsTotal > 0:
 				done += min(1, float64(r.ItemsDone)/float64(r.ItemsTotal))
+			default:
+				done += min(1, r.Share)
 			}
 		}
 		p.Fraction = done / float64(len(resources))

@@ -105,3 +105,55 @@ func TestBackfillTokenRevokedMidway(t *testing.T) {
 		}
 	})
 }
+
+// TestProgressMovesWhileCommitsAreRead: commits come with no total, so the
+// bar once stood still through the whole commits step (an eighth of the
+// way, for as long as a large organization's history takes). Stopped at
+// many points, each project's commits share only grows, and it is seen
+// strictly between 0 and 1 while the step runs.
+func TestProgressMovesWhileCommitsAreRead(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		frozen := time.Now()
+		now := func() time.Time { return frozen }
+		fresh := newSimEnv(t, db, sim, "fresh", now)
+		if err := fresh.backfill(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		calls := fresh.calls.n.Load()
+		e := newSimEnv(t, db, sim, "stepped", now)
+		last := map[string]float64{}
+		midway := 0
+		for range 30 { // stops a thirtieth of a backfill's calls apart
+			ctx, cancel := context.WithCancel(context.Background())
+			e.calls.mu.Lock()
+			e.calls.cancel = cancel
+			e.calls.mu.Unlock()
+			e.calls.cancelAt.Store(e.calls.n.Load() + max(4, calls/30))
+			_ = e.backfill(ctx)
+			cancel()
+			ps, err := collect.Progress(context.Background(), db, e.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				for _, r := range p.Resources {
+					if r.Resource != "commits" || r.Finished != nil {
+						continue
+					}
+					if r.Share < last[p.ProjectID] {
+						t.Fatalf("project %s: commits share went back from %.2f to %.2f", p.ProjectID, last[p.ProjectID], r.Share)
+					}
+					last[p.ProjectID] = r.Share
+					if r.Share > 0 && r.Share < 1 {
+						midway++
+					}
+				}
+			}
+		}
+		if midway == 0 {
+			t.Fatal("the commits share was never seen between 0 and 1 while the step ran")
+		}
+		t.Logf("%d stops saw commits midway; last shares %v", midway, last)
+	})
+}

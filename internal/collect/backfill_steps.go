@@ -34,6 +34,9 @@ type syncer struct {
 	fanout    int       // per-item calls in flight (the client caps them too)
 	window    time.Time // start of the backfill window: bounds the first change set
 	cps       map[string]*checkpoint
+	// repoShare is the commits step's progress before the repository it
+	// walks, and that repository's part of it.
+	repoShare [2]float64
 
 	fetched, recovered atomic.Int64
 }
@@ -516,6 +519,7 @@ func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
 				fmt.Sprintf("%s|%s|%d", rows[i].Status, rows[i].Result, len(rows[i].Stages))}
 		}
 		cp.Pos = chunk[len(chunk)-1].FinishTime.UTC().Format(time.RFC3339Nano)
+		cp.Share = s.windowShare(s.from, chunk[len(chunk)-1].FinishTime.UTC()) // runs come oldest first
 		cp.Pages += int64(len(chunk))
 		chunk = nil
 		return s.write(ctx, resRuns, cp, items, func(tx *store.Tx) error {
@@ -544,6 +548,16 @@ func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
 		}
 	}
 	return flush()
+}
+
+// windowShare is the part of the collection window [from, started]
+// between a and b, for the progress of a walk through it by time.
+func (s *syncer) windowShare(a, b time.Time) float64 {
+	span := s.started.Sub(s.from)
+	if span <= 0 {
+		return 0
+	}
+	return min(1, max(0, float64(b.Sub(a))/float64(span)))
 }
 
 func (s *syncer) runRow(b azdo.Build, stages []store.Stage) store.PipelineRun {

@@ -84,6 +84,7 @@ func (s *syncer) commits(ctx context.Context, cp *checkpoint) error {
 		if resumed && i == start {
 			at = cur
 		}
+		s.repoShare = [2]float64{float64(i) / float64(len(repos)), 1 / float64(len(repos))}
 		if err := s.repoCommits(ctx, cp, repos[i], at); err != nil {
 			if !s.repoGone(repos[i], err) {
 				return err
@@ -91,6 +92,18 @@ func (s *syncer) commits(ctx context.Context, cp *checkpoint) error {
 		}
 	}
 	return nil
+}
+
+// commitsShare estimates the commits step's part done: the repositories
+// walked, and of the current one the part of the window its default
+// branch has reached (newest first), which is most of a repository's
+// commits; its other branches fill the last tenth.
+func (s *syncer) commitsShare(branch string, reached time.Time) float64 {
+	base, slot := s.repoShare[0], s.repoShare[1]
+	if branch != "" {
+		return base + slot*0.9
+	}
+	return base + slot*0.9*s.windowShare(reached, s.started)
 }
 
 // repoGone reports whether err says Azure DevOps does not know the
@@ -172,6 +185,11 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 		batch := buf
 		buf = nil
 		cp.Pos = commitCursor{repo.RepoID, name, pos}.String()
+		if t, err := time.Parse(time.RFC3339Nano, pos); err == nil {
+			cp.Share = s.commitsShare(name, t)
+		} else if pos == "done" {
+			cp.Share = s.commitsShare(name, s.from)
+		}
 		return s.write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
 			for _, p := range batch {
 				if err := s.writeCommit(ctx, tx, repo.RepoID, p); err != nil {
