@@ -32,13 +32,7 @@ func TestBackfillResumes(t *testing.T) {
 		e := newSimEnv(t, db, sim, "resumed", now)
 		var before int64
 		for _, stopAt := range []int64{freshCalls / 4, freshCalls / 2} {
-			ctx, cancel := context.WithCancel(context.Background())
-			e.calls.mu.Lock()
-			e.calls.cancel = cancel
-			e.calls.mu.Unlock()
-			e.calls.cancelAt.Store(stopAt)
-			err := e.backfill(ctx)
-			cancel()
+			err := e.backfillUntil(stopAt)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("backfill stopped at call %d: want context.Canceled, got %v", stopAt, err)
 			}
@@ -125,13 +119,7 @@ func TestProgressMovesWhileCommitsAreRead(t *testing.T) {
 		last := map[string]float64{}
 		midway := 0
 		for range 30 { // stops a thirtieth of a backfill's calls apart
-			ctx, cancel := context.WithCancel(context.Background())
-			e.calls.mu.Lock()
-			e.calls.cancel = cancel
-			e.calls.mu.Unlock()
-			e.calls.cancelAt.Store(e.calls.n.Load() + max(4, calls/30))
-			_ = e.backfill(ctx)
-			cancel()
+			_ = e.backfillUntil(e.calls.n.Load() + max(4, calls/30))
 			ps, err := collect.Progress(context.Background(), db, e.key)
 			if err != nil {
 				t.Fatal(err)
@@ -156,4 +144,16 @@ func TestProgressMovesWhileCommitsAreRead(t *testing.T) {
 		}
 		t.Logf("%d stops saw commits midway; last shares %v", midway, last)
 	})
+}
+
+// backfillUntil runs a backfill that is cancelled once the environment
+// has made stopAt calls in all.
+func (e *simEnv) backfillUntil(stopAt int64) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.calls.mu.Lock()
+	e.calls.cancel = cancel
+	e.calls.mu.Unlock()
+	e.calls.cancelAt.Store(stopAt)
+	return e.backfill(ctx)
 }
