@@ -508,3 +508,36 @@ func TestWarmBuildsBeforeTheFirstRequest(t *testing.T) {
 		}
 	})
 }
+
+// TestPRDescriptionMentionsLinkWorkItems: the dashboard reads PRs keeping
+// no text, so a #1234 in a title or description is resolved as the row is
+// read: a known work item links the PR, an unknown number does not.
+func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		h := New(db, clock, Config{})
+		defer h.Close()
+		linked := func(description string, updated time.Time) float64 {
+			t.Helper()
+			_, err := db.UpsertPullRequest(bg, store.PullRequest{Key: w.key, PRID: 1, ProjectID: "p1", RepoID: "r1",
+				Title: "Checkout", Description: description, Status: "completed", AuthorID: "ann", CreatedAt: at(3, 11),
+				ClosedAt: ptr(at(4, 12)), MergeCommit: "m1", ProviderUpdatedAt: updated})
+			must(t, err)
+			w.processed(t, "pr-"+updated.Format(time.RFC3339))
+			rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
+			must(t, err)
+			r := decodeJSON[PullRequestReport](t, rec.Body.String())
+			if r.WorkItemLinked.Value == nil {
+				t.Fatalf("no work-item-linked share: %s", rec.Body.String())
+			}
+			return *r.WorkItemLinked.Value
+		}
+		if got := linked("Speeds up the cart (#555 is another tracker's)", at(4, 13)); got != 0 {
+			t.Errorf("an unknown #555 linked the PR: share %v", got)
+		}
+		if got := linked("Fixes #100, the checkout outage", at(4, 14)); got != 1 {
+			t.Errorf("a mention of work item 100 did not link the PR: share %v", got)
+		}
+	})
+}

@@ -21,7 +21,7 @@ type Reader interface {
 	ProjectParts(ctx context.Context, workspaceID string) (map[string]store.DataParts, error)
 	ProjectRepositories(ctx context.Context, workspaceID, project string) ([]string, error)
 	EachCommit(ctx context.Context, workspaceID, project, repo string, fn func(store.GraphCommit) error) error
-	AllPullRequests(ctx context.Context, workspaceID, project, repo string) ([]store.PullRequestDetail, error)
+	AllPullRequests(ctx context.Context, workspaceID, project, repo string, reduce func(*store.PullRequestDetail)) ([]store.PullRequestDetail, error)
 	AllDeployments(ctx context.Context, workspaceID, project string) ([]store.DeploymentDetail, error)
 	AllWorkItems(ctx context.Context, workspaceID, project string) ([]store.WorkItemDetail, error)
 	ListScopes(ctx context.Context, workspaceID string) ([]store.Scope, error)
@@ -133,10 +133,16 @@ func appendMentions(ids []int, text string, known map[int]bool) []int {
 }
 
 // loadPullRequests reads a repository's PRs. Work item links and #1234
-// mentions in the title and description become the PR's work items, so
-// that neither text is kept.
+// mentions in the title and description become the PR's work items as
+// each row is read, and the texts are dropped: a description can be pages
+// long, and a repository has thousands of PRs.
 func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, links map[string][]int, known map[int]bool) ([]delivery.PullRequest, error) {
-	rows, err := db.AllPullRequests(ctx, ws, project, repo)
+	rows, err := db.AllPullRequests(ctx, ws, project, repo, func(p *store.PullRequestDetail) {
+		for _, id := range appendMentions(nil, p.Title+"\n"+p.Description, known) {
+			p.WorkItemIDs = append(p.WorkItemIDs, int64(id))
+		}
+		p.Title, p.Description, p.AuthorName, p.SourceRef, p.TargetRef = "", "", "", "", ""
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +173,6 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, 
 			pr.WorkItemIDs = append(pr.WorkItemIDs, int(id))
 		}
 		pr.WorkItemIDs = append(pr.WorkItemIDs, links[strconv.FormatInt(p.PRID, 10)]...)
-		pr.WorkItemIDs = appendMentions(pr.WorkItemIDs, p.Title+"\n"+p.Description, known)
 		out[i] = pr
 	}
 	return out, nil

@@ -305,14 +305,21 @@ type PullRequestDetail struct {
 // AllPullRequests returns every PR of the workspace's project (every
 // project with project "") and repository (every repository with repo "")
 // with its reviewers, comments, commits and work item refs, ordered by
-// integration and id.
-func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo string) ([]PullRequestDetail, error) {
+// integration and id. reduce, unless nil, is called with each PR as it is
+// read, before its children: a reader that needs less than the row (the
+// dashboard keeps no text) drops the rest there, so that a repository's
+// PRs are never all held whole.
+func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo string, reduce func(*PullRequestDetail)) ([]PullRequestDetail, error) {
 	filter, args := ofRepository("p", workspaceID, project, repo)
 	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests p WHERE `+filter+`
 		ORDER BY integration_id, pr_id`, args...)
 	prs, err := collect(rows, err, func(r rowScanner) (PullRequestDetail, error) {
 		p, err := scanPR(r)
-		return PullRequestDetail{PullRequest: p}, err
+		d := PullRequestDetail{PullRequest: p}
+		if err == nil && reduce != nil {
+			reduce(&d)
+		}
+		return d, err
 	})
 	if err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ func dashboardRows(t *testing.T, db *store.DB, f fixture, prefix string) {
 		AuthorEmail: "ann@x", AuthorDate: t0.Add(time.Hour), CommitterDate: t0.Add(time.Hour), Message: "merge #7",
 		Parents: []string{"a", "b"}}))
 	_, err := db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 11, ProjectID: prefix + "p1", RepoID: prefix + "r1",
-		Status: "completed", AuthorID: "ann", CreatedAt: t0, ClosedAt: ptr(t0.Add(2 * time.Hour)), MergeCommit: "m",
+		Title: "Fix checkout", Status: "completed", AuthorID: "ann", CreatedAt: t0, ClosedAt: ptr(t0.Add(2 * time.Hour)), MergeCommit: "m",
 		ProviderUpdatedAt: t0})
 	must(t, err)
 	must(t, db.UpsertReviewer(ctx, f.in.ID, 11, store.Reviewer{ReviewerID: "bob", Vote: 10, VotedAt: ptr(t0.Add(time.Hour))}))
@@ -77,7 +77,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "root has no parents", len(commits[0].Parents), 0)
 	eq(t, "time is UTC", commits[0].AuthorDate.Equal(t0), true)
 
-	prs, err := db.AllPullRequests(ctx, f.ws.ID, "", "")
+	prs, err := db.AllPullRequests(ctx, f.ws.ID, "", "", nil)
 	must(t, err)
 	eq(t, "prs", len(prs), 1)
 	p := prs[0]
@@ -87,6 +87,15 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "comments", len(p.Comments), 1)
 	eq(t, "commits", slices.Equal(p.Commits, []string{"a"}), true)
 	eq(t, "work items", slices.Equal(p.WorkItemIDs, []int64{7}), true)
+	eq(t, "title", p.Title, "Fix checkout")
+	// A reader that needs less reduces each row as it is read; the children
+	// still come.
+	reduced, err := db.AllPullRequests(ctx, f.ws.ID, "", "", func(p *store.PullRequestDetail) {
+		p.Title, p.WorkItemIDs = "", append(p.WorkItemIDs, 99)
+	})
+	must(t, err)
+	eq(t, "reduced PR", len(reduced) == 1 && reduced[0].Title == "" && len(reduced[0].Reviewers) == 1 &&
+		slices.Equal(reduced[0].WorkItemIDs, []int64{99, 7}), true)
 
 	deps, err := db.AllDeployments(ctx, f.ws.ID, "")
 	must(t, err)
@@ -118,11 +127,11 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	p2Commits, err := allCommits(f.ws.ID, "p2")
 	must(t, err)
 	eq(t, "p2 commits", len(p2Commits), 1)
-	p1PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p1", "")
+	p1PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p1", "", nil)
 	must(t, err)
 	eq(t, "p1 PRs", len(p1PRs), 1)
 	eq(t, "p1 PR commits", slices.Equal(p1PRs[0].Commits, []string{"a"}), true)
-	p2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "")
+	p2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "", nil)
 	must(t, err)
 	eq(t, "p2 PR commits", len(p2PRs) == 1 && slices.Equal(p2PRs[0].Commits, []string{"z"}) && len(p2PRs[0].Reviewers) == 0, true)
 	p2Items, err := db.AllWorkItems(ctx, f.ws.ID, "p2")
@@ -146,10 +155,10 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	r3Commits, err := repoCommits(f.ws.ID, "", "r3")
 	must(t, err)
 	eq(t, "r3 commits in any project", len(r3Commits) == 1 && r3Commits[0].SHA == "y", true)
-	r3PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "r3")
+	r3PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "r3", nil)
 	must(t, err)
 	eq(t, "r3 has no PRs", len(r3PRs), 0)
-	r2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "r2")
+	r2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "r2", nil)
 	must(t, err)
 	eq(t, "r2 PRs with their commits", len(r2PRs) == 1 && r2PRs[0].PRID == 12 && slices.Equal(r2PRs[0].Commits, []string{"z"}), true)
 	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 13, ProjectID: "p2", RepoID: "r4", Status: "active",
@@ -172,7 +181,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	must(t, err)
 	for what, n := range map[string]func() (int, error){
 		"commits": func() (int, error) { v, err := allCommits(empty.ID, ""); return len(v), err },
-		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID, "", ""); return len(v), err },
+		"prs":     func() (int, error) { v, err := db.AllPullRequests(ctx, empty.ID, "", "", nil); return len(v), err },
 		"deps":    func() (int, error) { v, err := db.AllDeployments(ctx, empty.ID, ""); return len(v), err },
 		"items":   func() (int, error) { v, err := db.AllWorkItems(ctx, empty.ID, ""); return len(v), err },
 		"parts":   func() (int, error) { v, err := db.ProjectParts(ctx, empty.ID); return len(v), err },
