@@ -14,12 +14,12 @@ import (
 // it has done, and when it started and finished. The "backfill" row also
 // holds the window, so a resumed backfill collects exactly the same window.
 type checkpoint struct {
-	Pos      string     `json:"pos,omitempty"`
-	Done     int64      `json:"done"`
-	Total    int64      `json:"total,omitempty"` // 0 while unknown
+	Pos   string `json:"pos,omitempty"`
+	Done  int64  `json:"done"`
+	Total int64  `json:"total,omitempty"` // 0 while unknown
 	// Share estimates the part done of a resource whose total is unknown
 	// (commits, runs), from where its walk is in the window.
-	Share float64 `json:"share,omitempty"`
+	Share    float64    `json:"share,omitempty"`
 	Pages    int64      `json:"pages"`
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished,omitempty"`
@@ -77,14 +77,14 @@ func (s *syncer) save(ctx context.Context, q watermarkSaver, resource string, cp
 
 // ResourceProgress is how far collection of one resource of a project is.
 type ResourceProgress struct {
-	Resource   string     `json:"resource"`
-	ItemsDone  int64      `json:"items_done"`
-	ItemsTotal int64      `json:"items_total,omitempty"` // 0 while unknown
+	Resource   string `json:"resource"`
+	ItemsDone  int64  `json:"items_done"`
+	ItemsTotal int64  `json:"items_total,omitempty"` // 0 while unknown
 	// Share is the estimated part done (0 to 1) while the total is unknown.
-	Share float64 `json:"share,omitempty"`
-	Pages      int64      `json:"pages"`
-	Started    *time.Time `json:"started,omitempty"`
-	Finished   *time.Time `json:"finished,omitempty"`
+	Share    float64    `json:"share,omitempty"`
+	Pages    int64      `json:"pages"`
+	Started  *time.Time `json:"started,omitempty"`
+	Finished *time.Time `json:"finished,omitempty"`
 	// Watermark: everything up to this time is stored.
 	Watermark *time.Time `json:"watermark,omitempty"`
 }
