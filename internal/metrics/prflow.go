@@ -197,7 +197,9 @@ func (s Set) PullRequests(w delivery.Window) PRFlow {
 			linked++
 		}
 	})
-	*factBuf = facts[:0]
+	// The buffer goes back to the pool without its pointers: they would
+	// keep the facts of a replaced analysis alive.
+	defer func() { clear(facts[:cap(facts)]); *factBuf = facts[:0] }()
 	flow.Merged = len(facts)
 	flow.WorkItemLinked = newRate(linked, flow.Merged)
 
