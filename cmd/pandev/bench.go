@@ -34,7 +34,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "small sizes: finishes in under 2 minutes (CI smoke)")
 	out := fs.String("out", "bench-report", "folder for report.md and report.json")
-	only := fs.String("only", "", "comma-separated scenarios to run (default all): ingest, freshness, backfill, replicas, dashboard, abuse")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all but large): ingest, freshness, backfill, replicas, dashboard, abuse, large (the simulator's large profile backfilled for real, then the dashboard: tens of minutes)")
 	dashCommits := fs.Int("dashboard-commits", 200_000, "commits in the dashboard scenario's generated year (1000000 matches the simulator's large profile; --quick uses 10000)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	sqliteOn := fs.Bool("sqlite", true, "run the SQLite runs (--sqlite=false runs PostgreSQL only)")
@@ -59,17 +59,20 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	var failed []string
 	for _, sc := range []struct {
-		name string
-		run  func(context.Context) error
+		name  string
+		run   func(context.Context) error
+		optIn bool // only when named in --only
 	}{
-		{"ingest", b.ingest},
-		{"freshness", b.freshness},
-		{"backfill", b.backfill},
-		{"replicas", b.replicas},
-		{"dashboard", b.dashboard},
-		{"abuse", b.abuse},
+		{"ingest", b.ingest, false},
+		{"freshness", b.freshness, false},
+		{"backfill", b.backfill, false},
+		{"replicas", b.replicas, false},
+		{"dashboard", b.dashboard, false},
+		{"abuse", b.abuse, false},
+		{"large", b.large, true},
 	} {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.name) {
+		named := slices.Contains(strings.Split(*only, ","), sc.name)
+		if (*only != "" || sc.optIn) && !named {
 			continue
 		}
 		fmt.Fprintf(stdout, "\n== %s\n", sc.name)
@@ -175,9 +178,12 @@ func benchPostgres(base string) (string, error) {
 // same data needs the same key.
 const benchSecretKey = "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMTI="
 
-func startBenchApp(ctx context.Context, dsn string, opts appOptions) (*app, func(), error) {
+func startBenchApp(ctx context.Context, dsn string, opts appOptions, extraEnv ...string) (*app, func(), error) {
 	env := map[string]string{"PANDEV_DB": dsn, "PANDEV_ADDR": "127.0.0.1:0", "PANDEV_LOG_LEVEL": "error",
 		"PANDEV_SECRET_KEY": benchSecretKey}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
+	}
 	cfg, err := config.Parse("bench", nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		return nil, nil, err
@@ -436,7 +442,7 @@ func (b *bench) freshness(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	sim, a, stop, ws, err := b.connected(ctx, filepath.Join(dir, "fresh.db"), "small", 0)
+	sim, a, stop, ws, err := b.connected(ctx, filepath.Join(dir, "fresh.db"), "small", azdosim.FaultConfig{})
 	if err != nil {
 		return err
 	}
@@ -481,7 +487,7 @@ func (b *bench) freshness(ctx context.Context) error {
 
 // connected starts a simulator and a server, and connects them the way an
 // admin does (check, activate, select every project).
-func (b *bench) connected(ctx context.Context, dsn, profile string, latency time.Duration) (*azdosim.Sim, *app, func(), string, error) {
+func (b *bench) connected(ctx context.Context, dsn, profile string, faults azdosim.FaultConfig, env ...string) (*azdosim.Sim, *app, func(), string, error) {
 	sim, err := azdosim.New(azdosim.Options{Seed: 1, Profile: profile, Addr: "127.0.0.1:0"})
 	if err != nil {
 		return nil, nil, nil, "", err
@@ -489,14 +495,11 @@ func (b *bench) connected(ctx context.Context, dsn, profile string, latency time
 	if err := sim.Start(ctx); err != nil {
 		return nil, nil, nil, "", err
 	}
-	cfgFaults := azdosim.FaultConfig{}
-	if latency > 0 {
-		cfgFaults.Latency = latency.String()
-	}
-	if err := sim.SetFaults(cfgFaults); err != nil {
+	if err := sim.SetFaults(faults); err != nil {
+		sim.Close()
 		return nil, nil, nil, "", err
 	}
-	a, stop, err := startBenchApp(ctx, dsn, appOptions{LocalAzureDevOps: true, AzureHTTPClient: countingClient()})
+	a, stop, err := startBenchApp(ctx, dsn, appOptions{LocalAzureDevOps: true, AzureHTTPClient: countingClient()}, env...)
 	if err != nil {
 		sim.Close()
 		return nil, nil, nil, "", err
@@ -531,7 +534,7 @@ func (b *bench) backfill(ctx context.Context) error {
 	apiDataCalls.Store(0)
 	apiRateLimited.Store(0)
 	start := time.Now()
-	sim, a, stop, ws, err := b.connected(ctx, filepath.Join(dir, "backfill.db"), profile, latency)
+	sim, a, stop, ws, err := b.connected(ctx, filepath.Join(dir, "backfill.db"), profile, azdosim.FaultConfig{Latency: latency.String()})
 	if err != nil {
 		return err
 	}
@@ -539,28 +542,9 @@ func (b *bench) backfill(ctx context.Context) error {
 	defer sim.Close()
 	ins, _ := a.db.ListIntegrations(ctx, ws, "azure-devops")
 	key := store.Key{IntegrationID: ins[0].ID, WorkspaceID: ws}
-	var items int64
-	for {
-		progress, err := collectProgress(ctx, a, key)
-		if err != nil {
-			return err
-		}
-		done, total := 0, len(progress)
-		items = 0
-		for _, p := range progress {
-			items += p.ItemsDone
-			if p.Finished != nil {
-				done++
-			}
-		}
-		selected, _ := a.db.ListProjects(ctx, key, true)
-		if total == len(selected) && done == total {
-			break
-		}
-		if time.Since(start) > 10*time.Minute {
-			return errors.New("backfill did not finish within 10 minutes")
-		}
-		time.Sleep(50 * time.Millisecond)
+	items, err := b.waitBackfilled(ctx, a, key, 10*time.Minute)
+	if err != nil {
+		return err
 	}
 	wall := time.Since(start).Seconds()
 	calls := float64(apiCalls.Load())
@@ -586,6 +570,37 @@ func (b *bench) backfill(ctx context.Context) error {
 	b.add(Result{Scenario: "backfill", Name: "items per call", Value: float64(items) / calls, Unit: "items/call"})
 	b.add(Result{Scenario: "backfill", Name: "429 answers", Value: float64(apiRateLimited.Load()), Unit: "", Target: "all handled"})
 	return nil
+}
+
+// waitBackfilled waits until the backfill of every selected project has
+// finished, at most within, and returns the items collected.
+func (b *bench) waitBackfilled(ctx context.Context, a *app, key store.Key, within time.Duration) (int64, error) {
+	start := time.Now()
+	for {
+		progress, err := collectProgress(ctx, a, key)
+		if err != nil {
+			return 0, err
+		}
+		var items int64
+		done := 0
+		for _, p := range progress {
+			items += p.ItemsDone
+			if p.Finished != nil {
+				done++
+			}
+		}
+		selected, err := a.db.ListProjects(ctx, key, true)
+		if err != nil {
+			return 0, err
+		}
+		if len(progress) == len(selected) && done == len(progress) {
+			return items, nil
+		}
+		if time.Since(start) > within {
+			return 0, fmt.Errorf("backfill did not finish within %s", within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 var apiCalls, apiDataCalls, apiRateLimited atomic.Int64
