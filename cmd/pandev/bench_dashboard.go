@@ -32,6 +32,14 @@ func (b *bench) dashboard(ctx context.Context) error {
 	if b.quick {
 		repos, perRepo = 2, 5_000
 	}
+	return b.eachEngine("dashboard.db", func(engine, dsn string) error {
+		return b.dashboardOn(ctx, dsn, engine, repos, perRepo)
+	})
+}
+
+// eachEngine runs fn on each engine: a SQLite file of the given name in a
+// temporary folder, removed afterwards, and a fresh PostgreSQL database.
+func (b *bench) eachEngine(sqliteFile string, fn func(engine, dsn string) error) error {
 	dir, err := os.MkdirTemp("", "pandev-bench-")
 	if err != nil {
 		return err
@@ -39,9 +47,9 @@ func (b *bench) dashboard(ctx context.Context) error {
 	defer os.RemoveAll(dir)
 	for _, eng := range b.engines(dir) {
 		if eng.name == "sqlite" {
-			eng.dsn = filepath.Join(dir, "dashboard.db")
+			eng.dsn = filepath.Join(dir, sqliteFile)
 		}
-		if err := b.dashboardOn(ctx, eng.dsn, eng.name, repos, perRepo); err != nil {
+		if err := fn(eng.name, eng.dsn); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
@@ -23,31 +21,20 @@ func (b *bench) large(ctx context.Context) error {
 	if b.quick {
 		profile, days = "small", 60
 	}
-	dir, err := os.MkdirTemp("", "pandev-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	for _, eng := range b.engines(dir) {
-		if eng.name == "sqlite" {
-			eng.dsn = filepath.Join(dir, "large.db")
-		}
+	return b.eachEngine("large.db", func(engine, dsn string) error {
 		now := time.Now().UTC()
 		start := time.Now()
-		ws, token, items, err := b.backfilled(ctx, eng.dsn, profile, days)
+		ws, token, items, err := b.backfilled(ctx, dsn, profile, days)
 		if err != nil {
 			return err
 		}
-		b.add(Result{Scenario: "large", Name: eng.name + " backfill", Value: time.Since(start).Seconds(), Unit: "s",
+		b.add(Result{Scenario: "large", Name: engine + " backfill", Value: time.Since(start).Seconds(), Unit: "s",
 			Note: fmt.Sprintf("the %s profile's %d days, %d items, simulator rate limit off", profile, days, items)})
-		if err := b.analyze(ctx, eng.dsn); err != nil {
+		if err := b.analyze(ctx, dsn); err != nil {
 			return err
 		}
-		if err := b.measureDashboard(ctx, "large", eng.dsn, eng.name, ws, token, now); err != nil {
-			return err
-		}
-	}
-	return nil
+		return b.measureDashboard(ctx, "large", dsn, engine, ws, token, now)
+	})
 }
 
 // backfilled connects a simulator of the profile to a fresh server on dsn,

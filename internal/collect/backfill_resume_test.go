@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -20,13 +21,7 @@ import (
 // than a fresh backfill does.
 func TestBackfillResumes(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		sim := newSim(t, "small")
-		frozen := time.Now()
-		now := func() time.Time { return frozen }
-		fresh := newSimEnv(t, db, sim, "fresh", now)
-		if err := fresh.backfill(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		sim, now, fresh := freshBackfill(t, db)
 		freshCalls := fresh.calls.n.Load()
 
 		e := newSimEnv(t, db, sim, "resumed", now)
@@ -107,13 +102,7 @@ func TestBackfillTokenRevokedMidway(t *testing.T) {
 // strictly between 0 and 1 while the step runs.
 func TestProgressMovesWhileCommitsAreRead(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		sim := newSim(t, "small")
-		frozen := time.Now()
-		now := func() time.Time { return frozen }
-		fresh := newSimEnv(t, db, sim, "fresh", now)
-		if err := fresh.backfill(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		sim, now, fresh := freshBackfill(t, db)
 		calls := fresh.calls.n.Load()
 		e := newSimEnv(t, db, sim, "stepped", now)
 		last := map[string]float64{}
@@ -144,6 +133,20 @@ func TestProgressMovesWhileCommitsAreRead(t *testing.T) {
 		}
 		t.Logf("%d stops saw commits midway; last shares %v", midway, last)
 	})
+}
+
+// freshBackfill backfills a small simulator's organization once, at a
+// frozen time, for a test to compare another backfill of it with.
+func freshBackfill(t *testing.T, db *store.DB) (*azdosim.Sim, func() time.Time, *simEnv) {
+	t.Helper()
+	sim := newSim(t, "small")
+	frozen := time.Now()
+	now := func() time.Time { return frozen }
+	fresh := newSimEnv(t, db, sim, "fresh", now)
+	if err := fresh.backfill(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sim, now, fresh
 }
 
 // backfillUntil runs a backfill that is cancelled once the environment

@@ -337,6 +337,17 @@ func (c *countingReader) count(what string) {
 	c.mu.Unlock()
 }
 
+// countedScenario is the scenario with a second repository in p1, served
+// through a countingReader.
+func countedScenario(t *testing.T, db *store.DB) (world, *countingReader, *Handlers) {
+	t.Helper()
+	w := newWorld(t, db, "acme")
+	scenario(t, w)
+	w.commit(t, "r3", "p1", "e1", at(3, 9)) // p1's second repository
+	cr := &countingReader{DB: db, reads: map[string]int{}}
+	return w, cr, New(cr, clock, Config{})
+}
+
 func (c *countingReader) got() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -345,11 +356,7 @@ func (c *countingReader) got() string {
 
 func TestCacheRereadsOnlyWhatChanged(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, "acme")
-		scenario(t, w)
-		w.commit(t, "r3", "p1", "e1", at(3, 9)) // p1's second repository
-		cr := &countingReader{DB: db, reads: map[string]int{}}
-		h := New(cr, clock, Config{})
+		w, cr, h := countedScenario(t, db)
 		defer h.Close()
 		get := func() DORAReport {
 			rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window)
@@ -486,11 +493,7 @@ func TestSlowRebuildAnswersFromLastFigures(t *testing.T) {
 // background; the first request then reads nothing.
 func TestWarmBuildsBeforeTheFirstRequest(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, "acme")
-		scenario(t, w)
-		w.commit(t, "r3", "p1", "e1", at(3, 9)) // p1's second repository
-		cr := &countingReader{DB: db, reads: map[string]int{}}
-		h := New(cr, clock, Config{})
+		w, cr, h := countedScenario(t, db)
 		defer h.Close()
 		h.Warm([]string{w.key.WorkspaceID})
 		deadline := time.Now().Add(10 * time.Second)
