@@ -57,6 +57,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		}
 		defer pprof.StopCPUProfile()
 	}
+	defer b.dropPostgres()
 	var failed []string
 	for _, sc := range []struct {
 		name  string
@@ -112,6 +113,7 @@ type bench struct {
 	started     time.Time
 	mu          sync.Mutex
 	results     []Result
+	pgDatabases []string // created by postgres, dropped at the end
 }
 
 func (b *bench) add(r Result) {
@@ -138,7 +140,7 @@ func (b *bench) engines(dir string) []struct{ name, dsn string } {
 	if !b.noSQLite {
 		out = append(out, struct{ name, dsn string }{"sqlite", filepath.Join(dir, "bench.db")})
 	}
-	if dsn, err := benchPostgres(b.pgURL); err == nil {
+	if dsn, err := b.postgres(); err == nil {
 		out = append(out, struct{ name, dsn string }{"postgres", dsn})
 	} else {
 		fmt.Fprintf(b.out, "   (PostgreSQL skipped: %v)\n", err)
@@ -146,8 +148,10 @@ func (b *bench) engines(dir string) []struct{ name, dsn string } {
 	return out
 }
 
-// benchPostgres creates a throwaway database on the server.
-func benchPostgres(base string) (string, error) {
+// postgres creates a throwaway database on the server; dropPostgres drops
+// them all when the run ends (a large run's is gigabytes).
+func (b *bench) postgres() (string, error) {
+	base := b.pgURL
 	if base == "off" {
 		return "", errors.New("turned off with --postgres off")
 	}
@@ -165,12 +169,39 @@ func benchPostgres(base string) (string, error) {
 	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", err
 	}
+	b.mu.Lock()
+	b.pgDatabases = append(b.pgDatabases, name)
+	b.mu.Unlock()
 	i := strings.LastIndex(base, "/")
 	rest := ""
 	if q := strings.IndexByte(base[i:], '?'); q >= 0 {
 		rest = base[i+q:]
 	}
 	return base[:i+1] + name + rest, nil
+}
+
+// dropPostgres drops the run's throwaway databases.
+func (b *bench) dropPostgres() {
+	if len(b.pgDatabases) == 0 {
+		return
+	}
+	base := b.pgURL
+	if base == "" {
+		base = storetest.DefaultPostgresURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := store.Open(ctx, base)
+	if err != nil {
+		fmt.Fprintf(b.out, "   (throwaway databases %v left: %v)\n", b.pgDatabases, err)
+		return
+	}
+	defer admin.Close()
+	for _, name := range b.pgDatabases {
+		if _, err := admin.SQL().ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(b.out, "   (throwaway database %s left: %v)\n", name, err)
+		}
+	}
 }
 
 // startBenchApp runs a server on loopback for a scenario.
@@ -670,7 +701,7 @@ func (b *bench) replicas(ctx context.Context) error {
 	if b.quick {
 		n = 1200
 	}
-	dsn, err := benchPostgres(b.pgURL)
+	dsn, err := b.postgres()
 	if err != nil {
 		fmt.Fprintf(b.out, "   (skipped: no PostgreSQL: %v)\n", err)
 		return nil
