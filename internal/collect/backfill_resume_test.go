@@ -67,13 +67,7 @@ func TestBackfillResumes(t *testing.T) {
 // token) it resumes and ends with the same rows as an uninterrupted one.
 func TestBackfillTokenRevokedMidway(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		sim := newSim(t, "small")
-		frozen := time.Now()
-		now := func() time.Time { return frozen }
-		fresh := newSimEnv(t, db, sim, "fresh", now)
-		if err := fresh.backfill(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		sim, now, fresh := freshBackfill(t, db)
 		e := newSimEnv(t, db, sim, "revoked", now)
 		e.calls.revokeAt.Store(fresh.calls.n.Load() / 2)
 		err := e.backfill(context.Background())

@@ -108,9 +108,7 @@ func TestDORA(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, "acme")
-		scenario(t, w)
-		h := New(db, clock, Config{})
+		w, h := servedScenario(t, db)
 		defer h.Close()
 		cases := []struct {
 			name           string
@@ -202,9 +200,7 @@ func errorsAs(err error, de **delivery.Error) bool {
 
 func TestPullRequestsAndWorkItems(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, "acme")
-		scenario(t, w)
-		h := New(db, clock, Config{})
+		w, h := servedScenario(t, db)
 		defer h.Close()
 		rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
 		must(t, err)
@@ -244,9 +240,7 @@ func TestPullRequestsAndWorkItems(t *testing.T) {
 
 func TestViewsAndCSV(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, "acme")
-		scenario(t, w)
-		h := New(db, clock, Config{})
+		w, h := servedScenario(t, db)
 		defer h.Close()
 		csvOf := func(target string, hf func(http.ResponseWriter, *http.Request) error) [][]string {
 			t.Helper()
@@ -337,9 +331,17 @@ func (c *countingReader) count(what string) {
 	c.mu.Unlock()
 }
 
+// servedScenario is the scenario of workspace "acme" and its handlers.
+func servedScenario(t testing.TB, db *store.DB) (world, *Handlers) {
+	t.Helper()
+	w := newWorld(t, db, "acme")
+	scenario(t, w)
+	return w, New(db, clock, Config{})
+}
+
 // countedScenario is the scenario with a second repository in p1, served
 // through a countingReader.
-func countedScenario(t *testing.T, db *store.DB) (world, *countingReader, *Handlers) {
+func countedScenario(t testing.TB, db *store.DB) (world, *countingReader, *Handlers) {
 	t.Helper()
 	w := newWorld(t, db, "acme")
 	scenario(t, w)
@@ -517,9 +519,7 @@ func TestWarmBuildsBeforeTheFirstRequest(t *testing.T) {
 // read: a known work item links the PR, an unknown number does not.
 func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		w := newWorld(t, db, "acme")
-		scenario(t, w)
-		h := New(db, clock, Config{})
+		w, h := servedScenario(t, db)
 		defer h.Close()
 		linked := func(description string, updated time.Time) float64 {
 			t.Helper()

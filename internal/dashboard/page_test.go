@@ -28,9 +28,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // PageData, empty and full: a field renamed in Go but not in HTML fails.
 func TestTemplateExecutesWithItsPageData(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	w := newWorld(t, db, "acme")
-	scenario(t, w)
-	h := New(db, clock, Config{})
+	w, h := servedScenario(t, db)
 	defer h.Close()
 	r := httptest.NewRequest(http.MethodGet, "/?"+window, nil).WithContext(auth.WithPrincipal(bg, auth.Principal{User: w.user}))
 	snap, err := h.Snapshot(r)
@@ -52,9 +50,7 @@ func TestTemplateExecutesWithItsPageData(t *testing.T) {
 
 func TestPage(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	w := newWorld(t, db, "acme")
-	scenario(t, w)
-	h := New(db, clock, Config{})
+	w, h := servedScenario(t, db)
 	defer h.Close()
 	rec, err := request(t, h.Page, w, "/?"+window+"&project=Shop")
 	must(t, err)
@@ -140,9 +136,7 @@ func serve(t *testing.T, h *Handlers, w world) *httptest.Server {
 // change within 2 s without a page reload.
 func TestBrowserLiveDeployment(t *testing.T) {
 	db := storetest.OpenSQLite(t)
-	w := newWorld(t, db, "acme")
-	scenario(t, w)
-	h := New(db, clock, Config{}) // polls once a second, as in production
+	w, h := servedScenario(t, db) // polls once a second, as in production
 	defer h.Close()
 	srv := serve(t, h, w)
 	ctx := browsertest.New(t)
