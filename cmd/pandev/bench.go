@@ -151,12 +151,9 @@ func (b *bench) engines(dir string) []struct{ name, dsn string } {
 // postgres creates a throwaway database on the server; dropPostgres drops
 // them all when the run ends (a large run's is gigabytes).
 func (b *bench) postgres() (string, error) {
-	base := b.pgURL
-	if base == "off" {
-		return "", errors.New("turned off with --postgres off")
-	}
-	if base == "" {
-		base = storetest.DefaultPostgresURL
+	base, err := b.pgBase()
+	if err != nil {
+		return "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -180,15 +177,24 @@ func (b *bench) postgres() (string, error) {
 	return base[:i+1] + name + rest, nil
 }
 
+// pgBase is the PostgreSQL server the runs use: --postgres, or the local
+// one by default.
+func (b *bench) pgBase() (string, error) {
+	switch b.pgURL {
+	case "off":
+		return "", errors.New("turned off with --postgres off")
+	case "":
+		return storetest.DefaultPostgresURL, nil
+	}
+	return b.pgURL, nil
+}
+
 // dropPostgres drops the run's throwaway databases.
 func (b *bench) dropPostgres() {
 	if len(b.pgDatabases) == 0 {
 		return
 	}
-	base := b.pgURL
-	if base == "" {
-		base = storetest.DefaultPostgresURL
-	}
+	base, _ := b.pgBase() // databases were created, so it is not "off"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin, err := store.Open(ctx, base)

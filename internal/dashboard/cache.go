@@ -263,7 +263,8 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 		debug.FreeOSMemory()
 	}
 	c.logger.Debug("dashboard snapshot built", "workspace", ws, "reloaded", snap.Stats.Reloaded,
-		"read", snap.Stats.Read, "analyze", snap.Stats.Analyze, "commits", snap.Stats.Commits)
+		"repositories", snap.Stats.Repositories, "read", snap.Stats.Read, "analyze", snap.Stats.Analyze,
+		"commits", snap.Stats.Commits)
 	return snap, nil
 }
 
