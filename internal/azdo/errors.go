@@ -126,6 +126,23 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// ScopeError is the cause of a 401 that names the authenticated user
+// (TF400813: The user '<id>' is not authorized…): the token is valid, the
+// call needs a scope it lacks. Reach it with errors.As.
+type ScopeError struct{ *APIError }
+
+func (e *ScopeError) Unwrap() error { return e.APIError }
+
+var tf400813User = regexp.MustCompile(`TF400813: The user '([^']*)'`)
+
+// namesRealUser reports a TF400813 message naming a user that is neither
+// empty (an unknown token) nor the anonymous identity (a PAT of another
+// organization, PROTOCOL §2).
+func namesRealUser(msg string) bool {
+	m := tf400813User.FindStringSubmatch(msg)
+	return m != nil && m[1] != "" && !strings.EqualFold(m[1], anonymousID)
+}
+
 // isSignIn reports a response that is the sign-in page or a redirect to it:
 // what Services does for a bad token when the redirect is not suppressed.
 func isSignIn(status int, h http.Header) bool {
@@ -150,6 +167,13 @@ func (c *Client) mapHTTPError(r *call, ae *APIError, h http.Header) error {
 		e.Kind = delivery.KindForbidden
 		e.Message = fmt.Sprintf("Azure DevOps denied %s: the account needs the %q permission", r.ep.what, r.ep.permission)
 		e.Hint = "Grant the service account that permission in Azure DevOps (or add it to a group that has it), then retry."
+	case ae.Status == http.StatusUnauthorized && namesRealUser(ae.Message):
+		// TF400813 naming the caller: the token works, it lacks this
+		// resource's scope (or the account a permission). Not a bad token.
+		e.Kind, e.Err = delivery.KindForbidden, &ScopeError{APIError: ae}
+		e.Message = fmt.Sprintf("Azure DevOps refused %s: the PAT lacks the scope for it", r.ep.what)
+		e.Hint = "Add the scope to the PAT (or grant the service account the " + strconv.Quote(r.ep.permission) +
+			" permission) and update it under Settings → Integrations → Azure DevOps → Advanced → Update token."
 	case ae.Status == http.StatusUnauthorized, isSignIn(ae.Status, h), authKey, strings.Contains(ae.Message, "TF400813"):
 		e.Kind, e.Message, e.Hint = delivery.KindUnauthorized, msgUnauthorized, hintUnauthorized
 	case overLimit:

@@ -23,6 +23,32 @@ const (
 // Scopes lists the four scopes in the manual's order.
 var Scopes = []Scope{ScopeCodeRead, ScopeThreadsWrite, ScopeBuildRead, ScopeWorkItemsRead}
 
+// Optional scopes: not in the manual's Step 1, each adds deployments the
+// figures count. Without them everything else is collected and deployments
+// come from what Build: Read allows (pipeline runs, their stages and
+// timelines).
+const (
+	// ScopeReleaseRead (vso.release) reads classic release deployments:
+	// Deployments_List's security in release.json.
+	ScopeReleaseRead Scope = "release_read"
+	// ScopeEnvironmentManage (vso.environment_manage) reads YAML environment
+	// deployment records: Environments_List's and Environmentdeployment
+	// Records_List's security in taskAgent.json (there is no read-only scope).
+	ScopeEnvironmentManage Scope = "environment_read_manage"
+)
+
+// OptionalScopes lists the optional scopes.
+var OptionalScopes = []Scope{ScopeReleaseRead, ScopeEnvironmentManage}
+
+// Required reports a scope of the manual's Step 1.
+func (s Scope) Required() bool {
+	switch s {
+	case ScopeReleaseRead, ScopeEnvironmentManage:
+		return false
+	}
+	return true
+}
+
 // ScopeState is the outcome of one probe.
 type ScopeState string
 
@@ -32,6 +58,8 @@ const (
 	ScopeMissing   ScopeState = "missing"   // 401/203 on a PAT that otherwise works: the scope is not on the token
 	ScopeForbidden ScopeState = "forbidden" // 403: the scope is there, the account lacks a permission
 	ScopeUnknown   ScopeState = "unknown"   // could not tell (no project, network, server error)
+	// ScopeUnsupported: the deployment has no such resource (environments on Server 2019).
+	ScopeUnsupported ScopeState = "unsupported"
 )
 
 // ScopeCheck is the result of probing one scope, with what a missing scope
@@ -65,6 +93,12 @@ var scopeInfos = map[Scope]scopeInfo{
 	ScopeWorkItemsRead: {"Work Items: Read",
 		"Boards events don't appear and lead time is not linked to work items.",
 		"Re-create the PAT with Work Items: Read and update it under Settings → Integrations → Azure DevOps → Advanced → Update token. Boards events resume within minutes."},
+	ScopeReleaseRead: {"Release: Read",
+		"Classic release deployments are not collected, so they do not count towards DORA; deployments come from pipeline runs and their stages.",
+		"Optional: add Release: Read to the PAT and update it under Settings → Integrations → Azure DevOps → Advanced → Update token; classic release deployments are then backfilled."},
+	ScopeEnvironmentManage: {"Environment: Read & manage",
+		"YAML environment deployment records are not collected; deployments come from pipeline runs and their stages.",
+		"Optional: add Environment: Read & manage to the PAT (Azure DevOps has no read-only environment scope) and update it under Settings → Integrations → Azure DevOps → Advanced → Update token; environment deployments are then backfilled."},
 }
 
 // zeroGUID names a repository that does not exist, for the write probe.
@@ -85,6 +119,16 @@ const zeroGUID = "00000000-0000-0000-0000-000000000000"
 func (c *Client) ProbeScopes(ctx context.Context, project string) []ScopeCheck {
 	out := make([]ScopeCheck, 0, len(Scopes))
 	for _, s := range Scopes {
+		out = append(out, c.ProbeScope(ctx, s, project))
+	}
+	return out
+}
+
+// ProbeOptionalScopes tests Release: Read and Environment: Read & manage
+// with one cheap read each, like ProbeScopes.
+func (c *Client) ProbeOptionalScopes(ctx context.Context, project string) []ScopeCheck {
+	out := make([]ScopeCheck, 0, len(OptionalScopes))
+	for _, s := range OptionalScopes {
 		out = append(out, c.ProbeScope(ctx, s, project))
 	}
 	return out
@@ -114,6 +158,23 @@ func (c *Client) ProbeScope(ctx context.Context, s Scope, project string) ScopeC
 			query: url.Values{"$top": {"1"}}}, nil)
 	case ScopeWorkItemsRead:
 		_, err = c.Wiql(ctx, project, "SELECT [System.Id] FROM WorkItems", 1)
+	case ScopeReleaseRead, ScopeEnvironmentManage:
+		if project == "" {
+			chk.State = ScopeUnknown
+			chk.Err = &delivery.Error{Kind: delivery.KindPrecondition, Message: "No project is visible to the PAT, so " + info.label + " could not be tested"}
+			return chk
+		}
+		if s == ScopeReleaseRead {
+			_, err = c.send(ctx, &call{ep: epReleaseDeploys, method: http.MethodGet, release: true,
+				path: seg(project) + "/_apis/release/deployments", query: url.Values{"$top": {"1"}}}, nil)
+		} else {
+			_, err = c.send(ctx, &call{ep: epEnvironments, method: http.MethodGet,
+				path: seg(project) + "/_apis/distributedtask/environments", query: url.Values{"$top": {"1"}}}, nil)
+			if errors.Is(err, ErrUnsupported) {
+				chk.State, chk.Err = ScopeUnsupported, err
+				return chk
+			}
+		}
 	default:
 		chk.State, chk.Err = ScopeUnknown, errors.New("unknown scope "+string(s))
 		return chk

@@ -34,17 +34,26 @@ var AllScopes = []string{"vso.project", "vso.profile", "vso.code", "vso.code_wri
 	"vso.threads_full", "vso.build", "vso.build_execute", "vso.release", "vso.release_execute",
 	"vso.work", "vso.work_write", "vso.work_full", "vso.environment_manage", "vso.hooks", "vso.hooks_write"}
 
-// Implied scopes: a broader scope grants the narrower one, as in the scope table.
+// ManualScopes are the four scopes of the user manual's Step 1: Code: Read,
+// Pull Request Threads: Read & write, Build: Read, Work Items: Read.
+var ManualScopes = []string{"vso.code", "vso.threads_full", "vso.build", "vso.work"}
+
+// Implied scopes: a broader scope grants the narrower one ("Scope
+// inheritance: some scopes include others, e.g. vso.code_manage includes
+// vso.code_write", Microsoft's OAuth scopes page). No other inheritance is
+// assumed: vso.environment_manage does not grant vso.build.
 var impliedScopes = map[string][]string{
-	"vso.code_write":         {"vso.code"},
-	"vso.code_full":          {"vso.code", "vso.code_write", "vso.threads_full"},
-	"vso.build_execute":      {"vso.build"},
-	"vso.release_execute":    {"vso.release"},
-	"vso.work_write":         {"vso.work"},
-	"vso.work_full":          {"vso.work", "vso.work_write"},
-	"vso.project_write":      {"vso.project"},
-	"vso.hooks_write":        {"vso.hooks"},
-	"vso.environment_manage": {"vso.build"},
+	"vso.code_write":      {"vso.code"},
+	"vso.code_manage":     {"vso.code", "vso.code_write"},
+	"vso.code_full":       {"vso.code", "vso.code_write", "vso.code_manage", "vso.threads_full"},
+	"vso.build_execute":   {"vso.build"},
+	"vso.release_execute": {"vso.release"},
+	"vso.release_manage":  {"vso.release", "vso.release_execute"},
+	"vso.work_write":      {"vso.work"},
+	"vso.work_full":       {"vso.work", "vso.work_write"},
+	"vso.project_write":   {"vso.project"},
+	"vso.project_manage":  {"vso.project", "vso.project_write"},
+	"vso.hooks_write":     {"vso.hooks"},
 }
 
 func (a *authStore) add(scopes []string, orgName string, expires time.Time) string {
@@ -170,7 +179,7 @@ func unauthorized(res authResult, p *pat, o *org) *vssError {
 				"NamespaceId": "00000000-0000-0000-0000-000000000000"}}
 	case authWrongOrg:
 		// A PAT scoped to another organization is seen as the anonymous user here.
-		return tf400813("aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa")
+		return tf400813(anonymousUserID)
 	default:
 		return tf400813("")
 	}
@@ -188,3 +197,7 @@ func (s *Sim) signinPage(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNonAuthoritativeInfo)
 	w.Write([]byte(`<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body><form id="signin">Sign in to continue to Azure DevOps</form></body></html>`))
 }
+
+// anonymousUserID is the identity the service reports for an anonymous caller (connectionData's
+// authenticatedUser; a PAT of another organization is seen as it: PROTOCOL §2).
+const anonymousUserID = "aa442b8d-cd20-4dbc-9e4b-b5e6e0e4c2a5"

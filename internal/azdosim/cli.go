@@ -11,7 +11,7 @@ import (
 )
 
 // RunCLI implements `pandev azdo-sim`: it starts a simulator, prints the organization (or
-// collection) URL and a full-scope PAT, and serves until ctx is cancelled.
+// collection) URL, the manual's four-scope PAT and a full-scope one, and serves until ctx is cancelled.
 func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("azdo-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -72,7 +72,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer sim.Close()
 	fmt.Fprintf(stdout, "Azure DevOps simulator (%s, profile %s, seed %d)\n", *mode, *prof, *seed)
 	fmt.Fprintf(stdout, "URL:     %s\n", sim.OrgURL())
-	fmt.Fprintf(stdout, "PAT:     %s\n", sim.FullPAT())
+	fmt.Fprintf(stdout, "PAT:     %s (the manual's Step 1 scopes: Code: Read, Pull Request Threads: Read & write, Build: Read, Work Items: Read)\n", sim.ManualPAT())
+	fmt.Fprintf(stdout, "Full:    %s (every scope, adds Release: Read and Environment: Read & manage)\n", sim.FullPAT())
 	if *mode == "services" {
 		fmt.Fprintf(stdout, "Release: %s\n", sim.ReleaseURL())
 	}

@@ -376,7 +376,7 @@ func TestRunCLI(t *testing.T) {
 			url = strings.TrimSpace(v)
 		}
 		if v, ok := strings.CutPrefix(line, "PAT:"); ok {
-			pat = strings.TrimSpace(v)
+			pat, _, _ = strings.Cut(strings.TrimSpace(v), " ")
 		}
 	}
 	if st, _, _ := call(t, nil, "GET", url+"/_apis/projects?api-version=7.1", pat, nil, suppress); st != 200 {

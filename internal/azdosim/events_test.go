@@ -29,7 +29,11 @@ func TestEventSampleShapes(t *testing.T) {
 		if typ == "build.complete" {
 			body["resourceVersion"] = "1.0" // the sample is the 1.0 shape
 		}
-		st, _, b := call(t, nil, "POST", sim.OrgURL()+"/_apis/hooks/subscriptions?api-version=7.1", sim.FullPAT(), body, suppress)
+		base := sim.OrgURL()
+		if publisherOf(typ) == "rm" {
+			base = sim.ReleaseURL() // the rm publisher lives on the release host
+		}
+		st, _, b := call(t, nil, "POST", base+"/_apis/hooks/subscriptions?api-version=7.1", sim.FullPAT(), body, suppress)
 		if st != 200 {
 			t.Fatalf("subscribe %s: %d %s", typ, st, b)
 		}

@@ -13,6 +13,7 @@ import (
 // subscription is a service hook subscription as the service stores it.
 type subscription struct {
 	ID               string
+	onRelease        bool // created on the release host (Services mode): the rm publisher's
 	PublisherID      string
 	EventType        string
 	ResourceVersion  string
@@ -116,6 +117,12 @@ func (q *rq) validateSubscription(b *subscriptionBody) error {
 	if b.PublisherID != publisherOf(b.EventType) {
 		return hookError("VS1200005: The event type " + b.EventType + " is not supported by publisher " + b.PublisherID + ".")
 	}
+	// On Services the rm publisher lives on the release host (vsrm) and nowhere else: the main
+	// host answers 400 "There is no registered handler for the service hooks event type …"
+	// (MicrosoftDocs/feedback#916), and the release host knows only rm.
+	if !q.s.isServer() && (b.PublisherID == "rm") != q.releaseHost {
+		return hookError("There is no registered handler for the service hooks event type " + b.EventType + ".")
+	}
 	if b.ConsumerID == "" || b.ConsumerActionID == "" {
 		return hookError("VS1200006: The consumer and consumer action must be specified.")
 	}
@@ -186,6 +193,9 @@ func hSubscriptionList(q *rq) error {
 	defer h.mu.Unlock()
 	var out []any
 	for _, sub := range h.sortedSubs() {
+		if sub.onRelease != q.releaseHost {
+			continue // each host lists its own subscriptions
+		}
 		if v := q.query("publisherId"); v != "" && !strings.EqualFold(v, sub.PublisherID) {
 			continue
 		}
@@ -232,7 +242,7 @@ func hSubscriptionCreate(q *rq) error {
 	sub := &subscription{ID: guid(q.s.org.seed^uint64(now.UnixNano()), "subscription", h.n), PublisherID: b.PublisherID,
 		EventType: b.EventType, ResourceVersion: b.ResourceVersion, ConsumerID: b.ConsumerID, ConsumerActionID: b.ConsumerActionID,
 		PublisherInputs: copyInputs(b.PublisherInputs), ConsumerInputs: copyInputs(b.ConsumerInputs), Status: "enabled",
-		CreatedBy: q.pat.user, ModifiedBy: q.pat.user, Created: now, Modified: now, owner: q.pat}
+		CreatedBy: q.pat.user, ModifiedBy: q.pat.user, Created: now, Modified: now, owner: q.pat, onRelease: q.releaseHost}
 	sub.PublisherInputs["tfsSubscriptionId"] = guid(q.s.org.seed^uint64(now.UnixNano()), "tfssub", h.n)
 	sub.PublisherInputs["hostId"] = q.s.org.id
 	h.subs[sub.ID] = sub
@@ -255,7 +265,7 @@ func hSubscriptionGet(q *rq) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	sub := h.subs[strings.ToLower(q.vars["subscriptionId"])]
-	if sub == nil {
+	if sub == nil || sub.onRelease != q.releaseHost {
 		return subNotFound(q.vars["subscriptionId"])
 	}
 	return q.writeJSON(200, q.s.subscriptionObj(sub, true))
@@ -277,7 +287,7 @@ func hSubscriptionReplace(q *rq) error {
 	h.mu.Lock()
 	sub := h.subs[strings.ToLower(id)]
 	h.mu.Unlock()
-	if sub == nil {
+	if sub == nil || sub.onRelease != q.releaseHost {
 		return subNotFound(id)
 	}
 	if err := q.validateSubscription(&b); err != nil {
@@ -313,6 +323,9 @@ func hSubscriptionDelete(q *rq) error {
 	h.mu.Lock()
 	id := strings.ToLower(q.vars["subscriptionId"])
 	sub := h.subs[id]
+	if sub != nil && sub.onRelease != q.releaseHost {
+		sub = nil // the other host's subscription
+	}
 	if sub != nil {
 		delete(h.subs, id)
 	}

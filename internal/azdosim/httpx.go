@@ -29,6 +29,8 @@ type rq struct {
 	apiVersion string
 	rt         *route
 	status     int
+	// releaseHost: the request came to the release host (vsrm) of Services mode.
+	releaseHost bool
 }
 
 // vssError is an error rendered as the VSS exception body the real service sends.
@@ -97,6 +99,9 @@ func (q *rq) writeJSON(status int, v any) error {
 }
 
 func (q *rq) list(items []any) error {
+	if items == nil {
+		items = []any{} // an empty list is [], never null
+	}
 	return q.writeJSON(200, obj{"count": len(items), "value": items})
 }
 

@@ -139,7 +139,7 @@ func (s *Sim) connectionData(p *pat) obj {
 	o := s.org
 	var user obj
 	if p == nil {
-		user = obj{"id": "aa442b8d-cd20-4dbc-9e4b-b5e6e0e4c2a5", "descriptor": "System:PublicAccess;aa442b8d-cd20-4dbc-9e4b-b5e6e0e4c2a5",
+		user = obj{"id": anonymousUserID, "descriptor": "System:PublicAccess;" + anonymousUserID,
 			"subjectDescriptor": "s-1-0-0", "providerDisplayName": "Anonymous", "customDisplayName": "Anonymous",
 			"isActive": true, "properties": obj{}, "resourceVersion": 2, "metaTypeId": 0}
 	} else {

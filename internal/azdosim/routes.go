@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,100 +18,87 @@ type route struct {
 	method  string
 	pattern string
 	loc     string   // location id: api-version bounds come from the record served by OPTIONS
-	scopes  []string // any one is enough
+	scopes  []string // any one is enough: from the specs (scopes.go), set by newRouter
 	release bool     // lives on the release host in Services mode
+	both    bool     // on the main and the release host in Services mode (service hooks)
 	h       func(*rq) error
 	segs    []string
 }
-
-// Scopes per area (PROTOCOL §4 and §10).
-var (
-	scProject = []string{"vso.project", "vso.profile", "vso.code", "vso.build", "vso.work", "vso.release"}
-	scCode    = []string{"vso.code"}
-	scThreads = []string{"vso.code_write", "vso.threads_full"}
-	scBuild   = []string{"vso.build"}
-	scEnv     = []string{"vso.environment_manage", "vso.build"}
-	scRelease = []string{"vso.release"}
-	scWork    = []string{"vso.work"}
-	scWorkW   = []string{"vso.work_write"}
-	scHooks   = []string{"vso.work", "vso.build", "vso.code", "vso.release", "vso.hooks"}
-	scAny     = []string(nil)
-)
 
 // routeTable is every REST endpoint the simulator serves, in one place.
 func routeTable() []route {
 	return []route{
 		// Location service.
-		{method: "GET", pattern: "_apis/ConnectionData", loc: "00d9565f-ed9c-4a06-9a50-00e7896ccab4", scopes: scAny, h: hConnectionData},
-		{method: "GET", pattern: "_apis/ResourceAreas", loc: "e81700f7-3be2-46de-8624-2eb35882fcaa", scopes: scAny, h: hResourceAreas},
-		{method: "GET", pattern: "_apis/ResourceAreas/{areaId}", loc: "e81700f7-3be2-46de-8624-2eb35882fcaa", scopes: scAny, h: hResourceAreas},
+		{method: "GET", pattern: "_apis/ConnectionData", loc: "00d9565f-ed9c-4a06-9a50-00e7896ccab4", h: hConnectionData},
+		{method: "GET", pattern: "_apis/ResourceAreas", loc: "e81700f7-3be2-46de-8624-2eb35882fcaa", h: hResourceAreas},
+		{method: "GET", pattern: "_apis/ResourceAreas/{areaId}", loc: "e81700f7-3be2-46de-8624-2eb35882fcaa", h: hResourceAreas},
 
 		// Core.
-		{method: "GET", pattern: "_apis/projects", loc: "603fe2ac-9723-48b9-88ad-09305aa6c6e1", scopes: scProject, h: hProjects},
-		{method: "GET", pattern: "_apis/projects/{projectId}", loc: "603fe2ac-9723-48b9-88ad-09305aa6c6e1", scopes: scProject, h: hProject},
+		{method: "GET", pattern: "_apis/projects", loc: "603fe2ac-9723-48b9-88ad-09305aa6c6e1", h: hProjects},
+		{method: "GET", pattern: "_apis/projects/{projectId}", loc: "603fe2ac-9723-48b9-88ad-09305aa6c6e1", h: hProject},
 
 		// Git.
-		{method: "GET", pattern: "{project?}/_apis/git/repositories", loc: "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", scopes: scCode, h: hRepos},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}", loc: "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", scopes: scCode, h: hRepo},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/commits", loc: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", scopes: scCode, h: hCommits},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/commits/{commitId}", loc: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", scopes: scCode, h: hCommit},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pushes", loc: "ea98d07b-3c87-4971-8ede-a613694ffb55", scopes: scCode, h: hPushes},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/refs", loc: "2d874a60-a811-4f62-9c9f-963a6ea0a55b", scopes: scCode, h: hRefs},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests", loc: "9946fd70-0d40-406e-b686-b4744cbbcc37", scopes: scCode, h: hPullRequests},
-		{method: "GET", pattern: "{project}/_apis/git/pullRequests", loc: "a5d28130-9cd2-40fa-9f08-902e7daa9efb", scopes: scCode, h: hPullRequests},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}", loc: "9946fd70-0d40-406e-b686-b4744cbbcc37", scopes: scCode, h: hPullRequest},
-		{method: "GET", pattern: "{project?}/_apis/git/pullRequests/{pullRequestId}", loc: "01a46dea-7d46-4d40-bc84-319e7c260d99", scopes: scCode, h: hPullRequest},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", scopes: scCode, h: hThreads},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", scopes: scCode, h: hThread},
-		{method: "POST", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", scopes: scThreads, h: hThreadCreate},
-		{method: "PATCH", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", scopes: scThreads, h: hThreadUpdate},
-		{method: "POST", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments", loc: "965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", scopes: scThreads, h: hCommentCreate},
-		{method: "PATCH", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments/{commentId}", loc: "965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", scopes: scThreads, h: hCommentUpdate},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/reviewers", loc: "4b6702c7-aa35-4b89-9c96-b9abf6d3e540", scopes: scCode, h: hReviewers},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/workitems", loc: "0a637fcc-5370-4ce8-b0e8-98091f5f9482", scopes: scCode, h: hPRWorkItems},
-		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/commits", loc: "52823034-34a8-4576-922c-8d8b77e9e4c4", scopes: scCode, h: hPRCommits},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories", loc: "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", h: hRepos},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}", loc: "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", h: hRepo},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/commits", loc: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", h: hCommits},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/commits/{commitId}", loc: "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", h: hCommit},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pushes", loc: "ea98d07b-3c87-4971-8ede-a613694ffb55", h: hPushes},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/refs", loc: "2d874a60-a811-4f62-9c9f-963a6ea0a55b", h: hRefs},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests", loc: "9946fd70-0d40-406e-b686-b4744cbbcc37", h: hPullRequests},
+		{method: "GET", pattern: "{project}/_apis/git/pullRequests", loc: "a5d28130-9cd2-40fa-9f08-902e7daa9efb", h: hPullRequests},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}", loc: "9946fd70-0d40-406e-b686-b4744cbbcc37", h: hPullRequest},
+		{method: "GET", pattern: "{project?}/_apis/git/pullRequests/{pullRequestId}", loc: "01a46dea-7d46-4d40-bc84-319e7c260d99", h: hPullRequest},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", h: hThreads},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", h: hThread},
+		{method: "POST", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", h: hThreadCreate},
+		{method: "PATCH", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}", loc: "ab6e2e5d-a0b7-4153-b64a-a4efe0d49449", h: hThreadUpdate},
+		{method: "POST", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments", loc: "965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", h: hCommentCreate},
+		{method: "PATCH", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/threads/{threadId}/comments/{commentId}", loc: "965a3ec7-5ed8-455a-bdcb-835a5ea7fe7b", h: hCommentUpdate},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/reviewers", loc: "4b6702c7-aa35-4b89-9c96-b9abf6d3e540", h: hReviewers},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/workitems", loc: "0a637fcc-5370-4ce8-b0e8-98091f5f9482", h: hPRWorkItems},
+		{method: "GET", pattern: "{project?}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/commits", loc: "52823034-34a8-4576-922c-8d8b77e9e4c4", h: hPRCommits},
 
 		// Build and pipelines.
-		{method: "GET", pattern: "{project}/_apis/build/builds", loc: "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", scopes: scBuild, h: hBuilds},
-		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}", loc: "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", scopes: scBuild, h: hBuild},
-		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/timeline", loc: "8baac422-4c6e-4de5-8532-db96d92acffa", scopes: scBuild, h: hTimeline},
-		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/timeline/{timelineId}", loc: "8baac422-4c6e-4de5-8532-db96d92acffa", scopes: scBuild, h: hTimeline},
-		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/workitems", loc: "5a21f5d2-5642-47e4-a0bd-1356e6731bee", scopes: scBuild, h: hBuildWorkItems},
-		{method: "POST", pattern: "{project}/_apis/build/builds/{buildId}/workitems", loc: "5a21f5d2-5642-47e4-a0bd-1356e6731bee", scopes: scBuild, h: hBuildWorkItems},
-		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/changes", loc: "54572c7b-bbd3-45d4-80dc-28be08941620", scopes: scBuild, h: hBuildChanges},
-		{method: "GET", pattern: "{project}/_apis/pipelines", loc: "28e1305e-2afe-47bf-abaf-cbb0e6a91988", scopes: scBuild, h: hPipelines},
-		{method: "GET", pattern: "{project}/_apis/pipelines/{pipelineId}/runs", loc: "7859261e-d2e9-4a68-b820-a5d84cc5bb3d", scopes: scBuild, h: hPipelineRuns},
-		{method: "GET", pattern: "{project}/_apis/pipelines/{pipelineId}/runs/{runId}", loc: "7859261e-d2e9-4a68-b820-a5d84cc5bb3d", scopes: scBuild, h: hPipelineRun},
-		{method: "GET", pattern: "{project}/_apis/distributedtask/environments", loc: "8572b1fc-2482-47fa-8f74-7e3ed53ee54b", scopes: scEnv, h: hEnvironments},
-		{method: "GET", pattern: "{project}/_apis/distributedtask/environments/{environmentId}/environmentdeploymentrecords", loc: "51bb5d21-4305-4ea6-9dbb-b7488af73334", scopes: scEnv, h: hEnvironmentRecords},
+		{method: "GET", pattern: "{project}/_apis/build/builds", loc: "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", h: hBuilds},
+		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}", loc: "0cd358e1-9217-4d94-8269-1c1ee6f93dcf", h: hBuild},
+		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/timeline", loc: "8baac422-4c6e-4de5-8532-db96d92acffa", h: hTimeline},
+		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/timeline/{timelineId}", loc: "8baac422-4c6e-4de5-8532-db96d92acffa", h: hTimeline},
+		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/workitems", loc: "5a21f5d2-5642-47e4-a0bd-1356e6731bee", h: hBuildWorkItems},
+		{method: "POST", pattern: "{project}/_apis/build/builds/{buildId}/workitems", loc: "5a21f5d2-5642-47e4-a0bd-1356e6731bee", h: hBuildWorkItems},
+		{method: "GET", pattern: "{project}/_apis/build/builds/{buildId}/changes", loc: "54572c7b-bbd3-45d4-80dc-28be08941620", h: hBuildChanges},
+		{method: "GET", pattern: "{project}/_apis/pipelines", loc: "28e1305e-2afe-47bf-abaf-cbb0e6a91988", h: hPipelines},
+		{method: "GET", pattern: "{project}/_apis/pipelines/{pipelineId}/runs", loc: "7859261e-d2e9-4a68-b820-a5d84cc5bb3d", h: hPipelineRuns},
+		{method: "GET", pattern: "{project}/_apis/pipelines/{pipelineId}/runs/{runId}", loc: "7859261e-d2e9-4a68-b820-a5d84cc5bb3d", h: hPipelineRun},
+		{method: "GET", pattern: "{project}/_apis/distributedtask/environments", loc: "8572b1fc-2482-47fa-8f74-7e3ed53ee54b", h: hEnvironments},
+		{method: "GET", pattern: "{project}/_apis/distributedtask/environments/{environmentId}/environmentdeploymentrecords", loc: "51bb5d21-4305-4ea6-9dbb-b7488af73334", h: hEnvironmentRecords},
 
 		// Release (vsrm host in Services mode).
-		{method: "GET", pattern: "{project}/_apis/release/deployments", loc: "b005ef73-cddc-448e-9ba2-5193bf36b19f", scopes: scRelease, release: true, h: hDeployments},
+		{method: "GET", pattern: "{project}/_apis/release/deployments", loc: "b005ef73-cddc-448e-9ba2-5193bf36b19f", release: true, h: hDeployments},
 
 		// Work item tracking.
-		{method: "POST", pattern: "{project?}/_apis/wit/wiql", loc: "1a9c53f7-f243-4447-b110-35ef023636e4", scopes: scWork, h: hWiql},
-		{method: "POST", pattern: "{project}/{team}/_apis/wit/wiql", loc: "1a9c53f7-f243-4447-b110-35ef023636e4", scopes: scWork, h: hWiql},
-		{method: "GET", pattern: "{project?}/_apis/wit/wiql/{id}", loc: "a02355f5-5f8a-4671-8e32-369d23aac83d", scopes: scWork, h: hWiqlByID},
-		{method: "POST", pattern: "{project?}/_apis/wit/workItemsBatch", loc: "908509b6-4248-4475-a1cd-829139ba419f", scopes: scWork, h: hWorkItemsBatch},
-		{method: "GET", pattern: "{project?}/_apis/wit/workItems", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", scopes: scWork, h: hWorkItems},
-		{method: "GET", pattern: "{project?}/_apis/wit/workItems/{id}", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", scopes: scWork, h: hWorkItem},
-		{method: "PATCH", pattern: "{project?}/_apis/wit/workItems/{id}", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", scopes: scWorkW, h: hWorkItemPatch},
-		{method: "POST", pattern: "{project?}/_apis/wit/artifactUriQuery", loc: "a9a9aa7a-8c09-44d3-ad1b-46e855c1e3d3", scopes: scWork, h: hArtifactURIQuery},
+		{method: "POST", pattern: "{project?}/_apis/wit/wiql", loc: "1a9c53f7-f243-4447-b110-35ef023636e4", h: hWiql},
+		{method: "POST", pattern: "{project}/{team}/_apis/wit/wiql", loc: "1a9c53f7-f243-4447-b110-35ef023636e4", h: hWiql},
+		{method: "GET", pattern: "{project?}/_apis/wit/wiql/{id}", loc: "a02355f5-5f8a-4671-8e32-369d23aac83d", h: hWiqlByID},
+		{method: "POST", pattern: "{project?}/_apis/wit/workItemsBatch", loc: "908509b6-4248-4475-a1cd-829139ba419f", h: hWorkItemsBatch},
+		{method: "GET", pattern: "{project?}/_apis/wit/workItems", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", h: hWorkItems},
+		{method: "GET", pattern: "{project?}/_apis/wit/workItems/{id}", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", h: hWorkItem},
+		{method: "PATCH", pattern: "{project?}/_apis/wit/workItems/{id}", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", h: hWorkItemPatch},
+		{method: "POST", pattern: "{project?}/_apis/wit/artifactUriQuery", loc: "a9a9aa7a-8c09-44d3-ad1b-46e855c1e3d3", h: hArtifactURIQuery},
 
 		// Service hooks (organization level).
-		{method: "GET", pattern: "_apis/hooks/subscriptions", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", scopes: scHooks, h: hSubscriptionList},
-		{method: "POST", pattern: "_apis/hooks/subscriptions", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", scopes: scHooks, h: hSubscriptionCreate},
-		{method: "GET", pattern: "_apis/hooks/subscriptions/{subscriptionId}", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", scopes: scHooks, h: hSubscriptionGet},
-		{method: "PUT", pattern: "_apis/hooks/subscriptions/{subscriptionId}", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", scopes: scHooks, h: hSubscriptionReplace},
-		{method: "PUT", pattern: "_apis/hooks/subscriptions", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", scopes: scHooks, h: hSubscriptionReplace},
-		{method: "DELETE", pattern: "_apis/hooks/subscriptions/{subscriptionId}", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", scopes: scHooks, h: hSubscriptionDelete},
-		{method: "GET", pattern: "_apis/hooks/subscriptions/{subscriptionId}/notifications", loc: "0c62d343-21b0-4732-997b-017fde84dc28", scopes: scHooks, h: hNotifications},
-		{method: "GET", pattern: "_apis/hooks/subscriptions/{subscriptionId}/notifications/{notificationId}", loc: "0c62d343-21b0-4732-997b-017fde84dc28", scopes: scHooks, h: hNotifications},
-		{method: "POST", pattern: "_apis/hooks/testNotifications", loc: "1139462c-7e27-4524-a997-31b9b73551fe", scopes: scHooks, h: hTestNotification},
-		{method: "GET", pattern: "_apis/hooks/publishers", loc: "1e83a210-5b53-43bc-90f0-d476a4e5d731", scopes: scHooks, h: hPublishers},
-		{method: "GET", pattern: "_apis/hooks/publishers/{publisherId}/eventTypes", loc: "db4777cd-8e08-4a84-8ba3-c974ea033718", scopes: scHooks, h: hEventTypes},
-		{method: "GET", pattern: "_apis/hooks/consumers", loc: "4301c514-5f34-4f5d-a145-f0ea7b5b7d19", scopes: scHooks, h: hConsumers},
-		{method: "GET", pattern: "_apis/hooks/consumers/{consumerId}", loc: "4301c514-5f34-4f5d-a145-f0ea7b5b7d19", scopes: scHooks, h: hConsumers},
+		{method: "GET", pattern: "_apis/hooks/subscriptions", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", both: true, h: hSubscriptionList},
+		{method: "POST", pattern: "_apis/hooks/subscriptions", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", both: true, h: hSubscriptionCreate},
+		{method: "GET", pattern: "_apis/hooks/subscriptions/{subscriptionId}", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", both: true, h: hSubscriptionGet},
+		{method: "PUT", pattern: "_apis/hooks/subscriptions/{subscriptionId}", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", both: true, h: hSubscriptionReplace},
+		{method: "PUT", pattern: "_apis/hooks/subscriptions", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", both: true, h: hSubscriptionReplace},
+		{method: "DELETE", pattern: "_apis/hooks/subscriptions/{subscriptionId}", loc: "fc50d02a-849f-41fb-8af1-0a5216103269", both: true, h: hSubscriptionDelete},
+		{method: "GET", pattern: "_apis/hooks/subscriptions/{subscriptionId}/notifications", loc: "0c62d343-21b0-4732-997b-017fde84dc28", both: true, h: hNotifications},
+		{method: "GET", pattern: "_apis/hooks/subscriptions/{subscriptionId}/notifications/{notificationId}", loc: "0c62d343-21b0-4732-997b-017fde84dc28", both: true, h: hNotifications},
+		{method: "POST", pattern: "_apis/hooks/testNotifications", loc: "1139462c-7e27-4524-a997-31b9b73551fe", h: hTestNotification},
+		{method: "GET", pattern: "_apis/hooks/publishers", loc: "1e83a210-5b53-43bc-90f0-d476a4e5d731", h: hPublishers},
+		{method: "GET", pattern: "_apis/hooks/publishers/{publisherId}/eventTypes", loc: "db4777cd-8e08-4a84-8ba3-c974ea033718", h: hEventTypes},
+		{method: "GET", pattern: "_apis/hooks/consumers", loc: "4301c514-5f34-4f5d-a145-f0ea7b5b7d19", h: hConsumers},
+		{method: "GET", pattern: "_apis/hooks/consumers/{consumerId}", loc: "4301c514-5f34-4f5d-a145-f0ea7b5b7d19", h: hConsumers},
 	}
 }
 
@@ -123,7 +111,9 @@ type router struct {
 
 func newRouter(s *Sim) *router {
 	rt := &router{s: s, locs: buildLocations(s.opts.Mode, s.opts.ServerVersion)}
+	folder := specFolder(s.opts.Mode, s.opts.ServerVersion)
 	for _, r := range routeTable() {
+		r.scopes = routeScopes(folder, r)
 		pats := []string{r.pattern}
 		if rest, ok := strings.CutPrefix(r.pattern, "{project?}/"); ok {
 			pats = []string{rest, "{project}/" + rest}
@@ -135,9 +125,15 @@ func newRouter(s *Sim) *router {
 			if _, ok := rt.locs.byID[rr.loc]; !ok {
 				continue // the resource does not exist in this server release
 			}
-			if r.release && !s.isServer() {
+			switch {
+			case r.release && !s.isServer():
 				rt.rel = append(rt.rel, &rr)
-			} else {
+			case r.both && !s.isServer():
+				rt.main = append(rt.main, &rr)
+				rel := rr
+				rel.scopes = append(slices.Clip(rr.scopes), releaseHookScope)
+				rt.rel = append(rt.rel, &rel)
+			default:
 				rt.main = append(rt.main, &rr)
 			}
 		}
@@ -271,7 +267,7 @@ func (s *Sim) serveREST(w http.ResponseWriter, r *http.Request, releaseHost bool
 
 func (s *Sim) dispatch(w http.ResponseWriter, r *http.Request, segs []string, releaseHost bool) {
 	rt := s.routes
-	q := &rq{s: s, w: w, r: r, qs: r.URL.Query(), q: map[string]string{}}
+	q := &rq{s: s, w: w, r: r, qs: r.URL.Query(), q: map[string]string{}, releaseHost: releaseHost}
 	for k, v := range q.qs {
 		q.q[strings.ToLower(k)] = v[0]
 	}

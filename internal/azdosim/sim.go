@@ -55,6 +55,16 @@ type Options struct {
 // DefaultWiqlLimit is the WIQL result cap of Azure DevOps (VS402337).
 const DefaultWiqlLimit = 20000
 
+// The pull request lists' silent $top rules. The specs document neither (the 7.1 git.json
+// `Pull Requests_Get Pull Requests` only says "The number of pull requests to retrieve"); users
+// report them: without $top the lists answer 101 pull requests (MicrosoftDocs/vsts-rest-api-specs
+// #405 and #539), and a larger $top returns at most 1000 (rfennell/AzurePipelines#843: $top=5000
+// returns 1000, "the max size"). Neither answer says it was cut short.
+const (
+	DefaultPullRequestTop    = 101
+	DefaultPullRequestTopMax = 1000
+)
+
 // Sim is one simulated Azure DevOps organization (Services) or collection (Server).
 type Sim struct {
 	opts    Options
@@ -69,6 +79,7 @@ type Sim struct {
 	cache   renderCache
 
 	wiqlLimit atomic.Int64 // see Options.WiqlLimit; never 0 once New returns
+	prTopMax  atomic.Int64 // see SetPullRequestTopMax; never 0 once New returns
 
 	mu          sync.Mutex
 	mainLn      net.Listener
@@ -80,6 +91,7 @@ type Sim struct {
 	tlsConfig   *tls.Config
 	certPEM     []byte
 	fullPAT     string
+	manualPAT   string
 	started     bool
 	closed      bool
 	cancelHooks context.CancelFunc
@@ -134,7 +146,9 @@ func New(opts Options) (*Sim, error) {
 	s.hooks = newHookEngine(s)
 	s.routes = newRouter(s)
 	s.fullPAT = s.auth.add(nil, "", time.Time{})
+	s.manualPAT = s.auth.add(ManualScopes, "", time.Time{})
 	s.SetWiqlLimit(opts.WiqlLimit)
+	s.SetPullRequestTopMax(0)
 	return s, nil
 }
 
@@ -241,8 +255,13 @@ func (s *Sim) NewPAT(scopes []string, org string, expires time.Time) string {
 	return s.auth.add(scopes, org, expires)
 }
 
-// FullPAT is a token with every scope for the simulator's organization, created by New.
+// FullPAT is a token with every scope for the simulator's organization, created by New. Use it
+// only in a test about an optional scope; ManualPAT is the token an admin creates.
 func (s *Sim) FullPAT() string { return s.fullPAT }
+
+// ManualPAT is the token the user manual's Step 1 creates (ManualScopes: Code: Read, Pull Request
+// Threads: Read & write, Build: Read, Work Items: Read), created by New.
+func (s *Sim) ManualPAT() string { return s.manualPAT }
 
 // HTTPClient returns a client that trusts the simulator's self-signed certificate in TLS mode.
 func (s *Sim) HTTPClient() *http.Client {
@@ -271,6 +290,19 @@ func (s *Sim) SetWiqlLimit(n int) {
 
 // WiqlLimit is the WIQL result cap in force.
 func (s *Sim) WiqlLimit() int { return int(s.wiqlLimit.Load()) }
+
+// SetPullRequestTopMax sets the most pull requests one page of the pull request lists returns,
+// whatever $top asks (DefaultPullRequestTopMax); 0 or less restores it. Tests lower it below
+// the page size a client asks to check that its walk does not end at the first capped page.
+func (s *Sim) SetPullRequestTopMax(n int) {
+	if n <= 0 {
+		n = DefaultPullRequestTopMax
+	}
+	s.prTopMax.Store(int64(n))
+}
+
+// PullRequestTopMax is the pull request lists' page cap in force.
+func (s *Sim) PullRequestTopMax() int { return int(s.prTopMax.Load()) }
 
 // Now is the simulated time.
 func (s *Sim) Now() time.Time { return s.clock.Now() }

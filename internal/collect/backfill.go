@@ -201,6 +201,7 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 		bf = &checkpoint{Started: now, From: now.AddDate(0, 0, -days), Days: days}
 		cps = map[string]*checkpoint{resBackfill: bf}
 	}
+	bf.Error, bf.Hint = "", "" // running again
 	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
 	s.rules = c.rulesOf(ctx, key.IntegrationID)
 	s.cps, s.window = cps, bf.From
@@ -216,13 +217,44 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 			cp = &checkpoint{Started: c.now().UTC()}
 			cps[res] = cp
 		}
-		if err := s.step(ctx, res, cp); err != nil {
-			return s.fetched.Load(), err
+		var b *Blocked
+		if dep := cps[dependsOn[res]]; dep != nil && dep.Blocked != nil {
+			b = dep.Blocked // listed per repository: blocked with them
+		} else if err := s.step(ctx, res, cp); err != nil {
+			if b, err = s.blockedBy(ctx, res, err); err != nil {
+				s.failed(ctx, bf, err)
+				return s.fetched.Load(), err
+			}
+		}
+		if b != nil {
+			// Not collected, and said so; the other resources go on.
+			fin := c.now().UTC()
+			cp.Blocked, cp.Finished = b, &fin
+			if err := s.save(ctx, c.db, res, cp, nil); err != nil {
+				return s.fetched.Load(), err
+			}
 		}
 	}
 	fin := c.now().UTC()
 	bf.Finished = &fin
 	return s.fetched.Load(), s.save(ctx, c.db, resBackfill, bf, &bf.Started)
+}
+
+// failed records on the backfill's row why it stopped, so the progress
+// says so (with the fix) instead of estimating a time left. A stop by the
+// job's slice or a shutdown is not a failure: the next slice resumes.
+func (s *syncer) failed(ctx context.Context, bf *checkpoint, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	var de *delivery.Error
+	bf.Error, bf.Hint = err.Error(), ""
+	if errors.As(err, &de) {
+		bf.Error, bf.Hint = de.Message, de.Hint
+	}
+	if serr := s.save(context.WithoutCancel(ctx), s.c.db, resBackfill, bf, nil); serr != nil {
+		s.log.Warn("backfill failure not recorded", "err", serr)
+	}
 }
 
 // newSyncer prepares the collection of one project from a time on.

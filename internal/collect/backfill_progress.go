@@ -23,8 +23,16 @@ type checkpoint struct {
 	Pages    int64      `json:"pages"`
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished,omitempty"`
-	From     time.Time  `json:"from,omitzero"`
-	Days     int        `json:"days,omitempty"`
+	// Blocked: Azure DevOps refused this resource (a missing scope or
+	// permission); it counts as finished for the backfill and is skipped by
+	// reconciliations until a new token unblocks it.
+	Blocked *Blocked `json:"blocked,omitempty"`
+	// Error and Hint: why the last run of a backfill stopped (on the
+	// "backfill" row), until it runs again.
+	Error string    `json:"error,omitempty"`
+	Hint  string    `json:"hint,omitempty"`
+	From  time.Time `json:"from,omitzero"`
+	Days  int       `json:"days,omitempty"`
 	// watermark is the column beside the cursor: everything up to it is stored.
 	watermark *time.Time
 }
@@ -87,6 +95,9 @@ type ResourceProgress struct {
 	Finished *time.Time `json:"finished,omitempty"`
 	// Watermark: everything up to this time is stored.
 	Watermark *time.Time `json:"watermark,omitempty"`
+	// Blocked: Azure DevOps refused this resource; not collected until the
+	// token has the scope (or the account the permission).
+	Blocked *Blocked `json:"blocked,omitempty"`
 }
 
 // ProjectProgress is the backfill of one project as the status page and
@@ -104,6 +115,23 @@ type ProjectProgress struct {
 	Remaining time.Duration `json:"remaining_ns"`
 	// Fraction is the share done, 0 to 1.
 	Fraction float64 `json:"fraction"`
+	// Failed: the backfill stopped with this error and waits (for a new
+	// token, or its retry); no estimate is given meanwhile.
+	Failed *Failure `json:"failed,omitempty"`
+	// Blocked lists the resources Azure DevOps refused, with the fix.
+	Blocked []BlockedResource `json:"blocked,omitempty"`
+}
+
+// Failure is why a backfill stopped, with what to do.
+type Failure struct {
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// BlockedResource is a resource of a project that is not collected.
+type BlockedResource struct {
+	Resource string `json:"resource"`
+	Blocked
 }
 
 // Progress reports the backfill progress of every project of the
@@ -130,10 +158,14 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 		}
 		if w.Resource == resBackfill {
 			p.From, p.Started, p.Finished = timeOrNil(cp.From), timeOrNil(cp.Started), cp.Finished
+			if cp.Error != "" && cp.Finished == nil {
+				p.Failed = &Failure{Message: cp.Error, Hint: cp.Hint}
+			}
 			continue
 		}
 		p.Resources = append(p.Resources, ResourceProgress{Resource: w.Resource, ItemsDone: cp.Done, ItemsTotal: cp.Total,
-			Share: cp.Share, Pages: cp.Pages, Started: timeOrNil(cp.Started), Finished: cp.Finished, Watermark: w.Watermark})
+			Share: cp.Share, Pages: cp.Pages, Started: timeOrNil(cp.Started), Finished: cp.Finished, Watermark: w.Watermark,
+			Blocked: cp.Blocked})
 	}
 	out := make([]ProjectProgress, 0, len(order))
 	for _, id := range order {
@@ -145,6 +177,9 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 		sort.Slice(p.Resources, func(i, j int) bool { return rank[p.Resources[i].Resource] < rank[p.Resources[j].Resource] })
 		var done float64
 		for _, r := range p.Resources {
+			if r.Blocked != nil {
+				p.Blocked = append(p.Blocked, BlockedResource{Resource: r.Resource, Blocked: *r.Blocked})
+			}
 			p.ItemsDone += r.ItemsDone
 			p.Pages += r.Pages
 			switch {
@@ -162,7 +197,7 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 		if p.Finished != nil {
 			p.Fraction = 1
 		}
-		if p.Finished == nil && p.Started != nil && p.Fraction > 0 {
+		if p.Finished == nil && p.Started != nil && p.Fraction > 0 && p.Failed == nil {
 			elapsed := last[id].Sub(*p.Started)
 			p.Remaining = time.Duration(float64(elapsed) * (1 - p.Fraction) / p.Fraction).Round(time.Second)
 		}

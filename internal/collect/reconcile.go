@@ -148,6 +148,9 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 	var since *time.Time
 	for _, res := range resources {
 		cp := cps[res]
+		if cp != nil && cp.Blocked != nil {
+			continue // refused: not read until a new token unblocks it
+		}
 		if cp == nil || cp.watermark == nil {
 			return 0, 0, nil // a resource never completed: leave it to the backfill
 		}
@@ -155,16 +158,37 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 			since = cp.watermark
 		}
 	}
+	if since == nil {
+		since = &bf.From // every resource is refused: only derivation is left
+	}
 	started := c.now().UTC()
 	s := c.newSyncer(client, key, p, since.Add(-ReconcileOverlap), started, true)
 	s.rules = c.rulesOf(ctx, key.IntegrationID)
 	s.window = bf.From
 	for _, res := range resources {
+		if cps[res].Blocked != nil {
+			continue
+		}
+		if dep := cps[dependsOn[res]]; dep != nil && dep.Blocked != nil {
+			continue
+		}
 		if err := s.step(ctx, res, &checkpoint{Started: started}); err != nil {
-			return s.fetched.Load(), s.recovered.Load(), err
+			b, err := s.blockedBy(ctx, res, err)
+			if err != nil {
+				return s.fetched.Load(), s.recovered.Load(), err
+			}
+			// Refused since the last run (a scope removed, a permission
+			// taken away): recorded, and the others go on.
+			cps[res].Blocked = b
+			if err := s.save(ctx, c.db, res, cps[res], nil); err != nil {
+				return s.fetched.Load(), s.recovered.Load(), err
+			}
 		}
 	}
 	for _, res := range resources {
+		if cps[res].Blocked != nil {
+			continue
+		}
 		if err := s.save(ctx, c.db, res, cps[res], &started); err != nil {
 			return s.fetched.Load(), s.recovered.Load(), err
 		}

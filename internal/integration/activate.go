@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -94,8 +96,64 @@ func (s *Service) UpdateToken(ctx context.Context, workspaceID, token string) (S
 		Account: res.account, AccountID: res.accountID, Scopes: res.scopeStates()}, s.opts.Now()); err != nil {
 		return Status{}, err
 	}
+	if err := s.afterNewToken(ctx, in, res); err != nil {
+		return Status{}, err
+	}
 	s.opts.Logger.Info("Azure DevOps token updated", "workspace", workspaceID, "integration", in.ID)
 	return s.Status(ctx, workspaceID)
+}
+
+// afterNewToken reads what the new token unlocks, and nothing else: the
+// resources Azure DevOps refused before and whose scope the token now has
+// are backfilled (in the original window), and refused service hooks are
+// tried again. A rotation with the same scopes backfills nothing.
+func (s *Service) afterNewToken(ctx context.Context, in store.Integration, res CheckResult) error {
+	granted := map[azdo.Scope]bool{}
+	for _, r := range res.Scopes {
+		if r.OK {
+			granted[azdo.Scope(r.Scope)] = true
+		}
+	}
+	projects, err := s.opts.DB.ListProjects(ctx, key(in), true)
+	if err != nil {
+		return err
+	}
+	hooks, err := s.opts.DB.ListHookSubscriptions(ctx, key(in), "")
+	if err != nil {
+		return err
+	}
+	refused := map[string]bool{}
+	for _, h := range hooks {
+		if h.Status == store.HookUnavailable {
+			refused[h.ProjectID] = true
+		}
+	}
+	return s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteRefusedHooks(ctx, in.ID); err != nil {
+			return err
+		}
+		reopen, err := collect.Unblock(ctx, tx, key(in), func(sc azdo.Scope) bool { return granted[sc] })
+		if err != nil {
+			return err
+		}
+		again := map[string]bool{}
+		for _, id := range reopen {
+			again[id] = true
+		}
+		for _, p := range projects {
+			if again[p.ProjectID] {
+				if err := s.startBackfill(ctx, tx, in, p.ProjectID); err != nil {
+					return err
+				}
+			}
+			if refused[p.ProjectID] {
+				if err := s.opts.Queue.InsertTx(ctx, tx, RegisterHooksArgs{IntegrationID: in.ID, ProjectID: p.ProjectID}, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // SelectProjects saves the selection: newly selected projects get their

@@ -13,7 +13,11 @@ import (
 
 // CheckResult is what Check connection reports. Nothing is stored.
 type CheckResult struct {
-	OK           bool          `json:"ok"`
+	OK bool `json:"ok"`
+	// Level is what the screen shows: "ok" (green), "limited" (amber: a
+	// required scope is missing; Activate asks for confirmation) or
+	// "error" (it cannot be activated).
+	Level        string        `json:"level"`
 	OrgURL       string        `json:"org_url"`
 	User         string        `json:"user,omitempty"`
 	Deployment   string        `json:"deployment,omitempty"` // "Azure DevOps Services", "Azure DevOps Server 2022"
@@ -28,12 +32,14 @@ type CheckResult struct {
 	projects   []azdo.Project
 }
 
-// ScopeResult is one of the manual's four scopes, tested by a cheap call.
+// ScopeResult is one scope, tested by a cheap call: the manual's four
+// (required) and the optional ones that add deployments.
 type ScopeResult struct {
-	Scope  string `json:"scope"`
-	Label  string `json:"label"`
-	State  string `json:"state"` // granted, missing, forbidden, unknown
-	OK     bool   `json:"ok"`
+	Scope    string `json:"scope"`
+	Label    string `json:"label"`
+	Required bool   `json:"required"`
+	State    string `json:"state"` // granted, missing, forbidden, unknown, unsupported
+	OK       bool   `json:"ok"`
 	Breaks string `json:"breaks,omitempty"`
 	Fix    string `json:"fix,omitempty"`
 }
@@ -94,6 +100,7 @@ func (s *Service) Check(ctx context.Context, orgURL, token string) (CheckResult,
 	if err != nil {
 		return res, err
 	}
+	res.Level = "error"
 	conn, err := c.Detect(ctx)
 	if err != nil {
 		res.Problems = append(res.Problems, problemOf(err))
@@ -118,11 +125,15 @@ func (s *Service) Check(ctx context.Context, orgURL, token string) (CheckResult,
 	if len(projects) > 0 {
 		probeProject = projects[0].ID
 	}
-	for _, sc := range c.ProbeScopes(ctx, probeProject) {
-		r := ScopeResult{Scope: string(sc.Scope), Label: sc.Label, State: string(sc.State), OK: sc.OK()}
-		if !sc.OK() {
+	res.Level = "ok"
+	for _, sc := range append(c.ProbeScopes(ctx, probeProject), c.ProbeOptionalScopes(ctx, probeProject)...) {
+		r := ScopeResult{Scope: string(sc.Scope), Label: sc.Label, Required: sc.Scope.Required(), State: string(sc.State), OK: sc.OK()}
+		if !sc.OK() && sc.State != azdo.ScopeUnsupported {
 			r.Breaks, r.Fix = sc.Breaks, sc.Fix
-			res.Warnings = append(res.Warnings, Problem{Code: "scope_" + string(sc.State), Message: sc.Label + ": " + sc.Breaks, Hint: sc.Fix})
+			if r.Required {
+				res.Level = "limited"
+				res.Warnings = append(res.Warnings, Problem{Code: "scope_" + string(sc.State), Message: sc.Label + ": " + sc.Breaks, Hint: sc.Fix})
+			}
 		}
 		res.Scopes = append(res.Scopes, r)
 	}

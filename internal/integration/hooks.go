@@ -42,7 +42,8 @@ var hookCatalog = []hookSpec{
 	{"/v1/azure/webhook/pipeline", "tfs", "build.complete", "2.0", azdo.ScopeBuildRead, 0},
 	{"/v1/azure/webhook/pipeline", "pipelines", "ms.vss-pipelines.run-state-changed-event", "5.1-preview.1", azdo.ScopeBuildRead, 2020},
 	{"/v1/azure/webhook/pipeline", "pipelines", "ms.vss-pipelines.stage-state-changed-event", "5.1-preview.1", azdo.ScopeBuildRead, 2020},
-	{"/v1/azure/webhook/pipeline", "rm", "ms.vss-release.deployment-completed-event", "3.0-preview.1", azdo.ScopeBuildRead, 0},
+	// On Services the rm publisher lives on the release host (the client sends it there).
+	{"/v1/azure/webhook/pipeline", "rm", "ms.vss-release.deployment-completed-event", "3.0-preview.1", azdo.ScopeReleaseRead, 0},
 }
 
 // available reports whether the deployment has the event and the token the
@@ -178,9 +179,13 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 	var scopes map[string]string
 	_ = jsonUnmarshal(in.Scopes, &scopes)
 	dep, _ := c.Deployment(ctx)
+	refused, err := s.refusedHooks(ctx, in, projectID)
+	if err != nil {
+		return err
+	}
 	var passing error
 	for _, spec := range hookCatalog {
-		if ok, _ := spec.available(scopes, dep); !ok {
+		if ok, _ := spec.available(scopes, dep); !ok || refused[spec.eventType] {
 			continue
 		}
 		url := s.webhookURL(spec.path)
@@ -216,9 +221,16 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 		})
 		if err != nil {
 			switch k := delivery.KindOf(err); {
-			case k == delivery.KindForbidden || k == delivery.KindUpstream:
-				// One publisher refused (e.g. release hooks without Release scope): keep the others.
-				s.opts.Logger.Warn("service hook not registered", "project", projectID, "event", spec.eventType, "err", err)
+			case k == delivery.KindForbidden || k == delivery.KindUpstream || k == delivery.KindInvalid:
+				// This subscription was refused (an event the server lacks, a
+				// publisher the token may not read): keep the others, and mark
+				// it unavailable with the reason until the token changes.
+				s.opts.Logger.Warn("service hook refused", "project", projectID, "event", spec.eventType, "err", err)
+				if rerr := s.opts.DB.UpsertHookSubscription(ctx, store.HookSubscription{Key: key(in),
+					SubscriptionID: store.RefusedHookID(spec.eventType, projectID), ProjectID: projectID, EventType: spec.eventType,
+					Status: store.HookUnavailable, Reason: refusalReason(err), CheckedAt: s.opts.Now()}); rerr != nil {
+					return rerr
+				}
 				continue
 			case (k == delivery.KindUnavailable || k == delivery.KindRateLimited) && ctx.Err() == nil:
 				passing = errors.Join(passing, err)
@@ -235,6 +247,30 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 	}
 	s.opts.Logger.Info("service hooks registered", "integration", in.ID, "project", projectID)
 	return nil
+}
+
+// refusedHooks are the event types Azure DevOps refused for a project.
+func (s *Service) refusedHooks(ctx context.Context, in store.Integration, projectID string) (map[string]bool, error) {
+	rows, err := s.opts.DB.ListHookSubscriptions(ctx, key(in), projectID)
+	out := map[string]bool{}
+	for _, h := range rows {
+		if h.Status == store.HookUnavailable {
+			out[h.EventType] = true
+		}
+	}
+	return out, err
+}
+
+// refusalReason is what the status screen says about a refused subscription.
+func refusalReason(err error) string {
+	var de *delivery.Error
+	if errors.As(err, &de) {
+		if de.Hint != "" {
+			return de.Message + ". " + de.Hint
+		}
+		return de.Message
+	}
+	return err.Error()
 }
 
 func healthy(status string) bool {
@@ -358,6 +394,16 @@ func (s *Service) CheckHooks(ctx context.Context, integrationID string) error {
 		}
 	}
 	for _, p := range projects {
+		refused, err := s.refusedHooks(ctx, in, p.ProjectID)
+		if err != nil {
+			return err
+		}
+		want := want
+		for _, spec := range hookCatalog {
+			if ok, _ := spec.available(scopes, dep); ok && refused[spec.eventType] {
+				want-- // refused until the token or its scopes change
+			}
+		}
 		healthyCount := 0
 		for _, sub := range subs {
 			if sub.ProjectID() != p.ProjectID || !s.ourSubscription(sub, in.ID) {

@@ -15,7 +15,11 @@ import (
 // integration gets Connected false and nothing else.
 type Status struct {
 	Connected        bool            `json:"connected"`
-	State            string          `json:"state,omitempty"` // connected or error
+	State            string          `json:"state,omitempty"` // connected, limited or error
+	// Limited names each scope the token lacks (required ones, and optional
+	// ones a resource was refused for) with what it leaves out of the
+	// figures and the fix; State is "limited" while it is not empty.
+	Limited []Problem `json:"limited,omitempty"`
 	Error            *Problem        `json:"error,omitempty"`
 	OrgURL           string          `json:"org_url,omitempty"`
 	Deployment       string          `json:"deployment,omitempty"`
@@ -68,7 +72,10 @@ type HookHealth struct {
 	Probation  int      `json:"on_probation"`
 	Disabled   int      `json:"disabled"`
 	Skipped    []string `json:"skipped,omitempty"` // event types not subscribed, with why
-	Registered bool     `json:"registered"`
+	// Unavailable: subscriptions Azure DevOps refused, with the reason; not
+	// tried again until the token changes.
+	Unavailable []string `json:"unavailable,omitempty"`
+	Registered  bool     `json:"registered"`
 }
 
 // Status reports the workspace's integration.
@@ -96,14 +103,25 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 	}
 	var scopes map[string]string
 	_ = json.Unmarshal([]byte(in.Scopes), &scopes)
-	for _, sc := range azdo.Scopes {
+	limited := map[string]bool{}
+	addLimited := func(sc azdo.Scope, message, hint string) {
+		if limited[string(sc)] {
+			return
+		}
+		limited[string(sc)] = true
+		st.Limited = append(st.Limited, Problem{Code: "scope_missing", Message: azdo.ScopeLabel(sc) + ": " + message, Hint: hint})
+	}
+	for _, sc := range append(append([]azdo.Scope{}, azdo.Scopes...), azdo.OptionalScopes...) {
 		state := scopes[string(sc)]
 		if state == "" {
 			state = string(azdo.ScopeUnknown)
 		}
-		r := ScopeResult{Scope: string(sc), Label: azdo.ScopeLabel(sc), State: state, OK: state == string(azdo.ScopeGranted)}
+		r := ScopeResult{Scope: string(sc), Label: azdo.ScopeLabel(sc), Required: sc.Required(), State: state, OK: state == string(azdo.ScopeGranted)}
 		if !r.OK {
 			r.Breaks, r.Fix = azdo.ScopeAdvice(sc)
+			if r.Required && (state == string(azdo.ScopeMissing) || state == string(azdo.ScopeForbidden)) {
+				addLimited(sc, r.Breaks, r.Fix)
+			}
 		}
 		st.Scopes = append(st.Scopes, r)
 	}
@@ -123,6 +141,10 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 		if hh == nil {
 			hh = &HookHealth{}
 			byProject[h.ProjectID] = hh
+		}
+		if h.Status == store.HookUnavailable {
+			hh.Unavailable = append(hh.Unavailable, h.EventType+": "+h.Reason)
+			continue
 		}
 		hh.Registered = true
 		switch h.Status {
@@ -153,6 +175,21 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 	progress := map[string]*collect.ProjectProgress{}
 	for i := range st.Backfill {
 		progress[st.Backfill[i].ProjectID] = &st.Backfill[i]
+	}
+	selected := map[string]bool{}
+	for _, p := range projects {
+		selected[p.ProjectID] = p.Selected
+	}
+	for _, pp := range st.Backfill {
+		if !selected[pp.ProjectID] {
+			continue
+		}
+		for _, b := range pp.Blocked {
+			addLimited(b.Scope, b.Message, b.Hint)
+		}
+	}
+	if st.State == "connected" && len(st.Limited) > 0 {
+		st.State = "limited"
 	}
 	for _, p := range projects {
 		ps := ProjectStatus{ID: p.ProjectID, Name: p.Name, Selected: p.Selected, Backfill: progress[p.ProjectID]}
