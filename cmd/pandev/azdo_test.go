@@ -61,13 +61,14 @@ func (b *browser) api(method, path string, body any, out any) int {
 
 type checkResult struct {
 	OK           bool   `json:"ok"`
+	Level        string `json:"level"`
 	OrgURL       string `json:"org_url"`
 	User         string `json:"user"`
 	Deployment   string `json:"deployment"`
 	ProjectCount int    `json:"project_count"`
 	Scopes       []struct {
 		Scope, State, Breaks, Fix string
-		OK                        bool
+		OK, Required              bool
 	} `json:"scopes"`
 	Problems []struct{ Code, Message, Hint string } `json:"problems"`
 	Warnings []struct{ Code, Message, Hint string } `json:"warnings"`
@@ -106,20 +107,21 @@ func TestCheckConnectionTroubleshooting(t *testing.T) {
 		problem          string // in problems[0].message (or the 400's message)
 		missingScope     string
 	}{
-		{"empty URL", "", sim.FullPAT(), 400, false, "org_url is empty", ""},
+		{"empty URL", "", sim.ManualPAT(), 400, false, "org_url is empty", ""},
 		{"empty token", sim.OrgURL(), "", 400, false, "token is empty", ""},
 		{"credentials in URL", "https://user:secret@dev.azure.com/acme", "x", 400, false, "Organization URL", ""},
 		{"ftp URL", "ftp://dev.azure.com/acme", "x", 400, false, "Organization URL", ""},
 		{"wrong PAT (TF400813 / 401)", sim.OrgURL(), "not-a-real-token-value", 200, false, "The PAT is invalid, expired, or scoped to the wrong organization", ""},
 		{"expired PAT", sim.OrgURL(), sim.NewPAT(nil, "", past), 200, false, "The PAT is invalid, expired, or scoped to the wrong organization", ""},
 		{"PAT of another organization", sim.OrgURL(), sim.NewPAT(nil, "someone-else", time.Time{}), 200, false, "The PAT is invalid, expired, or scoped to the wrong organization", ""},
-		{"Server URL without the collection (404)", strings.TrimSuffix(server.OrgURL(), "/"+azdosim.DefaultCollection), server.FullPAT(), 200, false, "must include the collection", ""},
-		{"host that does not answer", "http://127.0.0.1:1/acme", sim.FullPAT(), 200, false, "127.0.0.1", ""},
+		{"Server URL without the collection (404)", strings.TrimSuffix(server.OrgURL(), "/"+azdosim.DefaultCollection), server.ManualPAT(), 200, false, "must include the collection", ""},
+		{"host that does not answer", "http://127.0.0.1:1/acme", sim.ManualPAT(), 200, false, "127.0.0.1", ""},
 		{"PAT without Work Items: Read", sim.OrgURL(), sim.NewPAT([]string{"vso.code_write", "vso.threads_full", "vso.build", "vso.project"}, "", time.Time{}), 200, true, "", "work_items_read"},
 		{"PAT without Build: Read", sim.OrgURL(), sim.NewPAT([]string{"vso.code_write", "vso.threads_full", "vso.work", "vso.project"}, "", time.Time{}), 200, true, "", "build_read"},
 		{"PAT without PR threads write", sim.OrgURL(), sim.NewPAT([]string{"vso.code", "vso.build", "vso.work", "vso.project"}, "", time.Time{}), 200, true, "", "pr_threads_read_write"},
-		{"Services, full scopes", sim.OrgURL(), sim.FullPAT(), 200, true, "", ""},
-		{"Server with collection", server.OrgURL(), server.FullPAT(), 200, true, "", ""},
+		{"Services, the manual's four scopes", sim.OrgURL(), sim.ManualPAT(), 200, true, "", ""},
+		{"Server with collection", server.OrgURL(), server.ManualPAT(), 200, true, "", ""},
+		{"Services, every scope", sim.OrgURL(), sim.FullPAT(), 200, true, "", "none"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,11 +149,24 @@ func TestCheckConnectionTroubleshooting(t *testing.T) {
 				t.Fatalf("problems %+v, want %q with a hint", res.Problems, c.problem)
 			}
 			if c.ok {
-				if res.User == "" || res.ProjectCount == 0 || res.Deployment == "" || len(res.Scopes) != 4 {
-					t.Fatalf("a passing check reports user, projects, deployment and four scopes: %+v", res)
+				if res.User == "" || res.ProjectCount == 0 || res.Deployment == "" || len(res.Scopes) != 6 {
+					t.Fatalf("a passing check reports user, projects, deployment and six scopes (four required, two optional): %+v", res)
+				}
+				// Amber when a scope of Step 1 is missing; optional ones alone keep it green.
+				if wantLevel := map[bool]string{true: "ok", false: "limited"}[c.missingScope == "" || c.missingScope == "none"]; res.Level != wantLevel {
+					t.Fatalf("level %q, want %q", res.Level, wantLevel)
 				}
 				for _, s := range res.Scopes {
 					want := s.Scope != c.missingScope
+					if !s.Required && c.missingScope != "none" {
+						want = false // the optional Release: Read and Environment: Read & manage are not in these PATs
+					}
+					if s.Required != (s.Scope != "release_read" && s.Scope != "environment_read_manage") {
+						t.Fatalf("scope %s required=%v", s.Scope, s.Required)
+					}
+					if !s.OK && s.State != "missing" {
+						t.Fatalf("scope %s state %q: a 401 naming the user is a missing scope", s.Scope, s.State)
+					}
 					if s.OK != want {
 						t.Fatalf("scope %s ok=%v, want %v: %+v", s.Scope, s.OK, want, res.Scopes)
 					}
@@ -177,14 +192,14 @@ func TestConnectSelectRotateDeselect(t *testing.T) {
 	if code := b.api("GET", integrationAPI, nil, &st); code != 200 || st.Connected {
 		t.Fatalf("before activation: %d %+v", code, st)
 	}
-	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, &st); code != 201 {
+	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.ManualPAT()}, &st); code != 201 {
 		t.Fatalf("activate: %d %+v", code, st)
 	}
 	if !st.Connected || st.State != "connected" || len(st.Projects) == 0 || !strings.HasPrefix(st.Token, "…") || st.SelectedProjects != 0 {
 		t.Fatalf("after activation: %+v", st)
 	}
 	var e errorBody
-	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, &e); code != 409 {
+	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.ManualPAT()}, &e); code != 409 {
 		t.Fatalf("second activation: %d %+v", code, e)
 	}
 

@@ -51,7 +51,7 @@ func TestBrowserConnectAzureDevOps(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a.button`)), // the empty state's "Connect Azure DevOps"
 		chromedp.WaitVisible(chromedp.CSS(`form#connect`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="org_url"]`), sim.OrgURL()),
-		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.FullPAT()),
+		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.ManualPAT()),
 		chromedp.Click(chromedp.CSS(`button[value="check"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#check-result`)),
 	)
@@ -62,7 +62,7 @@ func TestBrowserConnectAzureDevOps(t *testing.T) {
 	if text("#check-user") == "" || text("#check-projects") == "0" {
 		t.Fatal("the check reports the user and the project count")
 	}
-	do(chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.FullPAT()),
+	do(chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.ManualPAT()),
 		chromedp.Click(chromedp.CSS(`button[value="activate"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#badge`)))
 	if got := text("#badge"); got != "Connected" {

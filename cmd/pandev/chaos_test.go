@@ -239,7 +239,7 @@ func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim, dsn string) chao
 		token: runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")}
 	cs.p = startServe(t, bin, env, cs.addr)
 	if code := bearer(t, "POST", cs.p.url+"/api/v1/integrations/azure-devops", cs.token,
-		map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, nil); code != 201 {
+		map[string]string{"org_url": sim.OrgURL(), "token": sim.ManualPAT()}, nil); code != 201 {
 		t.Fatalf("activate: %d\n%s", code, cs.p.logs.String())
 	}
 	var projects struct{ Projects []struct{ ID string } }

@@ -98,13 +98,13 @@ func connectDemo(ctx context.Context, a *app, sim *azdosim.Sim, workspaceID stri
 	}
 	if st.Connected {
 		// The simulator mints a new token each start: rotate, as the FAQ describes.
-		if _, err := svc.UpdateToken(ctx, workspaceID, sim.FullPAT()); err != nil {
+		if _, err := svc.UpdateToken(ctx, workspaceID, sim.ManualPAT()); err != nil {
 			return fmt.Errorf("update token: %w", err)
 		}
 		fmt.Fprintln(out, "✓ Already connected; token updated (hooks kept, no backfill)")
 		return nil
 	}
-	res, err := svc.Check(ctx, sim.OrgURL(), sim.FullPAT())
+	res, err := svc.Check(ctx, sim.OrgURL(), sim.ManualPAT())
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func connectDemo(ctx context.Context, a *app, sim *azdosim.Sim, workspaceID stri
 		return fmt.Errorf("check connection: %s", res.Problems[0].Message)
 	}
 	fmt.Fprintf(out, "✓ Check connection: %s, %d projects, %s\n", res.User, res.ProjectCount, res.Deployment)
-	if _, err := svc.Activate(ctx, workspaceID, sim.OrgURL(), sim.FullPAT()); err != nil {
+	if _, err := svc.Activate(ctx, workspaceID, sim.OrgURL(), sim.ManualPAT(), false); err != nil {
 		return err
 	}
 	projects, err := svc.RefreshProjects(ctx, workspaceID)

@@ -35,7 +35,7 @@ func newCommentFixture(t *testing.T, pat string, settings map[string]any) *comme
 	b := newBrowser(t, r.URL())
 	b.login("admin@example.com", pw)
 	if pat == "" {
-		pat = sim.FullPAT()
+		pat = sim.ManualPAT()
 	}
 	var st integrationStatus
 	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": pat}, &st); code != 201 {
@@ -52,7 +52,7 @@ func newCommentFixture(t *testing.T, pat string, settings map[string]any) *comme
 			t.Fatalf("settings: %d %+v", code, e)
 		}
 	}
-	c, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.FullPAT())})
+	c, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT())})
 	if err != nil {
 		t.Fatal(err)
 	}

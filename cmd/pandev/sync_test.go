@@ -21,7 +21,7 @@ func TestBackfillStatusAndRulesPreview(t *testing.T) {
 		} `json:"backfill"`
 		LastSync *string `json:"last_sync"`
 	}
-	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.FullPAT()}, &st); code != 201 {
+	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.ManualPAT()}, &st); code != 201 {
 		t.Fatalf("activate: %d", code)
 	}
 	project := st.Projects[0].ID

@@ -14,7 +14,7 @@ import (
 // implements it; declared here, where it is used).
 type Integrations interface {
 	Check(ctx context.Context, orgURL, token string) (integration.CheckResult, error)
-	Activate(ctx context.Context, workspaceID, orgURL, token string) (integration.Status, error)
+	Activate(ctx context.Context, workspaceID, orgURL, token string, confirmLimited bool) (integration.Status, error)
 	Status(ctx context.Context, workspaceID string) (integration.Status, error)
 	RefreshProjects(ctx context.Context, workspaceID string) ([]store.Project, error)
 	SelectProjects(ctx context.Context, workspaceID string, selected []string) (integration.Status, error)
@@ -28,6 +28,9 @@ type Integrations interface {
 type connectRequest struct {
 	OrgURL string `json:"org_url"`
 	Token  string `json:"token"`
+	// ConfirmLimited activates a token that lacks a scope of the manual's
+	// Step 1 (Activate answers 409 without it).
+	ConfirmLimited bool `json:"confirm_limited,omitempty"`
 }
 
 // CheckConnection answers POST /api/v1/integrations/azure-devops/check.
@@ -49,7 +52,7 @@ func (h *Handlers) Activate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	st, err := h.Integrations.Activate(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token)
+	st, err := h.Integrations.Activate(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token, req.ConfirmLimited)
 	if err != nil {
 		return err
 	}

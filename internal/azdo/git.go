@@ -76,6 +76,10 @@ type Commit struct {
 
 // CommitQuery filters the commits list; zero fields are not sent.
 type CommitQuery struct {
+	// FromDate and ToDate bound the committer date, not the author date
+	// (MicrosoftDocs/azure-devops-docs#3909): a rebased or cherry-picked
+	// commit authored before FromDate is listed when committed after it.
+	// The list is newest first by committer date.
 	FromDate, ToDate time.Time
 	// ItemVersion is the branch to walk (searchCriteria.itemVersion.version,
 	// a name without refs/heads/); empty means the default branch.
@@ -122,21 +126,20 @@ func (c *Client) Commits(ctx context.Context, project, repo string, q CommitQuer
 		if q.FirstPageSize <= 0 || q.FirstPageSize >= size {
 			return walkTopSkip(ctx, c, r, top, skip, size, 0, fn)
 		}
-		full := false
+		got := 0
 		err := walkTopSkip(ctx, c, r, top, skip, q.FirstPageSize, 0, func(p []Commit) error {
-			full = len(p) == q.FirstPageSize
+			got = len(p)
 			if err := fn(p); err != nil {
 				return err
 			}
 			return errFirstPage
 		})
 		if !errors.Is(err, errFirstPage) {
-			return err
+			return err // an error, or an empty first page
 		}
-		if !full {
-			return nil
-		}
-		return walkTopSkip(ctx, c, r, top, skip, size, q.FirstPageSize, fn)
+		// A first page shorter than asked may be the end of the list or a
+		// silent cap: the rest of the walk tells (see walkTopSkip).
+		return walkTopSkip(ctx, c, r, top, skip, size, got, fn)
 	})
 }
 
@@ -302,7 +305,8 @@ type PullRequestQuery struct {
 	RepositoryID string
 	// MinTime/MaxTime bound creation (TimeRangeType "created", the default)
 	// or closing ("closed"). The service filters on 7.1 only; on older
-	// Server releases the client filters the pages itself.
+	// Server releases the client filters the pages itself, and a walk by
+	// creation stops at the first page reaching PRs created before MinTime.
 	MinTime, MaxTime time.Time
 	TimeRangeType    string
 	PageSize         int
@@ -345,26 +349,46 @@ func (c *Client) PullRequests(ctx context.Context, project, repo string, q PullR
 		r := call{ep: epPullRequests, method: http.MethodGet, path: path, query: v}
 		page := fn
 		if !serverFilters && (!q.MinTime.IsZero() || !q.MaxTime.IsZero()) {
+			// The lists are newest first by creation (ids and creationDate
+			// descending in samples/rest/git.pullrequests.list*.json): a
+			// walk by creation time ends at the first page that reaches a
+			// PR created before MinTime. A walk by closing time reads all.
 			page = func(prs []PullRequest) error {
 				kept := prs[:0:0]
+				past := false
 				for _, pr := range prs {
 					t := pr.CreationDate.Time
 					if rangeType == "closed" {
 						t = pr.ClosedDate.Time
+					} else if !q.MinTime.IsZero() && !t.IsZero() && t.Before(q.MinTime) {
+						past = true
 					}
 					if inRange(t, q.MinTime, q.MaxTime) {
 						kept = append(kept, pr)
 					}
 				}
-				if len(kept) == 0 {
-					return nil
+				if len(kept) > 0 {
+					if err := fn(kept); err != nil {
+						return err
+					}
 				}
-				return fn(kept)
+				if past {
+					return errPastMinTime
+				}
+				return nil
 			}
 		}
-		return walkTopSkip(ctx, c, r, "$top", "$skip", q.PageSize, 0, page)
+		err = walkTopSkip(ctx, c, r, "$top", "$skip", q.PageSize, 0, page)
+		if errors.Is(err, errPastMinTime) {
+			return nil
+		}
+		return err
 	})
 }
+
+// errPastMinTime ends a walk by creation time on a Server release that
+// cannot filter by time: the rest of the list was created earlier still.
+var errPastMinTime = errors.New("azdo: pull requests created before the time range")
 
 func inRange(t, from, to time.Time) bool {
 	if t.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"reflect"
 	"strconv"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -22,14 +23,29 @@ const DefaultPageSize = 100
 // is returned as is.
 type pageFunc[T any] func(items []T) error
 
-// walkTopSkip pages with $top/$skip and stops at a short page. Projects also
-// send a continuation token (an offset); when present it is followed instead
-// of computing the next $skip.
+// walkTopSkip pages with $top/$skip. Projects also send a continuation
+// token (an offset); when present it is followed instead of computing the
+// next $skip.
+//
+// A page shorter than $top does not end the walk by itself: the service
+// caps $top silently (the pull request lists answer at most 1000 items
+// whatever $top asks, and 101 without it: MicrosoftDocs/vsts-rest-api-specs
+// #405 and #539, rfennell/AzurePipelines#843), and other lists may too. The
+// rule: the first non-empty page's length is the page size the service
+// honours (top itself, or its cap); the walk ends at an empty page or at a
+// page shorter than that size. It cannot end early, since every page but
+// the last of a list has exactly the honoured size, and it costs at most
+// one call more than a walk that knew the cap: only when the first page is
+// shorter than top, one more page tells a cap (a full page) from the end
+// (an empty one). A page equal to the one before (a server that ignores
+// $skip) ends the walk too, rather than looping.
 func walkTopSkip[T any](ctx context.Context, c *Client, r call, topKey, skipKey string, top, skip int, fn pageFunc[T]) error {
 	if top <= 0 {
 		top = DefaultPageSize
 	}
 	token := ""
+	honoured := 0 // items per page the service returns; 0 until a page had some
+	var prev []T
 	for {
 		rr := r
 		rr.query = cloneValues(r.query)
@@ -45,7 +61,11 @@ func walkTopSkip[T any](ctx context.Context, c *Client, r call, topKey, skipKey 
 		if err != nil {
 			return err
 		}
-		if len(l.Value) > 0 {
+		n := len(l.Value)
+		if n > 0 && prev != nil && reflect.DeepEqual(l.Value, prev) {
+			return nil // the same page again: the server ignored $skip
+		}
+		if n > 0 {
 			if err := fn(l.Value); err != nil {
 				return err
 			}
@@ -54,12 +74,17 @@ func walkTopSkip[T any](ctx context.Context, c *Client, r call, topKey, skipKey 
 		switch {
 		case next != "" && next != token:
 			token = next
-		case len(l.Value) < top || next != "":
+			continue
+		case next != "" || token != "":
+			return nil // the same token again, or the last page of a token walk
+		case n == 0 || n < honoured:
 			return nil
-		default:
-			skip += len(l.Value)
-			token = ""
+		case honoured == 0:
+			honoured = n
 		}
+		skip += n
+		token = ""
+		prev = l.Value
 	}
 }
 

@@ -44,10 +44,10 @@ func TestPagingTopSkip(t *testing.T) {
 	tests := []struct {
 		name  string
 		n     int // items on the server
-		calls int // pages fetched: a short page ends the walk
+		calls int // pages fetched (see walkTopSkip's rule)
 	}{
 		{"empty", 0, 1},
-		{"one short page", 7, 1},
+		{"one short page is confirmed by an empty one", 7, 2},
 		{"exact multiple needs one empty page", 200, 3},
 		{"three pages", 250, 3},
 	}

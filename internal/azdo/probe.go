@@ -89,7 +89,7 @@ var scopeInfos = map[Scope]scopeInfo{
 		"Re-create the PAT with Pull Request Threads: Read & write and update it under Settings → Integrations → Azure DevOps → Advanced → Update token. Also check that Post PR comments is enabled under Advanced."},
 	ScopeBuildRead: {"Build: Read",
 		"Pipeline runs are missing, so deployment frequency and other DORA metrics stay empty.",
-		"Add Build: Read to the PAT, and make sure the service account has View build pipeline permission on the project (for example through Build Administrators)."},
+		"Add Build: Read to the PAT and update it under Settings → Integrations → Azure DevOps → Advanced → Update token, and make sure the service account has View build pipeline permission on the project (for example through Build Administrators)."},
 	ScopeWorkItemsRead: {"Work Items: Read",
 		"Boards events don't appear and lead time is not linked to work items.",
 		"Re-create the PAT with Work Items: Read and update it under Settings → Integrations → Azure DevOps → Advanced → Update token. Boards events resume within minutes."},
@@ -192,8 +192,9 @@ func classifyProbe(err error, writeProbe bool) (ScopeState, error) {
 	if errors.As(err, &ae) {
 		status = ae.Status
 	}
+	var se *ScopeError
 	switch {
-	case delivery.KindOf(err) == delivery.KindUnauthorized:
+	case delivery.KindOf(err) == delivery.KindUnauthorized, errors.As(err, &se):
 		return ScopeMissing, err
 	case status == http.StatusForbidden:
 		return ScopeForbidden, err

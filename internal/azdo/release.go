@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,33 @@ type ReleaseDeployment struct {
 	RequestedBy             IdentityRef `json:"requestedBy"`
 	RequestedFor            IdentityRef `json:"requestedFor"`
 	ProjectReference        *ProjectRef `json:"projectReference,omitempty"`
+}
+
+// FinishedOn tells whether the deployment has finished, and when:
+// completedOn, else lastModifiedOn. Finished deployments do not always carry
+// completedOn: none of the 17 finished ones in Microsoft's captured list
+// (samples/rest/release.deployments.list.json) does, and all carry
+// lastModifiedOn. Finished means succeeded, partiallySucceeded or failed,
+// or notDeployed with an operation status that ends it (canceled, rejected,
+// a failed gate or phase: the sample's notDeployed one is PhaseFailed); a
+// notDeployed deployment still queued, pending or waiting is not.
+func (d ReleaseDeployment) FinishedOn() (time.Time, bool) {
+	if !d.CompletedOn.IsZero() {
+		return d.CompletedOn.Time, true
+	}
+	if d.LastModifiedOn.IsZero() {
+		return time.Time{}, false
+	}
+	switch strings.ToLower(d.DeploymentStatus) {
+	case "succeeded", "partiallysucceeded", "failed":
+		return d.LastModifiedOn.Time, true
+	case "notdeployed":
+		switch strings.ToLower(d.OperationStatus) {
+		case "canceled", "rejected", "phasecanceled", "phasefailed", "phasesucceeded", "phasepartiallysucceeded", "gatefailed":
+			return d.LastModifiedOn.Time, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // ReleaseDeploymentQuery filters the release deployments list.

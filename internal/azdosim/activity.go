@@ -473,7 +473,6 @@ func (o *org) appendCommits(rp *repo, r *rand.Rand, n int, by uint16, now, autho
 		}
 		items = append(items, ActivityItem{Kind: "commit", ID: o.sha(rp, idx), Detail: rp.Name})
 	}
-	rp.backdated = rp.backdated || authored != 0
 	rp.pushes = append(rp.pushes, push{id: o.nextPush, first: first, last: int32(len(rp.commits) - 1), by: by, at: now})
 	return &rp.pushes[len(rp.pushes)-1], items
 }
@@ -559,7 +558,6 @@ func (o *org) completePR(s *Sim, pr *pullRequest, r *rand.Rand, now int64) ([]Ac
 			c = own[j]
 			c.authored = c.authorAt()
 			c.at = now
-			rp.backdated = rp.backdated || c.authored != now
 		}
 		c.push = o.nextPush
 		rp.commits = append(rp.commits, c)

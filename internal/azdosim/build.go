@@ -365,10 +365,12 @@ func hTimeline(q *rq) error {
 		}
 		stageID := guid(o.seed, "stage", b.ID*10+i)
 		rec := func(id, parent, typ, nm, ident string, order int, withLog bool) obj {
-			r := obj{"previousAttempts": []any{}, "id": id, "parentId": nil, "type": typ, "name": nm, "startTime": nil, "finishTime": nil,
+			// startTime, finishTime, workerName, queueId and log are left out until known: the
+			// specs cannot say null and no real capture shows them null.
+			r := obj{"previousAttempts": []any{}, "id": id, "parentId": nil, "type": typ, "name": nm,
 				"currentOperation": nil, "percentComplete": map[bool]int{true: 100, false: 0}[state == "completed"], "state": state, "result": res, "resultCode": nil, "changeId": order + 1,
-				"lastModified": timeNano(unixTime(max64(end, b.start))), "workerName": nil, "queueId": nil, "order": order, "details": nil,
-				"errorCount": 0, "warningCount": 0, "url": nil, "log": nil, "task": nil, "attempt": 1, "identifier": ident}
+				"lastModified": timeNano(unixTime(max64(end, b.start))), "order": order, "details": nil,
+				"errorCount": 0, "warningCount": 0, "url": nil, "task": nil, "attempt": 1, "identifier": ident}
 			if parent != "" {
 				r["parentId"] = parent
 			}

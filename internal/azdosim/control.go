@@ -191,6 +191,9 @@ type Limits struct {
 	// WiqlLimit is the most work items a WIQL query may match (VS402337 above it); the service's
 	// is 20,000.
 	WiqlLimit int `json:"wiql_limit"`
+	// PullRequestTopMax is the most pull requests one page of the pull request lists returns,
+	// silently, whatever $top asks; the service's is 1000 (see DefaultPullRequestTopMax).
+	PullRequestTopMax int `json:"pull_request_top_max"`
 }
 
 // SetLimits replaces the service limits (see Limits).
@@ -198,11 +201,17 @@ func (s *Sim) SetLimits(l Limits) error {
 	if l.WiqlLimit < 0 {
 		return errors.New("wiql_limit must be >= 0 (0 restores 20000)")
 	}
+	if l.PullRequestTopMax < 0 {
+		return errors.New("pull_request_top_max must be >= 0 (0 restores 1000)")
+	}
 	s.SetWiqlLimit(l.WiqlLimit)
+	s.SetPullRequestTopMax(l.PullRequestTopMax)
 	return nil
 }
 
-func (s *Sim) limits() Limits { return Limits{WiqlLimit: s.WiqlLimit()} }
+func (s *Sim) limits() Limits {
+	return Limits{WiqlLimit: s.WiqlLimit(), PullRequestTopMax: s.PullRequestTopMax()}
+}
 
 func (s *Sim) deliveryState() obj {
 	h := s.hooks

@@ -107,6 +107,7 @@ func generate(seed int64, pf profile, now time.Time, mode string) *org {
 			genCommits(o, rp, rr, pf.commitsPerRepo, startT, end)
 			rp.size = 1000 + len(rp.commits)*37
 			allPRs = append(allPRs, genPRs(o, rp, rr, pf.prsPerRepo, startT, end, now.Unix())...)
+			backdateCommits(rp, newRand(s, "authored", rp.idx))
 		}
 	}
 	// Pull request ids are collection-wide and grow with creation time, as on the real service.
@@ -277,6 +278,23 @@ func genCommits(o *org, rp *repo, r *rand.Rand, n int, startT, end int64) {
 		}
 		rp.pushes = append(rp.pushes, p)
 		i += k
+	}
+}
+
+// backdateCommits makes about one default-branch commit in twelve a rebased or cherry-picked one:
+// authored an hour to five days before it was committed (a rebase or cherry-pick keeps the author
+// date and sets a new committer date). The commits list's date filters and order follow the
+// committer date (see hCommits), so a reader keyed on author dates misses or skips such commits.
+// Merge commits keep equal dates. A random stream of its own leaves the rest of the organization
+// as it was.
+func backdateCommits(rp *repo, r *rand.Rand) {
+	for i := range rp.commits {
+		if r.IntN(12) != 0 {
+			continue
+		}
+		if c := &rp.commits[i]; c.parent2 < 0 {
+			c.authored = c.at - 3600 - r.Int64N(5*86400)
+		}
 	}
 }
 

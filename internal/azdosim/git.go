@@ -215,18 +215,22 @@ func hCommits(q *rq) error {
 		}
 		return q.list(out)
 	}
-	// Dates select by author date, which is never after the committer date the walk is ordered
-	// by: the walk stops below from. Without backdated commits, toDate skips ahead on main.
+	// fromDate and toDate select by committer date, not author date: a rebased or cherry-picked
+	// commit authored before fromDate but committed after it is listed, one committed after toDate
+	// is not, whatever its author date (MicrosoftDocs/azure-devops-docs#3909, acknowledged by the
+	// docs team; the 7.1 git.json GitQueryCommitsCriteria only says "history entries created
+	// after this date"). The walk is in committer order: it stops below from, and on the default
+	// branch toDate skips ahead.
 	if !hasFrom {
 		from = math.MinInt64
 	}
-	if hasTo && walk.br == nil && !r.backdated {
+	if hasTo && walk.br == nil {
 		walk.j = min(walk.j, int32(r.commitAtOrAfter(to+1)-1))
 		walk.empty = walk.empty || walk.j < 0
 	}
 	keep := func(x cref) bool {
 		c := x.c()
-		if t := c.authorAt(); hasFrom && t < from || hasTo && t > to {
+		if t := c.at; hasFrom && t < from || hasTo && t > to {
 			return false
 		}
 		if author != "" {
@@ -505,6 +509,13 @@ func hPullRequests(q *rq) error {
 	if err != nil {
 		return err
 	}
+	// Silent $top rules (see DefaultPullRequestTopMax; sources: MicrosoftDocs/vsts-rest-api-specs
+	// #405, #539, rfennell/AzurePipelines#843): 101 without $top, never more than the cap, and
+	// nothing in the answer says the page was cut.
+	if q.query("$top") == "" {
+		top = DefaultPullRequestTop
+	}
+	top = min(top, q.s.PullRequestTopMax())
 	var lists [][]*pullRequest
 	if _, ok := q.vars["repositoryId"]; ok {
 		r, err := q.repo()

@@ -82,9 +82,6 @@ type repo struct {
 	// firstParent overrides the first parent of a default-branch commit that is not the previous
 	// index (a completed pull request's first source commit keeps the parent it was made on).
 	firstParent map[int32]string
-	// backdated is set once a commit's author date is before its committer date (a rebase or
-	// cherry-pick pushed through activity): date filters then cannot use the committer order.
-	backdated bool
 }
 
 // branch is a ref other than the default branch. Its own commits fork from the default branch:

@@ -71,11 +71,18 @@ func (s *Sim) deploymentObj(d *deployment, full bool) obj {
 		"queuedOn": timeNano(unixTime(d.queued)), "startedOn": timeNano(unixTime(d.started)), "lastModifiedOn": timeNano(unixTime(last)),
 		"lastModifiedBy": s.vsrmIdent(d.requestedBy), "conditions": nonNil(conds), "scheduledDeploymentTime": "0001-01-01T00:00:00",
 		"preDeployApprovals": pre, "postDeployApprovals": nonNil(post), "projectReference": obj{"id": p.ID, "name": p.Name}, "_links": obj{}}
-	if d.completed != 0 {
+	// Finished deployments do not always carry completedOn: Microsoft's captured list
+	// (samples/rest/release.deployments.list.json, ListDeployments of the 7.1 release spec) has
+	// 17 finished deployments and none has it; they all carry lastModifiedOn. A deterministic
+	// third of the finished ones here go without it too.
+	if d.completed != 0 && !omitsCompletedOn(d) {
 		out["completedOn"] = timeNano(unixTime(d.completed))
 	}
 	return out
 }
+
+// omitsCompletedOn picks the finished deployments rendered without completedOn (see deploymentObj).
+func omitsCompletedOn(d *deployment) bool { return d.ID%3 == 0 }
 
 // hDeployments lists classic release deployments; continuationToken is the id to resume from.
 func hDeployments(q *rq) error {

@@ -41,20 +41,22 @@ func (o *org) ensureThreads(pr *pullRequest) {
 	}
 	sys(pr.created+2, "MergeAttempt", "The pull request is mergable and the target commit would be "+merge+".", map[string]any{
 		"CodeReviewMergeStatus": "Succeeded", "CodeReviewSourceCommit": src, "CodeReviewTargetCommit": tgt, "CodeReviewMergeCommit": merge})
+	// ReviewersUpdate threads carry their ...TfId ids without dashes, as in
+	// samples/rest/git.pullrequest.threads.list.json (threads 142 and 144).
 	for _, rv := range pr.reviewers {
 		rid := o.idents[rv.ident]
 		sys(pr.created+3, "ReviewersUpdate", by.Name+" added "+rid.Name+" as a reviewer", map[string]any{
 			"CodeReviewReviewersUpdatedNumAdded": 1, "CodeReviewReviewersUpdatedNumRemoved": 0,
-			"CodeReviewReviewersUpdatedAddedTfId": rid.ID, "CodeReviewReviewersUpdatedAddedDisplayName": rid.Name,
-			"CodeReviewReviewersUpdatedByTfId": by.ID, "CodeReviewReviewersUpdatedByDisplayname": by.Name})
+			"CodeReviewReviewersUpdatedAddedTfId": dashless(rid.ID), "CodeReviewReviewersUpdatedAddedDisplayName": rid.Name,
+			"CodeReviewReviewersUpdatedByTfId": dashless(by.ID), "CodeReviewReviewersUpdatedByDisplayname": by.Name})
 	}
 	if r.IntN(3) == 0 {
 		// Someone was added by mistake and removed again.
 		gone := o.idents[(int(pr.createdBy)+7)%len(o.idents)]
 		sys(pr.created+4, "ReviewersUpdate", by.Name+" removed "+gone.Name+" from the reviewers", map[string]any{
 			"CodeReviewReviewersUpdatedNumAdded": 0, "CodeReviewReviewersUpdatedNumRemoved": 1,
-			"CodeReviewReviewersUpdatedRemovedTfId": gone.ID, "CodeReviewReviewersUpdatedRemovedDisplayName": gone.Name,
-			"CodeReviewReviewersUpdatedByTfId": by.ID, "CodeReviewReviewersUpdatedByDisplayname": by.Name})
+			"CodeReviewReviewersUpdatedRemovedTfId": dashless(gone.ID), "CodeReviewReviewersUpdatedRemovedDisplayName": gone.Name,
+			"CodeReviewReviewersUpdatedByTfId": dashless(by.ID), "CodeReviewReviewersUpdatedByDisplayname": by.Name})
 	}
 	if pr.nCommits > 1 {
 		sys(pr.created+600, "RefUpdate", "The reference "+pr.branch+" was updated.", map[string]any{
@@ -94,13 +96,30 @@ func (o *org) ensureThreads(pr *pullRequest) {
 	}
 }
 
+// dashless writes an identity id as 32 hex digits, as the service writes some of the ...TfId
+// properties of its system threads (see addVoteThread).
+func dashless(id string) string { return strings.ReplaceAll(id, "-", "") }
+
+// addVoteThread adds the VoteUpdate system thread of a vote. The service writes the identity ids
+// of its system threads' ...TfId properties in two forms: in Microsoft's captured thread list
+// (samples/rest/git.pullrequest.threads.list.json) the ReviewersUpdate threads carry them without
+// dashes (CodeReviewReviewersUpdatedAddedTfId "2428198325304a9caeb788d60d57acfd") while the
+// VoteUpdate and RefUpdate ones carry them dashed, as the reviewer ids of the reviewers list are.
+// No source says which form a given property takes, so CodeReviewVotedByTfId comes without dashes
+// on every other vote thread (odd thread ids) here, dashed on the rest: a reader must match
+// either form (an inference from the sample, not a documented rule).
 func (o *org) addVoteThread(pr *pullRequest, rv reviewer) *thread {
 	rid := o.idents[rv.ident]
+	id := int(pr.ID)*1000 + len(pr.threads) + 1
+	votedBy := rid.ID
+	if id%2 == 1 {
+		votedBy = dashless(votedBy)
+	}
 	t := &thread{published: rv.votedAt, updated: rv.votedAt, isSystem: true, properties: map[string]any{
 		"CodeReviewThreadType": "VoteUpdate", "CodeReviewVoteResult": fmt.Sprint(rv.vote),
-		"CodeReviewVotedByTfId": rid.ID, "CodeReviewVotedByDisplayName": rid.Name},
+		"CodeReviewVotedByTfId": votedBy, "CodeReviewVotedByDisplayName": rid.Name},
 		comments: []*comment{{ID: 1, author: 0xffff, content: fmt.Sprintf("%s voted %d", rid.Name, rv.vote), published: rv.votedAt, updated: rv.votedAt, kind: "system"}}}
-	t.ID = int(pr.ID)*1000 + len(pr.threads) + 1
+	t.ID = id
 	pr.threads = append(pr.threads, t)
 	return t
 }
@@ -121,12 +140,10 @@ func (s *Sim) threadObj(pr *pullRequest, t *thread) obj {
 	}
 	url := s.prURL(pr) + "/threads/" + fmt.Sprint(t.ID)
 	out := obj{"id": t.ID, "publishedDate": timeNano(unixTime(t.published)), "lastUpdatedDate": timeNano(unixTime(t.updated)),
-		"comments": nonNil(cs), "properties": props, "identities": nil, "isDeleted": t.deleted,
+		"comments": nonNil(cs), "properties": props, "isDeleted": t.deleted,
 		"threadContext": nil, "pullRequestThreadContext": nil,
 		"_links": obj{"self": obj{"href": url}, "repository": obj{"href": s.base() + "/" + pr.repo.proj.ID + "/_apis/git/repositories/" + pr.repo.ID}}}
-	if t.isSystem {
-		out["status"] = nil
-	} else {
+	if !t.isSystem { // system threads have no status (git.pullrequest.threads.list.json)
 		out["status"] = t.status
 	}
 	if t.threadCtxOK {

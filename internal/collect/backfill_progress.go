@@ -131,6 +131,7 @@ type Failure struct {
 // BlockedResource is a resource of a project that is not collected.
 type BlockedResource struct {
 	Resource string `json:"resource"`
+	What     string `json:"what"` // the resource for people: "pipeline runs"
 	Blocked
 }
 
@@ -178,7 +179,7 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 		var done float64
 		for _, r := range p.Resources {
 			if r.Blocked != nil {
-				p.Blocked = append(p.Blocked, BlockedResource{Resource: r.Resource, Blocked: *r.Blocked})
+				p.Blocked = append(p.Blocked, BlockedResource{Resource: r.Resource, What: ResourceLabel(r.Resource), Blocked: *r.Blocked})
 			}
 			p.ItemsDone += r.ItemsDone
 			p.Pages += r.Pages

@@ -435,14 +435,15 @@ type votes map[string][]struct {
 }
 
 // voteTimes reads the VoteUpdate system threads: their publishedDate is
-// when the vote was cast (PROTOCOL §4).
+// when the vote was cast (PROTOCOL §4). Voters are keyed by identityKey:
+// the threads' ...TfId ids come with or without dashes.
 func voteTimes(threads []azdo.Thread) votes {
 	out := votes{}
 	for _, t := range threads {
 		if t.Type() != "VoteUpdate" {
 			continue
 		}
-		who := strings.ToLower(t.Property("CodeReviewVotedByTfId"))
+		who := identityKey(t.Property("CodeReviewVotedByTfId"))
 		v, err := strconv.Atoi(t.Property("CodeReviewVoteResult"))
 		if who == "" || err != nil || t.PublishedDate.IsZero() {
 			continue
@@ -455,11 +456,19 @@ func voteTimes(threads []azdo.Thread) votes {
 	return out
 }
 
+// identityKey normalises an identity id for matching: the service writes
+// the ids of its system threads' ...TfId properties with or without dashes
+// (samples/rest/git.pullrequest.threads.list.json has both) while the
+// reviewers list's ids are dashed; braces and case vary in GUID spellings.
+func identityKey(id string) string {
+	return strings.ToLower(strings.NewReplacer("-", "", "{", "", "}", "").Replace(strings.TrimSpace(id)))
+}
+
 // at is when reviewer cast the current vote: the latest thread with that
 // vote, else the latest vote thread, else unknown.
 func (v votes) at(reviewer string, vote int) *time.Time {
 	var best, any time.Time
-	for _, x := range v[strings.ToLower(reviewer)] {
+	for _, x := range v[identityKey(reviewer)] {
 		if x.vote == vote && x.at.After(best) {
 			best = x.at
 		}
@@ -664,7 +673,8 @@ func (s *syncer) envDeployment(env azdo.Environment, r azdo.EnvironmentDeploymen
 
 // releaseDeployments reads classic release deployments modified since from
 // (a deployment completed in the window was modified in it) and stores
-// the completed ones through the webhook path, so both produce the same
+// the finished ones (azdo.ReleaseDeployment.FinishedOn: completedOn is
+// often absent) through the webhook path, so both produce the same
 // deployment key. Running ones are left to the next reconciliation.
 func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 	// A resumed run reads the list again (a few pages) and writes it all:
@@ -701,7 +711,7 @@ func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 			cp.Pages++
 		}
 		n++
-		if d.CompletedOn.IsZero() {
+		if _, done := d.FinishedOn(); !done {
 			continue
 		}
 		batch = append(batch, d)
@@ -717,13 +727,14 @@ func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 // releaseEvent shapes a listed release deployment as the resource of
 // ms.vss-release.deployment-completed-event.
 func (s *syncer) releaseEvent(d azdo.ReleaseDeployment) (event, string, error) {
+	finished, _ := d.FinishedOn() // completedOn, else lastModifiedOn
 	res := map[string]any{
 		"environment": map[string]any{"id": d.ReleaseEnvironment.ID, "releaseId": d.Release.ID, "name": d.ReleaseEnvironment.Name,
 			"status": d.DeploymentStatus, "modifiedOn": d.LastModifiedOn, "release": map[string]any{"id": d.Release.ID}},
 		"deployment": map[string]any{"id": d.ID, "attempt": d.Attempt, "deploymentStatus": d.DeploymentStatus,
-			"startedOn": d.StartedOn, "completedOn": d.CompletedOn},
+			"startedOn": d.StartedOn, "completedOn": azdo.Time{Time: finished}},
 	}
-	ev, err := s.event("ms.vss-release.deployment-completed-event", res, d.CompletedOn.UTC())
+	ev, err := s.event("ms.vss-release.deployment-completed-event", res, finished.UTC())
 	attempt := max(d.Attempt, 1)
 	return ev, fmt.Sprintf("release:%d:%d:%d", d.Release.ID, d.ReleaseEnvironment.ID, attempt), err
 }

@@ -38,6 +38,14 @@ var resourceScope = map[string]azdo.Scope{
 	resWorkItems:    azdo.ScopeWorkItemsRead,
 }
 
+// resourceLabels name the resources as the status screen does.
+var resourceLabels = map[string]string{resRepositories: "repositories", resCommits: "commits", resPullRequests: "pull requests",
+	resRuns: "pipeline runs", resEnvDeploys: "environment deployments", resReleases: "classic release deployments",
+	resWorkItems: "work items", resDerive: "deployments"}
+
+// ResourceLabel is a resource's name for people ("pipeline runs").
+func ResourceLabel(resource string) string { return resourceLabels[resource] }
+
 // ResourceScope is the PAT scope a resource is read with.
 func ResourceScope(resource string) azdo.Scope { return resourceScope[resource] }
 

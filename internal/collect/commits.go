@@ -29,9 +29,9 @@ type pendingCommit struct {
 
 // commitCursor is the commits step's position: a repository, a branch of it
 // ("" is the default branch, which goes first; the others follow by name)
-// and, inside the branch, the author date the next page starts at or
-// "done". Checkpoints written before branches were walked have no branch
-// part: "<repo id>|<pos>".
+// and, inside the branch, the committer date the next page starts at
+// (committedPos) or "done". Checkpoints written before branches were walked
+// have no branch part: "<repo id>|<pos>".
 type commitCursor struct {
 	repo, branch, pos string
 }
@@ -49,8 +49,30 @@ func parseCommitCursor(s string) (commitCursor, bool) {
 
 func (c commitCursor) String() string { return c.repo + "|" + c.branch + "|" + c.pos }
 
-// commits collects, in a backfill, each repository's commits authored in
-// the window on every branch: the default branch first, whole, then every
+// committedPrefix marks a cursor position that is a committer date. The
+// commits list's fromDate and toDate filter on the committer date
+// (MicrosoftDocs/azure-devops-docs#3909) and the list is in committer
+// order, so a resumed walk starts at the committer date of the commit it
+// stopped at: an author date can be days earlier (a rebase or cherry-pick
+// keeps it), and toDate set to it skips every commit committed in between.
+// Cursors written before held an author date, unmarked: a resumed walk
+// reads that branch again from its head rather than trust one.
+const committedPrefix = "committed:"
+
+func committedPos(t time.Time) string { return committedPrefix + t.UTC().Format(time.RFC3339Nano) }
+
+func parseCommittedPos(pos string) (time.Time, bool) {
+	v, ok := strings.CutPrefix(pos, committedPrefix)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
+}
+
+// commits collects, in a backfill, each repository's commits committed in
+// the window (the list's date filter is on the committer date; a commit
+// authored in the window was committed in it too) on every branch: the default branch first, whole, then every
 // other branch newest first until its history reaches commits already
 // collected (a branch whose head was collected is not read at all). A
 // commit on several branches is stored once. In a reconciliation it reads
@@ -162,14 +184,15 @@ func (s *syncer) repoCommits(ctx context.Context, cp *checkpoint, repo store.Rep
 	return nil
 }
 
-// branchCommits lists one branch's commits in the window, newest first
-// (from the author date pos when resuming), and stores those not seen yet.
+// branchCommits lists one branch's commits in the window, newest first by
+// committer date (from the committer date pos when resuming), and stores
+// those not seen yet.
 // The default branch ("") is read whole; another branch stops at the end of
 // a page whose last commit was already collected: the rest is history
 // shared with a branch walked before.
 func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.Repository, name, pos string, seen map[string]bool) error {
 	q := azdo.CommitQuery{FromDate: s.from, IncludeWorkItems: true, PageSize: commitPageSize}
-	if t, err := time.Parse(time.RFC3339Nano, pos); err == nil {
+	if t, ok := parseCommittedPos(pos); ok {
 		q.ToDate = t
 	}
 	if name != "" {
@@ -185,7 +208,7 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 		batch := buf
 		buf = nil
 		cp.Pos = commitCursor{repo.RepoID, name, pos}.String()
-		if t, err := time.Parse(time.RFC3339Nano, pos); err == nil {
+		if t, ok := parseCommittedPos(pos); ok {
 			cp.Share = s.commitsShare(name, t)
 		} else if pos == "done" {
 			cp.Share = s.commitsShare(name, s.from)
@@ -226,7 +249,7 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 		if len(buf) >= commitPageSize {
 			// A resumed run starts at this commit again; a held one is written
 			// with the next batch, once its parent is known.
-			if err := flush(c.Author.Date.UTC().Format(time.RFC3339Nano)); err != nil {
+			if err := flush(committedPos(c.Committer.Date.Time)); err != nil {
 				return err
 			}
 		}

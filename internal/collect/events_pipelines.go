@@ -165,6 +165,7 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 			DeploymentStatus string `json:"deploymentStatus"`
 			StartedOn        azTime `json:"startedOn"`
 			CompletedOn      azTime `json:"completedOn"`
+			LastModifiedOn   azTime `json:"lastModifiedOn"`
 		} `json:"deployment"`
 	}
 	if err := decodeResource(ev, &r); err != nil {
@@ -185,7 +186,10 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 			attempt = d.Attempt
 		}
 		status = firstNonEmpty(d.DeploymentStatus, status)
-		started, finished = d.StartedOn.ptr(), d.CompletedOn.or(finished)
+		// A finished deployment does not always carry completedOn (none of
+		// samples/rest/release.deployments.list.json's 17 does); its
+		// lastModifiedOn is then when it finished.
+		started, finished = d.StartedOn.ptr(), d.CompletedOn.or(d.LastModifiedOn.or(finished))
 	}
 	in, err := tx.GetIntegrationByID(ctx, ev.IntegrationID)
 	if err != nil {

@@ -14,10 +14,22 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
+// LimitedError is Activate's answer for a token that lacks a scope of the
+// manual's Step 1 when the caller did not confirm: the check, to show.
+type LimitedError struct {
+	Check CheckResult
+	Err   *delivery.Error // KindPrecondition: what is missing, how to go on
+}
+
+func (e *LimitedError) Error() string { return e.Err.Error() }
+func (e *LimitedError) Unwrap() error { return e.Err }
+
 // Activate checks again and creates the integration: the PAT sealed, a
 // fresh webhook secret, the projects the PAT sees (none selected yet). One
-// Azure DevOps integration per workspace.
-func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token string) (Status, error) {
+// Azure DevOps integration per workspace. A token that lacks a scope of the
+// manual's Step 1 is activated only when confirmLimited is set (the screen
+// asks); otherwise the answer is a *LimitedError naming what is missing.
+func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token string, confirmLimited bool) (Status, error) {
 	if _, err := s.forWorkspace(ctx, workspaceID); err == nil {
 		return Status{}, delivery.Errorf(delivery.KindConflict, "Azure DevOps is already connected").
 			WithHint("to change the token use Advanced → Update token; projects are picked on the integration screen")
@@ -31,6 +43,17 @@ func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token strin
 	if !res.OK {
 		p := res.Problems[0]
 		return Status{}, (&delivery.Error{Kind: delivery.KindInvalid, Message: p.Message, Hint: p.Hint})
+	}
+	if res.Level == "limited" && !confirmLimited {
+		var missing []string
+		for _, sc := range res.Scopes {
+			if sc.Required && !sc.OK {
+				missing = append(missing, sc.Label)
+			}
+		}
+		return Status{}, &LimitedError{Check: res, Err: &delivery.Error{Kind: delivery.KindPrecondition,
+			Message: "The token lacks " + strings.Join(missing, ", ") + ": activating it leaves that out of the figures",
+			Hint: "Create the PAT with the four scopes of Step 1, or confirm to activate anyway (confirm_limited) and use Update token later"}}
 	}
 	pat := secret.New(strings.TrimSpace(token))
 	id := store.NewID()

@@ -46,7 +46,7 @@ func setup(t *testing.T, db *store.DB) (*integration.Service, *azdosim.Sim, stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Activate(context.Background(), ws.ID, sim.OrgURL(), sim.FullPAT()); err != nil {
+	if _, err := svc.Activate(context.Background(), ws.ID, sim.OrgURL(), sim.ManualPAT(), false); err != nil {
 		t.Fatal(err)
 	}
 	return svc, sim, ws.ID, q

@@ -18,7 +18,7 @@ type Status struct {
 	State            string          `json:"state,omitempty"` // connected, limited or error
 	// Limited names each scope the token lacks (required ones, and optional
 	// ones a resource was refused for) with what it leaves out of the
-	// figures and the fix; State is "limited" while it is not empty.
+	// figures and the fix; State is "limited" while a required one is in it.
 	Limited []Problem `json:"limited,omitempty"`
 	Error            *Problem        `json:"error,omitempty"`
 	OrgURL           string          `json:"org_url,omitempty"`
@@ -104,12 +104,17 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 	var scopes map[string]string
 	_ = json.Unmarshal([]byte(in.Scopes), &scopes)
 	limited := map[string]bool{}
+	requiredMissing := false
 	addLimited := func(sc azdo.Scope, message, hint string) {
 		if limited[string(sc)] {
 			return
 		}
 		limited[string(sc)] = true
-		st.Limited = append(st.Limited, Problem{Code: "scope_missing", Message: azdo.ScopeLabel(sc) + ": " + message, Hint: hint})
+		code := "optional_scope_missing"
+		if sc.Required() {
+			code, requiredMissing = "scope_missing", true
+		}
+		st.Limited = append(st.Limited, Problem{Code: code, Message: azdo.ScopeLabel(sc) + ": " + message, Hint: hint})
 	}
 	for _, sc := range append(append([]azdo.Scope{}, azdo.Scopes...), azdo.OptionalScopes...) {
 		state := scopes[string(sc)]
@@ -188,7 +193,10 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 			addLimited(b.Scope, b.Message, b.Hint)
 		}
 	}
-	if st.State == "connected" && len(st.Limited) > 0 {
+	if st.State == "connected" && requiredMissing {
+		// A scope of the manual's Step 1 is missing (or a resource it reads
+		// was refused): never shown as plainly Connected. Optional scopes
+		// alone keep "connected" and are listed in Limited.
 		st.State = "limited"
 	}
 	for _, p := range projects {

@@ -17,18 +17,21 @@ import (
 // Advanced after.
 type AzurePage struct {
 	Chrome
-	Status       integration.Status
-	Check        *integration.CheckResult
-	OrgURL       string
-	Error        *integration.Problem
-	Notice       string
-	BackfillDays int
-	PreviewPR    int64
-	Preview      string // markdown of the PR comment a PR would get
-	PreviewSkip  string
-	CanComment   bool // the PAT can write PR threads
-	Rules        integration.Settings
-	RulesPreview *integration.RulesPreview
+	Status integration.Status
+	Check  *integration.CheckResult
+	// ConfirmLimited: Activate was refused for a token that lacks a scope
+	// of Step 1; the form asks to confirm.
+	ConfirmLimited bool
+	OrgURL         string
+	Error          *integration.Problem
+	Notice         string
+	BackfillDays   int
+	PreviewPR      int64
+	Preview        string // markdown of the PR comment a PR would get
+	PreviewSkip    string
+	CanComment     bool // the PAT can write PR threads
+	Rules          integration.Settings
+	RulesPreview   *integration.RulesPreview
 }
 
 const azurePath = "/settings/integrations/azure-devops"
@@ -38,6 +41,7 @@ var notices = map[string]string{
 	"activated": "Azure DevOps is connected. Select the projects to analyse and save.",
 	"projects":  "Projects saved. Service hooks are being registered and the backfill has started for new projects.",
 	"token":     "Token updated. Service hooks stay registered; no backfill was started.",
+	"unlocked":  "Token updated. Service hooks stay registered; what the new token's scopes unlock is being backfilled (nothing else is read again).",
 	"settings":  "Settings saved.",
 	"sync":      "Reconciliation queued.",
 }
@@ -130,7 +134,15 @@ func (h *Pages) ConnectAzure(w http.ResponseWriter, r *http.Request) error {
 	org, token := r.PostFormValue("org_url"), r.PostFormValue("token")
 	data := AzurePage{OrgURL: org}
 	if r.PostFormValue("action") == "activate" {
-		if _, err := h.Integrations.Activate(r.Context(), p.WorkspaceID(), org, token); err != nil {
+		_, err := h.Integrations.Activate(r.Context(), p.WorkspaceID(), org, token, r.PostFormValue("confirm_limited") == "on")
+		var le *integration.LimitedError
+		if errors.As(err, &le) {
+			// Ask: the check in amber, and a box to tick to activate anyway.
+			data.Check, data.ConfirmLimited = &le.Check, true
+			data.Error = &integration.Problem{Code: string(le.Err.Kind), Message: le.Err.Message, Hint: le.Err.Hint}
+			return h.renderAzure(w, r, http.StatusConflict, data)
+		}
+		if err != nil {
 			return h.formError(w, r, err, data)
 		}
 		return redirect(w, r, "activated")
@@ -164,8 +176,16 @@ func (h *Pages) UpdateAzureToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, _ := auth.FromContext(r.Context())
-	if _, err := h.Integrations.UpdateToken(r.Context(), p.WorkspaceID(), r.PostFormValue("token")); err != nil {
+	before, err := h.Integrations.Status(r.Context(), p.WorkspaceID())
+	if err != nil {
+		return err
+	}
+	after, err := h.Integrations.UpdateToken(r.Context(), p.WorkspaceID(), r.PostFormValue("token"))
+	if err != nil {
 		return h.formError(w, r, err, AzurePage{})
+	}
+	if blockedCount(after) < blockedCount(before) {
+		return redirect(w, r, "unlocked")
 	}
 	return redirect(w, r, "token")
 }
@@ -259,4 +279,13 @@ func (h *Pages) SaveAzureRules(w http.ResponseWriter, r *http.Request) error {
 		return h.formError(w, r, err, AzurePage{Rules: st})
 	}
 	return redirect(w, r, "settings")
+}
+
+// blockedCount counts the resources Azure DevOps refused, over all projects.
+func blockedCount(st integration.Status) int {
+	n := 0
+	for _, p := range st.Backfill {
+		n += len(p.Blocked)
+	}
+	return n
 }
