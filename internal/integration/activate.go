@@ -53,7 +53,7 @@ func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token strin
 		}
 		return Status{}, &LimitedError{Check: res, Err: &delivery.Error{Kind: delivery.KindPrecondition,
 			Message: "The token lacks " + strings.Join(missing, ", ") + ": activating it leaves that out of the figures",
-			Hint: "Create the PAT with the four scopes of Step 1, or confirm to activate anyway (confirm_limited) and use Update token later"}}
+			Hint:    "Create the PAT with the four scopes of Step 1, or confirm to activate anyway (confirm_limited) and use Update token later"}}
 	}
 	pat := secret.New(strings.TrimSpace(token))
 	id := store.NewID()

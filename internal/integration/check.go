@@ -40,8 +40,8 @@ type ScopeResult struct {
 	Required bool   `json:"required"`
 	State    string `json:"state"` // granted, missing, forbidden, unknown, unsupported
 	OK       bool   `json:"ok"`
-	Breaks string `json:"breaks,omitempty"`
-	Fix    string `json:"fix,omitempty"`
+	Breaks   string `json:"breaks,omitempty"`
+	Fix      string `json:"fix,omitempty"`
 }
 
 // Problem is something wrong, said with how to fix it.

@@ -14,12 +14,12 @@ import (
 // Status is what the integration screen shows. A workspace without the
 // integration gets Connected false and nothing else.
 type Status struct {
-	Connected        bool            `json:"connected"`
-	State            string          `json:"state,omitempty"` // connected, limited or error
+	Connected bool   `json:"connected"`
+	State     string `json:"state,omitempty"` // connected, limited or error
 	// Limited names each scope the token lacks (required ones, and optional
 	// ones a resource was refused for) with what it leaves out of the
 	// figures and the fix; State is "limited" while a required one is in it.
-	Limited []Problem `json:"limited,omitempty"`
+	Limited          []Problem       `json:"limited,omitempty"`
 	Error            *Problem        `json:"error,omitempty"`
 	OrgURL           string          `json:"org_url,omitempty"`
 	Deployment       string          `json:"deployment,omitempty"`
@@ -68,10 +68,10 @@ type ProjectStatus struct {
 
 // HookHealth counts a project's subscriptions by state.
 type HookHealth struct {
-	Enabled    int      `json:"enabled"`
-	Probation  int      `json:"on_probation"`
-	Disabled   int      `json:"disabled"`
-	Skipped    []string `json:"skipped,omitempty"` // event types not subscribed, with why
+	Enabled   int      `json:"enabled"`
+	Probation int      `json:"on_probation"`
+	Disabled  int      `json:"disabled"`
+	Skipped   []string `json:"skipped,omitempty"` // event types not subscribed, with why
 	// Unavailable: subscriptions Azure DevOps refused, with the reason; not
 	// tried again until the token changes.
 	Unavailable []string `json:"unavailable,omitempty"`
