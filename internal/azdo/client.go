@@ -80,6 +80,9 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Deployment.Dir != "" {
+		org = org.InDirectory(opts.Deployment.Dir) // a Server under a virtual directory
+	}
 	if strings.TrimSpace(opts.PAT.Reveal()) == "" {
 		return nil, &delivery.Error{Kind: delivery.KindInvalid, Message: "Personal access token is required",
 			Hint: "Paste the token created in Step 1."}
@@ -117,7 +120,11 @@ func New(opts Options) (*Client, error) {
 }
 
 // OrgURL returns the normalized organization or collection URL.
-func (c *Client) OrgURL() OrgURL { return c.org }
+func (c *Client) OrgURL() OrgURL {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.org
+}
 
 // httpClient returns a copy of hc (or a default client) that stops at
 // redirects to the sign-in page, so a bad token surfaces as such instead of

@@ -32,6 +32,9 @@ type Deployment struct {
 	// APIVersion is the highest GA api-version used: "7.1" on Services,
 	// "5.0", "6.0", "7.0" or "7.1" on Server (PROTOCOL §3).
 	APIVersion string `json:"api_version"`
+	// Dir is a Server deployment's virtual directory ("/", "/tfs/",
+	// "/devops/"), from connectionData: the collection follows it.
+	Dir string `json:"dir,omitempty"`
 }
 
 // ServicesDeployment is Azure DevOps Services.
@@ -147,6 +150,14 @@ func (c *Client) Detect(ctx context.Context) (Connection, error) {
 		return Connection{}, &delivery.Error{Kind: delivery.KindUnauthorized, Message: msgUnauthorized, Hint: hintUnauthorized,
 			Err: errors.New("connectionData answered for the anonymous user")}
 	}
+	dir := ""
+	if !strings.EqualFold(cd.DeploymentType, "hosted") && cd.WebApplicationRelativeDirectory != "" {
+		// Server under a virtual directory: the collection follows it.
+		dir = cd.WebApplicationRelativeDirectory
+		c.mu.Lock()
+		c.org = c.org.InDirectory(dir)
+		c.mu.Unlock()
+	}
 	var dep Deployment
 	switch {
 	case strings.EqualFold(cd.DeploymentType, "hosted"):
@@ -157,6 +168,7 @@ func (c *Client) Detect(ctx context.Context) (Connection, error) {
 			return Connection{}, err
 		}
 		dep = d
+		dep.Dir = dir
 	default:
 		dep = ServicesDeployment
 	}

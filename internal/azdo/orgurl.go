@@ -23,6 +23,11 @@ type OrgURL struct {
 	Services bool
 	// Legacy reports the {org}.visualstudio.com form.
 	Legacy bool
+
+	// root is scheme://host[:port] and path the typed path segments joined
+	// by "/" (Server): with the deployment's virtual directory, known from
+	// connectionData, they say which segment is the collection.
+	root, path string
 }
 
 // String returns Base.
@@ -107,6 +112,7 @@ func ParseOrgURL(raw string) (OrgURL, error) {
 			hostport += ":" + port
 		}
 		base := scheme + "://" + hostport
+		out.root, out.path = base, strings.Join(segs, "/")
 		if len(segs) > 0 && strings.EqualFold(segs[0], "tfs") {
 			base += "/" + url.PathEscape(segs[0])
 			segs = segs[1:]
@@ -118,6 +124,43 @@ func ParseOrgURL(raw string) (OrgURL, error) {
 		out.Base = base
 	}
 	return out, nil
+}
+
+// InDirectory places the collection after a Server deployment's virtual
+// directory (connectionData's webApplicationRelativeDirectory: "/",
+// "/tfs/", "/devops/"…): https://host/devops/Fabrikam is the collection
+// Fabrikam of the deployment at /devops/, where the URL alone reads
+// "devops" as the collection. A URL that does not start with the directory
+// is returned unchanged; one that ends with it has no collection.
+func (u OrgURL) InDirectory(dir string) OrgURL {
+	if u.Services || u.root == "" {
+		return u
+	}
+	path := strings.Split(u.path, "/")
+	var dirSegs []string
+	for _, s := range strings.Split(dir, "/") {
+		if s != "" {
+			dirSegs = append(dirSegs, s)
+		}
+	}
+	if len(dirSegs) > len(path) {
+		return u
+	}
+	for i, s := range dirSegs {
+		if !strings.EqualFold(s, path[i]) {
+			return u
+		}
+	}
+	out := u
+	out.Base, out.Name = u.root, ""
+	for _, s := range dirSegs {
+		out.Base += "/" + url.PathEscape(s)
+	}
+	if len(path) > len(dirSegs) && path[len(dirSegs)] != "" {
+		out.Name = path[len(dirSegs)]
+		out.Base += "/" + url.PathEscape(out.Name)
+	}
+	return out
 }
 
 const hintNoCredentials = "Remove the user name and password from the URL and paste the token into the Personal access token field."

@@ -101,8 +101,34 @@ func FuzzParseOrgURL(f *testing.F) {
 			t.Fatalf("Base %q is not normalized", got.Base)
 		}
 		again, err := ParseOrgURL(got.Base)
-		if err != nil || again != got {
+		if err != nil || again.Base != got.Base || again.Name != got.Name || again.Host != got.Host ||
+			again.Services != got.Services || again.Legacy != got.Legacy {
 			t.Fatalf("ParseOrgURL(Base) = %+v, %v; want %+v (idempotent)", again, err, got)
 		}
 	})
+}
+
+// TestInDirectory: a Server deployment under an IIS virtual directory other
+// than tfs keeps its collection, which connectionData's
+// webApplicationRelativeDirectory places after the directory.
+func TestInDirectory(t *testing.T) {
+	for _, tc := range []struct{ typed, dir, base, name string }{
+		{"https://host/devops/Fabrikam", "/devops/", "https://host/devops/Fabrikam", "Fabrikam"},
+		{"https://host/devops/Fabrikam/Project/_git/repo", "/devops/", "https://host/devops/Fabrikam", "Fabrikam"},
+		{"https://host/Fabrikam/Project", "/", "https://host/Fabrikam", "Fabrikam"},
+		{"https://host/tfs/Fabrikam", "/tfs/", "https://host/tfs/Fabrikam", "Fabrikam"},
+		{"https://host/a/b/Coll", "/a/b/", "https://host/a/b/Coll", "Coll"},
+		{"https://host/devops", "/devops/", "https://host/devops", ""},             // no collection: 404 names the fix
+		{"https://host/Fabrikam", "/devops/", "https://host/Fabrikam", "Fabrikam"}, // not under it: unchanged
+		{"https://dev.azure.com/acme", "/", "https://dev.azure.com/acme", "acme"},  // Services: unchanged
+	} {
+		u, err := ParseOrgURL(tc.typed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := u.InDirectory(tc.dir)
+		if got.Base != tc.base || got.Name != tc.name {
+			t.Errorf("%s in %s = %s (%q), want %s (%q)", tc.typed, tc.dir, got.Base, got.Name, tc.base, tc.name)
+		}
+	}
 }

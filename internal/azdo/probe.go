@@ -180,6 +180,9 @@ func (c *Client) ProbeScope(ctx context.Context, s Scope, project string) ScopeC
 		return chk
 	}
 	chk.State, chk.Err = classifyProbe(err, writeProbe)
+	if dep, derr := c.Deployment(ctx); derr == nil {
+		chk.Breaks, chk.Fix = ScopeAdviceFor(s, dep)
+	}
 	return chk
 }
 
@@ -212,4 +215,18 @@ func ScopeLabel(s Scope) string { return scopeInfos[s].label }
 func ScopeAdvice(s Scope) (breaks, fix string) {
 	info := scopeInfos[s]
 	return info.breaks, info.fix
+}
+
+// ScopeAdviceFor is ScopeAdvice for one deployment: Azure DevOps Server
+// 2019 and 2020 accept only Code: Read & write (vso.code_write) for posting
+// pull request threads — the Pull Request Threads scope is not in the
+// security of their Threads_Create (specs server-5.0 and server-6.0
+// git-onprem.json; server-7.0 adds vso.threads_full).
+func ScopeAdviceFor(s Scope, dep Deployment) (breaks, fix string) {
+	breaks, fix = ScopeAdvice(s)
+	if s == ScopeThreadsWrite && dep.Kind == Server && (dep.Release == "2019" || dep.Release == "2020") {
+		fix = "Azure DevOps Server " + dep.Release + " accepts only Code: Read & write for posting pull request comments: " +
+			"add Code: Read & write to the PAT and update it under Settings → Integrations → Azure DevOps → Advanced → Update token."
+	}
+	return breaks, fix
 }

@@ -159,7 +159,10 @@ type ConnectionData struct {
 	InstanceID          string   `json:"instanceId"`
 	DeploymentID        string   `json:"deploymentId"`
 	DeploymentType      string   `json:"deploymentType"` // hosted | onPremises
-	LocationServiceData struct {
+	// WebApplicationRelativeDirectory is where a Server deployment lives
+	// on its host: "/", "/tfs/" or another virtual directory.
+	WebApplicationRelativeDirectory string `json:"webApplicationRelativeDirectory"`
+	LocationServiceData             struct {
 		ServiceOwner                string `json:"serviceOwner"`
 		DefaultAccessMappingMoniker string `json:"defaultAccessMappingMoniker"`
 		LastChangeID                int64  `json:"lastChangeId"`

@@ -2,7 +2,6 @@ package azdosim
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	prof := fs.String("profile", "small", "organization size: small, medium, large or boards (small with many work items)")
 	mode := fs.String("mode", "services", "URL form: services (https://host/{org}) or server (https://host/{collection})")
 	ver := fs.String("server-version", "2022", "Azure DevOps Server release in server mode: 2019, 2020 or 2022")
+	vdir := fs.String("virtual-dir", "", "server mode: the IIS virtual directory the deployment lives under (https://host/<dir>/<collection>); empty: the host root (and /tfs/)")
 	useTLS := fs.Bool("tls", false, "serve https with a self-signed certificate")
 	wiqlLimit := fs.Int("wiql-limit", DefaultWiqlLimit, "most work items a WIQL query may match before it is refused with VS402337")
 	verbose := fs.Bool("v", false, "log every request")
@@ -47,11 +47,18 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("azdo-sim: --addr %q has no port: use --addr host:port, e.g. --addr 127.0.0.1:8090", *addr)
 	}
 	if *mode != "server" {
-		set := false
-		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "server-version" })
-		if set {
-			return errors.New("azdo-sim: --server-version only applies with --mode server: add --mode server or drop --server-version")
+		set := ""
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "server-version" || f.Name == "virtual-dir" {
+				set = f.Name
+			}
+		})
+		if set != "" {
+			return fmt.Errorf("azdo-sim: --%s only applies with --mode server: add --mode server or drop --%s", set, set)
 		}
+	}
+	if strings.ContainsAny(*vdir, "/\\?#% ") || strings.HasPrefix(*vdir, "_") {
+		return fmt.Errorf("azdo-sim: --virtual-dir %q must be one path segment, e.g. --virtual-dir devops", *vdir)
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -60,7 +67,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	opts := Options{Seed: *seed, Profile: *prof, Mode: *mode, TLS: *useTLS, Addr: *addr, Logger: log, WiqlLimit: *wiqlLimit}
 	if *mode == "server" {
-		opts.ServerVersion = *ver
+		opts.ServerVersion, opts.VirtualDir = *ver, *vdir
 	}
 	sim, err := New(opts)
 	if err != nil {

@@ -31,6 +31,8 @@ type rq struct {
 	status     int
 	// releaseHost: the request came to the release host (vsrm) of Services mode.
 	releaseHost bool
+	// dir is the deployment's directory the request came through ("/", "/tfs/", "/<vdir>/").
+	dir string
 }
 
 // vssError is an error rendered as the VSS exception body the real service sends.

@@ -123,9 +123,9 @@ func (s *Sim) resourceAreas() obj {
 		var u string
 		switch host {
 		case "dev.azure.com":
-			u = s.baseURL + "/" + s.org.name + "/"
+			u = s.baseURL + s.dirPath() + s.org.name + "/"
 		case "vsrm.dev.azure.com":
-			u = s.releaseURL + "/" + s.org.name + "/"
+			u = s.releaseURL + s.dirPath() + s.org.name + "/"
 		default:
 			continue // hosts the simulator does not serve
 		}
@@ -135,7 +135,7 @@ func (s *Sim) resourceAreas() obj {
 }
 
 // connectionData renders ConnectionData for the caller (shape of location.connectiondata.real.json).
-func (s *Sim) connectionData(p *pat) obj {
+func (s *Sim) connectionData(p *pat, dir string) obj {
 	o := s.org
 	var user obj
 	if p == nil {
@@ -154,8 +154,11 @@ func (s *Sim) connectionData(p *pat) obj {
 	if s.isServer() {
 		kind = "onPremises"
 	}
+	if dir == "" {
+		dir = "/"
+	}
 	return obj{"authenticatedUser": user, "authorizedUser": user, "instanceId": o.instanceID,
-		"deploymentId": o.deploymentID, "deploymentType": kind,
+		"deploymentId": o.deploymentID, "deploymentType": kind, "webApplicationRelativeDirectory": dir,
 		"locationServiceData": obj{"serviceOwner": owner, "defaultAccessMappingMoniker": "PublicAccessMapping",
 			"lastChangeId": 424239147, "lastChangeId64": 424239147}}
 }

@@ -7,7 +7,7 @@ import (
 
 // Renderers turn state into the JSON shapes of samples/rest. They run under the org read lock.
 
-func (s *Sim) base() string { return s.baseURL + "/" + s.org.name }
+func (s *Sim) base() string { return s.baseURL + s.dirPath() + s.org.name }
 
 func (s *Sim) identRef(i uint16) obj {
 	id := s.org.idents[int(i)%len(s.org.idents)]

@@ -247,14 +247,23 @@ func (s *Sim) serveREST(w http.ResponseWriter, r *http.Request, releaseHost bool
 		}
 		segs = append([]string{s.org.name}, segs...)
 	}
-	// Strip the organization / collection base.
-	if s.isServer() && len(segs) > 0 && strings.EqualFold(segs[0], "tfs") {
-		segs = segs[1:]
+	// Strip the deployment's virtual directory, then the organization / collection base.
+	dir := "/"
+	if s.isServer() {
+		vdir := s.opts.VirtualDir
+		switch {
+		case vdir != "" && (len(segs) == 0 || !strings.EqualFold(segs[0], vdir)):
+			segs = nil // outside the deployment: IIS answers 404
+		case vdir != "":
+			segs, dir = segs[1:], "/"+vdir+"/"
+		case len(segs) > 0 && strings.EqualFold(segs[0], "tfs"):
+			segs, dir = segs[1:], "/tfs/"
+		}
 	}
 	if len(segs) == 0 || !strings.EqualFold(segs[0], s.org.name) {
 		// Deployment-level connectionData answers without a collection; everything else is 404.
 		if s.isServer() && len(segs) == 2 && strings.EqualFold(segs[0], "_apis") && strings.EqualFold(segs[1], "connectionData") {
-			s.dispatch(w, r, []string{"_apis", "ConnectionData"}, releaseHost)
+			s.dispatch(w, r, []string{"_apis", "ConnectionData"}, releaseHost, dir)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -262,12 +271,12 @@ func (s *Sim) serveREST(w http.ResponseWriter, r *http.Request, releaseHost bool
 		w.Write([]byte("<html><body><h1>404 - Page not found</h1></body></html>"))
 		return
 	}
-	s.dispatch(w, r, segs[1:], releaseHost)
+	s.dispatch(w, r, segs[1:], releaseHost, dir)
 }
 
-func (s *Sim) dispatch(w http.ResponseWriter, r *http.Request, segs []string, releaseHost bool) {
+func (s *Sim) dispatch(w http.ResponseWriter, r *http.Request, segs []string, releaseHost bool, dir string) {
 	rt := s.routes
-	q := &rq{s: s, w: w, r: r, qs: r.URL.Query(), q: map[string]string{}, releaseHost: releaseHost}
+	q := &rq{s: s, w: w, r: r, qs: r.URL.Query(), q: map[string]string{}, releaseHost: releaseHost, dir: dir}
 	for k, v := range q.qs {
 		q.q[strings.ToLower(k)] = v[0]
 	}
@@ -371,7 +380,7 @@ func writeVSS(w http.ResponseWriter, e *vssError, apiVersion string) {
 	}
 }
 
-func hConnectionData(q *rq) error { return q.writeJSON(200, q.s.connectionData(q.pat)) }
+func hConnectionData(q *rq) error { return q.writeJSON(200, q.s.connectionData(q.pat, q.dir)) }
 
 func hResourceAreas(q *rq) error {
 	ra := q.s.resourceAreas()

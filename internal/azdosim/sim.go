@@ -37,6 +37,11 @@ type Options struct {
 	// ServerVersion caps api-versions in server mode: 2019 (5.0), 2020 (6.0) or 2022 (7.0).
 	// Empty means 2022.
 	ServerVersion string
+	// VirtualDir, in server mode, is the IIS virtual directory the deployment lives under
+	// (https://host/<VirtualDir>/<collection>); connectionData reports it as
+	// webApplicationRelativeDirectory. Empty: the host root, also reachable under /tfs/ as
+	// Server 2019+ installs accept both.
+	VirtualDir string
 	// TLS serves https with a self-signed certificate (see Sim.HTTPClient).
 	TLS bool
 	// Addr is the main listener address, e.g. 127.0.0.1:0.
@@ -229,14 +234,22 @@ func (s *Sim) OrgURL() string {
 	return s.orgURLLocked()
 }
 
-func (s *Sim) orgURLLocked() string { return s.baseURL + "/" + s.org.name }
+func (s *Sim) orgURLLocked() string { return s.baseURL + s.dirPath() + s.org.name }
+
+// dirPath is the deployment's directory on the host: "/" or "/<VirtualDir>/".
+func (s *Sim) dirPath() string {
+	if s.isServer() && s.opts.VirtualDir != "" {
+		return "/" + s.opts.VirtualDir + "/"
+	}
+	return "/"
+}
 
 // ReleaseURL is the base of the release area: the separate release host in Services mode
 // (advertised through _apis/resourceAreas), the organization URL in Server mode.
 func (s *Sim) ReleaseURL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.releaseURL + "/" + s.org.name
+	return s.releaseURL + s.dirPath() + s.org.name
 }
 
 // ControlURL is the root of the /_sim/ control API.

@@ -96,7 +96,9 @@ func (s *Service) Check(ctx context.Context, orgURL, token string) (CheckResult,
 	res := CheckResult{OrgURL: u.String(), Scopes: []ScopeResult{}, Problems: []Problem{}, Warnings: []Problem{}}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	c, err := s.newClient(u.String(), pat, azdo.Deployment{})
+	// The URL as typed: on Server, the segment after a virtual directory is
+	// the collection, which Detect learns from connectionData.
+	c, err := s.newClient(strings.TrimSpace(orgURL), pat, azdo.Deployment{})
 	if err != nil {
 		return res, err
 	}
@@ -108,6 +110,7 @@ func (s *Service) Check(ctx context.Context, orgURL, token string) (CheckResult,
 	}
 	res.deployment = conn.Deployment
 	res.Deployment = conn.Deployment.String()
+	res.OrgURL = c.OrgURL().String() // a Server's collection placed after its virtual directory
 	res.account, res.accountID = displayName(conn.User), conn.User.ID
 	res.User = res.account
 	projects, err := c.ListProjects(ctx)

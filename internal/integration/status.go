@@ -123,7 +123,7 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 		}
 		r := ScopeResult{Scope: string(sc), Label: azdo.ScopeLabel(sc), Required: sc.Required(), State: state, OK: state == string(azdo.ScopeGranted)}
 		if !r.OK {
-			r.Breaks, r.Fix = azdo.ScopeAdvice(sc)
+			r.Breaks, r.Fix = azdo.ScopeAdviceFor(sc, dep)
 			if r.Required && (state == string(azdo.ScopeMissing) || state == string(azdo.ScopeForbidden)) {
 				addLimited(sc, r.Breaks, r.Fix)
 			}
