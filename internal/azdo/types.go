@@ -154,11 +154,11 @@ func (i Identity) Account() string { return i.Properties["Account"].String() }
 
 // ConnectionData is GET _apis/connectionData (LOCATIONS.md §4).
 type ConnectionData struct {
-	AuthenticatedUser   Identity `json:"authenticatedUser"`
-	AuthorizedUser      Identity `json:"authorizedUser"`
-	InstanceID          string   `json:"instanceId"`
-	DeploymentID        string   `json:"deploymentId"`
-	DeploymentType      string   `json:"deploymentType"` // hosted | onPremises
+	AuthenticatedUser Identity `json:"authenticatedUser"`
+	AuthorizedUser    Identity `json:"authorizedUser"`
+	InstanceID        string   `json:"instanceId"`
+	DeploymentID      string   `json:"deploymentId"`
+	DeploymentType    string   `json:"deploymentType"` // hosted | onPremises
 	// WebApplicationRelativeDirectory is where a Server deployment lives
 	// on its host: "/", "/tfs/" or another virtual directory.
 	WebApplicationRelativeDirectory string `json:"webApplicationRelativeDirectory"`
