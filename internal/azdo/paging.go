@@ -19,6 +19,10 @@ const continuationHeader = "X-MS-ContinuationToken"
 // documents no maxima; 100 is what DevLake uses everywhere.
 const DefaultPageSize = 100
 
+// silentlyCapped are the lists whose $top the service caps without saying
+// so (see walkTopSkip), by endpoint name.
+var silentlyCapped = map[string]bool{epPullRequests.name: true}
+
 // pageFunc receives one page of items. Returning an error stops paging and
 // is returned as is.
 type pageFunc[T any] func(items []T) error
@@ -37,8 +41,11 @@ type pageFunc[T any] func(items []T) error
 // the last of a list has exactly the honoured size, and it costs at most
 // one call more than a walk that knew the cap: only when the first page is
 // shorter than top, one more page tells a cap (a full page) from the end
-// (an empty one). A page equal to the one before (a server that ignores
-// $skip) ends the walk too, rather than looping.
+// (an empty one). That extra call is made only for the lists known to cap
+// (silentlyCapped); on the others a short first page is the whole list,
+// which keeps a quiet reconciliation at one call per list. A page equal to
+// the one before (a server that ignores $skip) ends the walk too, rather
+// than looping.
 func walkTopSkip[T any](ctx context.Context, c *Client, r call, topKey, skipKey string, top, skip int, fn pageFunc[T]) error {
 	if top <= 0 {
 		top = DefaultPageSize
@@ -79,6 +86,8 @@ func walkTopSkip[T any](ctx context.Context, c *Client, r call, topKey, skipKey 
 			return nil // the same token again, or the last page of a token walk
 		case n == 0 || n < honoured:
 			return nil
+		case honoured == 0 && n < top && !silentlyCapped[r.ep.name]:
+			return nil // a short first page of a list that honours $top: all of it
 		case honoured == 0:
 			honoured = n
 		}

@@ -47,7 +47,7 @@ func TestPagingTopSkip(t *testing.T) {
 		calls int // pages fetched (see walkTopSkip's rule)
 	}{
 		{"empty", 0, 1},
-		{"one short page is confirmed by an empty one", 7, 2},
+		{"one short page is the whole list (no documented cap)", 7, 1},
 		{"exact multiple needs one empty page", 200, 3},
 		{"three pages", 250, 3},
 	}
