@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,21 +65,41 @@ func (a *authStore) add(scopes []string, orgName string, expires time.Time) stri
 	if orgName == "" {
 		p.org = a.o.name
 	}
-	if scopes != nil {
-		p.scopes = map[string]bool{}
-		for _, sc := range scopes {
-			p.scopes[sc] = true
-			for _, imp := range impliedScopes[sc] {
-				p.scopes[imp] = true
-			}
-		}
-	}
+	p.scopes = expandScopes(scopes)
 	a.mu.Lock()
 	p.user = a.n % len(a.o.idents)
 	a.n++
 	a.pats[token] = p
 	a.mu.Unlock()
 	return token
+}
+
+func (a *authStore) setScopes(token string, scopes []string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.pats[token]
+	if p == nil {
+		return fmt.Errorf("azdosim: no such PAT")
+	}
+	edited := *p // requests in flight keep the scopes they were checked with
+	edited.scopes = expandScopes(scopes)
+	a.pats[token] = &edited
+	return nil
+}
+
+// expandScopes is the set a PAT created with scopes has (nil: every scope).
+func expandScopes(scopes []string) map[string]bool {
+	if scopes == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, sc := range scopes {
+		out[sc] = true
+		for _, imp := range impliedScopes[sc] {
+			out[imp] = true
+		}
+	}
+	return out
 }
 
 func (p *pat) has(scopes []string) bool {

@@ -268,6 +268,12 @@ func (s *Sim) NewPAT(scopes []string, org string, expires time.Time) string {
 	return s.auth.add(scopes, org, expires)
 }
 
+// SetPATScopes replaces a token's scopes, as editing a PAT in Azure DevOps does (the token
+// stays the same). Nil means every scope.
+func (s *Sim) SetPATScopes(token string, scopes []string) error {
+	return s.auth.setScopes(token, scopes)
+}
+
 // FullPAT is a token with every scope for the simulator's organization, created by New. Use it
 // only in a test about an optional scope; ManualPAT is the token an admin creates.
 func (s *Sim) FullPAT() string { return s.fullPAT }

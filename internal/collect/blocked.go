@@ -87,6 +87,10 @@ func (s *syncer) blockedBy(ctx context.Context, res string, err error) (*Blocked
 // again. Resources that were collected are not read again. It returns the
 // projects to backfill.
 func Unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo.Scope) bool) ([]string, error) {
+	return unblock(ctx, tx, key, granted)
+}
+
+func unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo.Scope) bool) ([]string, error) {
 	wms, err := tx.ListWatermarks(ctx, key)
 	if err != nil {
 		return nil, err
@@ -146,4 +150,70 @@ func saveCheckpoint(ctx context.Context, q watermarkSaver, w store.Watermark, cp
 	b, _ := json.Marshal(cp)
 	w.Cursor, w.ItemsDone = string(b), cp.Done
 	return q.SaveWatermark(ctx, w)
+}
+
+// recheckBlocked asks again, with one cheap probe per scope, whether the
+// token now has the scope of any blocked resource (Azure DevOps lets a PAT's
+// scopes be edited without a new token). Those resources are unblocked and
+// their projects' backfills queued, and the stored scope states updated, so
+// Sync now and the next reconciliation pick up a scope added to the same
+// token. It returns the projects whose backfill was queued.
+func (c *Collector) recheckBlocked(ctx context.Context, client *azdo.Client, in store.Integration, projects []store.Project) ([]string, error) {
+	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
+	probeIn := map[azdo.Scope]string{} // scope → a project it is blocked in
+	days := map[string]int{}
+	for _, p := range projects {
+		cps, err := c.checkpoints(ctx, key, p.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		if bf := cps[resBackfill]; bf != nil {
+			days[p.ProjectID] = bf.Days
+		}
+		for _, cp := range cps {
+			if cp.Blocked != nil && probeIn[cp.Blocked.Scope] == "" {
+				probeIn[cp.Blocked.Scope] = p.ProjectID
+			}
+		}
+	}
+	granted := map[azdo.Scope]bool{}
+	for sc, project := range probeIn {
+		if client.ProbeScope(ctx, sc, project).OK() {
+			granted[sc] = true
+		}
+	}
+	if len(granted) == 0 {
+		return nil, ctx.Err()
+	}
+	var scopes map[string]string
+	if json.Unmarshal([]byte(in.Scopes), &scopes) != nil || scopes == nil {
+		scopes = map[string]string{}
+	}
+	for sc := range granted {
+		scopes[string(sc)] = string(azdo.ScopeGranted)
+	}
+	states, _ := json.Marshal(scopes)
+	var reopened []string
+	err := c.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if reopened, err = unblock(ctx, tx, key, func(sc azdo.Scope) bool { return granted[sc] }); err != nil {
+			return err
+		}
+		if err := tx.SetIntegrationScopes(ctx, in.ID, string(states), c.now()); err != nil {
+			return err
+		}
+		if c.queue == nil {
+			return nil
+		}
+		for _, id := range reopened {
+			if err := c.queue.InsertTx(ctx, tx, BackfillArgs{IntegrationID: in.ID, ProjectID: id, Days: days[id]}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && len(reopened) > 0 && c.logger != nil {
+		c.logger.Info("scopes granted since: backfilling what they unlock", "integration", in.ID, "projects", len(reopened))
+	}
+	return reopened, err
 }

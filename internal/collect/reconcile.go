@@ -110,6 +110,9 @@ func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.
 	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
 	run := store.SyncRun{Key: key, Kind: "reconcile", StartedAt: c.now()}
 	projects, err := c.db.ListProjects(ctx, key, true)
+	if err == nil {
+		_, err = c.recheckBlocked(ctx, client, in, projects)
+	}
 	for _, p := range projects {
 		if err != nil {
 			break

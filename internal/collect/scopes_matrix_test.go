@@ -153,3 +153,57 @@ func (e *simEnv) useToken(pat string, scopes []string) {
 		e.scopes[sc] = true
 	}
 }
+
+// TestReconcilePicksUpScopesAddedToTheToken: Azure DevOps lets an admin
+// edit a PAT's scopes without a new token. A reconciliation (Sync now)
+// probes each blocked resource's scope once, unblocks what is granted now
+// and reopens the backfill, which reads exactly those resources.
+func TestReconcilePicksUpScopesAddedToTheToken(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		ctx := context.Background()
+		pat := sim.NewPAT(azdosim.ManualScopes, "", time.Time{})
+		e := newSimEnvPAT(t, db, sim, "edited", time.Now, pat, azdosim.ManualScopes)
+		if err := e.backfill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.window()
+		if got := e.blocked(); len(got) != 2 {
+			t.Fatalf("blocked with the manual's PAT: %v", got)
+		}
+		// A reconciliation with nothing granted since: the blocks stand.
+		if _, err := e.c.Reconcile(ctx, e.key.IntegrationID); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.blocked(); len(got) != 2 {
+			t.Fatalf("blocked after a reconciliation: %v", got)
+		}
+		// The admin adds Release: Read to the same token.
+		scopes := append(slices.Clone(azdosim.ManualScopes), "vso.release")
+		if err := sim.SetPATScopes(pat, scopes); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.c.Reconcile(ctx, e.key.IntegrationID); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.blocked(); !maps.Equal(got, map[string]azdo.Scope{"environment_deployments": azdo.ScopeEnvironmentManage}) {
+			t.Fatalf("blocked after the scope was added: %v", got)
+		}
+		in, err := db.GetIntegrationByID(ctx, e.key.IntegrationID)
+		if err != nil || !strings.Contains(in.Scopes, `"release_read":"granted"`) {
+			t.Fatalf("stored scopes %s, %v", in.Scopes, err)
+		}
+		e.calls.byArea()
+		if err := e.backfill(ctx); err != nil { // the job the reconciliation queued
+			t.Fatal(err)
+		}
+		if areas := e.calls.byArea(); areas["git"]+areas["build"]+areas["wit"] > 0 || areas["release"] == 0 {
+			t.Errorf("the reopened backfill read %v, want only the release deployments", areas)
+		}
+		e.scopes = map[string]bool{}
+		for _, sc := range scopes {
+			e.scopes[sc] = true
+		}
+		e.compareWithTruth(e.window())
+	})
+}

@@ -105,6 +105,13 @@ func (q queries) UpdateIntegrationToken(ctx context.Context, workspaceID, id str
 	return affectedOne(res, err, "integration")
 }
 
+// SetIntegrationScopes replaces the stored scope states (JSON: scope →
+// state), e.g. when a reconciliation finds a scope granted since.
+func (q queries) SetIntegrationScopes(ctx context.Context, id, scopes string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET scopes = $2, updated_at = $3 WHERE id = $1`, id, scopes, utc(now))
+	return affectedOne(res, err, "integration")
+}
+
 // SetIntegrationError records why the integration stopped working ("" clears).
 func (q queries) SetIntegrationError(ctx context.Context, id, message, hint string, now time.Time) error {
 	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET error_message = $2, error_hint = $3, updated_at = $4
