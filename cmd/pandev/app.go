@@ -194,10 +194,10 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps,
 		HTTPClient: opts.AzureHTTPClient,
 		StartBackfill: func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error {
-			return a.queue.InsertTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
+			return a.queue.InsertNowTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
 		},
 		StartReconcile: func(ctx context.Context, tx *store.Tx, integrationID string) error {
-			return a.queue.InsertTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
+			return a.queue.InsertNowTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
 		},
 	})
 	a.integrations.Register(workers)

@@ -82,3 +82,32 @@ func TestBackfillStatusAndRulesPreview(t *testing.T) {
 		t.Fatalf("settings: %s", ins[0].Settings)
 	}
 }
+
+// TestRerunBackfill: each selected project can re-run its backfill from the
+// API (the screen's button posts the same); an unknown or unselected project
+// gets an error naming the fix and nothing runs.
+func TestRerunBackfill(t *testing.T) {
+	sim := startSim(t, "services")
+	r, b := adminSession(t)
+	var st integrationStatus
+	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": sim.ManualPAT()}, &st); code != 201 {
+		t.Fatalf("activate: %d", code)
+	}
+	project, other := st.Projects[0].ID, st.Projects[1].ID
+	b.api("PUT", integrationAPI+"/projects", map[string][]string{"selected": {project}}, &st)
+	waitJobs(t, r, "backfill", 1)
+	var e errorBody
+	if code := b.api("POST", integrationAPI+"/projects/nope/backfill", nil, &e); code != 404 || e.Error.Hint == "" {
+		t.Fatalf("unknown project: %d %+v", code, e)
+	}
+	if code := b.api("POST", integrationAPI+"/projects/"+other+"/backfill", nil, &e); code != 409 || !strings.Contains(e.Error.Hint, "select") {
+		t.Fatalf("unselected project: %d %+v", code, e)
+	}
+	if code := b.api("POST", integrationAPI+"/projects/"+project+"/backfill", nil, &st); code != 202 {
+		t.Fatalf("re-run: %d", code)
+	}
+	waitJobs(t, r, "backfill", 2)
+	if n := countJobs(t, r, "backfill"); n != 2 {
+		t.Fatalf("%d backfill jobs, want the first and the re-run", n)
+	}
+}

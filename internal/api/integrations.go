@@ -22,6 +22,7 @@ type Integrations interface {
 	Settings(ctx context.Context, workspaceID string) (integration.Settings, error)
 	UpdateSettings(ctx context.Context, workspaceID string, st integration.Settings) (integration.Settings, error)
 	SyncNow(ctx context.Context, workspaceID string) error
+	RerunBackfill(ctx context.Context, workspaceID, projectID string) (integration.Status, error)
 	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 }
 
@@ -135,6 +136,15 @@ func (h *Handlers) PatchSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return write(w, http.StatusOK, st)
+}
+
+// RerunBackfill answers POST /api/v1/integrations/azure-devops/projects/{id}/backfill.
+func (h *Handlers) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
+	st, err := h.Integrations.RerunBackfill(r.Context(), principal(r).WorkspaceID(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusAccepted, st)
 }
 
 // SyncNow answers POST /api/v1/integrations/azure-devops/sync.

@@ -327,3 +327,31 @@ func (s *Service) SyncNow(ctx context.Context, workspaceID string) error {
 	}
 	return s.opts.DB.InTx(ctx, func(tx *store.Tx) error { return s.opts.StartReconcile(ctx, tx, in.ID) })
 }
+
+// RerunBackfill runs a selected project's backfill again now: a finished one
+// starts over for a fresh window (rows are upserted by their Azure DevOps
+// ids, nothing is counted twice), a stopped or failed one resumes where it
+// stopped without waiting for its retry.
+func (s *Service) RerunBackfill(ctx context.Context, workspaceID, projectID string) (Status, error) {
+	in, err := s.forWorkspace(ctx, workspaceID)
+	if err != nil {
+		return Status{}, err
+	}
+	p, err := s.opts.DB.GetProject(ctx, key(in), projectID)
+	if delivery.IsNotFound(err) {
+		return Status{}, delivery.Errorf(delivery.KindNotFound, "%q is not a project of this organization", projectID).
+			WithHint("use the ids from GET /api/v1/integrations/azure-devops/projects")
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	if !p.Selected {
+		return Status{}, delivery.Errorf(delivery.KindPrecondition, "project %s is not selected", p.Name).
+			WithHint("select it and save: selecting a project starts its backfill")
+	}
+	if err := s.opts.DB.InTx(ctx, func(tx *store.Tx) error { return s.startBackfill(ctx, tx, in, projectID) }); err != nil {
+		return Status{}, err
+	}
+	s.opts.Logger.Info("backfill re-run", "integration", in.ID, "project", p.Name)
+	return s.Status(ctx, workspaceID)
+}

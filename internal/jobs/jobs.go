@@ -117,6 +117,21 @@ func (q *Queue) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, 
 	return err
 }
 
+// InsertNowTx enqueues a job in tx to run as soon as a worker is free: if a
+// job with the same unique args already waits (snoozed, or retrying after a
+// failure), that one is made available now instead (Update token, re-run).
+func (q *Queue) InsertNowTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	res, err := q.client.InsertTx(ctx, tx.SQLTx(), args, opts)
+	if err != nil || !res.UniqueSkippedAsDuplicate || res.Job == nil {
+		return err
+	}
+	switch res.Job.State {
+	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		_, err = q.client.JobRetryTx(ctx, tx.SQLTx(), res.Job.ID)
+	}
+	return err
+}
+
 // Insert enqueues a job on its own.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	_, err := q.client.Insert(ctx, args, opts)

@@ -53,6 +53,7 @@ func (s *Server) routes() []route {
 		{"POST /settings/integrations/azure-devops/settings", admin, s.pages.SaveAzureSettings},
 		{"POST /settings/integrations/azure-devops/rules", admin, s.pages.SaveAzureRules},
 		{"POST /settings/integrations/azure-devops/sync", admin, s.pages.SyncAzure},
+		{"POST /settings/integrations/azure-devops/projects/{id}/backfill", admin, s.pages.RerunBackfill},
 
 		// JSON API.
 		{"GET " + api.OpenAPIPath, public, api.OpenAPI},
@@ -68,6 +69,7 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/integrations/azure-devops/token", admin, s.api.UpdateToken},
 		{"PATCH /api/v1/integrations/azure-devops/settings", admin, s.api.PatchSettings},
 		{"POST /api/v1/integrations/azure-devops/sync", admin, s.api.SyncNow},
+		{"POST /api/v1/integrations/azure-devops/projects/{id}/backfill", admin, s.api.RerunBackfill},
 		{"GET /api/v1/integrations/azure-devops/pr-comments/preview", admin, s.api.PreviewPRComment},
 		{"POST /api/v1/integrations/azure-devops/rules/preview", admin, s.api.PreviewRules},
 		{"GET /api/v1/metrics/dora", member, s.deps.Dashboard.DORA},

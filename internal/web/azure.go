@@ -44,6 +44,7 @@ var notices = map[string]string{
 	"unlocked":  "Token updated. Service hooks stay registered; what the new token's scopes unlock is being backfilled (nothing else is read again).",
 	"settings":  "Settings saved.",
 	"sync":      "Reconciliation queued.",
+	"rerun":     "Backfill queued: a finished one starts over for a fresh window, a stopped one resumes.",
 }
 
 func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
@@ -228,6 +229,15 @@ func (h *Pages) SyncAzure(w http.ResponseWriter, r *http.Request) error {
 		return h.formError(w, r, err, AzurePage{})
 	}
 	return redirect(w, r, "sync")
+}
+
+// RerunBackfill handles a project's "Re-run backfill" button.
+func (h *Pages) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	if _, err := h.Integrations.RerunBackfill(r.Context(), p.WorkspaceID(), r.PathValue("id")); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "rerun")
 }
 
 func redirect(w http.ResponseWriter, r *http.Request, saved string) error {
