@@ -3,6 +3,11 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pandev-metrics/pandev/internal/azdosim"
 )
 
 // TestBackfillStatusAndRulesPreview: selecting a project starts its
@@ -109,5 +114,63 @@ func TestRerunBackfill(t *testing.T) {
 	waitJobs(t, r, "backfill", 2)
 	if n := countJobs(t, r, "backfill"); n != 2 {
 		t.Fatalf("%d backfill jobs, want the first and the re-run", n)
+	}
+}
+
+// TestRevokedTokenWayOut: the PAT is revoked before a project's backfill
+// runs. The badge says Error with the manual's words, the project's
+// backfill shows failed with the reason (no time estimate), and nothing
+// waits for the 10-minute retry once Update token gets a working PAT: the
+// backfill resumes at once and completes, and the badge is Connected.
+func TestRevokedTokenWayOut(t *testing.T) {
+	sim := startSim(t, "services")
+	r, b := adminSession(t)
+	old := sim.NewPAT(azdosim.ManualScopes, "", time.Time{})
+	var st struct {
+		integrationStatus
+		Error    *struct{ Message, Hint string } `json:"error"`
+		Backfill []struct {
+			Finished  *string                         `json:"finished"`
+			Remaining int64                           `json:"remaining_ns"`
+			Failed    *struct{ Message, Hint string } `json:"failed"`
+		} `json:"backfill"`
+	}
+	if code := b.api("POST", integrationAPI, map[string]string{"org_url": sim.OrgURL(), "token": old}, &st); code != 201 {
+		t.Fatalf("activate: %d", code)
+	}
+	sim.RevokePAT(old)
+	b.api("PUT", integrationAPI+"/projects", map[string][]string{"selected": {st.Projects[0].ID}}, &st)
+	waitFor(t, "the backfill to fail on the revoked token", func() bool {
+		st.Backfill = nil
+		b.api("GET", integrationAPI, nil, &st)
+		return len(st.Backfill) == 1 && st.Backfill[0].Failed != nil
+	})
+	if st.State != "error" || st.Error == nil || !strings.Contains(st.Error.Message, "The PAT is invalid, expired, or scoped to the wrong organization") {
+		t.Fatalf("state %q, error %+v", st.State, st.Error)
+	}
+	if f := st.Backfill[0]; f.Remaining != 0 || !strings.Contains(f.Failed.Message, "The PAT is invalid") || f.Failed.Hint == "" {
+		t.Fatalf("failed backfill shows %+v", f)
+	}
+	waitFor(t, "the backfill job to wait for a new token", func() bool {
+		js := listJobs(t, r, "backfill")
+		return len(js) == 1 && js[0].State == rivertype.JobStateScheduled
+	})
+	start := time.Now()
+	if code := b.api("PUT", integrationAPI+"/token", map[string]string{"token": sim.ManualPAT()}, &st); code != 200 {
+		t.Fatalf("update token: %d", code)
+	}
+	waitFor(t, "the backfill to resume and finish", func() bool {
+		st.Backfill = nil // decode afresh: absent fields must not keep old values
+		b.api("GET", integrationAPI, nil, &st)
+		return len(st.Backfill) == 1 && st.Backfill[0].Finished != nil
+	})
+	if waited := time.Since(start); waited > 50*time.Second {
+		t.Fatalf("the backfill waited %v for its retry", waited)
+	}
+	if st.State != "connected" || st.Backfill[0].Failed != nil {
+		t.Fatalf("after Update token: state %q, backfill %+v (failed %+v)", st.State, st.Backfill[0], st.Backfill[0].Failed)
+	}
+	if n := countRows(t, r.db, integrationKey(t, r), "commits"); n == 0 {
+		t.Fatal("no commits after the resumed backfill")
 	}
 }

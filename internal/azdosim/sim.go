@@ -274,6 +274,14 @@ func (s *Sim) SetPATScopes(token string, scopes []string) error {
 	return s.auth.setScopes(token, scopes)
 }
 
+// RevokePAT revokes a token, as its owner can on the PAT page: from then on the service does not
+// know it (401 TF400813 with an empty user).
+func (s *Sim) RevokePAT(token string) {
+	s.auth.mu.Lock()
+	delete(s.auth.pats, token)
+	s.auth.mu.Unlock()
+}
+
 // FullPAT is a token with every scope for the simulator's organization, created by New. Use it
 // only in a test about an optional scope; ManualPAT is the token an admin creates.
 func (s *Sim) FullPAT() string { return s.fullPAT }

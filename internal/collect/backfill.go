@@ -62,7 +62,8 @@ func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs])
 
 // jobError turns a collection error into the job's outcome. A token that
 // stopped working is shown on the integration and the job waits for it to
-// be replaced (snoozing, so it resumes after "Update token"); anything else
+// be replaced (snoozing, so it resumes after "Update token", at once or within
+// tokenRetry); anything else
 // is retried with River's backoff.
 func (c *Collector) jobError(ctx context.Context, integrationID string, err error) error {
 	if err == nil {
@@ -70,6 +71,14 @@ func (c *Collector) jobError(ctx context.Context, integrationID string, err erro
 	}
 	switch delivery.KindOf(err) {
 	case delivery.KindUnauthorized, delivery.KindForbidden:
+		var used *withToken
+		if errors.As(err, &used) {
+			if in, gerr := c.db.GetIntegrationByID(context.WithoutCancel(ctx), integrationID); gerr == nil && in.TokenSealed != used.sealed {
+				// Update token ran while this job used the old one: run again
+				// at once with the new token, and record nothing stale.
+				return river.JobSnooze(time.Second)
+			}
+		}
 		var de *delivery.Error
 		msg, hint := err.Error(), ""
 		if errors.As(err, &de) {
@@ -78,13 +87,38 @@ func (c *Collector) jobError(ctx context.Context, integrationID string, err erro
 		if serr := c.db.SetIntegrationError(context.WithoutCancel(ctx), integrationID, msg, hint, c.now()); serr != nil {
 			return errors.Join(err, serr)
 		}
-		return river.JobSnooze(10 * time.Minute)
+		// Update token makes a waiting job run at once; a minute bounds the
+		// wait when the update lands while this job is still finishing, and
+		// a wake with the same bad token costs one call.
+		return river.JobSnooze(tokenRetry)
 	case delivery.KindNotFound:
 		if _, gerr := c.db.GetIntegrationByID(ctx, integrationID); delivery.IsNotFound(gerr) {
 			return river.JobCancel(err) // the integration was deleted
 		}
 	}
 	return err
+}
+
+// tokenRetry is how long a job whose token was refused waits before trying again.
+const tokenRetry = time.Minute
+
+// withToken marks a collection error with the sealed token the job used,
+// so jobError can tell a refusal of the current token from one of a token
+// replaced meanwhile.
+type withToken struct {
+	err    error
+	sealed string
+}
+
+func (e *withToken) Error() string { return e.err.Error() }
+func (e *withToken) Unwrap() error { return e.err }
+
+// markToken wraps err (when there is one) with the token the job used.
+func markToken(err error, in store.Integration) error {
+	if err == nil {
+		return nil
+	}
+	return &withToken{err: err, sealed: in.TokenSealed}
 }
 
 // Page sizes: the largest each list is known to accept. The spec documents
@@ -168,7 +202,7 @@ func (c *Collector) Backfill(ctx context.Context, args BackfillArgs) error {
 		err = rerr
 	}
 	if err != nil {
-		return err
+		return markToken(err, in)
 	}
 	return c.db.MarkIntegrationSynced(ctx, in.ID, c.now())
 }

@@ -136,7 +136,7 @@ func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.
 	if err == nil {
 		err = c.db.MarkIntegrationSynced(ctx, in.ID, run.FinishedAt)
 	}
-	return run, err
+	return run, markToken(err, in)
 }
 
 func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, key store.Key, p store.Project) (int64, int64, error) {

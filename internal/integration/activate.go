@@ -151,6 +151,16 @@ func (s *Service) afterNewToken(ctx context.Context, in store.Integration, res C
 			refused[h.ProjectID] = true
 		}
 	}
+	progress, err := collect.Progress(ctx, s.opts.DB, key(in))
+	if err != nil {
+		return err
+	}
+	stopped := map[string]bool{} // backfills that have not finished: they waited for a working token
+	for _, p := range progress {
+		if p.Finished == nil && p.Started != nil {
+			stopped[p.ProjectID] = true
+		}
+	}
 	return s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.DeleteRefusedHooks(ctx, in.ID); err != nil {
 			return err
@@ -164,16 +174,21 @@ func (s *Service) afterNewToken(ctx context.Context, in store.Integration, res C
 			again[id] = true
 		}
 		for _, p := range projects {
-			if again[p.ProjectID] {
+			if again[p.ProjectID] || stopped[p.ProjectID] {
+				// Resume now (a snoozed job is made available), from the checkpoints.
 				if err := s.startBackfill(ctx, tx, in, p.ProjectID); err != nil {
 					return err
 				}
 			}
-			if refused[p.ProjectID] {
+			if refused[p.ProjectID] && s.opts.Queue != nil {
 				if err := s.opts.Queue.InsertTx(ctx, tx, RegisterHooksArgs{IntegrationID: in.ID, ProjectID: p.ProjectID}, nil); err != nil {
 					return err
 				}
 			}
+		}
+		if in.ErrorMessage != "" && s.opts.StartReconcile != nil {
+			// The token had stopped working: catch up now rather than at the next schedule.
+			return s.opts.StartReconcile(ctx, tx, in.ID)
 		}
 		return nil
 	})
