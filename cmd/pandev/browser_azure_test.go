@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/pandev-metrics/pandev/internal/browsertest"
 )
 
 // TestBrowserConnectAzureDevOps follows the manual's Steps 2–5 in Chromium
@@ -20,35 +16,10 @@ func TestBrowserConnectAzureDevOps(t *testing.T) {
 	cfg := testConfig(t, nil)
 	mustCreateUser(t, cfg.DB, "admin@example.com", pw, "acme", false)
 	r := startApp(t, cfg, appOptions{})
-	ctx := browsertest.New(t)
-	shot := func(name string) {
-		if dir := os.Getenv("PANDEV_SCREENSHOTS"); dir != "" {
-			if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-				_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-			}
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	do(chromedp.Navigate(r.URL()+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "admin@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), pw),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`a.button`)),
-		chromedp.Click(chromedp.CSS(`a.button`)), // the empty state's "Connect Azure DevOps"
+	b := newPage(t)
+	text, do, shot, ctx := b.text, b.do, b.shot, b.ctx
+	b.signIn(r.URL(), "admin@example.com", pw)
+	do(chromedp.Click(chromedp.CSS(`a.button`)), // the empty state's "Connect Azure DevOps"
 		chromedp.WaitVisible(chromedp.CSS(`form#connect`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="org_url"]`), sim.OrgURL()),
 		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), sim.ManualPAT()),

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/pandev-metrics/pandev/internal/browsertest"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -24,29 +21,9 @@ func TestBrowserLimitedPAT(t *testing.T) {
 	cfg := testConfig(t, nil)
 	mustCreateUser(t, cfg.DB, "admin@example.com", pw, "acme", false)
 	r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond})
-	ctx := browsertest.New(t)
+	b := newPage(t)
 	limited := sim.NewPAT([]string{"vso.code", "vso.threads_full", "vso.work"}, "", time.Time{}) // no Build: Read
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	shot := func(name string) {
-		if dir := os.Getenv("PANDEV_SCREENSHOTS"); dir != "" {
-			if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-				_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-			}
-		}
-	}
+	text, do, shot, ctx := b.text, b.do, b.shot, b.ctx
 	page := r.URL() + "/settings/integrations/azure-devops"
 	pageText := func() string {
 		if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
@@ -56,12 +33,8 @@ func TestBrowserLimitedPAT(t *testing.T) {
 		return s
 	}
 
-	do(chromedp.Navigate(r.URL()+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "admin@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), pw),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`a.button`)),
-		chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`form#connect`)),
+	b.signIn(r.URL(), "admin@example.com", pw)
+	do(chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`form#connect`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="org_url"]`), sim.OrgURL()),
 		chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), limited),
 		chromedp.Click(chromedp.CSS(`button[value="check"]`)),
