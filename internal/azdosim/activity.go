@@ -31,6 +31,11 @@ type ActivityRequest struct {
 	// AuthorDate (RFC 3339) backdates a push's commits: their author date is this while the
 	// committer date is now, as after a rebase or cherry-pick of old work.
 	AuthorDate string `json:"author_date,omitempty"`
+	// ReleaseID and Environment pick what release_redeploy deploys again: a release of the
+	// project (default: its latest one with a finished deployment) and one of its environments
+	// by name (default: the environment that release deployed last).
+	ReleaseID   int    `json:"release_id,omitempty"`
+	Environment string `json:"environment,omitempty"`
 	// Every starts a background generator producing Count events (default 1) of the realistic
 	// mix at this interval, e.g. "10s"; "0s" stops it. It answers at once with no items.
 	Every string `json:"every,omitempty"`
@@ -53,7 +58,7 @@ type ActivityResult struct {
 // ActivityKinds are the single-event kinds POST /_sim/activity accepts.
 var ActivityKinds = []string{"push", "pull_request_created", "pull_request_updated", "pull_request_completed",
 	"pull_request_abandoned", "pr_comment", "pr_vote", "pipeline_run", "deployment", "release_deployment",
-	"work_item_created", "work_item_updated", "work_item_commented", "incident"}
+	"release_redeploy", "work_item_created", "work_item_updated", "work_item_commented", "incident"}
 
 // mix weights for {"count": N}.
 var activityMix = []struct {
@@ -276,16 +281,20 @@ func (s *Sim) activityOne(req ActivityRequest, r *rand.Rand) ([]ActivityItem, []
 			return nil, nil, err
 		}
 		pr := o.newPR(rp, r, actor, now, req.Title)
+		// The source branch's commits were pushed first, and git.push fires for every push, pull
+		// request source branches included (see pushEvent).
 		return []ActivityItem{item("pull_request", fmt.Sprint(pr.ID), "active")},
-			[]*event{s.prEvent("git.pullrequest.created", pr, actor, "")}, nil
+			[]*event{s.pushEvent(rp, &rp.pushes[len(rp.pushes)-1]), s.prEvent("git.pullrequest.created", pr, actor, "")}, nil
 
 	case "pull_request_updated":
 		pr, err := s.pickPR(p, req, r)
 		if err != nil {
 			return nil, nil, err
 		}
+		var evs []*event
 		if pr.src != nil {
-			o.appendBranchCommits(pr.repo, pr.src, r, 1, pr.createdBy, now, 0)
+			ps, _ := o.appendBranchCommits(pr.repo, pr.src, r, 1, pr.createdBy, now, 0)
+			evs = append(evs, s.pushEvent(pr.repo, ps)) // a push to the source branch: git.push too
 		} else {
 			pr.nCommits++
 		}
@@ -299,7 +308,7 @@ func (s *Sim) activityOne(req ActivityRequest, r *rand.Rand) ([]ActivityItem, []
 		t.ID = int(pr.ID)*1000 + len(pr.threads) + 1
 		pr.threads = append(pr.threads, t)
 		return []ActivityItem{item("pull_request", fmt.Sprint(pr.ID), "new commit "+src)},
-			[]*event{s.prEvent("git.pullrequest.updated", pr, pr.createdBy, "PushNotification")}, nil
+			append(evs, s.prEvent("git.pullrequest.updated", pr, pr.createdBy, "PushNotification")), nil
 
 	case "pr_vote":
 		pr, err := s.pickPR(p, req, r)
@@ -377,6 +386,9 @@ func (s *Sim) activityOne(req ActivityRequest, r *rand.Rand) ([]ActivityItem, []
 
 	case "release_deployment":
 		return s.releaseActivity(p, req, r, now, actor)
+
+	case "release_redeploy":
+		return s.releaseRedeploy(p, req, r, now, actor)
 
 	case "work_item_created", "incident":
 		typ := []string{"User Story", "Bug", "Task"}[r.IntN(3)]
@@ -705,4 +717,63 @@ func (s *Sim) releaseActivity(p *project, req ActivityRequest, r *rand.Rand, now
 		}
 	}
 	return items, evs, nil
+}
+
+// releaseRedeploy deploys a release to one of its environments again, as "Redeploy" on a
+// classic release stage does: the release environment (same id) gets a new deployment whose
+// attempt is one more than the last one's (the Deployment and DeploymentAttempt objects of the
+// 7.1 release.json carry `attempt`; samples/rest/release.deployments.list.json has it on every
+// deployment). It fires the approval events (after the first environment) and
+// deployment-started and deployment-completed, whose environment lists every attempt in
+// deploySteps (see deploymentEvent).
+func (s *Sim) releaseRedeploy(p *project, req ActivityRequest, r *rand.Rand, now int64, actor uint16) ([]ActivityItem, []*event, error) {
+	o := s.org
+	var last *deployment // the release environment's latest attempt
+	for i := len(p.deployments) - 1; i >= 0; i-- {
+		d := p.deployments[i]
+		if req.ReleaseID != 0 && d.rel.ID != req.ReleaseID {
+			continue
+		}
+		if req.Environment != "" && !strings.EqualFold(d.rel.def.envs[d.env].Name, req.Environment) {
+			continue
+		}
+		if req.ReleaseID != 0 || req.Environment != "" || d.completed != 0 {
+			last = d
+			break
+		}
+	}
+	if last == nil {
+		return nil, nil, &activityError{fmt.Sprintf("no deployed release environment to redeploy in project %s (release_id %d, environment %q)",
+			p.Name, req.ReleaseID, req.Environment)}
+	}
+	for _, d := range p.deployments {
+		if d.rel == last.rel && d.env == last.env && d.attempt > last.attempt {
+			last = d
+		}
+	}
+	if last.completed == 0 {
+		return nil, nil, &activityError{fmt.Sprintf("release %d is still deploying to %s", last.rel.ID, last.rel.def.envs[last.env].Name)}
+	}
+	dep := &deployment{ID: len(o.deployments) + 1, rel: last.rel, env: last.env, attempt: last.attempt + 1, reason: "manual",
+		requestedBy: actor, approvedBy: uint16(r.IntN(len(o.idents))), queued: now - 600, started: now - 590, completed: now}
+	switch req.Result {
+	case "", "succeeded":
+		dep.status, dep.opStatus = "succeeded", "Approved"
+	case "failed":
+		dep.status, dep.opStatus = "failed", "PhaseFailed"
+	case "partiallySucceeded":
+		dep.status, dep.opStatus = "partiallySucceeded", "PhasePartiallySucceeded"
+	default:
+		return nil, nil, &activityError{"result must be succeeded, failed or partiallySucceeded"}
+	}
+	o.deployments = append(o.deployments, dep)
+	p.deployments = append(p.deployments, dep)
+	var evs []*event
+	if dep.env > 0 {
+		evs = append(evs, s.approvalEvent("ms.vss-release.deployment-approval-pending-event", dep),
+			s.approvalEvent("ms.vss-release.deployment-approval-completed-event", dep))
+	}
+	evs = append(evs, s.deploymentEvent("ms.vss-release.deployment-started-event", dep), s.deploymentEvent("ms.vss-release.deployment-completed-event", dep))
+	return []ActivityItem{{Kind: "release_deployment", ID: fmt.Sprint(dep.ID), Project: p.Name,
+		Detail: fmt.Sprintf("%s %s attempt %d %s", dep.rel.Name, dep.rel.def.envs[dep.env].Name, dep.attempt, dep.status)}}, evs, nil
 }

@@ -26,6 +26,13 @@ func (s *Sim) shortIdent(i uint16) obj {
 
 // ---- git --------------------------------------------------------------------------------------
 
+// pushEvent is git.push for one push, to whatever branch: the service fires it for every push,
+// pull request source branches included, to a subscription without a branch filter. Source:
+// samples/rest/hooks.publishers.eventtypes.list.json, the git.push input descriptor "branch"
+// ("The branch that code was pushed into", default "" = "[Any]"); MicrosoftDocs/azure-devops-docs#3775
+// (a hook "for every push in all repository" gets pushes of every branch and has to tell them
+// apart by the payload's refUpdates). A subscription with a branch filter gets only that
+// branch's pushes (subscription.matches).
 func (s *Sim) pushEvent(r *repo, p *push) *event {
 	pusher := s.org.idents[p.by]
 	ref := r.pushRef(p)
@@ -341,11 +348,51 @@ func (s *Sim) deploymentEvent(typ string, dep *deployment) *event {
 	ev.Message = msg(fmt.Sprintf("Deployment of release %s on environment %s %s.", rel.Name, env, verb),
 		fmt.Sprintf("Deployment of release %s on environment %s %s.", rel.Name, env, verb), fmt.Sprintf("Deployment of release %s on environment %s %s.", rel.Name, env, verb))
 	ev.Detailed = ev.Message
-	ev.Resource = obj{"environment": s.releaseEnvObj(rel, dep.env, status), "project": obj{"id": d.proj.ID, "name": d.proj.Name}}
-	if typ == "ms.vss-release.deployment-completed-event" {
-		ev.Resource["deployment"] = s.deploymentObj(dep, false)
+	// The 3.0-preview.1 resource is the release environment and the project, and nothing else
+	// (samples/events/ms.vss-release.deployment-completed-event.json has no deployment object):
+	// which attempt this is shows only in the environment's deploySteps, the DeploymentAttempt
+	// list of ReleaseEnvironment in the 7.1 release.json. The environment status is an
+	// EnvironmentStatus (same spec: no "failed"; a failed deployment leaves the environment
+	// "rejected", as the releaseEnvironmentStatus filter's 16 = Rejected says, PROTOCOL §8).
+	envStatus, modified := map[string]string{"failed": "rejected", "notDeployed": "canceled"}[status], dep.completed
+	if envStatus == "" {
+		envStatus = status
 	}
+	if typ == "ms.vss-release.deployment-started-event" {
+		modified = dep.started
+	}
+	envObj := s.releaseEnvObj(rel, dep.env, envStatus)
+	envObj["modifiedOn"] = timeNano(unixTime(modified))
+	envObj["deploySteps"] = s.deploySteps(dep, typ == "ms.vss-release.deployment-started-event")
+	ev.Resource = obj{"environment": envObj, "project": obj{"id": d.proj.ID, "name": d.proj.Name}}
 	return ev
+}
+
+// deploySteps renders a release environment's attempts up to dep's as DeploymentAttempt objects
+// (7.1 release.json), dep's own still in progress when started is set.
+func (s *Sim) deploySteps(dep *deployment, started bool) []any {
+	var steps []any
+	for _, d := range dep.rel.def.proj.deployments {
+		if d.rel != dep.rel || d.env != dep.env || d.attempt > dep.attempt {
+			continue
+		}
+		status, op, modified := d.status, d.opStatus, d.completed
+		if d == dep && started || d.completed == 0 {
+			status, op, modified = "inProgress", "PhaseInProgress", d.started
+		}
+		phase := map[string]string{"succeeded": "succeeded", "partiallySucceeded": "partiallySucceeded", "failed": "failed",
+			"notDeployed": "canceled"}[status]
+		if phase == "" {
+			phase = "inProgress"
+		}
+		steps = append(steps, obj{"id": d.ID, "deploymentId": d.ID, "attempt": d.attempt, "reason": d.reason, "status": status,
+			"operationStatus": op, "hasStarted": true, "queuedOn": timeNano(unixTime(d.queued)), "lastModifiedOn": timeNano(unixTime(modified)),
+			"requestedBy": s.vsrmIdent(d.requestedBy), "requestedFor": s.vsrmIdent(d.requestedBy), "lastModifiedBy": s.vsrmIdent(d.requestedBy),
+			"issues": []any{}, "releaseDeployPhases": []any{obj{"id": d.ID, "phaseId": "1", "name": "Agent job", "rank": 1,
+				"phaseType": "agentBasedDeployment", "status": phase, "startedOn": timeNano(unixTime(d.started)),
+				"runPlanId": guid(s.org.seed, "runplan", d.ID), "deploymentJobs": []any{}, "manualInterventions": []any{}}}})
+	}
+	return nonNil(steps)
 }
 
 func (s *Sim) releaseObj(rel *release, status string) obj {

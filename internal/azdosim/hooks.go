@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -98,6 +99,39 @@ func subNotFound(id string) *vssError {
 		"VS1200002: Subscription "+id+" could not be found.")
 }
 
+// serverRefuses says why a Server release refuses a subscription to an event type (and
+// resourceVersion) it does not have, or "". The answer is the 400 ServiceHookException of any
+// unknown event type (hookError); its wording is an inference (no capture of this refusal).
+//
+//   - Pipelines events exist from Server 2020, the job-state event only on Services: PROTOCOL §8,
+//     and the service hooks events page of MicrosoftDocs/azure-devops-docs (docs/service-hooks/events.md,
+//     2022 edition) lists the Pipelines events under `moniker range=">= azure-devops-2020 < azure-devops"`
+//     and "Run job state changed" under `moniker range="=azure-devops"` only.
+//   - Server 2019 has no git.repo.* events, no ms.vss-code.git-pullrequest-comment-event and no
+//     build.complete resourceVersion 2.0: the service's event catalogue of 2018 (the docs data
+//     behind the publishers reference, samples/rest/hooks.publishers.list.docs-data.json) lists
+//     for the tfs publisher tfvc.checkin, workitem.*, git.pullrequest.created/updated/merged,
+//     git.push, build.complete (supportedResourceVersions 1.0, 2.0-preview.2, 1.0-preview.1) and
+//     message.posted, nothing else; the pull request comment event came with Sprint 155 in 2019
+//     (MicrosoftDocs/azure-devops-docs#10207). That Server 2019 has the 2018 catalogue and no
+//     later event is an inference: it shipped from the service's code of that time.
+//   - Server 2020 and 2022 have the rest: no source says otherwise.
+func serverRefuses(version, eventType, resourceVersion string) string {
+	notHere := "VS1200005: The event type " + eventType + " is not supported by this server."
+	switch {
+	case eventType == "ms.vss-pipelines.job-state-changed-event":
+		return notHere
+	case version != "2019":
+		return ""
+	case strings.HasPrefix(eventType, "ms.vss-pipelines.") || strings.HasPrefix(eventType, "git.repo.") ||
+		eventType == "ms.vss-code.git-pullrequest-comment-event":
+		return notHere
+	case eventType == "build.complete" && resourceVersion != "" && !slices.Contains([]string{"1.0", "2.0-preview.2", "1.0-preview.1"}, resourceVersion):
+		return "The resource version " + resourceVersion + " is not supported by event type build.complete. Supported versions: 1.0, 2.0-preview.2, 1.0-preview.1."
+	}
+	return ""
+}
+
 // validate checks a create/replace body the way the service rejects bad subscriptions.
 func (q *rq) validateSubscription(b *subscriptionBody) error {
 	if b.EventType == "" {
@@ -106,10 +140,10 @@ func (q *rq) validateSubscription(b *subscriptionBody) error {
 	if _, ok := knownEvents[b.EventType]; !ok {
 		return hookError("VS1200005: The event type " + b.EventType + " is not supported by publisher " + b.PublisherID + ".")
 	}
-	// Pipelines events exist from Server 2020; the job event only on Services (PROTOCOL §8).
-	if q.s.isServer() && (b.EventType == "ms.vss-pipelines.job-state-changed-event" ||
-		strings.HasPrefix(b.EventType, "ms.vss-pipelines.") && q.s.opts.ServerVersion == "2019") {
-		return hookError("VS1200005: The event type " + b.EventType + " is not supported by this server.")
+	if q.s.isServer() {
+		if why := serverRefuses(q.s.opts.ServerVersion, b.EventType, b.ResourceVersion); why != "" {
+			return hookError(why)
+		}
 	}
 	if b.PublisherID == "" {
 		b.PublisherID = publisherOf(b.EventType)
@@ -140,6 +174,9 @@ func (q *rq) validateSubscription(b *subscriptionBody) error {
 	}
 	if b.ResourceVersion == "" {
 		b.ResourceVersion = knownEvents[b.EventType]
+		if b.EventType == "build.complete" && q.s.isServer() && q.s.opts.ServerVersion == "2019" {
+			b.ResourceVersion = "1.0" // the only released version there (serverRefuses)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package azdosim
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -281,4 +282,141 @@ func TestActivityGenerator(t *testing.T) {
 	}
 	rcv.waitN(t, 1)
 	call(t, nil, "POST", sim.ControlURL()+"/activity", "", map[string]any{"every": "0s"}, nil)
+}
+
+// TestReleaseRedeploy: redeploying a release environment makes attempt 2 of the same release
+// environment, listed as such; its completed event carries, as the service's 3.0-preview.1
+// payload does, no deployment object, only the environment with every attempt in deploySteps.
+func TestReleaseRedeploy(t *testing.T) {
+	t.Parallel()
+	sim := newTestSim(t, Options{})
+	rcv := newHookReceiver(t)
+	p := sim.org.projects[0]
+	body := map[string]any{"publisherId": "rm", "eventType": "ms.vss-release.deployment-completed-event", "consumerId": "webHooks",
+		"consumerActionId": "httpRequest", "publisherInputs": map[string]string{"projectId": p.ID}, "consumerInputs": map[string]string{"url": rcv.url}}
+	if st, _, b := call(t, nil, "POST", sim.ReleaseURL()+"/_apis/hooks/subscriptions?api-version=7.1", sim.FullPAT(), body, suppress); st != 200 {
+		t.Fatalf("subscribe: %d %s", st, b)
+	}
+	first := activity(t, sim, ActivityRequest{Kind: "release_deployment", Project: p.Name, Result: "failed"})
+	again := activity(t, sim, ActivityRequest{Kind: "release_redeploy", Project: p.Name})
+	if len(first.Items) < 2 || len(again.Items) != 1 || !strings.Contains(again.Items[0].Detail, "attempt 2 succeeded") {
+		t.Fatalf("activity: %+v then %+v", first.Items, again.Items)
+	}
+	hooks := rcv.waitN(t, 2)
+	env1 := hooks[0].body["resource"].(map[string]any)["environment"].(map[string]any)
+	res2 := hooks[1].body["resource"].(map[string]any)
+	env2 := res2["environment"].(map[string]any)
+	if _, ok := res2["deployment"]; ok {
+		t.Error("the completed event carries a deployment object; the service's does not")
+	}
+	if jsonNum(env1["id"]) != jsonNum(env2["id"]) || env1["status"] != "rejected" || env2["status"] != "succeeded" {
+		t.Errorf("environments: %v %v, then %v %v", env1["id"], env1["status"], env2["id"], env2["status"])
+	}
+	var attempts []string
+	for _, st := range env2["deploySteps"].([]any) {
+		s := st.(map[string]any)
+		attempts = append(attempts, jsonNum(s["attempt"])+" "+s["status"].(string))
+	}
+	if strings.Join(attempts, ",") != "1 failed,2 succeeded" {
+		t.Errorf("deploySteps %v", attempts)
+	}
+	_, _, b := call(t, nil, "GET", sim.ReleaseURL()+"/"+p.Name+"/_apis/release/deployments?api-version=7.1&queryOrder=descending&$top=2",
+		sim.FullPAT(), nil, suppress)
+	list := mustJSON(t, b)["value"].([]any)
+	d2, d1 := list[0].(map[string]any), list[1].(map[string]any)
+	if jsonNum(d2["attempt"]) != "2" || jsonNum(d1["attempt"]) != "1" ||
+		jsonNum(d2["releaseEnvironment"].(map[string]any)["id"]) != jsonNum(env2["id"]) {
+		t.Errorf("listed: attempt %v then %v, release environment %v", d2["attempt"], d1["attempt"], d2["releaseEnvironment"])
+	}
+	_, _, b = call(t, nil, "GET", sim.ReleaseURL()+"/"+p.Name+"/_apis/release/deployments?api-version=7.1&queryOrder=descending&$top=1&latestAttemptsOnly=true",
+		sim.FullPAT(), nil, suppress)
+	if latest := mustJSON(t, b)["value"].([]any); jsonNum(latest[0].(map[string]any)["attempt"]) != "2" {
+		t.Errorf("latestAttemptsOnly: %v", latest)
+	}
+}
+
+// TestPushToPullRequestBranchFiresGitPush: the commits a pull request is opened with, and the
+// ones pushed to its source branch later, fire git.push to a subscription without a branch
+// filter, as every push does; a subscription filtered on main gets none of them.
+func TestPushToPullRequestBranchFiresGitPush(t *testing.T) {
+	t.Parallel()
+	sim := newTestSim(t, Options{})
+	all, mainOnly := newHookReceiver(t), newHookReceiver(t)
+	p := sim.org.projects[0]
+	rp := p.repos[0]
+	createSub(t, sim, "git.push", map[string]string{"projectId": p.ID, "repository": rp.ID}, map[string]string{"url": all.url})
+	createSub(t, sim, "git.push", map[string]string{"projectId": p.ID, "repository": rp.ID, "branch": "refs/heads/main"},
+		map[string]string{"url": mainOnly.url})
+	created := activity(t, sim, ActivityRequest{Kind: "pull_request_created", Project: p.Name, Repository: rp.Name})
+	if created.Events[0] != "git.push" {
+		t.Fatalf("pull_request_created fired %v, want git.push first", created.Events)
+	}
+	prID := 0
+	for _, it := range created.Items {
+		if it.Kind == "pull_request" {
+			prID, _ = strconv.Atoi(it.ID)
+		}
+	}
+	activity(t, sim, ActivityRequest{Kind: "pull_request_updated", Project: p.Name, PullRequestID: prID})
+	activity(t, sim, ActivityRequest{Kind: "push", Project: p.Name, Repository: rp.Name})
+	got := all.waitN(t, 3)
+	pr := sim.org.pr(prID)
+	for i, want := range []string{pr.branch, pr.branch, "refs/heads/main"} {
+		ref := got[i].body["resource"].(map[string]any)["refUpdates"].([]any)[0].(map[string]any)["name"]
+		if ref != want {
+			t.Errorf("push %d: ref %v, want %s", i, ref, want)
+		}
+	}
+	if n := len(got[1].body["resource"].(map[string]any)["commits"].([]any)); n != 1 {
+		t.Errorf("the update pushed %d commits, want 1", n)
+	}
+	waitDeliveries(t, sim, "four deliveries", func(d []deliveryRecord) bool { return countOutcome(d, "succeeded") == 4 })
+	if h := mainOnly.waitN(t, 1); len(h) != 1 || h[0].body["resource"].(map[string]any)["refUpdates"].([]any)[0].(map[string]any)["name"] != "refs/heads/main" {
+		t.Errorf("the main-only subscription got %d deliveries", len(h))
+	}
+}
+
+// TestServerReleasesRefuseMissingEvents: each Server release refuses, with the 400 of an
+// unknown event type, the subscriptions it has no event for (serverRefuses); what it has it
+// accepts.
+func TestServerReleasesRefuseMissingEvents(t *testing.T) {
+	t.Parallel()
+	type sub struct{ event, version string }
+	refused := map[string][]sub{
+		"2019": {{"git.repo.created", ""}, {"git.repo.renamed", "1.0-preview.1"}, {"ms.vss-code.git-pullrequest-comment-event", "2.0"},
+			{"build.complete", "2.0"}, {"ms.vss-pipelines.run-state-changed-event", ""}, {"ms.vss-pipelines.job-state-changed-event", ""}},
+		"2020": {{"ms.vss-pipelines.job-state-changed-event", ""}},
+		"2022": {{"ms.vss-pipelines.job-state-changed-event", ""}},
+	}
+	accepted := map[string][]sub{
+		"2019": {{"git.push", "1.0"}, {"git.pullrequest.updated", "1.0"}, {"build.complete", "1.0"}, {"build.complete", ""},
+			{"workitem.updated", "1.0"}, {"ms.vss-release.deployment-completed-event", "3.0-preview.1"}},
+		"2020": {{"git.repo.created", "1.0-preview.1"}, {"ms.vss-code.git-pullrequest-comment-event", "2.0"}, {"build.complete", "2.0"},
+			{"ms.vss-pipelines.stage-state-changed-event", "5.1-preview.1"}},
+		"2022": {{"git.repo.deleted", "1.0-preview.1"}, {"build.complete", "2.0"}, {"ms.vss-pipelines.run-state-changed-event", "5.1-preview.1"}},
+	}
+	for _, version := range []string{"2019", "2020", "2022"} {
+		sim := newTestSim(t, Options{Mode: "server", ServerVersion: version})
+		p := sim.org.projects[0]
+		try := func(s sub) (int, map[string]any) {
+			body := map[string]any{"publisherId": publisherOf(s.event), "eventType": s.event, "resourceVersion": s.version,
+				"consumerId": "webHooks", "consumerActionId": "httpRequest", "publisherInputs": map[string]string{"projectId": p.ID},
+				"consumerInputs": map[string]string{"url": "https://example.com/hook"}}
+			st, _, b := call(t, nil, "POST", sim.OrgURL()+"/_apis/hooks/subscriptions?api-version=5.0", sim.FullPAT(), body, suppress)
+			return st, mustJSON(t, b)
+		}
+		for _, s := range refused[version] {
+			if st, b := try(s); st != 400 || b["typeKey"] != "ServiceHookException" {
+				t.Errorf("Server %s, %s %q: %d %v, want 400 ServiceHookException", version, s.event, s.version, st, b)
+			}
+		}
+		for _, s := range accepted[version] {
+			st, b := try(s)
+			if st != 200 {
+				t.Errorf("Server %s, %s %q: %d %v", version, s.event, s.version, st, b)
+			} else if s.event == "build.complete" && s.version == "" && version == "2019" && b["resourceVersion"] != "1.0" {
+				t.Errorf("Server 2019 build.complete without a version: stored %v, want 1.0", b["resourceVersion"])
+			}
+		}
+	}
 }

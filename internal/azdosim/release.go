@@ -122,7 +122,24 @@ func hDeployments(q *rq) error {
 		hasCT = true
 	}
 	ds := q.proj.deployments
+	// latestAttemptsOnly (ListDeployments of the 7.1 release.json): only the last attempt of each
+	// release environment.
+	var superseded map[*deployment]bool
+	if strings.EqualFold(q.query("latestAttemptsOnly"), "true") {
+		superseded = map[*deployment]bool{}
+		latest := map[[2]int]*deployment{}
+		for _, d := range ds {
+			k := [2]int{d.rel.ID, d.env}
+			if prev := latest[k]; prev != nil {
+				superseded[prev] = true
+			}
+			latest[k] = d
+		}
+	}
 	match := func(d *deployment) bool {
+		if superseded[d] {
+			return false
+		}
 		if defID != 0 && d.rel.def.ID != defID || defEnvID != 0 && d.rel.def.envs[d.env].ID != defEnvID {
 			return false
 		}

@@ -181,7 +181,7 @@ func (s *Sim) truthItems(kind string, w window) []any {
 			for _, d := range p.deployments {
 				if w.has(d.completed) {
 					out = append(out, obj{"project": p.Name, "id": d.ID, "release": d.rel.Name, "environment": d.rel.def.envs[d.env].Name,
-						"status": d.status, "started_on": timeStr(d.started), "completed_on": timeStr(d.completed)})
+						"attempt": d.attempt, "status": d.status, "started_on": timeStr(d.started), "completed_on": timeStr(d.completed)})
 				}
 			}
 		case "work_items", "incidents":

@@ -198,17 +198,28 @@ func newSimEnv(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string, n
 // manual's four).
 func newSimEnvPAT(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string, now func() time.Time, pat string, scopes []string) *simEnv {
 	t.Helper()
+	return newSimEnvFor(t, db, sim, workspace, now, pat, scopes, azdo.ServicesDeployment)
+}
+
+// newSimEnvFor is newSimEnvPAT for a chosen deployment (Services, or a
+// Server release and its api-version).
+func newSimEnvFor(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string, now func() time.Time, pat string, scopes []string, dep azdo.Deployment) *simEnv {
+	t.Helper()
 	ctx := context.Background()
 	ws, err := db.EnsureWorkspace(ctx, workspace, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	kind := "services"
+	if dep.Kind == azdo.Server {
+		kind = "server"
+	}
 	in, err := db.CreateIntegration(ctx, store.Integration{WorkspaceID: ws.ID, Provider: "azure-devops", OrgURL: sim.OrgURL(),
-		Deployment: "services", TokenSealed: "sealed", WebhookSecretSealed: "sealed", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+		Deployment: kind, TokenSealed: "sealed", WebhookSecretSealed: "sealed", CreatedAt: time.Now(), UpdatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, calls := testClient(t, sim, pat)
+	client, calls := testClientFor(t, sim, pat, dep)
 	key := store.Key{IntegrationID: in.ID, WorkspaceID: ws.ID}
 	e := &simEnv{t: t, sim: sim, db: db, key: key, calls: calls, client: client,
 		c: collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), now)}
@@ -241,8 +252,14 @@ func newSimEnvPAT(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string
 // testClient is a client of sim with pat whose requests are counted.
 func testClient(t testing.TB, sim *azdosim.Sim, pat string) (*azdo.Client, *callCounter) {
 	t.Helper()
+	return testClientFor(t, sim, pat, azdo.ServicesDeployment)
+}
+
+// testClientFor is testClient for a chosen deployment.
+func testClientFor(t testing.TB, sim *azdosim.Sim, pat string, dep azdo.Deployment) (*azdo.Client, *callCounter) {
+	t.Helper()
 	calls := &callCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
-	client, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(pat), Deployment: azdo.ServicesDeployment,
+	client, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(pat), Deployment: dep,
 		HTTPClient: &http.Client{Transport: calls}, MaxConcurrent: 8, Clock: &quickClock{},
 		Retry: azdo.RetryPolicy{MaxRetries: 12, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}})
 	if err != nil {
@@ -571,8 +588,8 @@ func (e *simEnv) compareWithTruth(from time.Time) {
 			got = append(got, fmt.Sprintf("%s %s %s %d %s %s", strings.TrimPrefix(d.DeploymentKey, "env:"), d.Environment, d.Result,
 				d.RunID, secp(d.FinishedAt), d.SHA))
 		case d.Source == "release":
-			rel := strings.Split(d.DeploymentKey, ":")[1]
-			gotRel = append(gotRel, fmt.Sprintf("%s %s %s %s", rel, d.Environment, strings.ToLower(d.Result), secp(d.FinishedAt)))
+			k := strings.Split(d.DeploymentKey, ":") // release:{release}:{release environment}:{attempt}
+			gotRel = append(gotRel, fmt.Sprintf("%s %s %s %s %s", k[1], d.Environment, k[3], strings.ToLower(d.Result), secp(d.FinishedAt)))
 		}
 	}
 	for _, d := range e.truth("deployments", from) {
@@ -581,8 +598,8 @@ func (e *simEnv) compareWithTruth(from time.Time) {
 	}
 	check("environment deployments", got, want)
 	for _, d := range e.truth("release_deployments", from) {
-		wantRel = append(wantRel, fmt.Sprintf("%s %s %s %s", strings.TrimPrefix(str(d["release"]), "Release-"), str(d["environment"]),
-			strings.ToLower(str(d["status"])), sec(d["completed_on"])))
+		wantRel = append(wantRel, fmt.Sprintf("%s %s %s %s %s", strings.TrimPrefix(str(d["release"]), "Release-"), str(d["environment"]),
+			str(d["attempt"]), strings.ToLower(str(d["status"])), sec(d["completed_on"])))
 	}
 	check("release deployments", gotRel, wantRel)
 

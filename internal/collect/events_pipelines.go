@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -145,20 +146,34 @@ func applyPipelineRun(ctx context.Context, tx *store.Tx, ev event) (string, erro
 }
 
 // applyReleaseDeployment stores a classic release deployment (release ×
-// environment) when it completes; the integration's production rule
-// decides whether it went to production.
+// environment × attempt: a redeploy of a stage is a deployment of its own,
+// METRICS.md) when it completes; the integration's production rule decides
+// whether it went to production. The key is the one the backfill gives the
+// same attempt, whichever path comes first: release:{release}:{release
+// environment}:{attempt}.
 func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string, error) {
 	var r struct {
 		Environment struct {
-			ID         int64  `json:"id"`
-			ReleaseID  int64  `json:"releaseId"`
-			Name       string `json:"name"`
-			Status     string `json:"status"`
-			ModifiedOn azTime `json:"modifiedOn"`
-			Release    struct {
+			ID          int64  `json:"id"`
+			ReleaseID   int64  `json:"releaseId"`
+			Name        string `json:"name"`
+			Status      string `json:"status"`
+			ModifiedOn  azTime `json:"modifiedOn"`
+			DeploySteps []struct {
+				Attempt        int    `json:"attempt"`
+				Status         string `json:"status"`
+				QueuedOn       azTime `json:"queuedOn"`
+				LastModifiedOn azTime `json:"lastModifiedOn"`
+				Phases         []struct {
+					StartedOn azTime `json:"startedOn"`
+				} `json:"releaseDeployPhases"`
+			} `json:"deploySteps"`
+			Release struct {
 				ID int64 `json:"id"`
 			} `json:"release"`
 		} `json:"environment"`
+		// Not in the service's 3.0-preview.1 payload: the backfill shapes a
+		// listed deployment with it.
 		Deployment *struct {
 			ID               int64  `json:"id"`
 			Attempt          int    `json:"attempt"`
@@ -179,17 +194,58 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 	if releaseID == 0 || env.ID == 0 {
 		return "", &badPayload{err: errors.New("release deployment without release or environment id")}
 	}
-	attempt, status := 1, env.Status
+	attempt, status := 0, env.Status
 	started, finished := env.ModifiedOn.ptr(), env.ModifiedOn.or(ev.CreatedDate)
 	if d := r.Deployment; d != nil {
-		if d.Attempt > 0 {
-			attempt = d.Attempt
-		}
+		attempt = max(d.Attempt, 1)
 		status = firstNonEmpty(d.DeploymentStatus, status)
 		// A finished deployment does not always carry completedOn (none of
 		// samples/rest/release.deployments.list.json's 17 does); its
 		// lastModifiedOn is then when it finished.
 		started, finished = d.StartedOn.ptr(), d.CompletedOn.or(d.LastModifiedOn.or(finished))
+	} else if len(env.DeploySteps) > 0 {
+		// The event names no deployment: the attempt that completed is the
+		// environment's last deploy step (DeploymentAttempt, 7.1 release.json).
+		last := 0
+		for i, s := range env.DeploySteps {
+			if s.Attempt >= env.DeploySteps[last].Attempt {
+				last = i
+			}
+		}
+		s := env.DeploySteps[last]
+		attempt, status = s.Attempt, firstNonEmpty(s.Status, status)
+		finished, started = s.LastModifiedOn.or(finished), s.QueuedOn.ptr()
+		var phaseStart *time.Time // it started when its first phase did
+		for _, p := range s.Phases {
+			if t := p.StartedOn.ptr(); t != nil && (phaseStart == nil || t.Before(*phaseStart)) {
+				phaseStart = t
+			}
+		}
+		if phaseStart != nil {
+			started = phaseStart
+		}
+	}
+	if attempt <= 0 {
+		// No deploy steps (the docs sample has none): the attempt stored
+		// with this finish time, else the one after the last stored — a
+		// redeploy is never taken for attempt 1 and never overwrites it; the
+		// next reconciliation writes the service's numbers over these.
+		stored, err := tx.ReleaseAttempts(ctx, ev.IntegrationID, releaseID, env.ID)
+		if err != nil {
+			return "", err
+		}
+		for n, fin := range stored {
+			if fin.Equal(finished) {
+				attempt = n
+				break
+			}
+		}
+		if attempt <= 0 {
+			attempt = 1
+			for n := range stored {
+				attempt = max(attempt, n+1)
+			}
+		}
 	}
 	in, err := tx.GetIntegrationByID(ctx, ev.IntegrationID)
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,8 +15,6 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/azdosim"
-	"github.com/pandev-metrics/pandev/internal/collect"
-	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
@@ -75,54 +71,7 @@ func newEnv(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string, dep 
 	if scopes != nil {
 		pat = sim.NewPAT(scopes, "", time.Time{})
 	}
-	ctx := context.Background()
-	ws, err := db.EnsureWorkspace(ctx, workspace, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind := "services"
-	if dep.Kind == azdo.Server {
-		kind = "server"
-	}
-	in, err := db.CreateIntegration(ctx, store.Integration{WorkspaceID: ws.ID, Provider: "azure-devops", OrgURL: sim.OrgURL(),
-		Deployment: kind, TokenSealed: "sealed", WebhookSecretSealed: "sealed", CreatedAt: time.Now(), UpdatedAt: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := &callCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
-	client, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(pat), Deployment: dep,
-		HTTPClient: &http.Client{Transport: calls}, MaxConcurrent: 8, Clock: &quickClock{},
-		Retry: azdo.RetryPolicy{MaxRetries: 12, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := store.Key{IntegrationID: in.ID, WorkspaceID: ws.ID}
-	e := &simEnv{t: t, sim: sim, db: db, key: key, calls: calls, client: client,
-		c: collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)}
-	if scopes != nil {
-		e.scopes = map[string]bool{}
-		for _, sc := range scopes {
-			e.scopes[sc] = true
-		}
-	}
-	e.c.AttachClients(clients{client: client, in: in})
-	ps, err := client.ListProjects(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range ps {
-		if err := db.UpsertProject(ctx, store.Project{Key: key, ProjectID: p.ID, Name: p.Name}); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.SetProjectSelected(ctx, key, p.ID, true, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if e.projects, err = db.ListProjects(ctx, key, true); err != nil {
-		t.Fatal(err)
-	}
-	calls.n.Store(0)
-	return e
+	return newSimEnvFor(t, db, sim, workspace, time.Now, pat, scopes, dep)
 }
 
 // prListLog records the pull request list calls a client makes, in order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -45,6 +46,12 @@ var hookCatalog = []hookSpec{
 	// On Services the rm publisher lives on the release host (the client sends it there).
 	{"/v1/azure/webhook/pipeline", "rm", "ms.vss-release.deployment-completed-event", "3.0-preview.1", azdo.ScopeReleaseRead, 0},
 }
+
+// versionFallback is the resourceVersion asked for when the server refuses
+// the catalogue's (400): Azure DevOps Server 2019 has build.complete 1.0 and
+// 2.0-preview.2 but not 2.0 (docs/simulator.md, "Strictness rules");
+// applyBuild reads the 1.0 shape too.
+var versionFallback = map[string]string{"build.complete": "1.0"}
 
 // available reports whether the deployment has the event and the token the
 // scope; otherwise why not.
@@ -211,14 +218,22 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 				return err
 			}
 		}
-		created, err := c.CreateSubscription(ctx, azdo.SubscriptionInput{
+		input := azdo.SubscriptionInput{
 			PublisherID: spec.publisher, EventType: spec.eventType, ResourceVersion: spec.version,
 			ConsumerID: "webHooks", ConsumerActionID: "httpRequest",
 			PublisherInputs: map[string]string{"projectId": projectID},
 			ConsumerInputs: map[string]string{"url": url, "basicAuthUsername": in.ID,
 				"basicAuthPassword": hookSecret.Reveal(), "resourceDetailsToSend": "all",
 				"messagesToSend": "none", "detailedMessagesToSend": "none"},
-		})
+		}
+		created, err := c.CreateSubscription(ctx, input)
+		if fallback := versionFallback[spec.eventType]; err != nil && fallback != "" && badRequest(err) {
+			// The server lacks this resourceVersion: the older one it has.
+			input.ResourceVersion = fallback
+			if again, ferr := c.CreateSubscription(ctx, input); !badRequest(ferr) {
+				created, err = again, ferr
+			}
+		}
 		if err != nil {
 			switch k := delivery.KindOf(err); {
 			case k == delivery.KindForbidden || k == delivery.KindUpstream || k == delivery.KindInvalid:
@@ -247,6 +262,12 @@ func (s *Service) RegisterHooks(ctx context.Context, integrationID, projectID st
 	}
 	s.opts.Logger.Info("service hooks registered", "integration", in.ID, "project", projectID)
 	return nil
+}
+
+// badRequest reports a 400 from Azure DevOps: the request, not the token.
+func badRequest(err error) bool {
+	var ae *azdo.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest
 }
 
 // refusedHooks are the event types Azure DevOps refused for a project.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -225,4 +227,31 @@ func (q queries) DeploymentCommits(ctx context.Context, integrationID, deploymen
 	rows, err := q.q.QueryContext(ctx, `SELECT sha FROM deployment_commits
 		WHERE integration_id = $1 AND deployment_key = $2 ORDER BY sha`, integrationID, deploymentKey)
 	return collect(rows, err, scanOne[string])
+}
+
+// ReleaseAttempts returns the stored attempts of a classic release
+// environment (deployment keys release:{release}:{environment}:{attempt})
+// with their finish times.
+func (q queries) ReleaseAttempts(ctx context.Context, integrationID string, releaseID, environmentID int64) (map[int]time.Time, error) {
+	prefix := fmt.Sprintf("release:%d:%d:", releaseID, environmentID)
+	rows, err := q.q.QueryContext(ctx, `SELECT deployment_key, finished_at FROM deployments
+		WHERE integration_id = $1 AND deployment_key LIKE $2`, integrationID, prefix+"%")
+	type attempt struct {
+		n   int
+		fin time.Time
+	}
+	list, err := collect(rows, err, func(r rowScanner) (attempt, error) {
+		var key string
+		var fin sql.NullTime
+		err := r.Scan(&key, &fin)
+		n, _ := strconv.Atoi(strings.TrimPrefix(key, prefix))
+		return attempt{n, fin.Time.UTC()}, err
+	})
+	out := map[int]time.Time{}
+	for _, a := range list {
+		if a.n > 0 {
+			out[a.n] = a.fin
+		}
+	}
+	return out, err
 }
