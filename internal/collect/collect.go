@@ -346,6 +346,12 @@ func (c *Collector) prepare(ctx context.Context, stored store.InboxEvent, select
 // apply stores a chunk of events in one transaction. Each event is claimed
 // first: one another job already took is skipped.
 func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
+	rules := map[string]delivery.Rules{} // read before the transaction (SQLite has one writer connection)
+	for _, pe := range chunk {
+		if _, ok := rules[pe.IntegrationID]; !ok && pe.h != nil && runEvents[pe.EventType] {
+			rules[pe.IntegrationID] = c.rulesOf(ctx, pe.IntegrationID)
+		}
+	}
 	return c.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, pe := range chunk {
 			status, reason := pe.status, pe.reason
@@ -367,8 +373,15 @@ func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
 				if err := tx.MarkInboxEvent(ctx, pe.IntegrationID, pe.ID, statusIgnored, ignored, c.now()); err != nil {
 					return err
 				}
-			} else if err := c.notifyPR(ctx, tx, pe.event); err != nil {
+				continue
+			}
+			if err := c.notifyPR(ctx, tx, pe.event); err != nil {
 				return err
+			}
+			if r, ok := rules[pe.IntegrationID]; ok && runEvents[pe.EventType] {
+				if err := deriveRun(ctx, tx, pe.event, r); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -127,7 +127,8 @@ func (s *syncer) listDeployments(ctx context.Context, since time.Time) ([]store.
 }
 
 // deriveDeployments applies METRICS.md's three sources, in order, to each
-// run, and returns the deployments to write:
+// run, and returns the deployments to write (a deploy stage as soon as it
+// finished, even while later stages of its run still run):
 //  1. the run's environment deployment records (stored as "env:<id>"; this
 //     fills in their repository and deployed commit from the run), else its
 //     stages whose names match the deployment rule ("stage:<run>:<record>"),
@@ -161,7 +162,7 @@ func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, ru
 		out = append(out, d)
 	}
 	for _, r := range runs {
-		if hasEnv[r.RunID] || r.FinishedAt == nil {
+		if hasEnv[r.RunID] {
 			continue
 		}
 		var deployStages []store.Stage
@@ -182,6 +183,9 @@ func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, ru
 					StartedAt: st.StartedAt, FinishedAt: firstTime(st.FinishedAt, r.FinishedAt)})
 			}
 			continue
+		}
+		if r.FinishedAt == nil {
+			continue // a deploy stage counts when it finishes; the run itself when it does
 		}
 		tags := strings.Split(r.Tags, ",")
 		matches := rules.Deployment.MatchString(r.DefinitionName)
@@ -312,4 +316,57 @@ func (c *Collector) rulesOf(ctx context.Context, integrationID string) delivery.
 		return delivery.DefaultRules()
 	}
 	return store.ParseSettings(in.Settings).RulesOrDefault()
+}
+
+// runEvents store a pipeline run: the deployments it makes are derived in
+// the transaction that stores it, so a figure counts a deployment as soon as
+// the webhook arrives rather than at the next reconciliation.
+var runEvents = map[string]bool{"build.complete": true, "ms.vss-pipelines.run-state-changed-event": true,
+	"ms.vss-pipelines.stage-state-changed-event": true}
+
+// eventRunID is the run a pipeline event is about (0 when it names none).
+func eventRunID(ev event) int64 {
+	var r struct {
+		ID    int64 `json:"id"`
+		RunID int64 `json:"runId"`
+		Run   struct {
+			ID int64 `json:"id"`
+		} `json:"run"`
+	}
+	if decodeResource(ev, &r) != nil {
+		return 0
+	}
+	switch {
+	case r.Run.ID != 0:
+		return r.Run.ID
+	case r.RunID != 0:
+		return r.RunID
+	}
+	return r.ID
+}
+
+// deriveRun derives, in tx, the deployments of the run an event just
+// stored, with the integration's rules.
+func deriveRun(ctx context.Context, tx *store.Tx, ev event, rules delivery.Rules) error {
+	id := eventRunID(ev)
+	if id == 0 {
+		return nil
+	}
+	run, err := tx.PipelineRun(ctx, ev.IntegrationID, id)
+	if delivery.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	existing, err := tx.RunDeployments(ctx, ev.IntegrationID, id)
+	if err != nil {
+		return err
+	}
+	for _, d := range deriveDeployments([]store.PipelineRun{run}, existing, rules) {
+		if err := tx.UpsertDeployment(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

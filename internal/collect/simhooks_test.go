@@ -85,6 +85,10 @@ func (e *simEnv) receiveHooks(events ...string) *hookSink {
 			switch {
 			case typ == "ms.vss-release.deployment-completed-event":
 				publisher, path = "rm", "/v1/azure/webhook/pipeline"
+			case strings.HasPrefix(typ, "ms.vss-pipelines."):
+				publisher, path = "pipelines", "/v1/azure/webhook/pipeline"
+			case typ == "build.complete":
+				path = "/v1/azure/webhook/pipeline"
 			case strings.HasPrefix(typ, "git.pullrequest"):
 				path = "/v1/azure/webhook/merge-request"
 			}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
 // PipelineRun is a build or YAML pipeline run.
@@ -89,26 +91,50 @@ func (q queries) ListPipelineRuns(ctx context.Context, f Filter) ([]PipelineRun,
 	from, to := f.bounds()
 	at, _, num := f.after()
 	rows, err := q.q.QueryContext(ctx, `
-		SELECT integration_id, workspace_id, run_id, project_id, definition_id, definition_name, repo_id, source_branch,
-			source_version, tags, status, result, queued_at, started_at, finished_at
+		SELECT `+runColumns+`
 		FROM pipeline_runs
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
 			AND COALESCE(finished_at, queued_at) >= $4 AND COALESCE(finished_at, queued_at) < $5
 			AND (COALESCE(finished_at, queued_at) < $7 OR (COALESCE(finished_at, queued_at) = $7 AND run_id > $8))
 		ORDER BY COALESCE(finished_at, queued_at) DESC, run_id LIMIT $6`,
 		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), at, num)
-	runs, err := collect(rows, err, func(r rowScanner) (PipelineRun, error) {
-		var v PipelineRun
-		var qd, st, fin sql.NullTime
-		err := r.Scan(&v.IntegrationID, &v.WorkspaceID, &v.RunID, &v.ProjectID, &v.DefinitionID, &v.DefinitionName,
-			&v.RepoID, &v.SourceBranch, &v.SourceVersion, &v.Tags, &v.Status, &v.Result, &qd, &st, &fin)
-		v.QueuedAt, v.StartedAt, v.FinishedAt = timePtr(qd), timePtr(st), timePtr(fin)
-		return v, mapErr(err)
-	})
+	runs, err := collect(rows, err, scanRun)
 	if err != nil {
 		return nil, err
 	}
-	// The page's stages in one query per integration, not one per run.
+	return runs, q.attachStages(ctx, runs)
+}
+
+// runColumns are the pipeline_runs columns scanRun reads.
+const runColumns = `integration_id, workspace_id, run_id, project_id, definition_id, definition_name, repo_id, source_branch,
+	source_version, tags, status, result, queued_at, started_at, finished_at`
+
+func scanRun(r rowScanner) (PipelineRun, error) {
+	var v PipelineRun
+	var qd, st, fin sql.NullTime
+	err := r.Scan(&v.IntegrationID, &v.WorkspaceID, &v.RunID, &v.ProjectID, &v.DefinitionID, &v.DefinitionName,
+		&v.RepoID, &v.SourceBranch, &v.SourceVersion, &v.Tags, &v.Status, &v.Result, &qd, &st, &fin)
+	v.QueuedAt, v.StartedAt, v.FinishedAt = timePtr(qd), timePtr(st), timePtr(fin)
+	return v, mapErr(err)
+}
+
+// PipelineRun reads one run with its stages (KindNotFound when absent).
+func (q queries) PipelineRun(ctx context.Context, integrationID string, runID int64) (PipelineRun, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+runColumns+` FROM pipeline_runs WHERE integration_id = $1 AND run_id = $2`,
+		integrationID, runID)
+	runs, err := collect(rows, err, scanRun)
+	if err != nil {
+		return PipelineRun{}, err
+	}
+	if len(runs) == 0 {
+		return PipelineRun{}, delivery.Errorf(delivery.KindNotFound, "pipeline run %d not found", runID)
+	}
+	return runs[0], q.attachStages(ctx, runs)
+}
+
+// attachStages reads the runs' stages in one query per integration, not
+// one per run.
+func (q queries) attachStages(ctx context.Context, runs []PipelineRun) error {
 	index := map[string]*PipelineRun{}
 	byIntegration := map[string][]any{}
 	for i := range runs {
@@ -132,7 +158,7 @@ func (q queries) ListPipelineRuns(ctx context.Context, f Filter) ([]PipelineRun,
 			return s, mapErr(err)
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, s := range stages {
 			if r := index[fmt.Sprint(integrationID, " ", s.run)]; r != nil {
@@ -140,7 +166,7 @@ func (q queries) ListPipelineRuns(ctx context.Context, f Filter) ([]PipelineRun,
 			}
 		}
 	}
-	return runs, nil
+	return nil
 }
 
 // Deployment is one attempt to put a version into an environment.
@@ -189,22 +215,35 @@ func (q queries) ListDeployments(ctx context.Context, f Filter, onlyProduction b
 	from, to := f.bounds()
 	at, key, _ := f.after()
 	rows, err := q.q.QueryContext(ctx, `
-		SELECT integration_id, workspace_id, deployment_key, project_id, source, repo_id, environment, is_production,
-			result, run_id, sha, started_at, finished_at
+		SELECT `+deploymentColumns+`
 		FROM deployments
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
 			AND (is_production OR NOT $7) AND finished_at >= $4 AND finished_at < $5
 			AND (finished_at < $8 OR (finished_at = $8 AND deployment_key > $9))
 		ORDER BY finished_at DESC, deployment_key LIMIT $6`,
 		f.WorkspaceID, f.ProjectID, f.RepoID, from, to, f.limit(), onlyProduction, at, key)
-	return collect(rows, err, func(r rowScanner) (Deployment, error) {
-		var d Deployment
-		var st, fin sql.NullTime
-		err := r.Scan(&d.IntegrationID, &d.WorkspaceID, &d.DeploymentKey, &d.ProjectID, &d.Source, &d.RepoID,
-			&d.Environment, &d.IsProduction, &d.Result, &d.RunID, &d.SHA, &st, &fin)
-		d.StartedAt, d.FinishedAt = timePtr(st), timePtr(fin)
-		return d, mapErr(err)
-	})
+	return collect(rows, err, scanDeployment)
+}
+
+// deploymentColumns are the deployments columns scanDeployment reads.
+const deploymentColumns = `integration_id, workspace_id, deployment_key, project_id, source, repo_id, environment, is_production,
+	result, run_id, sha, started_at, finished_at`
+
+func scanDeployment(r rowScanner) (Deployment, error) {
+	var d Deployment
+	var st, fin sql.NullTime
+	err := r.Scan(&d.IntegrationID, &d.WorkspaceID, &d.DeploymentKey, &d.ProjectID, &d.Source, &d.RepoID,
+		&d.Environment, &d.IsProduction, &d.Result, &d.RunID, &d.SHA, &st, &fin)
+	d.StartedAt, d.FinishedAt = timePtr(st), timePtr(fin)
+	return d, mapErr(err)
+}
+
+// RunDeployments lists the deployments of one pipeline run (its
+// environment records, stages or the run itself).
+func (q queries) RunDeployments(ctx context.Context, integrationID string, runID int64) ([]Deployment, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+deploymentColumns+` FROM deployments
+		WHERE integration_id = $1 AND run_id = $2 ORDER BY deployment_key`, integrationID, runID)
+	return collect(rows, err, scanDeployment)
 }
 
 // SetDeploymentCommits replaces the changes of a deployment.
