@@ -431,6 +431,12 @@ func testPipelineRuns(t *testing.T, db *store.DB) {
 	eq(t, "result", runs[0].Result, "succeeded")
 	eq(t, "finished", runs[0].FinishedAt != nil && runs[0].FinishedAt.Equal(t0.Add(10*time.Minute)), true)
 	eq(t, "two stages", len(runs[0].Stages), 2)
+	one, err := db.PipelineRun(ctx, f.in.ID, 100)
+	must(t, err)
+	eq(t, "one run by id, with its stages", one.Result == "succeeded" && len(one.Stages) == 2, true)
+	if _, err := db.PipelineRun(ctx, f.in.ID, 101); !delivery.IsNotFound(err) {
+		t.Fatalf("a missing run: %v, want not found", err)
+	}
 }
 
 func testDeployments(t *testing.T, db *store.DB) {
@@ -460,6 +466,9 @@ func testDeployments(t *testing.T, db *store.DB) {
 	shas, err := db.DeploymentCommits(ctx, f.in.ID, "env:1")
 	must(t, err)
 	eq(t, "replaced", len(shas) == 3 && shas[0] == "aaa", true)
+	ofRun, err := db.RunDeployments(ctx, f.in.ID, 100)
+	must(t, err)
+	eq(t, "the run's deployments", len(ofRun) == 1 && ofRun[0].DeploymentKey == "env:1", true)
 }
 
 func testWorkItems(t *testing.T, db *store.DB) {
