@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
@@ -49,6 +50,14 @@ func applyWorkItem(ctx context.Context, tx *store.Tx, ev event) (string, error) 
 		ResolvedAt: fields.time("Microsoft.VSTS.Common.ResolvedDate").ptr(),
 		ClosedAt:   fields.time("Microsoft.VSTS.Common.ClosedDate").ptr(),
 		IsDeleted:  ev.EventType == "workitem.deleted"}
+	if r.Revision != nil {
+		// The updated event carries the change (System.State old → new) but
+		// not always the item's ResolvedDate or ClosedDate (the sample has
+		// neither): a transition into a Resolved or Completed state category
+		// resolves the item at that update's System.ChangedDate (METRICS.md,
+		// Incident). The store keeps the first such time while the state stays.
+		transitionTimes(&row, r.Fields)
+	}
 	wrote, err := tx.UpsertWorkItem(ctx, row)
 	if err != nil {
 		return "", err
@@ -95,4 +104,31 @@ func linkArtifact(ctx context.Context, tx *store.Tx, k store.Key, workItemID int
 			TargetID: parts[2], Origin: "artifact"})
 	}
 	return nil
+}
+
+// transitionTimes fills a work item's ResolvedAt or ClosedAt from the state
+// change of a work item update (fields of old and new values), where the
+// revision did not carry the date field.
+func transitionTimes(row *store.WorkItem, update workItemFields) {
+	var state struct {
+		Old string `json:"oldValue"`
+		New string `json:"newValue"`
+	}
+	var changed struct {
+		New azTime `json:"newValue"`
+	}
+	if json.Unmarshal(update["System.State"], &state) != nil || state.New == "" {
+		return
+	}
+	at := row.ChangedAt
+	if json.Unmarshal(update["System.ChangedDate"], &changed) == nil {
+		at = changed.New.or(at)
+	}
+	before, after := stateCategory(state.Old), stateCategory(state.New)
+	switch {
+	case after == "Resolved" && before != "Resolved" && before != "Completed" && row.ResolvedAt == nil:
+		row.ResolvedAt = &at
+	case after == "Completed" && before != "Completed" && row.ClosedAt == nil:
+		row.ClosedAt = &at
+	}
 }

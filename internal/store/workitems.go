@@ -27,6 +27,10 @@ type WorkItem struct {
 
 // UpsertWorkItem stores a work item unless the stored revision is newer;
 // it reports whether the row was written.
+//
+// A resolution or close time the new revision lacks is kept while the item
+// stays resolved or closed: a webhook update that resolved it (a state
+// change without ResolvedDate) set it, and later revisions do not carry it.
 func (q queries) UpsertWorkItem(ctx context.Context, w WorkItem) (bool, error) {
 	res, err := q.q.ExecContext(ctx, `
 		INSERT INTO work_items (integration_id, work_item_id, workspace_id, project_id, rev, item_type, title, state,
@@ -36,7 +40,11 @@ func (q queries) UpsertWorkItem(ctx context.Context, w WorkItem) (bool, error) {
 			project_id = excluded.project_id, rev = excluded.rev, item_type = excluded.item_type,
 			title = excluded.title, state = excluded.state, state_category = excluded.state_category,
 			tags = excluded.tags, area_path = excluded.area_path, changed_at = excluded.changed_at,
-			resolved_at = excluded.resolved_at, closed_at = excluded.closed_at, is_deleted = excluded.is_deleted
+			resolved_at = CASE WHEN excluded.resolved_at IS NOT NULL THEN excluded.resolved_at
+				WHEN excluded.state_category IN ('Resolved', 'Completed') THEN work_items.resolved_at END,
+			closed_at = CASE WHEN excluded.closed_at IS NOT NULL THEN excluded.closed_at
+				WHEN excluded.state_category = 'Completed' THEN work_items.closed_at END,
+			is_deleted = excluded.is_deleted
 		WHERE work_items.rev <= excluded.rev`,
 		w.IntegrationID, w.WorkItemID, w.WorkspaceID, w.ProjectID, w.Rev, w.Type, w.Title, w.State, w.StateCategory,
 		w.Tags, w.AreaPath, utc(w.CreatedAt), utc(w.ChangedAt), nullTime(w.ResolvedAt), nullTime(w.ClosedAt), w.IsDeleted)

@@ -492,7 +492,21 @@ func testWorkItems(t *testing.T, db *store.DB) {
 	eq(t, "state", items[0].State, "Resolved")
 	eq(t, "resolved", items[0].ResolvedAt != nil, true)
 	eq(t, "not deleted", items[0].IsDeleted, false)
-	w.Rev, w.IsDeleted = 4, true
+	kept := w // a later revision without the date, still resolved: the first time stays
+	kept.Rev, kept.ResolvedAt, kept.Title = 4, nil, "Crash on start"
+	_, err = db.UpsertWorkItem(ctx, kept)
+	must(t, err)
+	items, err = db.ListWorkItems(ctx, store.Filter{WorkspaceID: f.ws.ID, ProjectID: "p1"})
+	must(t, err)
+	eq(t, "resolution kept", items[0].ResolvedAt != nil && items[0].ResolvedAt.Equal(t0.Add(3*time.Hour)), true)
+	reopened := kept // back to Active: no longer resolved
+	reopened.Rev, reopened.State, reopened.StateCategory = 5, "Active", "InProgress"
+	_, err = db.UpsertWorkItem(ctx, reopened)
+	must(t, err)
+	items, err = db.ListWorkItems(ctx, store.Filter{WorkspaceID: f.ws.ID, ProjectID: "p1"})
+	must(t, err)
+	eq(t, "reopened", items[0].ResolvedAt == nil, true)
+	w.Rev, w.IsDeleted = 6, true
 	_, err = db.UpsertWorkItem(ctx, w)
 	must(t, err)
 	items, err = db.ListWorkItems(ctx, store.Filter{WorkspaceID: f.ws.ID, ProjectID: "p1"})
