@@ -164,14 +164,17 @@ func newSim(t testing.TB, profile string) *azdosim.Sim {
 	return newSimWith(t, azdosim.Options{Profile: profile})
 }
 
-// newSimWith starts a Services simulator (seed 1 unless o sets one) with
-// rate limiting off.
+// newSimWith starts a simulator (Services and seed 1 unless o sets them)
+// with rate limiting off.
 func newSimWith(t testing.TB, o azdosim.Options) *azdosim.Sim {
 	t.Helper()
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	o.Mode, o.Addr = "services", "127.0.0.1:0"
+	if o.Mode == "" {
+		o.Mode = "services"
+	}
+	o.Addr = "127.0.0.1:0"
 	sim, err := azdosim.New(o)
 	if err != nil {
 		t.Fatal(err)

@@ -47,19 +47,7 @@ func TestBackfillPullRequestListsCappedSilently(t *testing.T) {
 // limiting off.
 func newServerSim(t testing.TB, version string) *azdosim.Sim {
 	t.Helper()
-	sim, err := azdosim.New(azdosim.Options{Seed: 1, Profile: "small", Mode: "server", ServerVersion: version, Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); sim.Close() })
-	if err := sim.SetFaults(azdosim.FaultConfig{RateLimit: &azdosim.RateLimitConfig{Limit: 0}}); err != nil {
-		t.Fatal(err)
-	}
-	return sim
+	return newSimWith(t, azdosim.Options{Profile: "small", Mode: "server", ServerVersion: version})
 }
 
 // newEnv is newSimEnvPAT with a chosen deployment (Services, or a Server
