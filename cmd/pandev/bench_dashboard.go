@@ -328,7 +328,7 @@ func dashboardWorld(ctx context.Context, a *app, now time.Time, repos, perRepo i
 						ProviderUpdatedAt: t}); err != nil {
 						return err
 					}
-					if err := tx.AddPRCommit(ctx, key.IntegrationID, id, sha(i-1)); err != nil {
+					if err := tx.AddPRCommit(ctx, key.IntegrationID, id, sha(i-1), nil); err != nil {
 						return err
 					}
 					if err := tx.UpsertComment(ctx, key.IntegrationID, id, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "rev",

@@ -128,7 +128,7 @@ func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullReques
 		}
 	}
 	for _, c := range pr.Commits {
-		if err := tx.AddPRCommit(ctx, ev.IntegrationID, pr.PullRequestID, c.CommitID); err != nil {
+		if err := tx.AddPRCommit(ctx, ev.IntegrationID, pr.PullRequestID, c.CommitID, c.Author.Date.ptr()); err != nil {
 			return "", err
 		}
 	}

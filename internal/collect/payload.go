@@ -97,6 +97,11 @@ type gitCommit struct {
 
 type commitRef struct {
 	CommitID string `json:"commitId"`
+	// Author is present where the PR was read with its commits (the
+	// backfill's includeCommits); webhook payloads list ids only.
+	Author struct {
+		Date azTime `json:"date"`
+	} `json:"author"`
 }
 
 type reviewer struct {

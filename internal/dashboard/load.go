@@ -156,6 +156,9 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, 
 		if p.PublishedAt != nil {
 			pr.PublishedAt = *p.PublishedAt
 		}
+		if p.FirstCommitAt != nil {
+			pr.FirstCommitAt = p.FirstCommitAt.UTC()
+		}
 		if p.ClosedAt != nil {
 			pr.ClosedAt = *p.ClosedAt
 		}

@@ -46,6 +46,10 @@ type PullRequest struct {
 	// MergeCommitSHA is lastMergeCommit: the commit the merge produced.
 	MergeCommitSHA string
 	CommitSHAs     []string
+	// FirstCommitAt is the earliest author date of the PR's commits as the
+	// PR commits API reports them (also commits authored before the stored
+	// history); zero when unknown, then the stored commits decide.
+	FirstCommitAt time.Time
 	Reviewers      []Reviewer
 	Comments       []Comment
 	WorkItemIDs    []int // the PR's work item refs

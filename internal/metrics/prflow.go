@@ -129,6 +129,9 @@ func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
 			f.firstCommit = at
 		}
 	}
+	if at := nanos(pr.FirstCommitAt); at != 0 && (f.firstCommit == 0 || at < f.firstCommit) {
+		f.firstCommit = at // a commit authored before the stored history
+	}
 	reviewed, firstReview := firstReview(*pr)
 	f.reviewed, f.firstReview = reviewed, nanos(firstReview)
 	for _, c := range pr.Comments {

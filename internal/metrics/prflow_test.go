@@ -99,6 +99,21 @@ func TestPullRequestFlow(t *testing.T) {
 			want: phases{coding: dur(hours(7)), pickup: dur(0), review: dur(hours(3)), deploy: dur(hours(2)), cycle: dur(hours(9))},
 		},
 		{
+			// The PR commits API reported a commit authored at 0h, before the
+			// stored history (its commit row was never collected): the PR
+			// starts there, so coding and cycle time grow by the hour.
+			name:     "a first commit authored before the stored history starts the PR",
+			pr:       base(func(p *delivery.PullRequest) { p.FirstCommitAt = h(0) }),
+			reviewed: false,
+			want:     phases{coding: dur(hours(4)), deploy: dur(hours(2)), cycle: dur(hours(10))},
+		},
+		{
+			name:     "a reported first commit later than a stored one changes nothing",
+			pr:       base(func(p *delivery.PullRequest) { p.FirstCommitAt = h(3) }),
+			reviewed: false,
+			want:     phases{coding: dur(hours(3)), deploy: dur(hours(2)), cycle: dur(hours(9))},
+		},
+		{
 			name:   "work item ref links the PR",
 			pr:     base(func(p *delivery.PullRequest) { p.WorkItemIDs = []int{42} }),
 			linked: true,

@@ -375,11 +375,15 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 	}); err != nil {
 		return nil, err
 	}
-	if err := child(`SELECT integration_id, pr_id, sha FROM pr_commits WHERE`+ofWorkspace+`
+	if err := child(`SELECT integration_id, pr_id, sha, authored_at FROM pr_commits WHERE`+ofWorkspace+`
 		ORDER BY integration_id, pr_id, sha`, func(r rowScanner, d *PRDetails) error {
 		var sha string
-		err := r.Scan(&sha)
+		var at sql.NullTime
+		err := r.Scan(&sha, &at)
 		d.Commits = append(d.Commits, sha)
+		if t := timePtr(at); t != nil && (d.FirstCommitAt == nil || t.Before(*d.FirstCommitAt)) {
+			d.FirstCommitAt = t
+		}
 		return err
 	}); err != nil {
 		return nil, err

@@ -109,10 +109,13 @@ func (q queries) UpsertComment(ctx context.Context, integrationID string, prID i
 	return mapErr(err)
 }
 
-// AddPRCommit records that a commit belongs to a PR.
-func (q queries) AddPRCommit(ctx context.Context, integrationID string, prID int64, sha string) error {
-	_, err := q.q.ExecContext(ctx, `INSERT INTO pr_commits (integration_id, pr_id, sha) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, integrationID, prID, sha)
+// AddPRCommit records that a commit belongs to a PR, with its author date
+// when the caller knows it (nil keeps a date stored before: webhook
+// payloads list a PR's commits without dates).
+func (q queries) AddPRCommit(ctx context.Context, integrationID string, prID int64, sha string, authoredAt *time.Time) error {
+	_, err := q.q.ExecContext(ctx, `INSERT INTO pr_commits (integration_id, pr_id, sha, authored_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (integration_id, pr_id, sha) DO UPDATE SET authored_at = COALESCE(excluded.authored_at, pr_commits.authored_at)`,
+		integrationID, prID, sha, nullTime(authoredAt))
 	return mapErr(err)
 }
 
@@ -166,6 +169,9 @@ type PRDetails struct {
 	Comments    []Comment
 	Commits     []string
 	WorkItemIDs []int64
+	// FirstCommitAt is the earliest author date of the PR's commits as the
+	// PR commits API reported them; nil when none was reported.
+	FirstCommitAt *time.Time
 }
 
 // GetPRDetails returns a PR's reviewers, comments, commits and work item refs.
@@ -194,9 +200,17 @@ func (q queries) GetPRDetails(ctx context.Context, integrationID string, prID in
 	}); err != nil {
 		return d, err
 	}
-	rows, qerr = q.q.QueryContext(ctx, `SELECT sha FROM pr_commits WHERE integration_id = $1 AND pr_id = $2 ORDER BY sha`,
+	rows, qerr = q.q.QueryContext(ctx, `SELECT sha, authored_at FROM pr_commits WHERE integration_id = $1 AND pr_id = $2 ORDER BY sha`,
 		integrationID, prID)
-	if d.Commits, err = collect(rows, qerr, scanOne[string]); err != nil {
+	if d.Commits, err = collect(rows, qerr, func(r rowScanner) (string, error) {
+		var sha string
+		var at sql.NullTime
+		err := r.Scan(&sha, &at)
+		if t := timePtr(at); t != nil && (d.FirstCommitAt == nil || t.Before(*d.FirstCommitAt)) {
+			d.FirstCommitAt = t
+		}
+		return sha, mapErr(err)
+	}); err != nil {
 		return d, err
 	}
 	rows, qerr = q.q.QueryContext(ctx, `SELECT work_item_id FROM pr_work_items WHERE integration_id = $1 AND pr_id = $2

@@ -392,7 +392,7 @@ func testPullRequests(t *testing.T, db *store.DB) {
 	for range 2 { // every child write converges
 		must(t, db.UpsertReviewer(ctx, f.in.ID, 7, store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 10, VotedAt: ptr(t0.Add(2 * time.Hour))}))
 		must(t, db.UpsertComment(ctx, f.in.ID, 7, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "u2", CommentType: "text", PublishedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}))
-		must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb"))
+		must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb", nil))
 		must(t, db.AddPRWorkItem(ctx, f.in.ID, 7, 12))
 	}
 	must(t, db.UpsertReviewer(ctx, f.in.ID, 7, store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 10, VotedAt: ptr(t0.Add(9 * time.Hour))}))
@@ -410,6 +410,13 @@ func testPullRequests(t *testing.T, db *store.DB) {
 	eq(t, "one comment", len(d.Comments), 1)
 	eq(t, "older comment edit ignored", d.Comments[0].IsDeleted, false)
 	eq(t, "one commit", len(d.Commits) == 1 && d.Commits[0] == "bbb", true)
+	eq(t, "no author date reported yet", d.FirstCommitAt == nil, true)
+	must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb", ptr(t0.Add(-48*time.Hour)))) // read with includeCommits
+	must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb", nil))                        // a webhook lists ids only
+	must(t, db.AddPRCommit(ctx, f.in.ID, 7, "ccc", ptr(t0.Add(-time.Hour))))
+	d, err = db.GetPRDetails(ctx, f.in.ID, 7)
+	must(t, err)
+	eq(t, "the earliest reported author date, kept through a webhook", d.FirstCommitAt != nil && d.FirstCommitAt.Equal(t0.Add(-48*time.Hour)), true)
 	eq(t, "one work item", len(d.WorkItemIDs) == 1 && d.WorkItemIDs[0] == 12, true)
 	list, err := db.ListPullRequests(ctx, store.Filter{WorkspaceID: f.ws.ID, RepoID: "r1", From: t0, To: t0.Add(time.Second)})
 	must(t, err)

@@ -35,7 +35,7 @@ func dashboardRows(t *testing.T, db *store.DB, f fixture, prefix string) {
 	must(t, db.UpsertReviewer(ctx, f.in.ID, 11, store.Reviewer{ReviewerID: "bob", Vote: 10, VotedAt: ptr(t0.Add(time.Hour))}))
 	must(t, db.UpsertComment(ctx, f.in.ID, 11, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "bob",
 		PublishedAt: t0.Add(30 * time.Minute), UpdatedAt: t0.Add(30 * time.Minute)}))
-	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "a"))
+	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "a", nil))
 	must(t, db.AddPRWorkItem(ctx, f.in.ID, 11, 7))
 	must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: 5, ProjectID: prefix + "p1",
 		DefinitionName: "web-deploy", RepoID: prefix + "r1", Tags: "release,prod", Result: "succeeded",
@@ -117,7 +117,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 12, ProjectID: "p2", RepoID: "r2", Status: "active",
 		CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
-	must(t, db.AddPRCommit(ctx, f.in.ID, 12, "z"))
+	must(t, db.AddPRCommit(ctx, f.in.ID, 12, "z", nil))
 	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 9, ProjectID: "p2", Rev: 1, Type: "Bug", CreatedAt: t0, ChangedAt: t0})
 	must(t, err)
 	must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 9, TargetKind: "commit", TargetID: "r2:z", Origin: "mention"}))
@@ -302,7 +302,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 2, ProjectID: "p2", RepoID: "r2", Status: "active",
 		CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
-	must(t, db.AddPRCommit(ctx, f.in.ID, 2, "x"))
+	must(t, db.AddPRCommit(ctx, f.in.ID, 2, "x", nil))
 	eq(t, "p1 parts kept", parts().Equal(p8), true)
 	all, err := db.ProjectParts(ctx, f.ws.ID)
 	must(t, err)

@@ -63,9 +63,9 @@ func testRepoPRs(t *testing.T, db *store.DB) {
 	pr(2, t0.Add(time.Hour), "bob")
 	for i, sha := range []string{"a", "b"} {
 		must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r", SHA: sha, ProjectID: "p", AuthorDate: t0, CommitterDate: t0, Adds: 1 + i, Edits: 1}))
-		must(t, db.AddPRCommit(ctx, f.in.ID, 1, sha))
+		must(t, db.AddPRCommit(ctx, f.in.ID, 1, sha, nil))
 	}
-	must(t, db.AddPRCommit(ctx, f.in.ID, 1, "not-stored"))
+	must(t, db.AddPRCommit(ctx, f.in.ID, 1, "not-stored", nil))
 	must(t, db.UpsertComment(ctx, f.in.ID, 1, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "ann", PublishedAt: t0.Add(time.Minute), UpdatedAt: t0}))
 	must(t, db.UpsertComment(ctx, f.in.ID, 1, store.Comment{ThreadID: 2, CommentID: 1, AuthorID: "sys", IsSystem: true, PublishedAt: t0.Add(2 * time.Minute), UpdatedAt: t0}))
 	must(t, db.UpsertComment(ctx, f.in.ID, 1, store.Comment{ThreadID: 3, CommentID: 1, AuthorID: "bob", PublishedAt: t0.Add(3 * time.Hour), UpdatedAt: t0}))
