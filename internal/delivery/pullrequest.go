@@ -50,11 +50,11 @@ type PullRequest struct {
 	// PR commits API reports them (also commits authored before the stored
 	// history); zero when unknown, then the stored commits decide.
 	FirstCommitAt time.Time
-	Reviewers      []Reviewer
-	Comments       []Comment
-	WorkItemIDs    []int // the PR's work item refs
-	Title          string
-	Description    string
+	Reviewers     []Reviewer
+	Comments      []Comment
+	WorkItemIDs   []int // the PR's work item refs
+	Title         string
+	Description   string
 }
 
 // Merged reports whether the PR was merged: its status is completed.
