@@ -551,7 +551,8 @@ func (b *bench) freshnessOn(ctx context.Context, engine, dsn string, events int)
 		return err
 	}
 	now := time.Now().UTC()
-	dora := a.URL() + "/api/v1/metrics/dora?from=" + now.AddDate(0, 0, -29).Format("2006-01-02") + "&to=" + now.AddDate(0, 0, 1).Format("2006-01-02")
+	window := "?from=" + now.AddDate(0, 0, -28).Format("2006-01-02") + "&to=" + now.AddDate(0, 0, 2).Format("2006-01-02")
+	dora := a.URL() + "/api/v1/metrics/dora" + window
 	var depStored, depCounted []time.Duration
 	for range events {
 		before, err := deploymentCount(ctx, dora, tok.Reveal())
@@ -585,6 +586,76 @@ func (b *bench) freshnessOn(ctx context.Context, engine, dsn string, events int)
 		}
 		depStored, depCounted = append(depStored, stored), append(depCounted, counted)
 	}
+	// PR merges reaching PR flow (its merged count).
+	prFlow := a.URL() + "/api/v1/metrics/pull-requests" + window
+	var mergeCounted []time.Duration
+	for range events {
+		before, err := apiCount(ctx, prFlow, tok.Reveal(), "merged")
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := sim.Activity(azdosim.ActivityRequest{Kind: "pull_request_completed", Project: project}); err != nil {
+			return err
+		}
+		lat, err := wait("a merged PR counted by PR flow", t0, func() (bool, error) {
+			n, err := apiCount(ctx, prFlow, tok.Reveal(), "merged")
+			return n > before, err
+		})
+		if err != nil {
+			return err
+		}
+		mergeCounted = append(mergeCounted, lat)
+	}
+	// Incidents after a production deployment, resolved through the work
+	// item updated event: the recovery figure counts one more recovery.
+	var resolvedCounted []time.Duration
+	for range events {
+		// A production deployment, then (simulated time moved past its last
+		// stage) an incident it is blamed for.
+		if _, err := sim.Activity(azdosim.ActivityRequest{Kind: "deployment", Project: project, Result: "succeeded"}); err != nil {
+			return err
+		}
+		if err := advanceSim(ctx, sim, 10*time.Minute); err != nil {
+			return err
+		}
+		open, err := apiCount(ctx, dora, tok.Reveal(), "recovery.open")
+		if err != nil {
+			return err
+		}
+		act, err := sim.Activity(azdosim.ActivityRequest{Kind: "incident", Project: project})
+		if err != nil {
+			return err
+		}
+		id := 0
+		for _, it := range act.Items {
+			if it.Kind == "work_item" {
+				fmt.Sscan(it.ID, &id)
+			}
+		}
+		if _, err := wait(fmt.Sprintf("incident %d counted open", id), time.Now(), func() (bool, error) {
+			n, err := apiCount(ctx, dora, tok.Reveal(), "recovery.open")
+			return n > open, err
+		}); err != nil {
+			return err
+		}
+		before, err := apiCount(ctx, dora, tok.Reveal(), "recovery.n")
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := sim.Activity(azdosim.ActivityRequest{Kind: "work_item_updated", Project: project, WorkItemID: id, State: "Resolved"}); err != nil {
+			return err
+		}
+		lat, err := wait(fmt.Sprintf("incident %d's resolution counted", id), t0, func() (bool, error) {
+			n, err := apiCount(ctx, dora, tok.Reveal(), "recovery.n")
+			return n > before, err
+		})
+		if err != nil {
+			return err
+		}
+		resolvedCounted = append(resolvedCounted, lat)
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	add := func(name string, lat []time.Duration, note string) {
 		slices.Sort(lat)
@@ -594,7 +665,51 @@ func (b *bench) freshnessOn(ctx context.Context, engine, dsn string, events int)
 	add("PR event → stored", prStored, "a reconcile-only tool would take up to the 15-minute interval")
 	add("deployment event → stored", depStored, "the run's events (state changes of the run and its stages) → the production deployment derived in the drain")
 	add("deployment event → counted", depCounted, "→ the DORA API's deployment frequency counts it")
+	add("PR merge event → counted", mergeCounted, "git.pullrequest.updated (completed) → PR flow's merged count")
+	add("incident resolution event → counted", resolvedCounted, "workitem.updated (→ Resolved) → the recovery figure counts the recovery")
 	return nil
+}
+
+// advanceSim moves the simulator's clock forward (POST /_sim/clock).
+func advanceSim(ctx context.Context, sim *azdosim.Sim, d time.Duration) error {
+	req, _ := http.NewRequestWithContext(ctx, "POST", sim.ControlURL()+"/clock", strings.NewReader(`{"advance":"`+d.String()+`"}`))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("advancing the simulator's clock: %d", res.StatusCode)
+	}
+	return nil
+}
+
+// apiCount reads one count of a metrics API answer: "merged" or
+// "recovery.n"-style paths into the JSON object.
+func apiCount(ctx context.Context, url, token, path string) (int, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var v any
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
+		return 0, err
+	}
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return 0, fmt.Errorf("%s: no %s in the answer", url, path)
+		}
+		v = m[k]
+	}
+	n, ok := v.(float64)
+	if !ok {
+		return 0, fmt.Errorf("%s: %s is not a number", url, path)
+	}
+	return int(n), nil
 }
 
 // connected starts a simulator and a server, and connects them the way an
