@@ -238,7 +238,7 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 	bf.Error, bf.Hint = "", "" // running again
 	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
 	s.rules = c.rulesOf(ctx, key.IntegrationID)
-	s.cps, s.window = cps, bf.From
+	s.cps = cps
 	if err := s.save(ctx, c.db, resBackfill, bf, nil); err != nil {
 		return 0, err
 	}

@@ -31,8 +31,7 @@ type syncer struct {
 	reconcile bool
 	rules     delivery.Rules
 	log       *slog.Logger
-	fanout    int       // per-item calls in flight (the client caps them too)
-	window    time.Time // start of the backfill window: bounds the first change set
+	fanout    int // per-item calls in flight (the client caps them too)
 	cps       map[string]*checkpoint
 	// repoShare is the commits step's progress before the repository it
 	// walks, and that repository's part of it.

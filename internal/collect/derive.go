@@ -3,7 +3,6 @@ package collect
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -12,8 +11,9 @@ import (
 )
 
 // derive turns the project's stored runs, stages and environment records
-// into deployments (METRICS.md "Deployment") and computes the change set
-// of every successful production deployment finished since from.
+// into deployments (METRICS.md "Deployment"). What a deployment changed is
+// computed by the metrics from the commit graph when a figure asks; it is
+// not stored: one implementation, in internal/metrics.
 func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
 	since := s.from.Add(-24 * time.Hour) // runs finishing around the boundary
 	deps, err := s.listDeployments(ctx, time.Time{})
@@ -32,44 +32,10 @@ func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
 		return err
 	}
 	derived := deriveDeployments(runs, deps, s.rules)
-	// Re-read what the change sets need: every deployment, derived ones included.
-	byKey := map[string]store.Deployment{}
-	for _, d := range deps {
-		byKey[d.DeploymentKey] = d
-	}
-	for _, d := range derived {
-		byKey[d.DeploymentKey] = d
-	}
-	all := make([]store.Deployment, 0, len(byKey))
-	repos := map[string]bool{}
-	for _, d := range byKey {
-		all = append(all, d)
-		if d.RepoID != "" && d.IsProduction && succeeded(d.Result) {
-			repos[d.RepoID] = true
-		}
-	}
-	graphs := map[string]map[string]store.CommitNode{}
-	for repo := range repos {
-		g, err := s.c.db.CommitGraph(ctx, s.key.IntegrationID, repo)
-		if err != nil {
-			return err
-		}
-		graphs[repo] = g
-	}
-	sets := changeSets(all, graphs, s.window)
-	cp.Total = int64(len(derived) + len(sets))
+	cp.Total = int64(len(derived))
 	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, d := range derived {
 			if err := tx.UpsertDeployment(ctx, d); err != nil {
-				return err
-			}
-		}
-		for key, shas := range sets {
-			d := byKey[key]
-			if d.FinishedAt != nil && d.FinishedAt.Before(since) && !s.fullDerive() {
-				continue // unchanged: its predecessor and commits were there last time
-			}
-			if err := tx.SetDeploymentCommits(ctx, s.key.IntegrationID, key, d.RepoID, shas); err != nil {
 				return err
 			}
 		}
@@ -77,10 +43,6 @@ func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
 		return nil
 	})
 }
-
-// fullDerive: a backfill recomputes every change set; a reconciliation only
-// those of deployments that finished since its start.
-func (s *syncer) fullDerive() bool { return !s.reconcile }
 
 // listRuns pages through the project's runs finished (or queued) since.
 func (s *syncer) listRuns(ctx context.Context, since time.Time) ([]store.PipelineRun, error) {
@@ -242,70 +204,6 @@ func succeeded(result string) bool {
 		return true
 	}
 	return false
-}
-
-// changeSets computes the changes of every successful production
-// deployment (METRICS.md "Changes of a deployment"): the commits reachable
-// from its deployed SHA and not from the deployed SHA of the previous
-// successful production deployment of the same repository and environment;
-// the first one gets only commits authored from windowStart on. The
-// graphs are the stored commits by repository. Keys are deployment keys.
-func changeSets(deps []store.Deployment, graphs map[string]map[string]store.CommitNode, windowStart time.Time) map[string][]string {
-	groups := map[[2]string][]store.Deployment{}
-	for _, d := range deps {
-		if !d.IsProduction || !succeeded(d.Result) || d.SHA == "" || d.RepoID == "" || d.FinishedAt == nil {
-			continue
-		}
-		k := [2]string{d.RepoID, strings.ToLower(d.Environment)}
-		groups[k] = append(groups[k], d)
-	}
-	out := map[string][]string{}
-	for k, ds := range groups {
-		sort.Slice(ds, func(i, j int) bool {
-			if !ds[i].FinishedAt.Equal(*ds[j].FinishedAt) {
-				return ds[i].FinishedAt.Before(*ds[j].FinishedAt)
-			}
-			return ds[i].DeploymentKey < ds[j].DeploymentKey
-		})
-		g := graphs[k[0]]
-		var prev map[string]bool
-		for _, d := range ds {
-			reach := reachable(g, d.SHA)
-			var shas []string
-			for sha := range reach {
-				switch {
-				case prev == nil:
-					if !g[sha].AuthorDate.Before(windowStart) {
-						shas = append(shas, sha)
-					}
-				case !prev[sha]:
-					shas = append(shas, sha)
-				}
-			}
-			sort.Strings(shas)
-			out[d.DeploymentKey] = shas
-			prev = reach
-		}
-	}
-	return out
-}
-
-// reachable is the set of stored commits reachable from sha (itself
-// included) through stored parents.
-func reachable(g map[string]store.CommitNode, sha string) map[string]bool {
-	seen := map[string]bool{}
-	stack := []string{sha}
-	for len(stack) > 0 {
-		x := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		n, ok := g[x]
-		if !ok || seen[x] {
-			continue
-		}
-		seen[x] = true
-		stack = append(stack, n.Parents...)
-	}
-	return seen
 }
 
 // rulesOf returns the integration's deployment, production and incident

@@ -91,62 +91,6 @@ func TestDeriveDeployments(t *testing.T) {
 	}
 }
 
-func TestChangeSets(t *testing.T) {
-	window := t0.Add(-30 * 24 * time.Hour)
-	node := func(sha string, daysAgo int, parents ...string) store.CommitNode {
-		return store.CommitNode{SHA: sha, AuthorDate: t0.Add(-time.Duration(daysAgo) * 24 * time.Hour), Parents: parents}
-	}
-	// a (before the window) ← b ← c ← d ← e on main; x branches off b and
-	// is merged by m (parents c, x); f comes after m.
-	graph := map[string]store.CommitNode{}
-	for _, n := range []store.CommitNode{node("a", 40), node("b", 20, "a"), node("c", 15, "b"), node("d", 10, "c"), node("e", 5, "d"),
-		node("x", 14, "b"), node("m", 12, "c", "x"), node("f", 11, "m")} {
-		graph[n.SHA] = n
-	}
-	dep := func(key, env string, prod bool, result, sha string, h int) store.Deployment {
-		return store.Deployment{Key: store.Key{IntegrationID: "i1"}, DeploymentKey: key, RepoID: "r1", Environment: env,
-			IsProduction: prod, Result: result, SHA: sha, FinishedAt: at(h)}
-	}
-	for _, c := range []struct {
-		name string
-		deps []store.Deployment
-		want map[string][]string
-	}{
-		{name: "the first deployment gets only commits authored in the window",
-			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1)},
-			want: map[string][]string{"d1": {"b", "c"}}},
-		{name: "consecutive successful deployments split the history; failures and other environments do not count",
-			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("d2", "production", true, "failed", "d", 2),
-				dep("d3", "production", true, "partiallySucceeded", "e", 3), dep("s1", "staging", false, "succeeded", "e", 2)},
-			want: map[string][]string{"d1": {"b", "c"}, "d3": {"d", "e"}}},
-		{name: "each environment of the repository has its own chain",
-			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("eu", "production-eu", true, "succeeded", "e", 2)},
-			want: map[string][]string{"d1": {"b", "c"}, "eu": {"b", "c", "d", "e"}}},
-		{name: "a merge brings the branch's commits",
-			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("d2", "production", true, "succeeded", "f", 2)},
-			want: map[string][]string{"d1": {"b", "c"}, "d2": {"f", "m", "x"}}},
-		{name: "a redeploy of the same commit changes nothing; an unknown commit has no changes",
-			deps: []store.Deployment{dep("d1", "production", true, "succeeded", "c", 1), dep("d2", "production", true, "succeeded", "c", 2),
-				dep("d3", "production", true, "succeeded", "zzz", 3)},
-			want: map[string][]string{"d1": {"b", "c"}, "d2": nil, "d3": nil}},
-		{name: "order is by finish time, not by input order",
-			deps: []store.Deployment{dep("late", "production", true, "succeeded", "e", 9), dep("early", "production", true, "succeeded", "c", 1)},
-			want: map[string][]string{"early": {"b", "c"}, "late": {"d", "e"}}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got := changeSets(c.deps, map[string]map[string]store.CommitNode{"r1": graph}, window)
-			if len(got) != len(c.want) {
-				t.Fatalf("got %v, want %v", got, c.want)
-			}
-			for k, want := range c.want {
-				if !slices.Equal(got[k], want) {
-					t.Errorf("%s: got %v, want %v", k, got[k], want)
-				}
-			}
-		})
-	}
-}
-
 func TestStageEnvironment(t *testing.T) {
 	for in, want := range map[string]string{"Deploy_production": "production", "deploy-staging": "staging", "Deploy": "Deploy",
 		"Release to prod": "Release to prod", "DEPLOY prod": "prod"} {

@@ -167,7 +167,6 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 	started := c.now().UTC()
 	s := c.newSyncer(client, key, p, since.Add(-ReconcileOverlap), started, true)
 	s.rules = c.rulesOf(ctx, key.IntegrationID)
-	s.window = bf.From
 	for _, res := range resources {
 		if cps[res].Blocked != nil {
 			continue

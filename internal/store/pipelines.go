@@ -246,28 +246,6 @@ func (q queries) RunDeployments(ctx context.Context, integrationID string, runID
 	return collect(rows, err, scanDeployment)
 }
 
-// SetDeploymentCommits replaces the changes of a deployment.
-func (q queries) SetDeploymentCommits(ctx context.Context, integrationID, deploymentKey, repoID string, shas []string) error {
-	if _, err := q.q.ExecContext(ctx, `DELETE FROM deployment_commits WHERE integration_id = $1 AND deployment_key = $2`,
-		integrationID, deploymentKey); err != nil {
-		return mapErr(err)
-	}
-	for _, sha := range shas {
-		if _, err := q.q.ExecContext(ctx, `INSERT INTO deployment_commits (integration_id, deployment_key, repo_id, sha)
-			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, integrationID, deploymentKey, repoID, sha); err != nil {
-			return mapErr(err)
-		}
-	}
-	return nil
-}
-
-// DeploymentCommits returns the changes of a deployment.
-func (q queries) DeploymentCommits(ctx context.Context, integrationID, deploymentKey string) ([]string, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT sha FROM deployment_commits
-		WHERE integration_id = $1 AND deployment_key = $2 ORDER BY sha`, integrationID, deploymentKey)
-	return collect(rows, err, scanOne[string])
-}
-
 // ReleaseAttempts returns the stored attempts of a classic release
 // environment (deployment keys release:{release}:{environment}:{attempt})
 // with their finish times.

@@ -93,49 +93,6 @@ func (q queries) SetCommitParents(ctx context.Context, integrationID, repoID, sh
 	return nil
 }
 
-// CommitNode is a stored commit as the change-set walk sees it.
-type CommitNode struct {
-	SHA        string
-	AuthorDate time.Time
-	Parents    []string
-}
-
-// CommitGraph returns every stored commit of a repository with its parents.
-func (q queries) CommitGraph(ctx context.Context, integrationID, repoID string) (map[string]CommitNode, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT sha, author_date FROM commits WHERE integration_id = $1 AND repo_id = $2`,
-		integrationID, repoID)
-	nodes, err := collect(rows, err, func(r rowScanner) (CommitNode, error) {
-		var n CommitNode
-		return n, mapErr(r.Scan(&n.SHA, &n.AuthorDate))
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]CommitNode, len(nodes))
-	for _, n := range nodes {
-		out[n.SHA] = n
-	}
-	type edge struct {
-		sha, parent string
-	}
-	rows, err = q.q.QueryContext(ctx, `SELECT sha, parent_sha FROM commit_parents
-		WHERE integration_id = $1 AND repo_id = $2 ORDER BY sha, ord`, integrationID, repoID)
-	edges, err := collect(rows, err, func(r rowScanner) (edge, error) {
-		var e edge
-		return e, mapErr(r.Scan(&e.sha, &e.parent))
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range edges {
-		if n, ok := out[e.sha]; ok {
-			n.Parents = append(n.Parents, e.parent)
-			out[e.sha] = n
-		}
-	}
-	return out, nil
-}
-
 // UnstoredLinkedWorkItems lists work item ids that commits or pull requests
 // of the integration link to but that are not stored (yet).
 func (q queries) UnstoredLinkedWorkItems(ctx context.Context, integrationID string) ([]int64, error) {
