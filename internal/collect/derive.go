@@ -197,15 +197,6 @@ func firstTime(ts ...*time.Time) *time.Time {
 	return nil
 }
 
-// succeeded is the success outcome of METRICS.md.
-func succeeded(result string) bool {
-	switch strings.ToLower(result) {
-	case "succeeded", "partiallysucceeded":
-		return true
-	}
-	return false
-}
-
 // rulesOf returns the integration's deployment, production and incident
 // rules (its settings; METRICS.md's defaults where unset).
 func (c *Collector) rulesOf(ctx context.Context, integrationID string) delivery.Rules {
