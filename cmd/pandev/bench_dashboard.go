@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -188,22 +187,7 @@ func dashboardDeploy(ctx context.Context, db *store.DB, ws string, now time.Time
 
 // deploymentCount is the deployment frequency's n the DORA API answers.
 func deploymentCount(ctx context.Context, url, token string) (int, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	var body struct {
-		DeploymentFrequency struct {
-			N int `json:"n"`
-		} `json:"deployment_frequency"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-		return 0, err
-	}
-	return body.DeploymentFrequency.N, nil
+	return apiCount(ctx, url, token, "deployment_frequency.n")
 }
 
 // serveProcess is a `pandev serve` of this binary on a free loopback port.
