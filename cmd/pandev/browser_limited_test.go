@@ -67,6 +67,12 @@ func TestBrowserLimitedPAT(t *testing.T) {
 	// 3. A project's backfill completes everything else and says what is not collected.
 	do(chromedp.Click(chromedp.CSS(`#projects input[type="checkbox"]`)),
 		chromedp.Click(chromedp.CSS(`#projects button[type="submit"]`)))
+	// The selection is saved before the page is loaded again: a navigation
+	// right after the click could cancel the form's POST on a busy machine.
+	waitFor(t, "the projects-saved notice", func() bool {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		return err == nil && strings.Contains(s, "Projects saved")
+	})
 	waitFor(t, "the backfill to finish without the runs", func() bool {
 		s := pageText()
 		return strings.Contains(s, "done ·") && strings.Contains(s, "not collected: pipeline runs (needs Build: Read)")
@@ -87,8 +93,11 @@ func TestBrowserLimitedPAT(t *testing.T) {
 	}
 	// 4. Update token: exactly the runs arrive, the badge turns green.
 	do(chromedp.SendKeys(chromedp.CSS(`#advanced input[name="token"]`), sim.FullPAT()),
-		chromedp.Click(chromedp.CSS(`#advanced form button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+		chromedp.Click(chromedp.CSS(`#advanced form button`)))
+	waitFor(t, "the token-updated notice", func() bool {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		return err == nil && strings.Contains(s, "Token updated")
+	})
 	if got := text(".notice"); !strings.Contains(got, "unlock") {
 		t.Fatalf("notice after a token with more scopes: %q", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,6 +93,9 @@ func startApp(t *testing.T, cfg config.Config, opts appOptions) *running {
 	t.Cleanup(func() {
 		stop()
 		if t.Failed() { // the server's log explains most failures
+			if dir := os.Getenv("PANDEV_TEST_LOGS"); dir != "" { // the whole log, for a failure the tail does not explain
+				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log"), []byte(logs.String()), 0o644)
+			}
 			t.Logf("server log:\n%s", tail(logs.String(), 6000))
 		}
 	})
