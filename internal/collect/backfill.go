@@ -236,6 +236,11 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 		cps = map[string]*checkpoint{resBackfill: bf}
 	}
 	bf.Error, bf.Hint = "", "" // running again
+	// Coverage starts where the first backfill does (METRICS.md): recorded
+	// before anything is collected, so no stored row precedes it.
+	if err := c.db.NoteCollectedSince(ctx, key, p.ProjectID, bf.From); err != nil {
+		return 0, err
+	}
 	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
 	s.rules = c.rulesOf(ctx, key.IntegrationID)
 	s.cps = cps

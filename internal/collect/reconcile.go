@@ -148,6 +148,13 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 	if bf == nil || bf.Finished == nil {
 		return 0, 0, nil // the backfill has not finished: it collects this project
 	}
+	if p.CollectedSince == nil {
+		// Backfilled before collected-since was recorded: its checkpoint
+		// knows where that backfill started.
+		if err := c.db.NoteCollectedSince(ctx, key, p.ProjectID, bf.From); err != nil {
+			return 0, 0, err
+		}
+	}
 	var since *time.Time
 	for _, res := range resources {
 		cp := cps[res]

@@ -544,3 +544,81 @@ func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
 		}
 	})
 }
+
+// TestCoverage checks metrics-v2 coverage through the API: collected-since
+// per project, coverage on every figure and series point, rates over the
+// covered days, no trend against a partly collected previous window, and
+// the page saying so.
+func TestCoverage(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "acme")
+		scenario(t, w)
+		// Both projects were first backfilled from 30 Oct: d0 (25 Oct)
+		// precedes collection.
+		since := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
+		for _, p := range []string{"p1", "p2"} {
+			must(t, db.NoteCollectedSince(bg, w.key, p, since))
+		}
+		h := New(db, clock, Config{})
+		defer h.Close()
+
+		rec, err := request(t, h.DORA, w, "/api/v1/metrics/dora?"+window)
+		must(t, err)
+		r := decodeJSON[DORAReport](t, rec.Body.String())
+		if r.Coverage.Coverage != 1 || r.CollectedSince == nil || !r.CollectedSince.Equal(since) {
+			t.Errorf("window coverage: %+v", r.Coverage)
+		}
+		f := r.DeploymentFrequency
+		if f.Coverage.Coverage != 1 || f.N != 4 {
+			t.Errorf("frequency coverage %v n %d", f.Coverage.Coverage, f.N)
+		}
+		// The previous window [19 Oct, 2 Nov) is collected from 30 Oct only:
+		// 3 of 14 days. No trend, and the d0 of 25 Oct is not counted.
+		p := f.Previous
+		if p == nil || !p.NotEnoughHistory || p.Change != nil || p.Direction != "" || p.N != 0 {
+			t.Fatalf("trend against a partly collected window: %+v", p)
+		}
+		if d := p.Coverage - 3.0/14; d > 1e-9 || d < -1e-9 {
+			t.Errorf("previous coverage %v, want 3/14", p.Coverage)
+		}
+
+		// A year: 4 deployments over the covered 17 days (30 Oct – 16 Nov),
+		// not over 365.
+		rec, err = request(t, h.DORA, w, "/api/v1/metrics/dora?from=2025-11-16&to=2026-11-16")
+		must(t, err)
+		y := decodeJSON[DORAReport](t, rec.Body.String())
+		wantFloat(t, "per week over the covered days", y.DeploymentFrequency.Value, 4/(17.0/7))
+		if d := y.Coverage.Coverage - 17.0/365; d > 1e-9 || d < -1e-9 {
+			t.Errorf("year coverage %v, want 17/365", y.Coverage.Coverage)
+		}
+
+		// The weekly series: weeks before collection are unknown (null),
+		// the week of 26 Oct partly covered, later weeks wholly.
+		rec, err = request(t, h.Series, w, "/api/v1/metrics/dora/series?from=2026-10-12&to=2026-11-16&interval=week")
+		must(t, err)
+		s := decodeJSON[SeriesReport](t, rec.Body.String())
+		if len(s.Points) != 5 {
+			t.Fatalf("%d weeks", len(s.Points))
+		}
+		if pt := s.Points[0]; pt.Coverage != 0 || pt.Deployments != nil {
+			t.Errorf("week before collection: %+v", pt)
+		}
+		if pt := s.Points[2]; pt.Coverage <= 0 || pt.Coverage >= 1 || pt.Deployments == nil || *pt.Deployments != 0 {
+			t.Errorf("partly covered week: coverage %v deployments %v", pt.Coverage, pt.Deployments)
+		}
+		if pt := s.Points[3]; pt.Coverage != 1 || pt.Deployments == nil || *pt.Deployments != 3 {
+			t.Errorf("week of 2 Nov: %+v", pt)
+		}
+
+		// The page says since when, and greys the trend.
+		rec, err = request(t, h.Page, w, "/?"+window)
+		must(t, err)
+		body := rec.Body.String()
+		for _, want := range []string{"data since 30 Oct 2026", "no trend: the previous 14 days were not wholly collected",
+			"trend history", "metrics-v2"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+	})
+}

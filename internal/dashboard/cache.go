@@ -231,11 +231,12 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 			snap.projects[project] = old
 			continue
 		}
-		// Rules, backfill start, work items and runs feed every repository's
+		// Rules, collected-since, work items and runs feed every repository's
 		// analysis; when they stand, a repository whose rows did not move
 		// keeps its analysis.
 		var keep map[string]metrics.RepositoryPart
-		if ok && !full && old.parts.WorkItems == cur.WorkItems && old.parts.Runs == cur.Runs {
+		if ok && !full && old.parts.WorkItems == cur.WorkItems && old.parts.Runs == cur.Runs &&
+			old.parts.CollectedSince.Equal(cur.CollectedSince) {
 			keep = map[string]metrics.RepositoryPart{}
 			for repo, part := range old.repos {
 				if fp, ok := cur.Repositories[repo]; ok && fp == old.parts.Repositories[repo] {
@@ -243,7 +244,12 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 				}
 			}
 		}
-		facts, err := analyzeProject(ctx, c.db, ws, project, snap.base, keep, &snap.Stats)
+		in := snap.base
+		in.Project = project
+		if !cur.CollectedSince.IsZero() {
+			in.CollectedSince = cur.CollectedSince
+		}
+		facts, err := analyzeProject(ctx, c.db, ws, project, in, keep, &snap.Stats)
 		if err != nil {
 			return nil, err
 		}
@@ -278,7 +284,7 @@ func (s *Snapshot) project(id string) (projectFacts, bool) {
 }
 
 // baseInput is what every project's input shares: the workspace's rules
-// and the start of its backfill window.
+// and the collected-since of a project that has none recorded.
 func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error) {
 	ins, err := c.db.ListIntegrations(ctx, ws, "")
 	if err != nil {
@@ -290,9 +296,12 @@ func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error)
 		// per workspace today); a settings change moves the data version,
 		// so this is re-read after every change.
 		base.Rules = store.ParseSettings(in.Settings).RulesOrDefault()
+		// Collected-since of a project whose own is not recorded yet (a
+		// project backfilled before it was): the integration's creation
+		// minus the backfill days.
 		from := in.CreatedAt.UTC().AddDate(0, 0, -c.backfillDays)
-		if base.BackfillFrom.IsZero() || from.Before(base.BackfillFrom) {
-			base.BackfillFrom = from
+		if base.CollectedSince.IsZero() || from.Before(base.CollectedSince) {
+			base.CollectedSince = from
 		}
 	}
 	return base, nil

@@ -26,7 +26,31 @@ type Figure struct {
 	Band              *string `json:"band"`
 	BandYear          int     `json:"band_year,omitempty"`
 	DefinitionVersion string  `json:"definition_version"`
-	Previous          *Trend  `json:"previous,omitempty"`
+	Coverage
+	Previous *Trend `json:"previous,omitempty"`
+}
+
+// Coverage is how much of the window was collected (METRICS.md metrics-v2):
+// the covered share, 0–1, and the earliest collected-since of the
+// projects in the filter. Figures count only the covered part.
+type Coverage struct {
+	Coverage       float64    `json:"coverage"`
+	CollectedSince *time.Time `json:"collected_since"`
+}
+
+func coverageOf(c metrics.Coverage) Coverage {
+	out := Coverage{Coverage: c.Share}
+	if !c.Since.IsZero() {
+		out.CollectedSince = new(c.Since)
+	}
+	return out
+}
+
+// covered stamps the figures with the coverage of their window.
+func covered(c metrics.Coverage, figures ...*Figure) {
+	for _, f := range figures {
+		f.Coverage = coverageOf(c)
+	}
 }
 
 // Trend compares a figure with the same window just before.
@@ -38,6 +62,11 @@ type Trend struct {
 	// Direction is better, worse or same (by the metric's good direction);
 	// empty when there is nothing to compare.
 	Direction string `json:"direction,omitempty"`
+	// Coverage is the previous window's. A trend is given only against a
+	// wholly collected previous window; otherwise NotEnoughHistory is true
+	// and Change is null.
+	Coverage         float64 `json:"coverage"`
+	NotEnoughHistory bool    `json:"not_enough_history,omitempty"`
 }
 
 // Units.
@@ -83,10 +112,11 @@ func rateFigure(r metrics.Rate) Figure {
 	return Figure{N: r.N, NoData: r.N == 0, Unit: unitRatio, Value: r.Value, DefinitionVersion: metrics.Version}
 }
 
-// withTrend sets f.Previous from prev; lowerIsBetter says which way is good.
-func withTrend(f Figure, prev Figure, lowerIsBetter bool) Figure {
-	t := &Trend{N: prev.N, Value: prev.Value}
-	if f.Value != nil && prev.Value != nil {
+// withTrend sets f.Previous from prev, computed over a window of coverage
+// prevCov; lowerIsBetter says which way is good.
+func withTrend(f Figure, prev Figure, prevCov metrics.Coverage, lowerIsBetter bool) Figure {
+	t := &Trend{N: prev.N, Value: prev.Value, Coverage: prevCov.Share, NotEnoughHistory: !prevCov.Whole()}
+	if f.Value != nil && prev.Value != nil && !t.NotEnoughHistory {
 		t.Change = new(*f.Value - *prev.Value)
 		switch {
 		case *t.Change == 0:
@@ -115,9 +145,10 @@ func windowJSON(w delivery.Window) WindowJSON {
 
 // DORAReport is the answer of GET /api/v1/metrics/dora.
 type DORAReport struct {
-	DefinitionVersion   string            `json:"definition_version"`
-	BandYear            int               `json:"band_year"`
-	Window              WindowJSON        `json:"window"`
+	DefinitionVersion string     `json:"definition_version"`
+	BandYear          int        `json:"band_year"`
+	Window            WindowJSON `json:"window"`
+	Coverage
 	PreviousWindow      WindowJSON        `json:"previous_window"`
 	DeploymentFrequency FrequencyFigure   `json:"deployment_frequency"`
 	LeadTime            Figure            `json:"lead_time"`
@@ -169,29 +200,33 @@ func frequencyFigure(f metrics.Frequency) FrequencyFigure {
 
 func doraReport(a metrics.Set, w delivery.Window) DORAReport {
 	cur, prev := a.DORA(w), a.DORA(previous(w))
+	pc := prev.Coverage
 	r := DORAReport{DefinitionVersion: metrics.Version, BandYear: metrics.BandYear, Window: windowJSON(w),
-		PreviousWindow: windowJSON(previous(w))}
+		Coverage: coverageOf(cur.Coverage), PreviousWindow: windowJSON(previous(w))}
 	r.DeploymentFrequency = frequencyFigure(cur.DeploymentFrequency)
-	r.DeploymentFrequency.Figure = withTrend(r.DeploymentFrequency.Figure, frequencyFigure(prev.DeploymentFrequency).Figure, false)
+	r.DeploymentFrequency.Figure = withTrend(r.DeploymentFrequency.Figure, frequencyFigure(prev.DeploymentFrequency).Figure, pc, false)
 	r.LeadTime = withTrend(durationFigure(cur.LeadTime.Stats, cur.LeadTime.Band, true),
-		durationFigure(prev.LeadTime.Stats, prev.LeadTime.Band, true), true)
+		durationFigure(prev.LeadTime.Stats, prev.LeadTime.Band, true), pc, true)
 	cfr := func(d metrics.DORA) Figure {
 		f := rateFigure(d.ChangeFailureRate.Rate)
 		f.Band, f.BandYear = bandOf(d.ChangeFailureRate.Band), metrics.BandYear
 		return f
 	}
-	r.ChangeFailureRate = FailureRateFigure{Figure: withTrend(cfr(cur), cfr(prev), true),
+	r.ChangeFailureRate = FailureRateFigure{Figure: withTrend(cfr(cur), cfr(prev), pc, true),
 		Failures: cur.ChangeFailureRate.Count, Failed: cur.ChangeFailureRate.Failed, WithIncident: cur.ChangeFailureRate.WithIncident}
 	r.Recovery = RecoveryFigure{Figure: withTrend(durationFigure(cur.Recovery.Stats, cur.Recovery.Band, true),
-		durationFigure(prev.Recovery.Stats, prev.Recovery.Band, true), true), Open: len(cur.Recovery.Open)}
+		durationFigure(prev.Recovery.Stats, prev.Recovery.Band, true), pc, true), Open: len(cur.Recovery.Open)}
 	r.UnattributedIncidents = len(a.Incidents(w).Unattributed)
+	covered(cur.Coverage, &r.DeploymentFrequency.Figure, &r.LeadTime, &r.ChangeFailureRate.Figure, &r.Recovery.Figure)
 	return r
 }
 
 // PullRequestReport is the answer of GET /api/v1/metrics/pull-requests.
 type PullRequestReport struct {
-	DefinitionVersion   string     `json:"definition_version"`
-	Window              WindowJSON `json:"window"`
+	DefinitionVersion string     `json:"definition_version"`
+	Window            WindowJSON `json:"window"`
+	Coverage
+
 	Merged              int        `json:"merged"`
 	MergedWithoutReview int        `json:"merged_without_review"`
 	Coding              Figure     `json:"coding"`
@@ -208,24 +243,29 @@ type PullRequestReport struct {
 
 func pullRequestReport(a metrics.Set, w delivery.Window) PullRequestReport {
 	cur, prev := a.PullRequests(w), a.PullRequests(previous(w))
+	pc := prev.Coverage
 	dur := func(c, p metrics.Stats) Figure {
-		return withTrend(durationFigure(c, metrics.BandNone, false), durationFigure(p, metrics.BandNone, false), true)
+		return withTrend(durationFigure(c, metrics.BandNone, false), durationFigure(p, metrics.BandNone, false), pc, true)
 	}
-	return PullRequestReport{
-		DefinitionVersion: metrics.Version, Window: windowJSON(w),
+	r := PullRequestReport{
+		DefinitionVersion: metrics.Version, Window: windowJSON(w), Coverage: coverageOf(cur.Coverage),
 		Merged: cur.Merged, MergedWithoutReview: cur.MergedWithoutReview,
 		Coding: dur(cur.Coding, prev.Coding), Pickup: dur(cur.Pickup, prev.Pickup), Review: dur(cur.Review, prev.Review),
 		Deploy: dur(cur.Deploy, prev.Deploy), Cycle: dur(cur.Cycle, prev.Cycle),
 		Size: countFigure(cur.Size, "files"), Comments: countFigure(cur.Comments, unitCount),
 		Reviewers: countFigure(cur.Reviewers, unitCount), Approvals: countFigure(cur.Approvals, unitCount),
-		WorkItemLinked: withTrend(rateFigure(cur.WorkItemLinked), rateFigure(prev.WorkItemLinked), false),
+		WorkItemLinked: withTrend(rateFigure(cur.WorkItemLinked), rateFigure(prev.WorkItemLinked), pc, false),
 	}
+	covered(cur.Coverage, &r.Coding, &r.Pickup, &r.Review, &r.Deploy, &r.Cycle, &r.Size, &r.Comments, &r.Reviewers,
+		&r.Approvals, &r.WorkItemLinked)
+	return r
 }
 
 // WorkItemReport is the answer of GET /api/v1/metrics/work-items.
 type WorkItemReport struct {
 	DefinitionVersion string     `json:"definition_version"`
 	Window            WindowJSON `json:"window"`
+	Coverage
 	AreaPath          string     `json:"area_path,omitempty"`
 	Types             []string   `json:"types,omitempty"`
 	LeadTime          Figure     `json:"lead_time"`
@@ -233,7 +273,10 @@ type WorkItemReport struct {
 
 func workItemReport(a metrics.Set, w delivery.Window, f metrics.WorkItemFilter) WorkItemReport {
 	cur, prev := a.WorkItems(w, f), a.WorkItems(previous(w), f)
-	return WorkItemReport{DefinitionVersion: metrics.Version, Window: windowJSON(w), AreaPath: f.AreaPath, Types: f.Types,
+	r := WorkItemReport{DefinitionVersion: metrics.Version, Window: windowJSON(w), Coverage: coverageOf(cur.Coverage),
+		AreaPath: f.AreaPath, Types: f.Types,
 		LeadTime: withTrend(durationFigure(cur.LeadTime, metrics.BandNone, false),
-			durationFigure(prev.LeadTime, metrics.BandNone, false), true)}
+			durationFigure(prev.LeadTime, metrics.BandNone, false), prev.Coverage, true)}
+	covered(cur.Coverage, &r.LeadTime)
+	return r
 }

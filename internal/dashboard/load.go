@@ -76,7 +76,8 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 	stats.WorkItems += len(items)
 	stats.Deployments += len(deps)
 
-	b := metrics.NewProjectBuilder(metrics.Input{Rules: base.Rules, BackfillFrom: base.BackfillFrom, WorkItems: items})
+	b := metrics.NewProjectBuilder(metrics.Input{Rules: base.Rules, Project: project, CollectedSince: base.CollectedSince,
+		WorkItems: items})
 	for _, repo := range repos {
 		if part, ok := keep[repo]; ok {
 			b.AddPart(part)

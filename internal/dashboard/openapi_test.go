@@ -56,8 +56,8 @@ func TestOpenAPIDocumentsTheMetricsAPI(t *testing.T) {
 		"WorkItemReport": WorkItemReport{}, "SeriesReport": SeriesReport{}, "MetricFigure": Figure{}, "Trend": Trend{}} {
 		body := string(doc.Components.Schemas[schema])
 		typ := reflect.TypeOf(v)
-		for i := range typ.NumField() {
-			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		for _, f := range reflect.VisibleFields(typ) { // embedded structs' fields too
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			if name != "" && !strings.Contains(body, `"`+name+`"`) {
 				t.Errorf("schema %s lacks field %s", schema, name)
 			}

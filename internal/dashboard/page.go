@@ -60,7 +60,12 @@ type PageData struct {
 	Scopes     []store.Scope
 	Empty      bool // no deployments and no merged PRs at all yet
 	Window     string
-	Version    string
+	// Coverage says since when data was collected and how much of the
+	// window that covers ("data since 5 Nov 2026, 27 % of this window").
+	Coverage string
+	// Definitions is the METRICS.md version the figures follow.
+	Definitions string
+	Version     string
 	EventsPath string
 	Static     string
 	Tiles      []Tile
@@ -87,7 +92,8 @@ type Tile struct {
 	N      int
 	NoData bool
 	Trend  string // "▲ 1.5 vs previous 14 days" or ""
-	// TrendClass is better, worse or same.
+	// TrendClass is better, worse or same; history when the previous
+	// window was not wholly collected (no trend, said in grey).
 	TrendClass string
 	Version    string
 	Drill      string // anchor of the list behind the figure
@@ -152,6 +158,7 @@ func buildPage(snap *Snapshot, q query) PageData {
 		Window: fmt.Sprintf("%s – %s", win.From.Format("2 Jan 2006"), win.To.Add(-time.Nanosecond).Format("2 Jan 2006")),
 	}
 	dora := doraReport(a, win)
+	data.Coverage, data.Definitions = coverageText(dora.Coverage), metrics.Version
 	days := int(win.Duration().Hours() / 24)
 	data.Tiles = []Tile{
 		tile("deployment_frequency", "Deployment frequency", dora.DeploymentFrequency.Figure, days, "deployments",
@@ -166,7 +173,11 @@ func buildPage(snap *Snapshot, q query) PageData {
 	series := a.Series(win, metrics.Week)
 	var deploys, lead, cfr, rec []ChartPoint
 	for _, p := range series.Points {
-		deploys = append(deploys, ChartPoint{Start: p.Start, Value: new(float64(p.Deployments)), N: p.Deployments})
+		var n *float64
+		if p.Coverage.Share > 0 { // a week before collection is a gap, not zero
+			n = new(float64(p.Deployments))
+		}
+		deploys = append(deploys, ChartPoint{Start: p.Start, Value: n, N: p.Deployments})
 		lead = append(lead, ChartPoint{Start: p.Start, Value: seconds(p.LeadTime.Median), N: p.LeadTime.N})
 		cfr = append(cfr, ChartPoint{Start: p.Start, Value: p.ChangeFailureRate.Value, N: p.ChangeFailureRate.N})
 		rec = append(rec, ChartPoint{Start: p.Start, Value: seconds(p.Recovery.Median), N: p.Recovery.N})
@@ -191,7 +202,10 @@ func tile(key, name string, f Figure, days int, drillTo string, format func(floa
 	if f.Band != nil {
 		t.Band = *f.Band
 	}
-	if p := f.Previous; p != nil && p.Change != nil {
+	if p := f.Previous; p != nil && p.NotEnoughHistory {
+		t.Trend = fmt.Sprintf("no trend: the previous %d days were not wholly collected", days)
+		t.TrendClass = "history"
+	} else if p != nil && p.Change != nil {
 		arrow := "▲"
 		if *p.Change < 0 {
 			arrow = "▼"
@@ -208,6 +222,25 @@ func tile(key, name string, f Figure, days int, drillTo string, format func(floa
 		t.Trend = fmt.Sprintf("no data in the previous %d days", days)
 	}
 	return t
+}
+
+// coverageText says since when the figures' data was collected and, when
+// that is inside the window, how much of the window it covers.
+func coverageText(c Coverage) string {
+	if c.CollectedSince == nil {
+		if c.Coverage == 0 {
+			return "no project collected yet"
+		}
+		return ""
+	}
+	since := "data since " + c.CollectedSince.UTC().Format("2 Jan 2006")
+	switch {
+	case c.Coverage >= 1:
+		return since
+	case c.Coverage == 0:
+		return since + ", none of it in this window"
+	}
+	return fmt.Sprintf("%s, %s of this window", since, percent(c.Coverage))
 }
 
 func flowBar(r PullRequestReport) Flow {

@@ -59,7 +59,7 @@ func TestPage(t *testing.T) {
 		`id="tile-deployment_frequency"`, "1.5 / week", "n = 3", // d1, d2, d4 in Shop over two weeks
 		"25.2 h", "50 %", "<svg class=\"chart\"", "Deployments per week",
 		`<option value="p1" selected>Shop</option>`, "format=csv&amp;from=2026-11-02&amp;project=Shop&amp;to=2026-11-16",
-		"Pull-request flow", "!1", "metrics-v1",
+		"Pull-request flow", "!1", "metrics-v2",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

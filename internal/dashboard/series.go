@@ -38,14 +38,20 @@ type SeriesReport struct {
 	Kind              string        `json:"kind"`
 	Interval          string        `json:"interval"`
 	Window            WindowJSON    `json:"window"`
-	Points            []SeriesPoint `json:"points"`
+	Coverage
+	Points []SeriesPoint `json:"points"`
 }
 
 // SeriesPoint is one bucket [start, end). Which figures it holds depends on
 // the kind; bands are not given per point (a day or a week is too short).
+//
+// Coverage is the bucket's collected share: a bucket before collection
+// (coverage 0) has null counts, since nothing is known of it; a partly
+// covered bucket counts its covered part.
 type SeriesPoint struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Coverage float64   `json:"coverage"`
 	// dora
 	Deployments       *int    `json:"deployments,omitempty"`
 	DeployDays        *int    `json:"deploy_days,omitempty"`
@@ -64,32 +70,43 @@ type SeriesPoint struct {
 
 func seriesReport(a metrics.Set, kind string, w delivery.Window, iv metrics.Interval, f metrics.WorkItemFilter) SeriesReport {
 	r := SeriesReport{DefinitionVersion: metrics.Version, Kind: kind, Interval: string(iv), Window: windowJSON(w),
-		Points: []SeriesPoint{}}
+		Coverage: coverageOf(a.Coverage(w)), Points: []SeriesPoint{}}
 	dur := func(s metrics.Stats) *Figure { return new(durationFigure(s, metrics.BandNone, false)) }
+	// count is a bucket's count, null when nothing of the bucket was collected.
+	count := func(n int, c metrics.Coverage) *int {
+		if c.Share == 0 {
+			return nil
+		}
+		return new(n)
+	}
 	switch kind {
 	case "dora":
 		for _, p := range a.Series(w, iv).Points {
-			r.Points = append(r.Points, SeriesPoint{Start: p.Start, End: p.End,
-				Deployments: new(p.Deployments), DeployDays: new(p.DeployDays), LeadTime: dur(p.LeadTime),
+			c := p.Coverage
+			r.Points = append(r.Points, SeriesPoint{Start: p.Start, End: p.End, Coverage: c.Share,
+				Deployments: count(p.Deployments, c), DeployDays: count(p.DeployDays, c), LeadTime: dur(p.LeadTime),
 				ChangeFailureRate: new(rateFigure(p.ChangeFailureRate)), Recovery: dur(p.Recovery)})
 		}
 	case "pull-requests":
 		for _, b := range buckets(w, iv) {
 			flow := a.PullRequests(b)
-			r.Points = append(r.Points, SeriesPoint{Start: b.From, End: b.To, Merged: new(flow.Merged),
-				MergedWithoutReview: new(flow.MergedWithoutReview), Cycle: dur(flow.Cycle), Pickup: dur(flow.Pickup),
+			c := flow.Coverage
+			r.Points = append(r.Points, SeriesPoint{Start: b.From, End: b.To, Coverage: c.Share, Merged: count(flow.Merged, c),
+				MergedWithoutReview: count(flow.MergedWithoutReview, c), Cycle: dur(flow.Cycle), Pickup: dur(flow.Pickup),
 				Review: dur(flow.Review)})
 		}
 	case "work-items":
 		for _, b := range buckets(w, iv) {
-			r.Points = append(r.Points, SeriesPoint{Start: b.From, End: b.To, WorkItemLeadTime: dur(a.WorkItems(b, f).LeadTime)})
+			wi := a.WorkItems(b, f)
+			r.Points = append(r.Points, SeriesPoint{Start: b.From, End: b.To, Coverage: wi.Coverage.Share,
+				WorkItemLeadTime: dur(wi.LeadTime)})
 		}
 	}
 	return r
 }
 
 func seriesTable(r SeriesReport) table {
-	t := table{Name: r.Kind + "-series", Columns: []string{"start", "end"}}
+	t := table{Name: r.Kind + "-series", Columns: []string{"start", "end", "coverage"}}
 	fig := func(f *Figure) []string {
 		if f == nil {
 			return []string{"", ""}
@@ -113,7 +130,7 @@ func seriesTable(r SeriesReport) table {
 		t.Columns = append(t.Columns, "work_item_lead_time_n", "work_item_lead_time_median_seconds")
 	}
 	for _, p := range r.Points {
-		row := []string{fmtTime(p.Start), fmtTime(p.End)}
+		row := []string{fmtTime(p.Start), fmtTime(p.End), fmtFloat(&p.Coverage)}
 		switch r.Kind {
 		case "dora":
 			row = append(row, ip(p.Deployments), ip(p.DeployDays))

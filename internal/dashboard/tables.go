@@ -55,13 +55,18 @@ func bandString(b *string) string {
 }
 
 var figureColumns = []string{"metric", "n", "value", "unit", "median", "p75", "p90", "clamped", "band", "band_year",
-	"definition_version", "previous_n", "previous_value", "direction"}
+	"definition_version", "coverage", "collected_since", "previous_n", "previous_value", "direction", "not_enough_history"}
 
 // figureRow is a summary row: one figure per line.
 func figureRow(t *table, name string, f Figure) {
-	prevN, prevV, dir := "", "", ""
+	prevN, prevV, dir, short := "", "", "", ""
 	if f.Previous != nil {
 		prevN, prevV, dir = itoa(f.Previous.N), fmtFloat(f.Previous.Value), f.Previous.Direction
+		short = strconv.FormatBool(f.Previous.NotEnoughHistory)
+	}
+	since := ""
+	if f.CollectedSince != nil {
+		since = fmtTime(*f.CollectedSince)
 	}
 	year := ""
 	if f.BandYear != 0 {
@@ -71,7 +76,7 @@ func figureRow(t *table, name string, f Figure) {
 		Metric string `json:"metric"`
 		Figure
 	}{name, f}, name, itoa(f.N), fmtFloat(f.Value), f.Unit, fmtFloat(f.Median), fmtFloat(f.P75), fmtFloat(f.P90),
-		itoa(f.Clamped), bandString(f.Band), year, f.DefinitionVersion, prevN, prevV, dir)
+		itoa(f.Clamped), bandString(f.Band), year, f.DefinitionVersion, fmtFloat(&f.Coverage.Coverage), since, prevN, prevV, dir, short)
 }
 
 func doraSummaryTable(r DORAReport) table {

@@ -15,10 +15,15 @@ import (
 type Input struct {
 	// Rules classify deployments and incidents; zero fields take defaults.
 	Rules delivery.Rules
-	// BackfillFrom is where the backfill window starts: the first production
-	// deployment of an environment gets only commits authored from then on,
-	// never history from before onboarding. Zero means no limit.
-	BackfillFrom time.Time
+	// Project is the provider project the items belong to: coverage is
+	// per project (METRICS.md "Coverage").
+	Project string
+	// CollectedSince is the project's collected-since instant, the start
+	// of its first backfill. Figures count only the part of a window from
+	// then on, and the first production deployment of an environment gets
+	// only commits authored from then on, never history from before
+	// onboarding. Zero means collected forever (no limit).
+	CollectedSince time.Time
 	Commits      []delivery.Commit
 	PullRequests []delivery.PullRequest
 	// Deployments are candidates; Analyze classifies them with Rules.
@@ -61,6 +66,10 @@ type Analysis struct {
 	incDep     []int32
 	attributed map[int][]int
 	items      []WorkItemFact
+	// project and since (collected-since, Unix ns, 0 = always) are the
+	// coverage of the analysis's project.
+	project string
+	since   int64
 
 	detail *buildDetail
 }
@@ -129,7 +138,7 @@ type RepositoryPart struct {
 // work items; in's commits, PRs and deployments are ignored.
 func NewProjectBuilder(in Input) *ProjectBuilder {
 	in.Rules = withDefaults(in.Rules)
-	return &ProjectBuilder{in: Input{Rules: in.Rules, BackfillFrom: in.BackfillFrom, WorkItems: in.WorkItems},
+	return &ProjectBuilder{in: Input{Rules: in.Rules, Project: in.Project, CollectedSince: in.CollectedSince, WorkItems: in.WorkItems},
 		known: knownItems(in.WorkItems)}
 }
 
@@ -171,11 +180,13 @@ func (b *ProjectBuilder) add(repos map[string]*Commits, prs []delivery.PullReque
 // their facts, with the project's incidents.
 func (b *ProjectBuilder) Finish() Set {
 	host := &Analysis{rules: b.in.Rules, attributed: map[int][]int{}}
+	host.setCoverage(b.in)
 	set := make(Set, 0, len(b.parts)+1)
 	first := map[int]depRef{}
 	for _, p := range b.parts {
 		c := *p.a
 		c.incidents, c.incDep, c.attributed = nil, nil, map[int][]int{}
+		c.setCoverage(b.in) // a part kept from an earlier build takes today's
 		set = append(set, &c)
 		for id, r := range p.first {
 			if cur, seen := first[id]; !seen || r.before(cur) {
@@ -200,8 +211,9 @@ func analyzeChanges(in Input, repos map[string]*Commits) *Analysis {
 	for repo, c := range repos {
 		a.detail.graphs[repo] = newGraph(c)
 	}
+	a.setCoverage(in)
 	a.classify(in.Deployments)
-	a.walkChanges(in.BackfillFrom)
+	a.walkChanges(in.CollectedSince)
 	a.linkRecoveries()
 	a.collectPRs(in.PullRequests, in.WorkItems)
 	a.leadOff = make([]int32, len(a.deps)+1)
@@ -260,7 +272,7 @@ func (a *Analysis) classify(candidates []delivery.Deployment) {
 // commits reachable from its SHA and not from the SHA of the previous
 // successful production deployment of the same repository and environment.
 // A commit is deployed by the first deployment whose changes contain it.
-func (a *Analysis) walkChanges(backfillFrom time.Time) {
+func (a *Analysis) walkChanges(collectedSince time.Time) {
 	previous := make(map[envKey]string)
 	a.detail.changes = make([][]int32, len(a.deps))
 	for i, d := range a.detail.deps {
@@ -283,7 +295,7 @@ func (a *Analysis) walkChanges(backfillFrom time.Time) {
 			}
 		}
 		for _, n := range g.between(head, base) {
-			if base < 0 && !backfillFrom.IsZero() && g.authored[n] < backfillFrom.UnixNano() {
+			if base < 0 && !collectedSince.IsZero() && g.authored[n] < collectedSince.UnixNano() {
 				continue
 			}
 			a.detail.changes[i] = append(a.detail.changes[i], n)
@@ -353,6 +365,28 @@ func (a *Analysis) DeployedBy(repositoryID, sha string) (delivery.Deployment, bo
 
 func (a *Analysis) deploymentIndex(id string) int {
 	return slices.IndexFunc(a.deps, func(d depFact) bool { return d.id == id })
+}
+
+// setCoverage records in's project and collected-since.
+func (a *Analysis) setCoverage(in Input) {
+	a.project, a.since = in.Project, 0
+	if !in.CollectedSince.IsZero() {
+		a.since = in.CollectedSince.UnixNano()
+	}
+}
+
+// clip is the part of w the analysis's project covers: from its
+// collected-since on. Empty (From == To) when the project was not yet
+// collected in w.
+func (a *Analysis) clip(w delivery.Window) delivery.Window {
+	if a.since == 0 || a.since <= nanos(w.From) {
+		return w
+	}
+	w.From = fromNanos(a.since)
+	if !w.From.Before(w.To) {
+		w.From = w.To
+	}
+	return w
 }
 
 // inWindow returns the index range of deployments finishing in [from, to);

@@ -104,7 +104,7 @@ func TestChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Analyze(Input{BackfillFrom: h(-24), Commits: tt.commits, Deployments: tt.deployments})
+			a := Analyze(Input{CollectedSince: h(-24), Commits: tt.commits, Deployments: tt.deployments})
 			for id, want := range tt.want {
 				got := a.Changes(id)
 				slices.Sort(got)

@@ -12,17 +12,23 @@
 // figures with only one repository's commits in memory at a time.
 package metrics
 
+import "github.com/pandev-metrics/pandev/internal/delivery"
+
 // Version is the definition version of METRICS.md these computations
 // implement; every result carries it so a figure can be traced to its rules.
-const Version = "metrics-v1"
+const Version = "metrics-v2"
 
 // BandYear is the year of the DORA report whose benchmark table the bands use.
 const BandYear = 2023
 
-// Meta identifies the definitions a result was computed with.
+// Meta identifies the definitions a result was computed with and how much
+// of its window was collected.
 type Meta struct {
 	Version  string // always Version
 	BandYear int    // always BandYear
+	Coverage Coverage
 }
 
-func meta() Meta { return Meta{Version: Version, BandYear: BandYear} }
+func (s Set) meta(w delivery.Window) Meta {
+	return Meta{Version: Version, BandYear: BandYear, Coverage: s.Coverage(w)}
+}

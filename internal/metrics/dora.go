@@ -104,7 +104,7 @@ func (a *Analysis) DORA(w delivery.Window) DORA { return Set{a}.DORA(w) }
 
 // DORA computes the four keys over w across the set's analyses.
 func (s Set) DORA(w delivery.Window) DORA {
-	out := DORA{Meta: meta(), Window: w}
+	out := DORA{Meta: s.meta(w), Window: w}
 	succeeded, failures := s.deployments(w)
 	var recovered []time.Duration
 	n := 0
@@ -130,7 +130,7 @@ func (s Set) DORA(w delivery.Window) DORA {
 		}
 		recovered = r.a.recovery(r.i, &out.Recovery, recovered)
 	}
-	out.DeploymentFrequency = frequency(w, succeeded)
+	out.DeploymentFrequency = frequency(w, out.Coverage, succeeded)
 	out.LeadTime.Stats = summarizeOwned(lead)
 	out.LeadTime.Band = LeadTimeBand(out.LeadTime.Stats)
 	out.ChangeFailureRate = failureRate(failures, len(succeeded)+failed)

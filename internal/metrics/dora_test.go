@@ -167,7 +167,7 @@ func TestDORA(t *testing.T) {
 
 func checkDORA(t *testing.T, d DORA, want doraWant) {
 	t.Helper()
-	if d.Version != "metrics-v1" || d.BandYear != 2023 {
+	if d.Version != "metrics-v2" || d.BandYear != 2023 {
 		t.Errorf("meta = %+v", d.Meta)
 	}
 	if d.DeploymentFrequency.N != want.deployments {

@@ -8,8 +8,11 @@ import (
 )
 
 // frequency computes deployment frequency and its band from the successful
-// deployments of window w, in finish order.
-func frequency(w delivery.Window, succeeded []depRef) Frequency {
+// deployments of window w, in finish order. Rates divide by the covered
+// time, and the deploy-days blocks are cut from the part every project
+// covers: a week before collection is unknown, not a week without
+// deployments.
+func frequency(w delivery.Window, cov Coverage, succeeded []depRef) Frequency {
 	f := Frequency{N: len(succeeded)}
 	if f.N == 0 {
 		return f // "no data": no rate and no band
@@ -18,14 +21,15 @@ func frequency(w delivery.Window, succeeded []depRef) Frequency {
 	for j, r := range succeeded {
 		finishes[j] = r.dep().finished
 	}
-	if length := w.Duration(); length > 0 {
+	if length := cov.covered(w); length > 0 {
 		f.PerDay = new(float64(f.N) / (float64(length) / float64(day)))
 		f.PerWeek = new(float64(f.N) / (float64(length) / float64(week)))
 	}
 	f.DeployDays = deployDays(finishes)
-	var weekly, monthly []int
-	weekly = blockDeployDays(w, week, finishes)
-	monthly = blockDeployDays(w, month, finishes)
+	whole := w
+	whole.From = later(w.From, cov.Complete)
+	weekly := blockDeployDays(whole, week, finishes)
+	monthly := blockDeployDays(whole, month, finishes)
 	f.Weeks, f.Months = len(weekly), len(monthly)
 	f.WeeklyDeployDays = medianCount(weekly)
 	f.MonthlyDeployDays = medianCount(monthly)

@@ -57,7 +57,7 @@ func TestGolden(t *testing.T) {
 // etl, deployed by a build rule). Weekdays bring two PRs per repository,
 // every fifth merged without review, and one PR-less hotfix on Fridays.
 func realisticScenario() Input {
-	in := Input{BackfillFrom: t0.AddDate(0, 0, -30)}
+	in := Input{CollectedSince: t0.AddDate(0, 0, -30)}
 	repos := []struct{ project, repo, area string }{{"shop", "web", `Shop\Web`}, {"shop", "api", `Shop\Api`}, {"data", "etl", `Data`}}
 	head := map[string]string{}
 	nextItem, nextPR := 1000, 1
@@ -165,6 +165,8 @@ func realisticDeployments(day int, date time.Time, head map[string]string) []del
 
 func writeDORA(b *bytes.Buffer, d DORA) {
 	fmt.Fprintf(b, "== DORA %s (%s, bands %d)\n", windowName(d.Window), d.Version, d.BandYear)
+	fmt.Fprintf(b, "coverage: %.3f since %s complete from %s\n", d.Coverage.Share, d.Coverage.Since.Format(time.RFC3339),
+		d.Coverage.Complete.Format(time.RFC3339))
 	f := d.DeploymentFrequency
 	fmt.Fprintf(b, "deployment frequency: n=%d per-week=%s deploy-days=%d weekly-median=%s over %d weeks, monthly-median=%s over %d months, band=%s\n",
 		f.N, fnum(f.PerWeek), f.DeployDays, fnum(f.WeeklyDeployDays), f.Weeks, fnum(f.MonthlyDeployDays), f.Months, band(f.Band))

@@ -23,10 +23,11 @@ func (a *Analysis) Incidents(w delivery.Window) Incidents { return Set{a}.Incide
 
 // Incidents returns the incidents opened in w across the set.
 func (s Set) Incidents(w delivery.Window) Incidents {
-	out := Incidents{Meta: meta(), Window: w}
+	out := Incidents{Meta: s.meta(w), Window: w}
 	for _, a := range s {
+		part := a.clip(w)
 		for n, at := range a.incidents {
-			if !w.Contains(at.Incident.OpenedAt) || !w.MatchesProject(at.Incident.ProjectID) {
+			if !part.Contains(at.Incident.OpenedAt) || !w.MatchesProject(at.Incident.ProjectID) {
 				continue
 			}
 			switch j := a.incDep[n]; {

@@ -186,7 +186,7 @@ func (a *Analysis) PullRequests(w delivery.Window) PRFlow { return Set{a}.PullRe
 // turn in one reused buffer, so a year's 200k PRs cost a few megabytes
 // per request rather than a buffer per figure.
 func (s Set) PullRequests(w delivery.Window) PRFlow {
-	flow := PRFlow{Meta: meta(), Window: w}
+	flow := PRFlow{Meta: s.meta(w), Window: w}
 	factBuf := factBuffers.Get().(*[]*prFact)
 	defer factBuffers.Put(factBuf)
 	facts := (*factBuf)[:0]
@@ -261,8 +261,9 @@ func (s Set) PullRequestList(w delivery.Window) []PRFacts {
 // eachPR calls fn for the PRs merged in w that match its filters; prs are
 // sorted by merge time, so the window is a contiguous range.
 func (s Set) eachPR(w delivery.Window, fn func(*Analysis, *prFact)) {
-	from, to := nanos(w.From), nanos(w.To)
 	for _, a := range s {
+		part := a.clip(w)
+		from, to := nanos(part.From), nanos(part.To)
 		lo, _ := slices.BinarySearchFunc(a.prs, from, func(f prFact, t int64) int { return cmp.Compare(f.merged, t) })
 		hi, _ := slices.BinarySearchFunc(a.prs, to, func(f prFact, t int64) int { return cmp.Compare(f.merged, t) })
 		for i := lo; i < hi; i++ {

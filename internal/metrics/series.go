@@ -32,6 +32,9 @@ type Point struct {
 	LeadTime          Stats
 	ChangeFailureRate Rate
 	Recovery          Stats
+	// Coverage is the bucket's: a bucket before collection is unknown,
+	// not a bucket without deployments.
+	Coverage Coverage
 }
 
 // Series computes the DORA keys for each day or week bucket of w; any
@@ -41,7 +44,7 @@ func (a *Analysis) Series(w delivery.Window, iv Interval) Series { return Set{a}
 
 // Series computes the DORA keys per bucket of w across the set.
 func (s Set) Series(w delivery.Window, iv Interval) Series {
-	out := Series{Meta: meta(), Window: w, Interval: iv}
+	out := Series{Meta: s.meta(w), Window: w, Interval: iv}
 	for start := bucketStart(w.From, iv); start.Before(w.To); start = nextBucket(start, iv) {
 		sub := w
 		sub.From, sub.To = later(start, w.From), earlier(nextBucket(start, iv), w.To)
@@ -53,6 +56,7 @@ func (s Set) Series(w delivery.Window, iv Interval) Series {
 			LeadTime:          d.LeadTime.Stats,
 			ChangeFailureRate: d.ChangeFailureRate.Rate,
 			Recovery:          d.Recovery.Stats,
+			Coverage:          d.Coverage,
 		})
 	}
 	return out

@@ -54,7 +54,7 @@ func (s Set) deployments(w delivery.Window) (succeeded, failures []depRef) {
 // filters, analysis by analysis in finish order.
 func (s Set) eachDeployment(w delivery.Window, fn func(a *Analysis, i int)) {
 	for _, a := range s {
-		lo, hi := a.inWindow(w)
+		lo, hi := a.inWindow(a.clip(w))
 		for i := lo; i < hi; i++ {
 			if d := &a.deps[i]; w.Matches(a.names[d.project], a.names[d.repo]) {
 				fn(a, i)

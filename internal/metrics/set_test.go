@@ -26,7 +26,7 @@ func split(in Input, key func(project, repo string) string, withItems bool) map[
 	put := func(k string, f func(*Input)) {
 		p, ok := parts[k]
 		if !ok {
-			p = Input{Rules: in.Rules, BackfillFrom: in.BackfillFrom}
+			p = Input{Rules: in.Rules, CollectedSince: in.CollectedSince}
 		}
 		f(&p)
 		parts[k] = p

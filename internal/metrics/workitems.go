@@ -131,11 +131,12 @@ func (a *Analysis) WorkItems(w delivery.Window, f WorkItemFilter) WorkItemLeadTi
 
 // WorkItems returns the lead time of work items deployed in w across the set.
 func (s Set) WorkItems(w delivery.Window, f WorkItemFilter) WorkItemLeadTime {
-	out := WorkItemLeadTime{Meta: meta(), Window: w, Filter: f}
+	out := WorkItemLeadTime{Meta: s.meta(w), Window: w, Filter: f}
 	var spans []time.Duration
 	for _, a := range s {
+		part := a.clip(w)
 		for _, it := range a.items {
-			if !w.Contains(it.DeployedAt) || !w.MatchesProject(it.ProjectID) ||
+			if !part.Contains(it.DeployedAt) || !w.MatchesProject(it.ProjectID) ||
 				(w.Repository != "" && w.Repository != it.RepositoryID) || !f.matches(it) {
 				continue
 			}

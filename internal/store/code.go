@@ -26,6 +26,9 @@ type Project struct {
 	LastUpdateTime *time.Time
 	Selected       bool
 	SelectedAt     *time.Time
+	// CollectedSince is the start of the project's first backfill: before
+	// it nothing was collected (METRICS.md "Coverage"); nil until then.
+	CollectedSince *time.Time
 }
 
 // UpsertProject stores a project as listed by the provider, keeping the
@@ -53,15 +56,25 @@ func (q queries) SetProjectSelected(ctx context.Context, k Key, projectID string
 	return affectedOne(res, err, "project")
 }
 
+// NoteCollectedSince records that the project is collected from since on,
+// unless it already was from earlier: the instant only moves back.
+func (q queries) NoteCollectedSince(ctx context.Context, k Key, projectID string, since time.Time) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE provider_projects SET collected_since = $4
+		WHERE integration_id = $1 AND workspace_id = $2 AND project_id = $3
+			AND (collected_since IS NULL OR collected_since > $4)`,
+		k.IntegrationID, k.WorkspaceID, projectID, utc(since))
+	return mapErr(err)
+}
+
 const projectColumns = `integration_id, workspace_id, project_id, name, description, state, visibility,
-	last_update_time, selected, selected_at`
+	last_update_time, selected, selected_at, collected_since`
 
 func scanProject(r rowScanner) (Project, error) {
 	var p Project
-	var upd, sel sql.NullTime
+	var upd, sel, since sql.NullTime
 	err := r.Scan(&p.IntegrationID, &p.WorkspaceID, &p.ProjectID, &p.Name, &p.Description, &p.State,
-		&p.Visibility, &upd, &p.Selected, &sel)
-	p.LastUpdateTime, p.SelectedAt = timePtr(upd), timePtr(sel)
+		&p.Visibility, &upd, &p.Selected, &sel, &since)
+	p.LastUpdateTime, p.SelectedAt, p.CollectedSince = timePtr(upd), timePtr(sel), timePtr(since)
 	if err == sql.ErrNoRows {
 		return p, notFound("project")
 	}

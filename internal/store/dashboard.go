@@ -82,11 +82,14 @@ type DataParts struct {
 	// Repositories fingerprints each repository's commits, PRs and
 	// deployments; "" holds the deployments of no repository.
 	Repositories map[string]string
+	// CollectedSince is the project's collected-since instant (zero when
+	// not recorded): coverage and the first change sets depend on it.
+	CollectedSince time.Time
 }
 
 // Equal reports whether two projects' fingerprints are the same.
 func (p DataParts) Equal(o DataParts) bool {
-	return p.Commits == o.Commits && p.PullRequests == o.PullRequests && p.Deployments == o.Deployments &&
+	return p.CollectedSince.Equal(o.CollectedSince) && p.Commits == o.Commits && p.PullRequests == o.PullRequests && p.Deployments == o.Deployments &&
 		p.WorkItems == o.WorkItems && p.Runs == o.Runs && maps.Equal(p.Repositories, o.Repositories)
 }
 
@@ -156,7 +159,24 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 		p.Deployments += p.Runs
 		out[id] = p
 	}
-	return out, nil
+	// Collected-since: a selected project without rows yet is a part too
+	// (its figures are "no data" over a covered window, not unknown).
+	rows, err := q.q.QueryContext(ctx, `SELECT project_id, collected_since FROM provider_projects
+		WHERE workspace_id = $1 AND collected_since IS NOT NULL`, workspaceID)
+	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
+		var project string
+		var since sql.NullTime
+		if err := r.Scan(&project, &since); err != nil {
+			return struct{}{}, mapErr(err)
+		}
+		p := out[project]
+		if t := since.Time.UTC(); p.CollectedSince.IsZero() || t.Before(p.CollectedSince) {
+			p.CollectedSince = t
+		}
+		out[project] = p
+		return struct{}{}, nil
+	})
+	return out, err
 }
 
 // Scope is a project of a workspace with its repositories, for filters.

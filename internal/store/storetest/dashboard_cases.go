@@ -237,6 +237,16 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	if v2 == v1 || p2.Deployments == p1.Deployments {
 		t.Fatal("a finished deployment must change the version and its part")
 	}
+	// Collected-since is part of the project's fingerprint.
+	eq(t, "no collected-since yet", p2.CollectedSince.IsZero(), true)
+	must(t, db.UpsertProject(ctx, store.Project{Key: f.key, ProjectID: "p1", Name: "Shop"}))
+	must(t, db.SetProjectSelected(ctx, f.key, "p1", true, t0))
+	must(t, db.NoteCollectedSince(ctx, f.key, "p1", t0.AddDate(0, 0, -30)))
+	eq(t, "collected-since read", parts().CollectedSince.Equal(t0.AddDate(0, 0, -30)), true)
+	eq(t, "collected-since moves the parts", parts().Equal(p2), false)
+	must(t, db.NoteCollectedSince(ctx, f.key, "p1", t0.AddDate(0, 0, 1))) // later: kept
+	eq(t, "collected-since kept", parts().CollectedSince.Equal(t0.AddDate(0, 0, -30)), true)
+	p2 = parts()
 
 	// A processed webhook event moves the version.
 	_, err := db.InsertInboxEvent(ctx, store.InboxEvent{Key: f.key, EventID: "e1", EventType: "git.push", Payload: "{}", ReceivedAt: t0})
