@@ -227,18 +227,18 @@ type PullRequestReport struct {
 	Window            WindowJSON `json:"window"`
 	Coverage
 
-	Merged              int        `json:"merged"`
-	MergedWithoutReview int        `json:"merged_without_review"`
-	Coding              Figure     `json:"coding"`
-	Pickup              Figure     `json:"pickup"`
-	Review              Figure     `json:"review"`
-	Deploy              Figure     `json:"deploy"`
-	Cycle               Figure     `json:"cycle"`
-	Size                Figure     `json:"size"`
-	Comments            Figure     `json:"comments"`
-	Reviewers           Figure     `json:"reviewers"`
-	Approvals           Figure     `json:"approvals"`
-	WorkItemLinked      Figure     `json:"work_item_linked"`
+	Merged              int    `json:"merged"`
+	MergedWithoutReview int    `json:"merged_without_review"`
+	Coding              Figure `json:"coding"`
+	Pickup              Figure `json:"pickup"`
+	Review              Figure `json:"review"`
+	Deploy              Figure `json:"deploy"`
+	Cycle               Figure `json:"cycle"`
+	Size                Figure `json:"size"`
+	Comments            Figure `json:"comments"`
+	Reviewers           Figure `json:"reviewers"`
+	Approvals           Figure `json:"approvals"`
+	WorkItemLinked      Figure `json:"work_item_linked"`
 }
 
 func pullRequestReport(a metrics.Set, w delivery.Window) PullRequestReport {
@@ -266,9 +266,9 @@ type WorkItemReport struct {
 	DefinitionVersion string     `json:"definition_version"`
 	Window            WindowJSON `json:"window"`
 	Coverage
-	AreaPath          string     `json:"area_path,omitempty"`
-	Types             []string   `json:"types,omitempty"`
-	LeadTime          Figure     `json:"lead_time"`
+	AreaPath string   `json:"area_path,omitempty"`
+	Types    []string `json:"types,omitempty"`
+	LeadTime Figure   `json:"lead_time"`
 }
 
 func workItemReport(a metrics.Set, w delivery.Window, f metrics.WorkItemFilter) WorkItemReport {

@@ -56,22 +56,22 @@ func Static(w http.ResponseWriter, r *http.Request) error {
 // PageData is what the dashboard template shows.
 type PageData struct {
 	web.Chrome
-	Filters    Filters
-	Scopes     []store.Scope
-	Empty      bool // no deployments and no merged PRs at all yet
-	Window     string
+	Filters Filters
+	Scopes  []store.Scope
+	Empty   bool // no deployments and no merged PRs at all yet
+	Window  string
 	// Coverage says since when data was collected and how much of the
 	// window that covers ("data since 5 Nov 2026, 27 % of this window").
 	Coverage string
 	// Definitions is the METRICS.md version the figures follow.
 	Definitions string
 	Version     string
-	EventsPath string
-	Static     string
-	Tiles      []Tile
-	Charts     []template.HTML
-	Flow       Flow
-	Drill      Drill
+	EventsPath  string
+	Static      string
+	Tiles       []Tile
+	Charts      []template.HTML
+	Flow        Flow
+	Drill       Drill
 }
 
 // Filters are the filter form's values, as in the URL.

@@ -34,10 +34,10 @@ func buckets(w delivery.Window, iv metrics.Interval) []delivery.Window {
 
 // SeriesReport is the answer of GET /api/v1/metrics/{kind}/series.
 type SeriesReport struct {
-	DefinitionVersion string        `json:"definition_version"`
-	Kind              string        `json:"kind"`
-	Interval          string        `json:"interval"`
-	Window            WindowJSON    `json:"window"`
+	DefinitionVersion string     `json:"definition_version"`
+	Kind              string     `json:"kind"`
+	Interval          string     `json:"interval"`
+	Window            WindowJSON `json:"window"`
 	Coverage
 	Points []SeriesPoint `json:"points"`
 }

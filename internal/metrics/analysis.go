@@ -24,8 +24,8 @@ type Input struct {
 	// only commits authored from then on, never history from before
 	// onboarding. Zero means collected forever (no limit).
 	CollectedSince time.Time
-	Commits      []delivery.Commit
-	PullRequests []delivery.PullRequest
+	Commits        []delivery.Commit
+	PullRequests   []delivery.PullRequest
 	// Deployments are candidates; Analyze classifies them with Rules.
 	Deployments []delivery.Deployment
 	WorkItems   []delivery.WorkItem
