@@ -144,6 +144,38 @@ func (c *Client) WorkItems(ctx context.Context, project string, ids []int, o Wor
 	return out, nil
 }
 
+// WorkItemUpdate is one update of a work item (Updates_List): the fields
+// it changed, each with its old and new value.
+type WorkItemUpdate struct {
+	ID          int                    `json:"id"`
+	Rev         int                    `json:"rev"`
+	RevisedDate Time                   `json:"revisedDate"`
+	Fields      map[string]FieldChange `json:"fields"`
+}
+
+// FieldChange is a field's value before and after an update.
+type FieldChange struct {
+	OldValue any `json:"oldValue"`
+	NewValue any `json:"newValue"`
+}
+
+// updatesPageSize is the $top of the updates list; the service returns at
+// most 200 per page (an inference: the spec gives no maximum).
+const updatesPageSize = 200
+
+// WorkItemUpdates lists a work item's updates, oldest first ($top/$skip).
+// It needs Work Items: Read only, and tells when the item changed state
+// where its fields carry no ResolvedDate or ClosedDate.
+func (c *Client) WorkItemUpdates(ctx context.Context, project string, id int) ([]WorkItemUpdate, error) {
+	var out []WorkItemUpdate
+	r := call{ep: epWorkItemUpdates, method: http.MethodGet, path: projectPrefix(project) + "_apis/wit/workItems/" + strconv.Itoa(id) + "/updates"}
+	err := walkTopSkip(ctx, c, r, "$top", "$skip", updatesPageSize, 0, func(page []WorkItemUpdate) error {
+		out = append(out, page...)
+		return nil
+	})
+	return out, err
+}
+
 func projectPrefix(project string) string {
 	if project == "" {
 		return ""

@@ -83,6 +83,7 @@ func routeTable() []route {
 		{method: "GET", pattern: "{project?}/_apis/wit/workItems", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", h: hWorkItems},
 		{method: "GET", pattern: "{project?}/_apis/wit/workItems/{id}", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", h: hWorkItem},
 		{method: "PATCH", pattern: "{project?}/_apis/wit/workItems/{id}", loc: "72c7ddf8-2cdc-4f60-90cd-ab71c14a399b", h: hWorkItemPatch},
+		{method: "GET", pattern: "{project?}/_apis/wit/workItems/{id}/updates", loc: "6570bf97-d02c-4a91-8d93-3abe9895b1a9", h: hWorkItemUpdates},
 		{method: "POST", pattern: "{project?}/_apis/wit/artifactUriQuery", loc: "a9a9aa7a-8c09-44d3-ad1b-46e855c1e3d3", h: hArtifactURIQuery},
 
 		// Service hooks (organization level).

@@ -133,6 +133,10 @@ var specErrata = []struct {
 	// are any JSON (numbers, strings, booleans, identities).
 	{"WorkItem", "fields", anyValues, `wit.workitems.list.expand-all.json: "System.Id": 297, "System.Title": "…"`},
 	{"Link", "attributes", anyValues, `wit.workitems.list.expand-all.json: "attributes": {"isLocked": false, …}`},
+	// object documented as an object; a field's old and new values are any
+	// JSON, like the fields of a work item.
+	{"WorkItemFieldUpdate", "newValue", anyJSON, `events/workitem.updated.json: "System.State": {"oldValue": "New", "newValue": "Approved"}`},
+	{"WorkItemFieldUpdate", "oldValue", anyJSON, `events/workitem.updated.json: "System.Rev": {"oldValue": "1", "newValue": "2"}`},
 	// Enum values sent in PascalCase.
 	{"Deployment", "operationStatus", pascalCaseToo, `release.deployments.list.json: "operationStatus": "PhaseFailed"`},
 	// DateTime.MinValue without an offset.
@@ -147,6 +151,8 @@ func anyValues(s *openapi3.Schema) {
 	yes := true
 	s.AdditionalProperties = openapi3.AdditionalProperties{Has: &yes}
 }
+
+func anyJSON(s *openapi3.Schema) { s.Type = nil }
 
 func pascalCaseToo(s *openapi3.Schema) {
 	for _, v := range slices.Clone(s.Enum) {

@@ -796,6 +796,15 @@ func (s *syncer) readWorkItems(ctx context.Context, cp *checkpoint, project stri
 			return err
 		}
 		cp.Pages += int64(nb)
+		var read []*azdo.WorkItem
+		for _, ws := range got {
+			for i := range ws {
+				read = append(read, &ws[i])
+			}
+		}
+		if err := s.resolveFromUpdates(ctx, read); err != nil {
+			return err
+		}
 		var evs []event
 		var items []fingerprinted
 		at := s.c.now()

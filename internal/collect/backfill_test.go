@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -30,6 +31,8 @@ type callCounter struct {
 	base    http.RoundTripper
 	n, n429 atomic.Int64
 	wiql    atomic.Int64 // WIQL queries
+	updates atomic.Int64 // work item update lists
+	updated map[string]int // work item id → update lists read
 	// cancelAtWiql, when set, cancels the context when the n-th WIQL query
 	// goes out.
 	cancelAtWiql atomic.Int64
@@ -70,6 +73,15 @@ func (c *callCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.areas[area(r.URL.Path)]++
 	c.mu.Unlock()
+	if p := strings.ToLower(r.URL.Path); strings.HasSuffix(p, "/updates") {
+		c.updates.Add(1)
+		c.mu.Lock()
+		if c.updated == nil {
+			c.updated = map[string]int{}
+		}
+		c.updated[path.Base(path.Dir(p))]++
+		c.mu.Unlock()
+	}
 	if strings.HasSuffix(strings.ToLower(r.URL.Path), "/_apis/wit/wiql") {
 		if w := c.wiql.Add(1); w == c.cancelAtWiql.Load() {
 			c.mu.Lock()
@@ -612,14 +624,44 @@ func (e *simEnv) compareWithTruth(from time.Time) {
 	got, want = nil, nil
 	for _, w := range wis {
 		if !w.IsDeleted {
-			got = append(got, fmt.Sprintf("%d %s %s %q %s %s", w.WorkItemID, w.Type, w.State, w.Tags, secp(&w.CreatedAt), secp(&w.ChangedAt)))
+			got = append(got, fmt.Sprintf("%d %s %s %q %s %s resolved %s closed %s", w.WorkItemID, w.Type, w.State, w.Tags,
+				secp(&w.CreatedAt), secp(&w.ChangedAt), secp(w.ResolvedAt), secp(w.ClosedAt)))
 		}
 	}
 	for _, w := range e.truth("work_items", from) {
-		want = append(want, fmt.Sprintf("%s %s %s %q %s %s", str(w["id"]), str(w["type"]), str(w["state"]), str(w["tags"]),
-			sec(w["created"]), sec(w["changed"])))
+		resolved, closed := truthResolution(w["revisions"].([]any))
+		want = append(want, fmt.Sprintf("%s %s %s %q %s %s resolved %s closed %s", str(w["id"]), str(w["type"]), str(w["state"]),
+			str(w["tags"]), sec(w["created"]), sec(w["changed"]), sec(resolved), sec(closed)))
 	}
 	check("work items", got, want)
+}
+
+// truthResolution replays a truth work item's revisions by METRICS.md
+// (Incident): resolved at the first change into Resolved, closed at the
+// change into Closed, both cleared when it goes back to New or Active.
+// Whether the service's fields carried the dates does not matter.
+func truthResolution(revs []any) (resolved, closed any) {
+	prev := ""
+	for _, r := range revs {
+		m := toMap(r)
+		state := fmt.Sprint(m["state"])
+		if state != prev {
+			switch state {
+			case "New", "Active":
+				resolved, closed = nil, nil
+			case "Resolved":
+				if prev != "Closed" && resolved == nil {
+					resolved = m["date"]
+				}
+			case "Closed":
+				if closed == nil {
+					closed = m["date"]
+				}
+			}
+		}
+		prev = state
+	}
+	return resolved, closed
 }
 
 func mustInt(s string) int64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -80,5 +81,58 @@ func TestIncidentResolvedByWebhook(t *testing.T) {
 		if w := item(); w.ResolvedAt != nil || w.ClosedAt != nil {
 			t.Fatalf("reopened item still resolved: %v %v", w.ResolvedAt, w.ClosedAt)
 		}
+	})
+}
+
+// TestBackfillResolvesFromUpdates: a third of the simulator's work items
+// carry no ResolvedDate or ClosedDate (their type's process sets none). The
+// backfill reads the updates of exactly those that are resolved or closed,
+// stores the time of the state change as the resolution (compareWithTruth
+// replays the truth's revisions), and a reconcile that finds them at the
+// same revision does not read their updates again.
+func TestBackfillResolvesFromUpdates(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := newSim(t, "small")
+		e := newSimEnv(t, db, sim, "acme", time.Now)
+		ctx := context.Background()
+		if err := e.backfill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		from := e.window()
+		e.compareWithTruth(from)
+		// Items resolved or closed whose fields lack the date: ids divisible
+		// by 3 (the simulator's rule). Those changed in the window must have
+		// been read; nothing else may be (items linked from the window's
+		// commits and PRs are read too, whatever their change date).
+		dateless := map[string]bool{}
+		for _, w := range e.truth("work_items", time.Time{}) {
+			id, state := fmt.Sprint(w["id"]), fmt.Sprint(w["state"])
+			if n, _ := strconv.Atoi(id); n%3 == 0 && (state == "Resolved" || state == "Closed") {
+				dateless[id] = true
+			}
+		}
+		read := e.calls.updated
+		for _, w := range e.truth("work_items", from) {
+			if id := fmt.Sprint(w["id"]); dateless[id] && read[id] == 0 {
+				t.Errorf("item %s is %s without a date, its updates were not read", id, w["state"])
+			}
+		}
+		for id, n := range read {
+			if !dateless[id] {
+				t.Errorf("the updates of item %s were read though its fields carry the dates", id)
+			}
+			if n > 1 {
+				t.Logf("item %s: updates read %d times", id, n)
+			}
+		}
+		t.Logf("%d update lists read for %d items", e.calls.updates.Load(), len(read))
+		e.calls.updates.Store(0)
+		if _, err := e.c.Reconcile(ctx, e.key.IntegrationID); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.calls.updates.Load(); n != 0 {
+			t.Errorf("a reconcile read %d update lists of items stored at the same revision", n)
+		}
+		e.compareWithTruth(from)
 	})
 }

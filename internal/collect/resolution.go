@@ -1,0 +1,124 @@
+package collect
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// The date fields a state change sets where the work item type has the
+// rules for them; not every process and type does.
+const (
+	fieldResolvedDate = "Microsoft.VSTS.Common.ResolvedDate"
+	fieldClosedDate   = "Microsoft.VSTS.Common.ClosedDate"
+)
+
+// lacksResolution reports whether a work item is resolved or closed without
+// the date field that says since when.
+func lacksResolution(w *azdo.WorkItem) bool {
+	switch stateCategory(w.Field("System.State")) {
+	case "Resolved":
+		return w.Fields[fieldResolvedDate] == nil
+	case "Completed":
+		return w.Fields[fieldClosedDate] == nil
+	}
+	return false
+}
+
+// resolveFromUpdates gives the items read in a backfill or reconcile that
+// are resolved or closed without ResolvedDate or ClosedDate those dates from
+// their updates (Work Items: Read is enough): the time of the state change
+// into a Resolved or Completed state category (METRICS.md, Incident), as a
+// webhook's update tells it. An item stored at the same revision is not
+// asked again: the store kept the times it had. One call per item that
+// needs it, fanned out like the batch reads.
+func (s *syncer) resolveFromUpdates(ctx context.Context, items []*azdo.WorkItem) error {
+	var need []*azdo.WorkItem
+	var keys []string
+	for _, w := range items {
+		if lacksResolution(w) {
+			need = append(need, w)
+			keys = append(keys, strconv.Itoa(w.ID))
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	stored, err := s.c.db.StoredFingerprints(ctx, store.SyncWorkItem, s.key.IntegrationID, keys)
+	if err != nil {
+		return err
+	}
+	todo := need[:0]
+	for _, w := range need {
+		if stored[strconv.Itoa(w.ID)] != strconv.Itoa(w.Rev) {
+			todo = append(todo, w)
+		}
+	}
+	return parallel(ctx, len(todo), s.fanout, func(ctx context.Context, i int) error {
+		w := todo[i]
+		ups, err := s.client.WorkItemUpdates(ctx, "", w.ID)
+		if err != nil {
+			return err
+		}
+		resolved, closed := transitionsOf(ups)
+		if resolved != nil && w.Fields[fieldResolvedDate] == nil {
+			w.Fields[fieldResolvedDate] = resolved.Format(time.RFC3339Nano)
+		}
+		if closed != nil && w.Fields[fieldClosedDate] == nil {
+			w.Fields[fieldClosedDate] = closed.Format(time.RFC3339Nano)
+		}
+		return nil
+	})
+}
+
+// transitionsOf replays a work item's updates, oldest first, as the store
+// replays webhook updates: the first change into a Resolved (or Completed)
+// state category resolves (closes) the item at that update's ChangedDate,
+// or at the date field the update set; a change back to a Proposed or In
+// Progress state reopens it. It returns the times in force after the last
+// update.
+func transitionsOf(ups []azdo.WorkItemUpdate) (resolved, closed *time.Time) {
+	for _, u := range ups {
+		st, ok := u.Fields["System.State"]
+		if !ok {
+			continue
+		}
+		before, after := stateCategory(text(st.OldValue)), stateCategory(text(st.NewValue))
+		at := changeTime(u, "System.ChangedDate")
+		switch after {
+		case "Proposed", "InProgress":
+			resolved, closed = nil, nil
+		case "Resolved":
+			if before != "Resolved" && before != "Completed" && resolved == nil {
+				resolved = firstTime(changeTime(u, fieldResolvedDate), at)
+			}
+		case "Completed":
+			if before != "Completed" && closed == nil {
+				closed = firstTime(changeTime(u, fieldClosedDate), at)
+			}
+		}
+	}
+	return resolved, closed
+}
+
+// changeTime is a date field's new value in an update; nil when absent.
+func changeTime(u azdo.WorkItemUpdate, field string) *time.Time {
+	c, ok := u.Fields[field]
+	if !ok {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, text(c.NewValue))
+	if err != nil {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func text(v any) string {
+	s, _ := v.(string)
+	return s
+}
