@@ -664,7 +664,7 @@ func (s *syncer) environmentDeployments(ctx context.Context, cp *checkpoint) err
 
 func (s *syncer) envDeployment(env azdo.Environment, r azdo.EnvironmentDeploymentRecord) store.Deployment {
 	return store.Deployment{Key: s.key, DeploymentKey: fmt.Sprintf("env:%d", r.ID), ProjectID: s.project.ProjectID,
-		Source: "environment", Environment: env.Name, IsProduction: s.rules.Production.MatchString(env.Name),
+		Source: "environment", Environment: env.Name, IsProduction: toProduction(s.rules, env.Name),
 		Result: r.Result, RunID: int64(r.Owner.ID), StartedAt: timePtr(r.StartTime), FinishedAt: timePtr(r.FinishTime)}
 }
 

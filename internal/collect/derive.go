@@ -141,7 +141,7 @@ func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, ru
 				env := stageEnvironment(st.Name)
 				out = append(out, store.Deployment{Key: r.Key, DeploymentKey: fmt.Sprintf("stage:%d:%s", r.RunID, st.RecordID),
 					ProjectID: r.ProjectID, Source: "environment", RepoID: r.RepoID, Environment: env,
-					IsProduction: rules.Production.MatchString(env), Result: st.Result, RunID: r.RunID, SHA: r.SourceVersion,
+					IsProduction: toProduction(rules, env), Result: st.Result, RunID: r.RunID, SHA: r.SourceVersion,
 					StartedAt: st.StartedAt, FinishedAt: firstTime(st.FinishedAt, r.FinishedAt)})
 			}
 			continue
@@ -149,21 +149,29 @@ func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, ru
 		if r.FinishedAt == nil {
 			continue // a deploy stage counts when it finishes; the run itself when it does
 		}
-		tags := strings.Split(r.Tags, ",")
-		matches := rules.Deployment.MatchString(r.DefinitionName)
-		prod := rules.Production.MatchString(r.DefinitionName)
-		for _, t := range tags {
-			matches = matches || t != "" && rules.Deployment.MatchString(t)
-			prod = prod || t != "" && rules.Production.MatchString(t)
+		cand := delivery.Deployment{Source: delivery.SourceBuildRule, Pipeline: r.DefinitionName}
+		for _, st := range r.Stages {
+			cand.Stages = append(cand.Stages, st.Name)
 		}
-		if !matches {
+		if r.Tags != "" {
+			cand.Tags = strings.Split(r.Tags, ",")
+		}
+		cand, ok := rules.Classify(cand)
+		if !ok {
 			continue
 		}
 		out = append(out, store.Deployment{Key: r.Key, DeploymentKey: fmt.Sprintf("build:%d", r.RunID), ProjectID: r.ProjectID,
-			Source: "build", RepoID: r.RepoID, Environment: r.DefinitionName, IsProduction: prod, Result: r.Result,
+			Source: "build", RepoID: r.RepoID, Environment: cand.Environment, IsProduction: cand.Production, Result: r.Result,
 			RunID: r.RunID, SHA: r.SourceVersion, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt})
 	}
 	return out
+}
+
+// toProduction says whether a deployment to env is to production, by the
+// classification the metrics apply (delivery.Rules.Classify).
+func toProduction(rules delivery.Rules, env string) bool {
+	d, _ := rules.Classify(delivery.Deployment{Source: delivery.SourceEnvironment, Environment: env})
+	return d.Production
 }
 
 // ranTo reports whether a stage actually ran to an outcome (a skipped or

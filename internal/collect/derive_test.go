@@ -67,9 +67,16 @@ func TestDeriveDeployments(t *testing.T) {
 		{name: "plain build matching the deployment rule by definition name",
 			runs: []store.PipelineRun{run(4, "web-release", "", at(9), stage("Build", "succeeded", 1))},
 			want: []string{"build:4 web-release false succeeded sha4"}},
-		{name: "plain build matching by tag, production by tag",
+		// METRICS.md: production when the matched name matches the production
+		// rule. "prod" alone is no deployment name, so the run deploys by
+		// "deploy", which is not production (the collector used to say
+		// production here while the metrics said not: one classification now).
+		{name: "plain build matching by tag: the matched name is its environment",
 			runs: []store.PipelineRun{run(5, "nightly", "deploy,prod", at(9))},
-			want: []string{"build:5 nightly true succeeded sha5"}},
+			want: []string{"build:5 deploy false succeeded sha5"}},
+		{name: "plain build matching by a tag that names production",
+			runs: []store.PipelineRun{run(9, "nightly", "ci,deploy-prod", at(9))},
+			want: []string{"build:9 deploy-prod true succeeded sha9"}},
 		{name: "a build matching nothing is not a deployment",
 			runs: []store.PipelineRun{run(6, "unit-tests", "ci", at(9), stage("Test", "succeeded", 1))}},
 		{name: "a run still going is not a deployment yet",

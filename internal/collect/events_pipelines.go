@@ -254,7 +254,7 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 	rules := store.ParseSettings(in.Settings).RulesOrDefault()
 	return "", tx.UpsertDeployment(ctx, store.Deployment{Key: ev.Key,
 		DeploymentKey: fmt.Sprintf("release:%d:%d:%d", releaseID, env.ID, attempt), ProjectID: ev.ProjectID,
-		Source: "release", Environment: env.Name, IsProduction: rules.Production.MatchString(env.Name),
+		Source: "release", Environment: env.Name, IsProduction: toProduction(rules, env.Name),
 		Result: releaseResult(status), StartedAt: started, FinishedAt: &finished})
 }
 

@@ -62,6 +62,66 @@ func NewRules(deployment, production string, incident IncidentRule, window time.
 	return r, nil
 }
 
+// OrDefaults fills what a zero Rules value leaves out with METRICS.md's
+// defaults, so that callers (and tests) can pass Rules{}.
+func (r Rules) OrDefaults() Rules {
+	def := DefaultRules()
+	if r.Deployment == nil {
+		r.Deployment = def.Deployment
+	}
+	if r.Production == nil {
+		r.Production = def.Production
+	}
+	if r.Incident.empty() {
+		r.Incident = def.Incident
+	}
+	if r.AttributionWindow <= 0 {
+		r.AttributionWindow = def.AttributionWindow
+	}
+	return r
+}
+
+// Classify applies the deployment and production rules to one candidate
+// (METRICS.md "Deployment"), the one classification the collector (which
+// stores deployments) and the metrics (which count them) share. A
+// SourceBuildRule candidate is a deployment by the first of its names
+// (definition, stages, tags, in that order) that matches the deployment
+// rule, preferring one that also matches the production rule, so that
+// "Deploy prod" in a stage makes a run called "web-deploy" a production
+// deployment; that name becomes its environment, and ok is false when no
+// name matches. Any candidate is to production when its environment
+// matches the production rule. Outcomes are not judged here.
+func (r Rules) Classify(d Deployment) (out Deployment, ok bool) {
+	r = r.OrDefaults()
+	if d.Source == SourceBuildRule {
+		name, found := r.matchedName(d)
+		if !found {
+			return d, false
+		}
+		d.Environment = name
+	}
+	d.Production = r.Production.MatchString(d.Environment)
+	return d, true
+}
+
+// matchedName picks the name a build-rule candidate is a deployment by.
+func (r Rules) matchedName(d Deployment) (string, bool) {
+	names := append(append([]string{d.Pipeline}, d.Stages...), d.Tags...)
+	first, found := "", false
+	for _, n := range names {
+		if n == "" || !r.Deployment.MatchString(n) {
+			continue
+		}
+		if r.Production.MatchString(n) {
+			return n, true
+		}
+		if !found {
+			first, found = n, true
+		}
+	}
+	return first, found
+}
+
 // IncidentRule says which work items are incidents: any item whose type is
 // in Types, or an item whose type is in TaggedTypes and that carries Tag.
 // Types and tags compare case-insensitively.

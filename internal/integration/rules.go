@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
-	"github.com/pandev-metrics/pandev/internal/metrics"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -64,8 +63,8 @@ func (s *Service) PreviewRules(ctx context.Context, workspaceID string, st Setti
 			cand.Stages = append(cand.Stages, st.Name)
 		}
 		m := RunMatch{ID: r.RunID, Definition: r.DefinitionName}
-		if got := metrics.Classify(rules, []delivery.Deployment{cand}); len(got) == 1 {
-			m.Deployment, m.MatchedName, m.Production = true, got[0].Environment, got[0].Production
+		if got, ok := rules.Classify(cand); ok {
+			m.Deployment, m.MatchedName, m.Production = true, got.Environment, got.Production
 		}
 		out.Runs = append(out.Runs, m)
 	}
@@ -81,7 +80,8 @@ func (s *Service) PreviewRules(ctx context.Context, workspaceID string, st Setti
 		}
 	}
 	for name, n := range counts {
-		out.Environments = append(out.Environments, EnvironmentMatch{Name: name, Production: rules.Production.MatchString(name), Count: n})
+		env, _ := rules.Classify(delivery.Deployment{Source: delivery.SourceEnvironment, Environment: name})
+		out.Environments = append(out.Environments, EnvironmentMatch{Name: name, Production: env.Production, Count: n})
 	}
 	sort.Slice(out.Environments, func(i, j int) bool { return out.Environments[i].Name < out.Environments[j].Name })
 	return out, nil
