@@ -30,8 +30,8 @@ import (
 type callCounter struct {
 	base    http.RoundTripper
 	n, n429 atomic.Int64
-	wiql    atomic.Int64 // WIQL queries
-	updates atomic.Int64 // work item update lists
+	wiql    atomic.Int64   // WIQL queries
+	updates atomic.Int64   // work item update lists
 	updated map[string]int // work item id → update lists read
 	// cancelAtWiql, when set, cancels the context when the n-th WIQL query
 	// goes out.
