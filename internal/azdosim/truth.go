@@ -56,8 +56,8 @@ func (w window) projects(o *org) []*project {
 // Truth counts items per kind in the window (GET /_sim/truth).
 func (s *Sim) Truth(project, from, to string) (map[string]any, error) {
 	o := s.org
-	o.mu.RLock()
-	defer o.mu.RUnlock()
+	o.mu.Lock() // a PR's threads are made on first reading
+	defer o.mu.Unlock()
 	w, err := s.window(project, from, to)
 	if err != nil {
 		return nil, err
@@ -83,8 +83,8 @@ func (s *Sim) Truth(project, from, to string) (map[string]any, error) {
 // TruthItems lists the items of one kind in the window (GET /_sim/truth/{kind}).
 func (s *Sim) TruthItems(kind, project, from, to string) (map[string]any, error) {
 	o := s.org
-	o.mu.RLock()
-	defer o.mu.RUnlock()
+	o.mu.Lock() // a PR's threads are made on first reading
+	defer o.mu.Unlock()
 	w, err := s.window(project, from, to)
 	if err != nil {
 		return nil, err
@@ -117,8 +117,13 @@ func (s *Sim) truthItems(kind string, w window) []any {
 						return
 					}
 					seen[sha] = true
-					out = append(out, obj{"project": p.Name, "repository": r.Name, "commit_id": sha, "branch": branch,
-						"author_email": o.idents[c.author].Email, "author_date": timeStr(c.authorAt()), "work_item": int(c.wi),
+					var parents []any
+					for _, p := range s.parents(x) {
+						parents = append(parents, p)
+					}
+					out = append(out, obj{"project": p.Name, "repository": r.Name, "repository_id": r.ID, "commit_id": sha,
+						"branch": branch, "author_email": o.idents[c.author].Email, "author_date": timeStr(c.authorAt()),
+						"committer_date": timeStr(c.at), "parents": nonNil(parents), "work_item": int(c.wi),
 						"merge_of_pull_request": int(c.pr)})
 				}
 				for i := r.commitAtOrAfter(max64(w.from, 0)); i < len(r.commits); i++ {
@@ -196,8 +201,16 @@ func (s *Sim) truthItems(kind string, w window) []any {
 				for _, r := range wi.revs {
 					revs = append(revs, obj{"state": r.state, "date": timeStr(r.at)})
 				}
-				out = append(out, obj{"project": p.Name, "id": wi.ID, "type": wi.typ, "state": wi.state(), "tags": wi.tags,
-					"created": timeStr(wi.created()), "changed": timeStr(wi.changed()), "revisions": revs})
+				var commits, prs []any
+				for _, c := range wi.commits {
+					commits = append(commits, c.repo.ID+":"+o.sha(c.repo, c.idx))
+				}
+				for _, id := range wi.prs {
+					prs = append(prs, int(id))
+				}
+				out = append(out, obj{"project": p.Name, "project_id": p.ID, "id": wi.ID, "type": wi.typ, "state": wi.state(),
+					"tags": wi.tags, "created": timeStr(wi.created()), "changed": timeStr(wi.changed()), "revisions": revs,
+					"commits": nonNil(commits), "pull_requests": nonNil(prs)})
 			}
 		}
 	}
@@ -214,9 +227,40 @@ func (s *Sim) truthPR(pr *pullRequest) obj {
 	for _, w := range pr.workItems {
 		wis = append(wis, int(w))
 	}
-	out := obj{"project": pr.repo.proj.Name, "repository": pr.repo.Name, "id": pr.ID, "status": pr.status, "is_draft": pr.draft,
-		"created": timeStr(pr.created), "closed": timeStr(pr.closed), "created_by": o.idents[pr.createdBy].Email,
-		"reviewers": nonNil(revs), "work_items": nonNil(wis), "commits": int(pr.nCommits)}
+	// Its commits with their author dates, and the first review activity:
+	// a comment or a vote by someone other than the author.
+	var commits []any
+	for _, c := range s.prCommits(pr) {
+		c := c.(obj)
+		commits = append(commits, obj{"commit_id": c["commitId"], "author_date": c["author"].(obj)["date"]})
+	}
+	o.ensureThreads(pr)
+	author := o.idents[pr.createdBy].ID
+	var first int64
+	note := func(at int64) {
+		if at != 0 && (first == 0 || at < first) {
+			first = at
+		}
+	}
+	for _, t := range pr.threads {
+		if t.isSystem || t.deleted {
+			continue
+		}
+		for _, c := range t.comments {
+			if c.author != 0xffff && o.idents[c.author].ID != author && c.kind == "text" {
+				note(c.published)
+			}
+		}
+	}
+	for _, rv := range pr.reviewers {
+		if rv.vote != 0 && o.idents[rv.ident].ID != author {
+			note(rv.votedAt)
+		}
+	}
+	out := obj{"project": pr.repo.proj.Name, "repository": pr.repo.Name, "repository_id": pr.repo.ID, "id": pr.ID,
+		"status": pr.status, "is_draft": pr.draft, "created": timeStr(pr.created), "closed": timeStr(pr.closed),
+		"created_by": o.idents[pr.createdBy].Email, "reviewers": nonNil(revs), "work_items": nonNil(wis),
+		"commits": int(pr.nCommits), "commit_list": nonNil(commits), "first_review": timeStr(first)}
 	if pr.mergeIdx >= 0 {
 		out["merge_commit"] = o.sha(pr.repo, pr.mergeIdx)
 	}
@@ -234,9 +278,16 @@ func (s *Sim) truthRun(b *build) obj {
 			stages[n] = r
 		}
 	}
+	stageFinish := obj{}
+	for i, n := range stageNames {
+		if b.stages[i] != stNotRun && b.stageEnd[i] != 0 {
+			stageFinish[n] = timeStr(b.stageEnd[i])
+		}
+	}
 	return obj{"project": b.pipe.proj.Name, "id": b.ID, "pipeline": b.pipe.Name, "status": b.status, "result": b.result,
 		"reason": b.reason, "branch": b.branch, "queue_time": timeStr(b.queue), "start_time": timeStr(b.start), "finish_time": timeStr(b.finish),
-		"commit_id": s.org.sha(b.pipe.repo, b.commitIdx), "stages": stages}
+		"commit_id": s.org.sha(b.pipe.repo, b.commitIdx), "repository_id": b.pipe.repo.ID, "tags": buildTags(b),
+		"stages": stages, "stage_finish": stageFinish}
 }
 
 // TruthCommitsByBranch counts the truth's commits of a project authored from a time on, per

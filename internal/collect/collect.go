@@ -109,6 +109,7 @@ func (c *Collector) Register(workers *river.Workers) {
 	river.AddWorker(workers, &backfillWorker{c: c})
 	river.AddWorker(workers, &reconcileWorker{c: c})
 	river.AddWorker(workers, &reconcileAllWorker{c: c})
+	river.AddWorker(workers, &detailsWorker{c: c})
 }
 
 var _ webhook.BatchEnqueuer = (*Collector)(nil)
@@ -377,6 +378,11 @@ func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
 			}
 			if err := c.notifyPR(ctx, tx, pe.event); err != nil {
 				return err
+			}
+			if d, ok := detailsFor(pe.event); ok && c.queue != nil {
+				if err := c.queue.InsertTx(ctx, tx, d, nil); err != nil {
+					return err
+				}
 			}
 			if r, ok := rules[pe.IntegrationID]; ok && runEvents[pe.EventType] {
 				if err := deriveRun(ctx, tx, pe.event, r); err != nil {

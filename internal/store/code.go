@@ -149,16 +149,22 @@ type Commit struct {
 }
 
 // UpsertCommit stores a commit and its parents. A commit never changes, so
-// a second write converges to the same row (change counts may arrive later).
+// a second write converges to the same row: change counts and parents may
+// arrive later (a push event carries neither), and a write without them
+// keeps those stored.
 func (q queries) UpsertCommit(ctx context.Context, c Commit) error {
 	_, err := q.q.ExecContext(ctx, `
 		INSERT INTO commits (integration_id, repo_id, sha, workspace_id, project_id, author_name, author_email,
-			author_date, committer_date, message, adds, edits, deletes)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			author_date, committer_date, message, adds, edits, deletes, parent_count)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (integration_id, repo_id, sha) DO UPDATE SET
-			message = excluded.message, adds = excluded.adds, edits = excluded.edits, deletes = excluded.deletes`,
+			message = excluded.message,
+			adds = CASE WHEN excluded.adds + excluded.edits + excluded.deletes > 0 THEN excluded.adds ELSE commits.adds END,
+			edits = CASE WHEN excluded.adds + excluded.edits + excluded.deletes > 0 THEN excluded.edits ELSE commits.edits END,
+			deletes = CASE WHEN excluded.adds + excluded.edits + excluded.deletes > 0 THEN excluded.deletes ELSE commits.deletes END,
+			parent_count = CASE WHEN excluded.parent_count > 0 THEN excluded.parent_count ELSE commits.parent_count END`,
 		c.IntegrationID, c.RepoID, c.SHA, c.WorkspaceID, c.ProjectID, c.AuthorName, c.AuthorEmail,
-		utc(c.AuthorDate), utc(c.CommitterDate), c.Message, c.Adds, c.Edits, c.Deletes)
+		utc(c.AuthorDate), utc(c.CommitterDate), c.Message, c.Adds, c.Edits, c.Deletes, len(c.Parents))
 	if err != nil {
 		return mapErr(err)
 	}

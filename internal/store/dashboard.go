@@ -105,7 +105,9 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 		field func(*DataParts) *string
 		query string
 	}{
-		{"c", func(p *DataParts) *string { return &p.Commits }, `SELECT project_id, repo_id, COUNT(*), '' FROM commits
+		// Parents and change counts arrive after a push event's commits.
+		{"c", func(p *DataParts) *string { return &p.Commits }, `SELECT project_id, repo_id, COUNT(*),
+			CAST(SUM(parent_count) AS TEXT) || '/' || CAST(SUM(adds + edits + deletes) AS TEXT) FROM commits
 			WHERE workspace_id = $1 GROUP BY project_id, repo_id ORDER BY 1, 2`},
 		// Children carry no project: they count through their PR.
 		{"p", func(p *DataParts) *string { return &p.PullRequests }, `SELECT p.project_id, p.repo_id,
@@ -366,6 +368,9 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 				p.Comments = append(p.Comments, d.Comments...)
 				p.Commits = append(p.Commits, d.Commits...)
 				p.WorkItemIDs = append(p.WorkItemIDs, d.WorkItemIDs...)
+				if t := d.FirstCommitAt; t != nil && (p.FirstCommitAt == nil || t.Before(*p.FirstCommitAt)) {
+					p.FirstCommitAt = t
+				}
 			}
 			return struct{}{}, nil
 		})

@@ -85,10 +85,13 @@ func (q queries) UpsertReviewer(ctx context.Context, integrationID string, prID 
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (integration_id, pr_id, reviewer_id) DO UPDATE SET
 			display_name = excluded.display_name, vote = excluded.vote, is_required = excluded.is_required,
-			-- a vote's time changes only when the vote does (or was unknown)
+			-- a vote's time changes when the vote does (or was unknown), or
+			-- moves earlier: an event only bounds it (no later than the
+			-- event), the vote's thread says when it was cast
 			voted_at = CASE
 				WHEN excluded.voted_at IS NULL THEN pr_reviewers.voted_at
-				WHEN pr_reviewers.voted_at IS NULL OR pr_reviewers.vote <> excluded.vote THEN excluded.voted_at
+				WHEN pr_reviewers.voted_at IS NULL OR pr_reviewers.vote <> excluded.vote
+					OR excluded.voted_at < pr_reviewers.voted_at THEN excluded.voted_at
 				ELSE pr_reviewers.voted_at END`,
 		integrationID, prID, r.ReviewerID, r.DisplayName, r.Vote, nullTime(r.VotedAt), r.IsRequired)
 	return mapErr(err)

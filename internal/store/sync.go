@@ -90,7 +90,10 @@ func (q queries) SetCommitParents(ctx context.Context, integrationID, repoID, sh
 			return mapErr(err)
 		}
 	}
-	return nil
+	// The repository's fingerprint counts parents (see migration 00012).
+	_, err := q.q.ExecContext(ctx, `UPDATE commits SET parent_count = $4
+		WHERE integration_id = $1 AND repo_id = $2 AND sha = $3`, integrationID, repoID, sha, len(parents))
+	return mapErr(err)
 }
 
 // UnstoredLinkedWorkItems lists work item ids that commits or pull requests

@@ -88,6 +88,16 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "commits", slices.Equal(p.Commits, []string{"a"}), true)
 	eq(t, "work items", slices.Equal(p.WorkItemIDs, []int64{7}), true)
 	eq(t, "title", p.Title, "Fix checkout")
+	eq(t, "no first commit reported", p.FirstCommitAt == nil, true)
+	// The earliest author date the PR commits API reported reaches the
+	// dashboard's read too (it used to be dropped there: #15's end-to-end
+	// comparison found PRs whose cycle time started at a later commit).
+	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "b", ptr(t0.Add(-48*time.Hour))))
+	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "c", ptr(t0.Add(-24*time.Hour))))
+	withFirst, err := db.AllPullRequests(ctx, f.ws.ID, "", "", nil)
+	must(t, err)
+	eq(t, "first commit", withFirst[0].FirstCommitAt != nil && withFirst[0].FirstCommitAt.Equal(t0.Add(-48*time.Hour)), true)
+	eq(t, "commits", len(withFirst[0].Commits), 3)
 	// A reader that needs less reduces each row as it is read; the children
 	// still come.
 	reduced, err := db.AllPullRequests(ctx, f.ws.ID, "", "", func(p *store.PullRequestDetail) {
@@ -130,7 +140,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	p1PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p1", "", nil)
 	must(t, err)
 	eq(t, "p1 PRs", len(p1PRs), 1)
-	eq(t, "p1 PR commits", slices.Equal(p1PRs[0].Commits, []string{"a"}), true)
+	eq(t, "p1 PR commits", slices.Equal(p1PRs[0].Commits, []string{"a", "b", "c"}), true)
 	p2PRs, err := db.AllPullRequests(ctx, f.ws.ID, "p2", "", nil)
 	must(t, err)
 	eq(t, "p2 PR commits", len(p2PRs) == 1 && slices.Equal(p2PRs[0].Commits, []string{"z"}) && len(p2PRs[0].Reviewers) == 0, true)
@@ -237,6 +247,31 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	if v2 == v1 || p2.Deployments == p1.Deployments {
 		t.Fatal("a finished deployment must change the version and its part")
 	}
+	// A commit stored from a push event (no parents, no change counts)
+	// moves the commits part again when the commits API adds them, and a
+	// later event's copy does not take them away.
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r1", SHA: "pushed", ProjectID: "p1", AuthorDate: t0, CommitterDate: t0}))
+	before := parts()
+	must(t, db.SetCommitParents(ctx, f.in.ID, "r1", "pushed", []string{"m"}, true))
+	withParents := parts()
+	if withParents.Commits == before.Commits || withParents.Repositories["r1"] == before.Repositories["r1"] {
+		t.Fatal("parents added to a stored commit must move its repository's part")
+	}
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r1", SHA: "pushed", ProjectID: "p1", AuthorDate: t0, CommitterDate: t0,
+		Edits: 3, Parents: []string{"m"}}))
+	must(t, db.UpsertCommit(ctx, store.Commit{Key: f.key, RepoID: "r1", SHA: "pushed", ProjectID: "p1", AuthorDate: t0, CommitterDate: t0}))
+	got, err := db.CommitParents(ctx, f.in.ID, "r1", "pushed")
+	must(t, err)
+	eq(t, "parents kept", slices.Equal(got, []string{"m"}), true)
+	cs, err := db.ListCommits(ctx, store.Filter{WorkspaceID: f.ws.ID, From: t0.Add(-time.Hour), To: t0.Add(time.Hour), Limit: 10})
+	must(t, err)
+	for _, c := range cs {
+		if c.SHA == "pushed" {
+			eq(t, "change counts kept", c.Edits, 3)
+		}
+	}
+	p2 = parts()
+
 	// Collected-since is part of the project's fingerprint.
 	eq(t, "no collected-since yet", p2.CollectedSince.IsZero(), true)
 	must(t, db.UpsertProject(ctx, store.Project{Key: f.key, ProjectID: "p1", Name: "Shop"}))
@@ -249,7 +284,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	p2 = parts()
 
 	// A processed webhook event moves the version.
-	_, err := db.InsertInboxEvent(ctx, store.InboxEvent{Key: f.key, EventID: "e1", EventType: "git.push", Payload: "{}", ReceivedAt: t0})
+	_, err = db.InsertInboxEvent(ctx, store.InboxEvent{Key: f.key, EventID: "e1", EventType: "git.push", Payload: "{}", ReceivedAt: t0})
 	must(t, err)
 	eq(t, "pending event does not count", version(), v2)
 	must(t, db.MarkInboxEvent(ctx, f.in.ID, "e1", "processed", "", t0.Add(time.Second)))
