@@ -433,6 +433,7 @@ func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pu
 				rp.commits[idx].base = pr.tgtIdx
 				rp.commits[idx].author = pr.closedBy
 				pr.closed = rp.commits[idx].at // completion is when the merge commit was made
+				authorBeforeOpening(rp, pr, r)
 			} else {
 				// No default-branch commit left to carry the merge: keep it active instead.
 				pr.status, pr.closed = prActive, 0
@@ -445,6 +446,27 @@ func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pu
 		out = append(out, pr)
 	}
 	return out
+}
+
+// authorBeforeOpening dates a completed PR's commits as work done before the
+// PR was opened: its first commit authored a few hours to three days before
+// the PR's creation (one PR in ten: three to six weeks, before a 30-day
+// backfill window), the others spread up to the creation; their committer
+// dates (when they reached the branch) stay. Without it nearly every PR
+// would start after its commits and have a coding time of 0.
+func authorBeforeOpening(rp *repo, pr *pullRequest, r *rand.Rand) {
+	span := 3600 + r.Int64N(3*86400)
+	if r.IntN(10) == 0 {
+		span = 21*86400 + r.Int64N(21*86400)
+	}
+	first := pr.srcIdx - pr.nCommits + 1
+	for k := int32(0); k < pr.nCommits; k++ {
+		c := &rp.commits[first+k]
+		at := pr.created - span + span*int64(k)/int64(pr.nCommits)
+		if c.parent2 < 0 && c.authored == 0 && at < c.at {
+			c.authored = at
+		}
+	}
 }
 
 func genBuild(o *org, p *project, r *rand.Rand, startT, end, now int64) *build {

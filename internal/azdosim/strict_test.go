@@ -3,6 +3,7 @@ package azdosim
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestScopesAsTheSpecsSay walks the operations the product calls with the
@@ -91,4 +92,44 @@ func TestReleaseHooksOnTheReleaseHost(t *testing.T) {
 			t.Errorf("%s lists %d subscriptions, want its own 1: %s", host, len(v), b)
 		}
 	}
+}
+
+// TestPRCommitsPrecedeTheirPR: completed PRs' commits were authored before
+// the PR was opened (coding time), some of them weeks before, earlier than a
+// 30-day backfill window; at least four in five start before their PR.
+func TestPRCommitsPrecedeTheirPR(t *testing.T) {
+	s, err := New(Options{Seed: 5, Profile: "small", Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.TruthItems("pull_requests_completed", "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, weeks, n := 0, 0, 0
+	for _, it := range res["items"].([]any) {
+		pr := it.(obj)
+		created, _ := time.Parse(time.RFC3339, pr["created"].(string))
+		var first time.Time
+		for _, c := range pr["commit_list"].([]any) {
+			at, _ := time.Parse(time.RFC3339Nano, c.(obj)["author_date"].(string))
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+		}
+		if first.IsZero() {
+			continue
+		}
+		n++
+		if first.Before(created) {
+			before++
+		}
+		if created.Sub(first) > 21*24*time.Hour {
+			weeks++
+		}
+	}
+	if n == 0 || before*5 < n*4 || weeks == 0 { // at least 4 in 5 (a commit shared by two PRs keeps the first date)
+		t.Fatalf("%d completed PRs with commits: %d with their first commit before opening, %d three weeks before", n, before, weeks)
+	}
+	t.Logf("%d completed PRs: %d first commit before opening, %d three or more weeks before", n, before, weeks)
 }

@@ -185,8 +185,13 @@ func (s *Sim) truthItems(kind string, w window) []any {
 		case "release_deployments":
 			for _, d := range p.deployments {
 				if w.has(d.completed) {
-					out = append(out, obj{"project": p.Name, "id": d.ID, "release": d.rel.Name, "environment": d.rel.def.envs[d.env].Name,
-						"attempt": d.attempt, "status": d.status, "started_on": timeStr(d.started), "completed_on": timeStr(d.completed)})
+					item := obj{"project": p.Name, "id": d.ID, "release": d.rel.Name, "definition": d.rel.def.Name,
+						"environment": d.rel.def.envs[d.env].Name, "attempt": d.attempt, "status": d.status,
+						"started_on": timeStr(d.started), "completed_on": timeStr(d.completed)}
+					if b := d.rel.build; b != nil { // the build artifact it deployed
+						item["commit_id"], item["repository_id"] = o.sha(b.pipe.repo, b.commitIdx), b.pipe.repo.ID
+					}
+					out = append(out, item)
 				}
 			}
 		case "work_items", "incidents":
