@@ -4,8 +4,10 @@ package main
 // simulator's ground truth, for the end-to-end comparison: written from the
 // definitions, not from internal/metrics or internal/collect, and reading
 // only what the simulator says happened (GET /_sim/truth/{kind}). It knows
-// what a token with the manual's four scopes can read: pipeline runs with
-// their stages (Build: Read), not classic releases or environment records.
+// what the token can read: with the manual's four scopes, pipeline runs with
+// their stages (Build: Read); with Release: Read also classic release
+// deployments. (Environment records, with Environment: Read & manage, name
+// the same stages' deployments, so the figures do not change.)
 
 import (
 	"fmt"
@@ -75,7 +77,7 @@ type truthIncident struct {
 
 // loadTruth reads the truth and derives deployments, change sets and
 // incident attribution by METRICS.md.
-func loadTruth(t *testing.T, sim *azdosim.Sim, since map[string]time.Time) *truthFacts {
+func loadTruth(t *testing.T, sim *azdosim.Sim, since map[string]time.Time, releases bool) *truthFacts {
 	t.Helper()
 	items := func(kind string) []map[string]any {
 		res, err := sim.TruthItems(kind, "", "", "")
@@ -169,6 +171,25 @@ func loadTruth(t *testing.T, sim *azdosim.Sim, since map[string]time.Time) *trut
 		}
 		if env != "" && str(r["status"]) == "completed" {
 			add(fmt.Sprintf("build:%v", r["id"]), env, str(r["result"]), when(r["finish_time"]))
+		}
+	}
+	// Classic release deployments (source 2), each attempt, deploying their
+	// build artifact's commit.
+	if releases {
+		for _, d := range items("release_deployments") {
+			env, status := str(d["environment"]), str(d["status"])
+			success := status == "succeeded" || status == "partiallySucceeded"
+			if !truthProdRule.MatchString(env) || !(success || status == "failed") {
+				continue
+			}
+			dep := &truthDeployment{id: fmt.Sprintf("release:%v", d["id"]), project: str(d["project"]), env: env,
+				success: success, finish: when(d["completed_on"])}
+			// The deployed commit is the artifact build's: known when that
+			// build's run was collected (it finished since collection).
+			if c := str(d["commit_id"]); c != "" && !when(d["build_finish_time"]).Before(since[str(d["project"])]) {
+				dep.repo, dep.sha = str(d["repository_id"]), str(d["repository_id"])+":"+c
+			}
+			f.deps = append(f.deps, dep)
 		}
 	}
 	// Only what finished since collection was collected.

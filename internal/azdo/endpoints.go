@@ -50,6 +50,7 @@ var (
 	epEnvironments    = endpoint{"distributedtask.environments", areaEnvironments, "listing environments", "View environment (User role on the environment)"}
 	epEnvRecords      = endpoint{"distributedtask.environmentdeploymentrecords", areaEnvironments, "listing environment deployments", "View environment (User role on the environment)"}
 	epReleaseDeploys  = endpoint{"release.deployments", areaGA, "listing release deployments", "View releases"}
+	epReleases        = endpoint{"release.releases", areaGA, "reading releases", "View releases"}
 	epWiql            = endpoint{"wit.wiql", areaGA, "querying work items", "View work items in this node"}
 	epWorkItemsBatch  = endpoint{"wit.workitemsbatch", areaGA, "reading work items", "View work items in this node"}
 	epWorkItemUpdates = endpoint{"wit.workitemupdates", areaGA, "reading work item updates", "View work items in this node"}

@@ -17,6 +17,8 @@ type ReleaseDeployment struct {
 	Release struct {
 		ID   int    `json:"id"`
 		Name string `json:"name"`
+		// Artifacts are not always listed here (see Releases).
+		Artifacts []ReleaseArtifact `json:"artifacts"`
 	} `json:"release"`
 	ReleaseDefinition struct {
 		ID   int    `json:"id"`
@@ -65,6 +67,69 @@ func (d ReleaseDeployment) FinishedOn() (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// ReleaseArtifact is an artifact a release deployed: a build (Type "Build",
+// version the build id) or a Git repository (Type "Git", version the commit,
+// definition the repository id).
+type ReleaseArtifact struct {
+	Type                string                       `json:"type"`
+	Alias               string                       `json:"alias"`
+	IsPrimary           bool                         `json:"isPrimary"`
+	DefinitionReference map[string]ArtifactSourceRef `json:"definitionReference"`
+}
+
+// ArtifactSourceRef is one entry of an artifact's definition reference.
+type ArtifactSourceRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Ref returns the entry of the definition reference named key, whatever
+// its case: REST answers write "version", event payloads "Version".
+func (a ReleaseArtifact) Ref(key string) ArtifactSourceRef {
+	for k, v := range a.DefinitionReference {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ArtifactSourceRef{}
+}
+
+// Release is a classic release with its artifacts.
+type Release struct {
+	ID        int               `json:"id"`
+	Name      string            `json:"name"`
+	Artifacts []ReleaseArtifact `json:"artifacts"`
+}
+
+// maxReleaseIDs bounds the ids of one Releases call (releaseIdFilter is a
+// comma-separated list in the query string).
+const maxReleaseIDs = 50
+
+// Releases reads releases by id with their artifacts (Releases_List with
+// releaseIdFilter and $expand=artifacts, on the release host; Release:
+// Read). The release deployments list does not always carry them.
+func (c *Client) Releases(ctx context.Context, project string, ids []int) ([]Release, error) {
+	var out []Release
+	for start := 0; start < len(ids); start += maxReleaseIDs {
+		chunk := ids[start:min(start+maxReleaseIDs, len(ids))]
+		parts := make([]string, len(chunk))
+		for i, id := range chunk {
+			parts[i] = strconv.Itoa(id)
+		}
+		v := url.Values{}
+		v.Set("releaseIdFilter", strings.Join(parts, ","))
+		v.Set("$expand", "artifacts")
+		v.Set("$top", strconv.Itoa(len(chunk)))
+		var l listOf[Release]
+		if _, err := c.send(ctx, &call{ep: epReleases, method: http.MethodGet, release: true,
+			path: seg(project) + "/_apis/release/releases", query: v}, &l); err != nil {
+			return out, err
+		}
+		out = append(out, l.Value...)
+	}
+	return out, nil
 }
 
 // ReleaseDeploymentQuery filters the release deployments list.

@@ -572,8 +572,12 @@ func (o *org) addRelease(d *releaseDef, r *rand.Rand, at, end int64, by uint16) 
 		o.nextRelEnv++
 		rel.envIDs = append(rel.envIDs, o.nextRelEnv)
 	}
-	if builds := d.proj.builds; len(builds) > 0 {
-		rel.build = builds[r.IntN(len(builds))]
+	// The artifact is what a continuous-deployment trigger picks: the
+	// project's latest successful build finished before the release.
+	for _, b := range d.proj.builds {
+		if b.result == "succeeded" && b.finish != 0 && b.finish < at && (rel.build == nil || b.finish > rel.build.finish) {
+			rel.build = b
+		}
 	}
 	o.releases = append(o.releases, rel)
 	t := at

@@ -23,20 +23,18 @@ func (s *Sim) deploymentObj(d *deployment, full bool) obj {
 	relRef := obj{"id": rel.ID, "name": rel.Name, "url": s.relURL(p, "releases", rel.ID), "_links": obj{}}
 	defRef := obj{"id": def.ID, "name": def.Name, "url": s.relURL(p, "definitions", def.ID), "_links": obj{}}
 	envRef := obj{"id": rel.envIDs[d.env], "name": def.envs[d.env].Name, "_links": obj{}}
-	var arts []any
-	if b := rel.build; b != nil {
-		coll := s.org.id
-		arts = append(arts, obj{"sourceId": p.ID + ":" + fmt.Sprint(b.pipe.ID), "type": "Build", "alias": b.pipe.Name, "isPrimary": true,
-			"definitionReference": obj{
-				"artifactSourceDefinitionUrl": obj{"id": s.base() + "/_permalink/_build/index?collectionId=" + coll + "&projectId=" + p.ID + "&definitionId=" + fmt.Sprint(b.pipe.ID), "name": ""},
-				"defaultVersionBranch":        obj{"id": "", "name": ""}, "defaultVersionSpecific": obj{"id": "", "name": ""},
-				"defaultVersionTags": obj{"id": "", "name": ""}, "defaultVersionType": obj{"id": "latestType", "name": "Latest"},
-				"definition": obj{"id": fmt.Sprint(b.pipe.ID), "name": b.pipe.Name}, "project": obj{"id": p.ID, "name": p.Name},
-				"version":                  obj{"id": fmt.Sprint(b.ID), "name": s.buildNumber(b)},
-				"artifactSourceVersionUrl": obj{"id": s.base() + "/_permalink/_build/index?collectionId=" + coll + "&projectId=" + p.ID + "&buildId=" + fmt.Sprint(b.ID), "name": ""},
-				"branch":                   obj{"id": b.branch, "name": b.branch}}})
+	// The deployments list does not always name a release's artifacts: in
+	// Microsoft's captured list (samples/rest/release.deployments.list.json)
+	// the deployments of releases 20 and 15 carry their build artifact and
+	// those of releases 55, 11 and 14 an empty list. Whether those releases
+	// had none is not knowable from the sample, so here the releases whose
+	// id is divisible by 3 are listed without them (an inference); the
+	// release itself lists them (Releases_List with $expand=artifacts).
+	arts := s.releaseArtifacts(rel)
+	if rel.ID%3 == 0 {
+		arts = []any{}
 	}
-	release := obj{"id": rel.ID, "name": rel.Name, "url": s.relURL(p, "releases", rel.ID), "artifacts": nonNil(arts), "webAccessUri": web,
+	release := obj{"id": rel.ID, "name": rel.Name, "url": s.relURL(p, "releases", rel.ID), "artifacts": arts, "webAccessUri": web,
 		"_links": obj{"self": obj{"href": s.relURL(p, "releases", rel.ID)}, "web": obj{"href": web}}, "description": nil,
 		"releaseDefinition": nil, "createdOn": timeNano(unixTime(rel.created)), "createdBy": nil, "modifiedBy": nil, "reason": "continuousIntegration"}
 	approval := func(id int, typ string, rank int, automated bool, at int64) obj {
@@ -79,6 +77,71 @@ func (s *Sim) deploymentObj(d *deployment, full bool) obj {
 		out["completedOn"] = timeNano(unixTime(d.completed))
 	}
 	return out
+}
+
+// releaseArtifacts renders a release's artifacts: its build artifact, whose
+// version is the build it deployed.
+func (s *Sim) releaseArtifacts(rel *release) []any {
+	p := rel.def.proj
+	var arts []any
+	if b := rel.build; b != nil {
+		coll := s.org.id
+		arts = append(arts, obj{"sourceId": p.ID + ":" + fmt.Sprint(b.pipe.ID), "type": "Build", "alias": b.pipe.Name, "isPrimary": true,
+			"definitionReference": obj{
+				"artifactSourceDefinitionUrl": obj{"id": s.base() + "/_permalink/_build/index?collectionId=" + coll + "&projectId=" + p.ID + "&definitionId=" + fmt.Sprint(b.pipe.ID), "name": ""},
+				"defaultVersionBranch":        obj{"id": "", "name": ""}, "defaultVersionSpecific": obj{"id": "", "name": ""},
+				"defaultVersionTags": obj{"id": "", "name": ""}, "defaultVersionType": obj{"id": "latestType", "name": "Latest"},
+				"definition": obj{"id": fmt.Sprint(b.pipe.ID), "name": b.pipe.Name}, "project": obj{"id": p.ID, "name": p.Name},
+				"version":                  obj{"id": fmt.Sprint(b.ID), "name": s.buildNumber(b)},
+				"artifactSourceVersionUrl": obj{"id": s.base() + "/_permalink/_build/index?collectionId=" + coll + "&projectId=" + p.ID + "&buildId=" + fmt.Sprint(b.ID), "name": ""},
+				"branch":                   obj{"id": b.branch, "name": b.branch}}})
+	}
+	return nonNil(arts)
+}
+
+// hReleases lists releases (Releases_List of the 7.1 release.json,
+// vso.release): newest first, releaseIdFilter (comma-separated ids),
+// definitionId, $top (default 50) and $expand=artifacts.
+func hReleases(q *rq) error {
+	o := q.s.org
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	s, p := q.s, q.proj
+	top, err := q.queryInt(50, "$top")
+	if err != nil {
+		return err
+	}
+	ids := map[int]bool{}
+	for _, f := range strings.Split(q.query("releaseIdFilter"), ",") {
+		if id, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			ids[id] = true
+		}
+	}
+	defID, _ := strconv.Atoi(q.query("definitionId"))
+	expand := strings.Contains(strings.ToLower(q.query("$expand")), "artifacts")
+	var out []any
+	for i := len(o.releases) - 1; i >= 0 && len(out) < top; i-- {
+		rel := o.releases[i]
+		def := rel.def
+		if def.proj != p || len(ids) > 0 && !ids[rel.ID] || defID != 0 && def.ID != defID {
+			continue
+		}
+		r := obj{"id": rel.ID, "name": rel.Name, "status": "active", "createdOn": timeNano(unixTime(rel.created)),
+			"modifiedOn": timeNano(unixTime(rel.created)), "createdBy": s.vsrmIdent(rel.by), "modifiedBy": s.vsrmIdent(rel.by),
+			"releaseDefinition": obj{"id": def.ID, "name": def.Name, "url": s.relURL(p, "definitions", def.ID), "_links": obj{}},
+			"description":       "", "reason": "continuousIntegration", "releaseNameFormat": "Release-$(rev:r)", "keepForever": false,
+			"definitionSnapshotRevision": 1, "logsContainerUrl": s.relURL(p, "releases", rel.ID) + "/logs",
+			"url": s.relURL(p, "releases", rel.ID), "_links": obj{"self": obj{"href": s.relURL(p, "releases", rel.ID)},
+				"web": obj{"href": s.base() + "/" + p.ID + "/_release?releaseId=" + fmt.Sprint(rel.ID) + "&_a=release-summary"}},
+			"tags": []any{}, "projectReference": obj{"id": p.ID, "name": p.Name}, "properties": obj{}}
+		if expand {
+			r["artifacts"] = s.releaseArtifacts(rel)
+		} else {
+			r["artifacts"] = []any{}
+		}
+		out = append(out, r)
+	}
+	return q.list(out)
 }
 
 // omitsCompletedOn picks the finished deployments rendered without completedOn (see deploymentObj).

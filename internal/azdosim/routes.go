@@ -74,6 +74,7 @@ func routeTable() []route {
 
 		// Release (vsrm host in Services mode).
 		{method: "GET", pattern: "{project}/_apis/release/deployments", loc: "b005ef73-cddc-448e-9ba2-5193bf36b19f", release: true, h: hDeployments},
+		{method: "GET", pattern: "{project}/_apis/release/releases", loc: "a166fde7-27ad-408e-ba75-703c2cc9d500", release: true, h: hReleases},
 
 		// Work item tracking.
 		{method: "POST", pattern: "{project?}/_apis/wit/wiql", loc: "1a9c53f7-f243-4447-b110-35ef023636e4", h: hWiql},

@@ -190,6 +190,7 @@ func (s *Sim) truthItems(kind string, w window) []any {
 						"started_on": timeStr(d.started), "completed_on": timeStr(d.completed)}
 					if b := d.rel.build; b != nil { // the build artifact it deployed
 						item["commit_id"], item["repository_id"] = o.sha(b.pipe.repo, b.commitIdx), b.pipe.repo.ID
+						item["build_id"], item["build_finish_time"] = b.ID, timeStr(b.finish)
 					}
 					out = append(out, item)
 				}

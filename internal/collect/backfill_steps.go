@@ -681,6 +681,10 @@ func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 	var batch []azdo.ReleaseDeployment
 	n := int64(0)
 	flush := func() error {
+		versions, err := s.releaseVersions(ctx, batch)
+		if err != nil {
+			return err
+		}
 		items := make([]fingerprinted, 0, len(batch))
 		evs := make([]event, 0, len(batch))
 		for _, d := range batch {
@@ -695,6 +699,11 @@ func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 		return s.write(ctx, resReleases, cp, items, func(tx *store.Tx) error {
 			for _, ev := range evs {
 				if _, err := applyReleaseDeployment(ctx, tx, ev); err != nil {
+					return err
+				}
+			}
+			for id, v := range versions {
+				if err := tx.SetReleaseVersion(ctx, s.key.IntegrationID, int64(id), v.repo, v.sha); err != nil {
 					return err
 				}
 			}

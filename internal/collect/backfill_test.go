@@ -622,18 +622,34 @@ func (e *simEnv) compareWithTruth(from time.Time) {
 		e.t.Fatal(err)
 	}
 	got, want = nil, nil
+	var gotInc, wantInc []string
 	for _, w := range wis {
 		if !w.IsDeleted {
-			got = append(got, fmt.Sprintf("%d %s %s %q %s %s resolved %s closed %s", w.WorkItemID, w.Type, w.State, w.Tags,
-				secp(&w.CreatedAt), secp(&w.ChangedAt), secp(w.ResolvedAt), secp(w.ClosedAt)))
+			got = append(got, fmt.Sprintf("%d %s %s %q %s %s", w.WorkItemID, w.Type, w.State, w.Tags, secp(&w.CreatedAt), secp(&w.ChangedAt)))
+			if incident(w.Type, w.Tags) {
+				gotInc = append(gotInc, fmt.Sprintf("%d resolved %s closed %s", w.WorkItemID, secp(w.ResolvedAt), secp(w.ClosedAt)))
+			}
 		}
 	}
 	for _, w := range e.truth("work_items", from) {
-		resolved, closed := truthResolution(w["revisions"].([]any))
-		want = append(want, fmt.Sprintf("%s %s %s %q %s %s resolved %s closed %s", str(w["id"]), str(w["type"]), str(w["state"]),
-			str(w["tags"]), sec(w["created"]), sec(w["changed"]), sec(resolved), sec(closed)))
+		want = append(want, fmt.Sprintf("%s %s %s %q %s %s", str(w["id"]), str(w["type"]), str(w["state"]), str(w["tags"]),
+			sec(w["created"]), sec(w["changed"])))
+		if incident(str(w["type"]), str(w["tags"])) {
+			resolved, closed := truthResolution(w["revisions"].([]any))
+			wantInc = append(wantInc, fmt.Sprintf("%s resolved %s closed %s", str(w["id"]), sec(resolved), sec(closed)))
+		}
 	}
 	check("work items", got, want)
+	// Incidents' resolution and close times (the only ones a figure reads),
+	// whether or not the item's fields carried the dates.
+	check("incident resolution", gotInc, wantInc)
+}
+
+// incident applies METRICS.md's default incident rule: type Bug or
+// Incident tagged incident, or type Incident.
+func incident(typ, tags string) bool {
+	tagged := slices.ContainsFunc(strings.Split(tags, ";"), func(t string) bool { return strings.EqualFold(strings.TrimSpace(t), "incident") })
+	return typ == "Incident" || typ == "Bug" && tagged
 }
 
 // truthResolution replays a truth work item's revisions by METRICS.md

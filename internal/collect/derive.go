@@ -32,8 +32,12 @@ func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
 		return err
 	}
 	derived := deriveDeployments(runs, deps, s.rules)
+	superseded := supersededStages(deps)
 	cp.Total = int64(len(derived))
 	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteDeployments(ctx, s.key.IntegrationID, superseded); err != nil {
+			return err
+		}
 		for _, d := range derived {
 			if err := tx.UpsertDeployment(ctx, d); err != nil {
 				return err
@@ -172,6 +176,27 @@ func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, ru
 func toProduction(rules delivery.Rules, env string) bool {
 	d, _ := rules.Classify(delivery.Deployment{Source: delivery.SourceEnvironment, Environment: env})
 	return d.Production
+}
+
+// supersededStages are the stage deployments of runs whose environment
+// deployment records are stored: a run's stages stand for its deployments
+// only while its records are not readable or not read yet (the webhook of a
+// run names its stages, and a later reconcile reads the records); counting
+// both would count one deployment twice.
+func supersededStages(deps []store.Deployment) []string {
+	withRecords := map[int64]bool{}
+	for _, d := range deps {
+		if strings.HasPrefix(d.DeploymentKey, "env:") && d.RunID != 0 {
+			withRecords[d.RunID] = true
+		}
+	}
+	var out []string
+	for _, d := range deps {
+		if strings.HasPrefix(d.DeploymentKey, "stage:") && withRecords[d.RunID] {
+			out = append(out, d.DeploymentKey)
+		}
+	}
+	return out
 }
 
 // ranTo reports whether a stage actually ran to an outcome (a skipped or

@@ -18,6 +18,9 @@ import (
 //   - a push's commits come without parents (samples/events/git.push.json),
 //     so the commit graph cannot place them: what a deployment changed, and
 //     lead time, need them;
+//   - a classic release deployment's event names its release but not the
+//     artifacts it deployed (samples/events/ms.vss-release.deployment-
+//     completed-event.json): the deployed commit comes from the release;
 //   - a completed pull request's event carries its reviewers' votes but not
 //     when they voted, nor its comments (review activity) or its commits'
 //     author dates: PR flow needs them, and a PR whose earlier events were
@@ -37,6 +40,8 @@ type DetailsArgs struct {
 	Commits int    `json:"commits,omitempty"`
 	// A completed pull request.
 	PRID int `json:"pr_id,omitempty"`
+	// A classic release whose deployment completed.
+	ReleaseID int `json:"release_id,omitempty"`
 }
 
 // Kind names the job in the queue.
@@ -70,6 +75,23 @@ func detailsFor(ev event) (DetailsArgs, bool) {
 		}
 		args.RepoID, args.Head, args.Commits = p.Repository.ID, p.RefUpdates[0].NewObjectID, len(p.Commits)
 		return args, args.Head != "" && args.Head != zeroCommit
+	case "ms.vss-release.deployment-completed-event":
+		var r struct {
+			Environment struct {
+				ReleaseID int `json:"releaseId"`
+				Release   struct {
+					ID int `json:"id"`
+				} `json:"release"`
+			} `json:"environment"`
+		}
+		if json.Unmarshal(ev.Resource, &r) != nil {
+			return args, false
+		}
+		args.ReleaseID = r.Environment.Release.ID
+		if args.ReleaseID == 0 {
+			args.ReleaseID = r.Environment.ReleaseID
+		}
+		return args, args.ReleaseID != 0
 	case "git.pullrequest.updated", "git.pullrequest.merged":
 		var pr pullRequest
 		if json.Unmarshal(ev.Resource, &pr) != nil || pr.Status != "completed" || pr.Repository.ID == "" {
@@ -118,6 +140,8 @@ func (c *Collector) Details(ctx context.Context, args DetailsArgs) error {
 		err = s.pushDetails(ctx, args)
 	case args.PRID != 0:
 		err = s.prDetails(ctx, args)
+	case args.ReleaseID != 0:
+		err = s.releaseDetails(ctx, args)
 	}
 	if err != nil {
 		return err
@@ -155,6 +179,19 @@ func (s *syncer) pushDetails(ctx context.Context, args DetailsArgs) error {
 		}
 		return nil
 	})
+}
+
+// releaseDetails records the commit a release deployed on its deployments.
+func (s *syncer) releaseDetails(ctx context.Context, args DetailsArgs) error {
+	rels, err := s.client.Releases(ctx, s.project.ProjectID, []int{args.ReleaseID})
+	if err != nil || len(rels) == 0 {
+		return err
+	}
+	v, err := s.resolveArtifacts(ctx, rels[0].Artifacts)
+	if err != nil || v.sha == "" {
+		return err
+	}
+	return s.c.db.SetReleaseVersion(ctx, s.key.IntegrationID, int64(args.ReleaseID), v.repo, v.sha)
 }
 
 // prDetails stores a completed PR with its commits, threads and vote times.

@@ -3,9 +3,11 @@ package collect
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -28,18 +30,20 @@ func lacksResolution(w *azdo.WorkItem) bool {
 	return false
 }
 
-// resolveFromUpdates gives the items read in a backfill or reconcile that
-// are resolved or closed without ResolvedDate or ClosedDate those dates from
-// their updates (Work Items: Read is enough): the time of the state change
-// into a Resolved or Completed state category (METRICS.md, Incident), as a
-// webhook's update tells it. An item stored at the same revision is not
-// asked again: the store kept the times it had. One call per item that
-// needs it, fanned out like the batch reads.
+// resolveFromUpdates gives the incidents read in a backfill or reconcile
+// that are resolved or closed without ResolvedDate or ClosedDate those dates
+// from their updates (Work Items: Read is enough): the time of the state
+// change into a Resolved or Completed state category (METRICS.md,
+// Incident), as a webhook's update tells it. Only incidents: no other
+// figure reads a work item's resolution, and one call per item is not
+// spent on a thousand stories. An item stored at the same revision is not
+// asked again: the store kept the times it had. Calls are fanned out like
+// the batch reads.
 func (s *syncer) resolveFromUpdates(ctx context.Context, items []*azdo.WorkItem) error {
 	var need []*azdo.WorkItem
 	var keys []string
 	for _, w := range items {
-		if lacksResolution(w) {
+		if lacksResolution(w) && isIncident(s.rules, w) {
 			need = append(need, w)
 			keys = append(keys, strconv.Itoa(w.ID))
 		}
@@ -72,6 +76,12 @@ func (s *syncer) resolveFromUpdates(ctx context.Context, items []*azdo.WorkItem)
 		}
 		return nil
 	})
+}
+
+// isIncident applies the incident rule to a read work item.
+func isIncident(rules delivery.Rules, w *azdo.WorkItem) bool {
+	return rules.OrDefaults().Incident.Matches(delivery.WorkItem{Type: w.Field("System.WorkItemType"),
+		Tags: strings.Split(w.Field("System.Tags"), ";")})
 }
 
 // transitionsOf replays a work item's updates, oldest first, as the store

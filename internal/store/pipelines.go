@@ -193,8 +193,11 @@ func (q queries) UpsertDeployment(ctx context.Context, d Deployment) error {
 			is_production, result, run_id, sha, started_at, finished_at, changed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (integration_id, deployment_key) DO UPDATE SET
-			repo_id = excluded.repo_id, environment = excluded.environment, is_production = excluded.is_production,
-			result = excluded.result, run_id = excluded.run_id, sha = excluded.sha,
+			-- a release deployment's version is resolved apart from its event
+			repo_id = CASE WHEN excluded.sha <> '' THEN excluded.repo_id ELSE deployments.repo_id END,
+			environment = excluded.environment, is_production = excluded.is_production,
+			result = excluded.result, run_id = excluded.run_id,
+			sha = CASE WHEN excluded.sha <> '' THEN excluded.sha ELSE deployments.sha END,
 			started_at = excluded.started_at, finished_at = excluded.finished_at, changed_at = excluded.changed_at`,
 		d.IntegrationID, d.DeploymentKey, d.WorkspaceID, d.ProjectID, d.Source, d.RepoID, d.Environment,
 		d.IsProduction, d.Result, d.RunID, d.SHA, nullTime(d.StartedAt), nullTime(d.FinishedAt), utc(time.Now()))
@@ -249,6 +252,28 @@ func (q queries) RunDeployments(ctx context.Context, integrationID string, runID
 // ReleaseAttempts returns the stored attempts of a classic release
 // environment (deployment keys release:{release}:{environment}:{attempt})
 // with their finish times.
+// DeleteDeployments removes deployments by key (a run's stage deployments
+// once its environment records stand for them).
+func (q queries) DeleteDeployments(ctx context.Context, integrationID string, keys []string) error {
+	for _, k := range keys {
+		if _, err := q.q.ExecContext(ctx, `DELETE FROM deployments WHERE integration_id = $1 AND deployment_key = $2`,
+			integrationID, k); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// SetReleaseVersion records the commit (and its repository) that a classic
+// release deployed on every stored deployment of the release: all its
+// stages and attempts deploy the same artifacts.
+func (q queries) SetReleaseVersion(ctx context.Context, integrationID string, releaseID int64, repoID, sha string) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE deployments SET repo_id = $3, sha = $4, changed_at = $5
+		WHERE integration_id = $1 AND deployment_key LIKE $2 AND (sha <> $4 OR repo_id <> $3)`,
+		integrationID, fmt.Sprintf("release:%d:%%", releaseID), repoID, sha, utc(time.Now()))
+	return mapErr(err)
+}
+
 func (q queries) ReleaseAttempts(ctx context.Context, integrationID string, releaseID, environmentID int64) (map[int]time.Time, error) {
 	prefix := fmt.Sprintf("release:%d:%d:", releaseID, environmentID)
 	rows, err := q.q.QueryContext(ctx, `SELECT deployment_key, finished_at FROM deployments
