@@ -394,6 +394,20 @@ func drive(t *testing.T, mode, serverVersion string) (*azdosim.Sim, azdo.Deploym
 	// A PR comment, posted then updated: the calls prcomment's write makes.
 	c, _, err := svc.Client(ctx, in.ID)
 	step("client", err)
+
+	// The updates of a work item whose fields carry no resolution date (the
+	// simulator's ids divisible by 3): what the collector reads for an
+	// incident resolved or closed without ResolvedDate or ClosedDate, when
+	// the backfill above had none.
+	items, err := sim.TruthItems("work_items", "", "", "")
+	step("truth", err)
+	for _, it := range items["items"].([]any) {
+		if id, _ := it.(map[string]any)["id"].(int); id%3 == 0 {
+			_, err := c.WorkItemUpdates(ctx, "", id)
+			step("work item updates", err)
+			break
+		}
+	}
 	dep, err := c.Deployment(ctx)
 	step("deployment", err)
 	var pr azdo.PullRequest

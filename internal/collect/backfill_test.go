@@ -425,7 +425,7 @@ func toMap(v any) map[string]any {
 // truthScope is the simulator scope each compared kind is read with.
 var truthScope = map[string]string{"commits": "vso.code", "commit work item links": "vso.code", "pull requests": "vso.code",
 	"pipeline runs": "vso.build", "environment deployments": "vso.environment_manage", "release deployments": "vso.release",
-	"work items": "vso.work"}
+	"work items": "vso.work", "incident resolution": "vso.work"}
 
 func (e *simEnv) compareWithTruth(from time.Time) {
 	e.t.Helper()
