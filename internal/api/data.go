@@ -3,13 +3,13 @@ package api
 import (
 	"context"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/csvexport"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -72,7 +72,7 @@ func streamCSV[T any](d dataset[T], f store.Filter, w http.ResponseWriter, r *ht
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	cw := csv.NewWriter(w)
+	cw := csvexport.NewWriter(w)
 	if err := cw.Write(d.columns); err != nil {
 		return nil // the client went away
 	}

@@ -117,10 +117,7 @@ func (s *Sim) truthItems(kind string, w window) []any {
 						return
 					}
 					seen[sha] = true
-					var parents []any
-					for _, p := range s.parents(x) {
-						parents = append(parents, p)
-					}
+					parents := s.parents(x)
 					out = append(out, obj{"project": p.Name, "repository": r.Name, "repository_id": r.ID, "commit_id": sha,
 						"branch": branch, "author_email": o.idents[c.author].Email, "author_date": timeStr(c.authorAt()),
 						"committer_date": timeStr(c.at), "parents": nonNil(parents), "work_item": int(c.wi),

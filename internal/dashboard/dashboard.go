@@ -11,7 +11,6 @@
 package dashboard
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
+	"github.com/pandev-metrics/pandev/internal/csvexport"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/metrics"
 )
@@ -170,7 +170,7 @@ func writeJSON(w http.ResponseWriter, v any) error {
 func writeCSV(w http.ResponseWriter, t table) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, t.Name))
-	cw := csv.NewWriter(w)
+	cw := csvexport.NewWriter(w) // formula cells neutralized
 	_ = cw.Write(t.Columns)
 	_ = cw.WriteAll(t.Rows) // flushes; a write error means the client went away
 	return nil
