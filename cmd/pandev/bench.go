@@ -345,7 +345,7 @@ func (b *bench) abuse(ctx context.Context) error {
 		if r.OK() {
 			passed[r.Group]++
 		} else {
-			failures[r.Group] = append(failures[r.Group], fmt.Sprintf("%s: got %d (want %v, changed %v)", r.Case, r.Got, r.Want, r.Changed))
+			failures[r.Group] = append(failures[r.Group], fmt.Sprintf("%s: got %d (want %v, changed %v) %s", r.Case, r.Got, r.Want, r.Changed, r.Problem))
 		}
 	}
 	var bad []string

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
@@ -80,23 +82,34 @@ func toolFlags(name string, args []string, getenv func(string) string, stderr io
 	return cfg, err
 }
 
-func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return &usageError{msg: "usage: pandev admin create --email E --password P [--workspace W]"}
+		return &usageError{msg: "usage: pandev admin create --email E --password-stdin [--workspace W]"}
 	}
 	var email, password, workspace string
-	var member bool
+	var member, fromStdin bool
 	cfg, err := toolFlags("admin create", args[1:], getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "email", "", "email address to sign in with (required)")
-		fs.StringVar(&password, "password", "", "password, at least 10 characters (required)")
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input (it then shows in no process list)")
+		fs.StringVar(&password, "password", "", "password, at least 10 characters; prefer --password-stdin, an argument shows in process lists")
 		fs.StringVar(&workspace, "workspace", auth.DefaultWorkspace, "workspace to create the user in (created if missing)")
 		fs.BoolVar(&member, "member", false, "create a member (reads dashboards) instead of an admin")
 	})
 	if err != nil {
 		return err
 	}
+	if fromStdin {
+		if password != "" {
+			return &usageError{msg: "give the password either with --password-stdin or with --password, not both"}
+		}
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return &usageError{msg: "--password-stdin read no password: pipe it in, e.g. printf '%s\n' \"$PASSWORD\" | pandev admin create --email E --password-stdin"}
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
 	if email == "" || password == "" {
-		return &usageError{msg: "admin create needs --email and --password"}
+		return &usageError{msg: "admin create needs --email and --password-stdin (or --password)"}
 	}
 	db, err := openStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {

@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	out, errs := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"demo"}, func(k string) string { return env[k] }, out, errs) }()
+	go func() { done <- run(ctx, []string{"demo"}, func(k string) string { return env[k] }, nil, out, errs) }()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !strings.Contains(out.String(), "sign in") {
 		if time.Now().After(deadline) {

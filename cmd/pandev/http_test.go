@@ -209,7 +209,7 @@ func TestAbuseCorpus(t *testing.T) {
 			}
 			for _, res := range results {
 				if !res.OK() {
-					t.Errorf("%s / %s: got %d, want %v; database changed: %v", res.Group, res.Case, res.Got, res.Want, res.Changed)
+					t.Errorf("%s / %s: got %d, want %v; database changed: %v; %s", res.Group, res.Case, res.Got, res.Want, res.Changed, res.Problem)
 				}
 			}
 		})

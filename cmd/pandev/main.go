@@ -24,7 +24,7 @@ Usage:
   pandev demo                      everything in one process on SQLite: try it first
   pandev serve [flags]             run the server (pandev serve -h lists every setting)
   pandev migrate                   apply database migrations and exit
-  pandev admin create --email E --password P [--workspace W]
+  pandev admin create --email E --password-stdin [--workspace W]
   pandev token create --email E --name N   print a new API token (shown once)
   pandev azdo-sim [flags]          run the Azure DevOps simulator
   pandev bench [--quick]           measure ingest, freshness and backfill; writes bench-report/
@@ -34,11 +34,11 @@ Usage:
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is main without the process: tests call it directly.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		err = migrateCommand(ctx, rest, getenv, stderr)
 	case "admin":
-		err = adminCommand(ctx, rest, getenv, stdout, stderr)
+		err = adminCommand(ctx, rest, getenv, stdin, stdout, stderr)
 	case "token":
 		err = tokenCommand(ctx, rest, getenv, stdout, stderr)
 	case "azdo-sim":

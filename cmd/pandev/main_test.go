@@ -167,19 +167,25 @@ func (b *browser) login(email, password string) *http.Response {
 // runCLI runs the pandev command with a database and returns exit code and output.
 func runCLI(t *testing.T, dbPath string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIInput(t, dbPath, "", args...)
+}
+
+// runCLIInput is runCLI with stdin.
+func runCLIInput(t *testing.T, dbPath, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PANDEV_DB": dbPath}
-	code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	code := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
 func mustCreateUser(t *testing.T, dbPath, email, password, workspace string, member bool) {
 	t.Helper()
-	args := []string{"admin", "create", "--email", email, "--password", password, "--workspace", workspace}
+	args := []string{"admin", "create", "--email", email, "--password-stdin", "--workspace", workspace}
 	if member {
 		args = append(args, "--member")
 	}
-	if code, _, stderr := runCLI(t, dbPath, args...); code != 0 {
+	if code, _, stderr := runCLIInput(t, dbPath, password+"\n", args...); code != 0 {
 		t.Fatalf("admin create: %d %s", code, stderr)
 	}
 }

@@ -108,7 +108,7 @@ func TestPostgresNeedsASharedKey(t *testing.T) {
 	var out strings.Builder
 	dsn := newPostgresURL(t)
 	code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"},
-		func(k string) string { return map[string]string{"PANDEV_DB": dsn}[k] }, &out, &out)
+		func(k string) string { return map[string]string{"PANDEV_DB": dsn}[k] }, nil, &out, &out)
 	if code != 2 || !strings.Contains(out.String(), "PANDEV_SECRET_KEY is required with PostgreSQL") {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}

@@ -102,6 +102,8 @@ func TestCommandLine(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{"version", []string{"version"}, 0, "pandev "},
 		{"admin without flags", []string{"admin", "create"}, 2, "needs --email and --password"},
+		{"admin password from stdin, none piped", []string{"admin", "create", "--email", "x@example.com", "--password-stdin"}, 2, "--password-stdin read no password"},
+		{"admin password twice", []string{"admin", "create", "--email", "x@example.com", "--password-stdin", "--password", "long enough password"}, 2, "not both"},
 		{"admin short password", []string{"admin", "create", "--email", "a@example.com", "--password", "short"}, 1, "shorter than 10"},
 		{"admin", []string{"admin", "create", "--email", "Ann@Example.com", "--password", "long enough password"}, 0, "created admin ann@example.com"},
 		{"admin twice", []string{"admin", "create", "--email", "ann@example.com", "--password", "long enough password"}, 1, "already exists"},
@@ -130,7 +132,7 @@ func TestUnusableDatabaseExitsWithTheReason(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var out strings.Builder
 			code := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"},
-				func(k string) string { return map[string]string{"PANDEV_DB": dsn}[k] }, &out, &out)
+				func(k string) string { return map[string]string{"PANDEV_DB": dsn}[k] }, nil, &out, &out)
 			if code != 1 || !strings.Contains(out.String(), "database") {
 				t.Fatalf("exit %d, output:\n%s", code, out.String())
 			}

@@ -167,6 +167,10 @@ func TestBadParameters(t *testing.T) {
 		{"to not a date", "/api/v1/metrics/pull-requests?to=2026-13-01", h.PullRequests, delivery.KindInvalid, `to "2026-13-01"`},
 		{"from after to", "/api/v1/metrics/dora?from=2026-11-10&to=2026-11-01", h.DORA, delivery.KindInvalid, "from"},
 		{"window too long", "/api/v1/metrics/dora?from=2020-01-01&to=2026-01-01", h.DORA, delivery.KindInvalid, "two years"},
+		// The zero time means "unset": given explicitly it must not widen
+		// the window past its limit or fall back silently.
+		{"from the zero time", "/api/v1/metrics/dora?from=0001-01-01&to=2026-11-16", h.DORA, delivery.KindInvalid, `from "0001-01-01"`},
+		{"to the zero time", "/api/v1/metrics/dora?to=0001-01-01T00:00:00Z", h.DORA, delivery.KindInvalid, `to "0001-01-01T00:00:00Z"`},
 		{"unknown project", "/api/v1/metrics/dora?project=nope", h.DORA, delivery.KindInvalid, `project "nope"`},
 		{"unknown repository", "/api/v1/metrics/work-items?repository=nope", h.WorkItems, delivery.KindInvalid, `repository "nope"`},
 		{"repository of another project", "/api/v1/metrics/dora?project=p1&repository=api", h.DORA, delivery.KindInvalid, `repository "api"`},

@@ -49,7 +49,7 @@ var dashboardPage = web.NewPage(templateFiles, "templates/dashboard.html", templ
 func Static(w http.ResponseWriter, r *http.Request) error {
 	sub, _ := fs.Sub(staticFiles, "static")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	http.StripPrefix(StaticPrefix, http.FileServerFS(sub)).ServeHTTP(w, r)
+	web.NoListing(http.StripPrefix(StaticPrefix, http.FileServerFS(sub))).ServeHTTP(w, r)
 	return nil
 }
 

@@ -38,14 +38,20 @@ func (w Window) Duration() time.Duration {
 }
 
 // ParseTimeParam reads a window bound given by a person or a URL: RFC 3339
-// or a UTC day (2026-11-01). Empty means unset (the zero time). name is the
-// parameter, for the error.
+// or a UTC day (2026-11-01), from 1970 to 9999. Empty means unset (the zero
+// time). name is the parameter, for the error.
 func ParseTimeParam(name, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if t.Year() < 1970 || t.Year() > 9999 {
+				// 0001-01-01 is the zero time, which means "unset": a
+				// sentinel like it must not stand for "no limit".
+				return time.Time{}, Errorf(KindInvalid, "%s %q is not a date this server keeps data for", name, s).
+					WithHint("use a date from 1970 on, or leave it out for the default window")
+			}
 			return t.UTC(), nil
 		}
 	}

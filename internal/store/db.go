@@ -117,6 +117,20 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
+	// The database holds sealed tokens and everyone's activity: only its
+	// owner reads it. SQLite gives the -wal and -shm files the database
+	// file's mode, so creating it 0600 covers them; an existing file made
+	// before is tightened too.
+	if !strings.HasPrefix(path, ":memory:") {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open database file: %w", err)
+		}
+		f.Close()
+		if err := os.Chmod(path, 0o600); err != nil {
+			return nil, fmt.Errorf("restrict database file: %w", err)
+		}
+	}
 	// _txlock=immediate takes the write lock at BEGIN, so two transactions
 	// never deadlock upgrading read locks; one connection, as River's SQLite
 	// driver recommends, turns SQLITE_BUSY into orderly waiting.

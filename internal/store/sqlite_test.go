@@ -164,3 +164,33 @@ func TestCheckpointerKeepsTheLogSmall(t *testing.T) {
 		t.Fatalf("after Close the log holds %d bytes, want it emptied", fi.Size())
 	}
 }
+
+// TestSQLiteFilesOwnerOnly: the database holds sealed tokens and every
+// workspace's activity; its file and its write-ahead log are the owner's
+// alone (0600), also when the file existed with a wider mode before.
+func TestSQLiteFilesOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	wide := filepath.Join(dir, "wide.db")
+	if err := os.WriteFile(wide, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "new.db"), wide} {
+		db, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.sqlDB.ExecContext(context.Background(), "CREATE TABLE t (x INTEGER)"); err != nil { // a write: the log exists
+			t.Fatal(err)
+		}
+		for _, f := range []string{path, path + "-wal"} {
+			st, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := st.Mode().Perm(); m != 0o600 {
+				t.Errorf("%s has mode %o, want 600", filepath.Base(f), m)
+			}
+		}
+		db.Close()
+	}
+}

@@ -29,7 +29,18 @@ var staticFiles embed.FS
 // Static serves /static/ from the binary.
 func Static() http.Handler {
 	sub, _ := fs.Sub(staticFiles, "static")
-	return http.StripPrefix("/static/", http.FileServerFS(sub))
+	return NoListing(http.StripPrefix("/static/", http.FileServerFS(sub)))
+}
+
+// NoListing answers 404 for a directory instead of listing its files.
+func NoListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // page names a template and the type of data it takes; the templates test
