@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -34,7 +35,18 @@ type Service struct {
 	now     func() time.Time
 	byIP    *limiter
 	byEmail *limiter
+	// hashing bounds the password checks running at once: each argon2id
+	// check takes 19 MiB and a core for a moment, and a flood of sign-ins
+	// must not take the memory of the server with it.
+	hashing chan struct{}
 }
+
+// hashWait is how long a sign-in waits for a free password check before
+// it is answered 429 with Retry-After.
+const hashWait = 2 * time.Second
+
+// checkPassword is CheckPassword; tests count and slow the checks.
+var checkPassword = CheckPassword
 
 // NewService returns a Service; now is the clock (time.Now in production).
 func NewService(db *store.DB, logger *slog.Logger, now func() time.Time) *Service {
@@ -42,6 +54,7 @@ func NewService(db *store.DB, logger *slog.Logger, now func() time.Time) *Servic
 		db: db, logger: logger, now: now,
 		byIP:    newLimiter(20, 15*time.Minute, now),
 		byEmail: newLimiter(10, 15*time.Minute, now),
+		hashing: make(chan struct{}, max(2, runtime.NumCPU())),
 	}
 }
 
@@ -117,14 +130,29 @@ var ErrBadLogin = &delivery.Error{Kind: delivery.KindUnauthorized, Message: "wro
 // clientKey identifies the client (its address) for the rate limit.
 func (s *Service) Login(ctx context.Context, email, password, clientKey string) (string, store.User, error) {
 	email = store.NormalizeEmail(email)
-	for _, k := range []struct {
-		l   *limiter
-		key string
-	}{{s.byIP, clientKey}, {s.byEmail, email}} {
-		if blocked, until := k.l.blocked(k.key); blocked {
-			return "", store.User{}, delivery.Errorf(delivery.KindRateLimited, "too many failed sign-ins").
-				WithHint(fmt.Sprintf("wait until %s and try again", until.UTC().Format(time.RFC3339)))
-		}
+	// Each attempt is counted before the password is checked, so a burst
+	// of concurrent guesses gets no more checks than the limit allows.
+	if ok, until := s.byIP.take(clientKey); !ok {
+		return "", store.User{}, tooMany(until, s.now())
+	}
+	if ok, until := s.byEmail.take(email); !ok {
+		s.byIP.forgive(clientKey)
+		return "", store.User{}, tooMany(until, s.now())
+	}
+	// At most a few checks at once; the others wait briefly, then are
+	// told to come back.
+	wait := time.NewTimer(hashWait)
+	defer wait.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-wait.C:
+		s.byIP.forgive(clientKey)
+		s.byEmail.forgive(email)
+		return "", store.User{}, delivery.Errorf(delivery.KindRateLimited, "the server is busy checking other sign-ins").
+			WithHint("try again in a few seconds").WithRetryAfter(time.Second)
+	case <-ctx.Done():
+		return "", store.User{}, ctx.Err()
 	}
 	u, err := s.db.GetUserByEmail(ctx, email)
 	hash := u.PasswordHash
@@ -134,13 +162,12 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 		}
 		hash = dummyHash
 	}
-	ok, herr := CheckPassword(hash, password)
+	ok, herr := checkPassword(hash, password)
 	if err != nil || herr != nil || !ok {
-		s.byIP.fail(clientKey)
-		s.byEmail.fail(email)
-		return "", store.User{}, ErrBadLogin
+		return "", store.User{}, ErrBadLogin // the reserved attempts stay counted
 	}
 	s.byEmail.reset(email)
+	s.byIP.forgive(clientKey)
 	raw := secret.Random(32).Reveal()
 	now := s.now()
 	if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(raw), UserID: u.ID, CreatedAt: now,
@@ -148,6 +175,13 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 		return "", u, err
 	}
 	return raw, u, nil
+}
+
+// tooMany is the answer once a client or an account used up its attempts.
+func tooMany(until, now time.Time) error {
+	return delivery.Errorf(delivery.KindRateLimited, "too many failed sign-ins").
+		WithHint(fmt.Sprintf("wait until %s and try again", until.UTC().Format(time.RFC3339))).
+		WithRetryAfter(until.Sub(now))
 }
 
 // Logout ends the session with the given hash.

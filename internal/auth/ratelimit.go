@@ -20,22 +20,34 @@ func newLimiter(max int, window time.Duration, now func() time.Time) *limiter {
 	return &limiter{max: max, window: window, now: now, entries: map[string][]time.Time{}}
 }
 
-// blocked reports whether key has used up its failures, and until when.
-func (l *limiter) blocked(key string) (bool, time.Time) {
+// take reserves an attempt for key before it is checked: it counts as a
+// failure at once (so concurrent guesses cannot all pass the check), unless
+// key has used up its failures, and then it reports until when.
+func (l *limiter) take(key string) (ok bool, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fails := l.prune(key)
-	if len(fails) < l.max {
-		return false, time.Time{}
+	if len(fails) >= l.max {
+		return false, fails[0].Add(l.window)
 	}
-	return true, fails[0].Add(l.window)
+	l.entries[key] = append(fails, l.now())
+	l.bound()
+	return true, time.Time{}
 }
 
-func (l *limiter) fail(key string) {
+// forgive takes back one reserved attempt of key (it succeeded).
+func (l *limiter) forgive(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries[key] = append(l.prune(key), l.now())
-	if len(l.entries) > 100_000 { // bound memory under a spray of keys
+	if fails := l.prune(key); len(fails) > 0 {
+		l.entries[key] = fails[:len(fails)-1]
+	}
+}
+
+// bound drops expired keys when there are very many (a spray of keys);
+// callers hold mu.
+func (l *limiter) bound() {
+	if len(l.entries) > 100_000 {
 		for k := range l.entries {
 			if len(l.prune(k)) == 0 {
 				delete(l.entries, k)

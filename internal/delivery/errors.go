@@ -3,6 +3,7 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it. The server
@@ -32,6 +33,9 @@ type Error struct {
 	Message string
 	Hint    string
 	Err     error
+	// RetryAfter, when set on a rate-limited answer, is how long the
+	// caller should wait (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -54,6 +58,23 @@ func (e *Error) WithHint(hint string) *Error {
 	c := *e
 	c.Hint = hint
 	return &c
+}
+
+// WithRetryAfter returns a copy of e that tells the caller how long to wait.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+// RetryAfterSeconds is the Retry-After value of err, in whole seconds
+// (at least 1); 0 when err says nothing about waiting.
+func RetryAfterSeconds(err error) int {
+	var de *Error
+	if !errors.As(err, &de) || de.RetryAfter <= 0 {
+		return 0
+	}
+	return max(1, int((de.RetryAfter+time.Second-1)/time.Second))
 }
 
 // Wrap returns a copy of e with cause as its internal detail.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
@@ -87,6 +88,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	status, body := classify(err)
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
+	}
+	if s := delivery.RetryAfterSeconds(err); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
 	}
 	if status >= 500 {
 		logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

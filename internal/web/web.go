@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -208,6 +209,9 @@ func (h *Pages) Login(w http.ResponseWriter, r *http.Request) error {
 		status := http.StatusUnauthorized
 		if k == delivery.KindRateLimited {
 			status = http.StatusTooManyRequests
+			if s := delivery.RetryAfterSeconds(err); s > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(s))
+			}
 		}
 		de := err.(*delivery.Error)
 		msg := de.Message
