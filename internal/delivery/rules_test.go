@@ -1,6 +1,9 @@
 package delivery
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,6 +61,32 @@ func TestNewRules(t *testing.T) {
 	}
 	if _, err := NewRules(``, ``, IncidentRule{}, -time.Hour); KindOf(err) != KindInvalid {
 		t.Errorf("negative window: err = %v, want KindInvalid", err)
+	}
+}
+
+// TestRulePatternsBounded: a rule is a few names. A pattern past the length
+// limit, or one whose compiled program is huge, is refused with the limit
+// in the message, before it costs seconds and hundreds of megabytes on
+// every rebuild (#16: a 679 KB pattern took 13.7 s and 620 MB).
+func TestRulePatternsBounded(t *testing.T) {
+	for name, c := range map[string]struct{ pattern, mentions string }{
+		"too long":     {strings.Repeat("deploy|", 200), "at most 500"},
+		"too complex":  {`(?:a{1000}|b{1000}|c{1000}|d{1000}|e{1000}|f{1000})`, "too complex"},
+		"not a regexp": {`(`, "not a valid regular expression"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := NewRules(c.pattern, ``, IncidentRule{}, 0)
+			var de *Error
+			if KindOf(err) != KindInvalid || !strings.Contains(err.Error(), c.mentions) || !errors.As(err, &de) || de.Hint == "" {
+				t.Fatalf("err = %v, want invalid, mentioning %q, with a hint", err, c.mentions)
+			}
+			if _, err := NewRules(``, c.pattern, IncidentRule{}, 0); !strings.Contains(fmt.Sprint(err), "production rule") {
+				t.Fatalf("production: err = %v, want it to name the production rule", err)
+			}
+		})
+	}
+	if _, err := NewRules(`(?i)deploy|release|ship`, `(?i)\bprod(uction)?\b|live`, IncidentRule{}, 0); err != nil {
+		t.Fatalf("an ordinary rule: %v", err)
 	}
 }
 
