@@ -247,6 +247,14 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 		}
 	}
 
+	// An API token cannot mint tokens (one leaked would outlive revocation).
+	req, _ := http.NewRequestWithContext(ctx, "POST", a.URL()+"/api/v1/tokens", strings.NewReader(`{"name":"minted"}`))
+	req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	if err := try("tokens", "POST /api/v1/tokens with an API token", []int{403}, false, req); err != nil {
+		return nil, err
+	}
+
 	// Rule patterns are bounded: a 679 KB pattern once took 13.7 s and
 	// 620 MB to preview; now it is refused before it is compiled.
 	for name, pattern := range map[string]string{"a 679 KB rule pattern": strings.Repeat("(a|b)", 135_800),
@@ -278,7 +286,7 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 		ProviderUpdatedAt: time.Now()}); err != nil {
 		return nil, err
 	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/api/v1/pull-requests", nil)
+	req, _ = http.NewRequestWithContext(ctx, "GET", a.URL()+"/api/v1/pull-requests", nil)
 	req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())
 	req.Header.Set("Accept", "text/csv")
 	res, err = hc.Do(req)

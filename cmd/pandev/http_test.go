@@ -109,6 +109,14 @@ func TestSignInSessionsCSRFAndAPIErrors(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(body, "ann@example.com") {
 		t.Fatalf("bearer: %d %s", res.StatusCode, body)
 	}
+	// A token cannot mint tokens: a leaked one would outlive its revocation.
+	res, body = api.do("POST", "/api/v1/tokens", "application/json", strings.NewReader(`{"name":"more"}`),
+		map[string]string{"Authorization": "Bearer " + created.Token})
+	var e errorBody
+	decodeJSON(t, body, &e)
+	if res.StatusCode != 403 || !strings.Contains(e.Error.Message, "cannot create API tokens") || e.Error.Hint == "" {
+		t.Fatalf("a token minting a token: %d %s", res.StatusCode, body)
+	}
 
 	res, _ = b.do("POST", "/logout", "", nil, same)
 	if res.StatusCode != http.StatusSeeOther {

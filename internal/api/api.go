@@ -110,6 +110,12 @@ func (h *Handlers) ListTokens(w http.ResponseWriter, r *http.Request) error {
 
 // CreateToken answers POST /api/v1/tokens {"name": "…"}.
 func (h *Handlers) CreateToken(w http.ResponseWriter, r *http.Request) error {
+	// A leaked token must not be able to make more of itself (a new one
+	// would survive revoking the leaked one).
+	if principal(r).ViaToken {
+		return delivery.Errorf(delivery.KindForbidden, "an API token cannot create API tokens").
+			WithHint("create tokens signed in to PanDev Metrics, or with pandev token create on the server")
+	}
 	var req struct {
 		Name string `json:"name"`
 	}
