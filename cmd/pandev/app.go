@@ -241,6 +241,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		BackfillDays:  cfg.BackfillDays,
 		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
 		SecureCookies: strings.HasPrefix(publicURL, "https://"),
+		MetricsToken:  cfg.MetricsToken,
 	})
 	a.server = srv
 	a.http = &http.Server{

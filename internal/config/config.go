@@ -21,6 +21,7 @@ type Config struct {
 	DB                string        // PANDEV_DB
 	PublicURL         string        // PANDEV_PUBLIC_URL
 	SecretKey         string        // PANDEV_SECRET_KEY (never a flag: ps would show it)
+	MetricsToken      string        // PANDEV_METRICS_TOKEN (never a flag): GET /metrics needs it as a bearer token
 	SecretKeyFile     string        // PANDEV_SECRET_KEY_FILE
 	ReconcileInterval time.Duration // PANDEV_RECONCILE_INTERVAL
 	BackfillDays      int           // PANDEV_BACKFILL_DAYS
@@ -156,6 +157,7 @@ func Parse(name string, args []string, getenv func(string) string, out io.Writer
 		}
 	}
 	c.SecretKey = getenv("PANDEV_SECRET_KEY")
+	c.MetricsToken = getenv("PANDEV_METRICS_TOKEN")
 	return c, nil
 }
 

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -45,6 +46,8 @@ type Deps struct {
 	BackfillDays int
 	// SecureCookies sets the Secure flag (the public URL is https).
 	SecureCookies bool
+	// MetricsToken, when set, guards GET /metrics (PANDEV_METRICS_TOKEN).
+	MetricsToken string
 }
 
 // ErrorHandler is a handler that returns its error for the server to map.
@@ -251,9 +254,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// metrics serves Prometheus' scrape. It shows route names, job counts and
+// process figures, nothing of any workspace; with PANDEV_METRICS_TOKEN set
+// a scrape must bring it as a bearer token.
 func (s *Server) metrics() handlerFunc {
 	h := promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})
+	want := []byte("Bearer " + s.deps.MetricsToken)
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.deps.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			return delivery.Errorf(delivery.KindUnauthorized, "GET /metrics needs the metrics token").
+				WithHint("scrape with Authorization: Bearer <PANDEV_METRICS_TOKEN>")
+		}
 		h.ServeHTTP(w, r)
 		return nil
 	}

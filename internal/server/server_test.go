@@ -134,3 +134,30 @@ func TestPanicsBecome500WithoutDetail(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// TestMetricsToken: /metrics is open unless PANDEV_METRICS_TOKEN is set;
+// then a scrape without the token, or with another, gets 401 with the fix,
+// and one with it gets the figures.
+func TestMetricsToken(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(Deps{DB: db, Auth: auth.NewService(db, logger, time.Now), Logger: logger, Registry: prometheus.NewRegistry(),
+		MetricsToken: "scrape-me-please"})
+	for _, c := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer guess", 401}, {"scrape-me-please", 401}, {"Bearer scrape-me-please", 200}} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("Authorization %q: %d, want %d", c.auth, rec.Code, c.want)
+		}
+		if c.want == 401 && !strings.Contains(rec.Body.String(), "PANDEV_METRICS_TOKEN") {
+			t.Errorf("a refused scrape does not name the fix: %s", rec.Body.String())
+		}
+	}
+}
