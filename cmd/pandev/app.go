@@ -235,13 +235,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.integrations.SetPublicURL(publicURL)
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
-		Integrations:  a.integrations,
-		Comments:      a.comments,
-		Dashboard:     a.dashboard,
-		BackfillDays:  cfg.BackfillDays,
-		Webhook:       webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
-		SecureCookies: strings.HasPrefix(publicURL, "https://"),
-		MetricsToken:  cfg.MetricsToken,
+		Integrations:   a.integrations,
+		Comments:       a.comments,
+		Dashboard:      a.dashboard,
+		BackfillDays:   cfg.BackfillDays,
+		Webhook:        webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
+		SecureCookies:  strings.HasPrefix(publicURL, "https://"),
+		MetricsToken:   cfg.MetricsToken,
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	a.server = srv
 	a.http = &http.Server{

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,18 +18,19 @@ import (
 
 // Config is every setting of `pandev serve`.
 type Config struct {
-	Addr              string        // PANDEV_ADDR
-	DB                string        // PANDEV_DB
-	PublicURL         string        // PANDEV_PUBLIC_URL
-	SecretKey         string        // PANDEV_SECRET_KEY (never a flag: ps would show it)
-	MetricsToken      string        // PANDEV_METRICS_TOKEN (never a flag): GET /metrics needs it as a bearer token
-	SecretKeyFile     string        // PANDEV_SECRET_KEY_FILE
-	ReconcileInterval time.Duration // PANDEV_RECONCILE_INTERVAL
-	BackfillDays      int           // PANDEV_BACKFILL_DAYS
-	LogFormat         string        // PANDEV_LOG_FORMAT
-	LogLevel          string        // PANDEV_LOG_LEVEL
-	ShutdownTimeout   time.Duration // PANDEV_SHUTDOWN_TIMEOUT
-	JobTimeout        time.Duration // PANDEV_JOB_TIMEOUT
+	Addr              string         // PANDEV_ADDR
+	DB                string         // PANDEV_DB
+	PublicURL         string         // PANDEV_PUBLIC_URL
+	SecretKey         string         // PANDEV_SECRET_KEY (never a flag: ps would show it)
+	MetricsToken      string         // PANDEV_METRICS_TOKEN (never a flag): GET /metrics needs it as a bearer token
+	TrustedProxies    []netip.Prefix // PANDEV_TRUSTED_PROXIES: whose X-Forwarded-For names the client
+	SecretKeyFile     string         // PANDEV_SECRET_KEY_FILE
+	ReconcileInterval time.Duration  // PANDEV_RECONCILE_INTERVAL
+	BackfillDays      int            // PANDEV_BACKFILL_DAYS
+	LogFormat         string         // PANDEV_LOG_FORMAT
+	LogLevel          string         // PANDEV_LOG_LEVEL
+	ShutdownTimeout   time.Duration  // PANDEV_SHUTDOWN_TIMEOUT
+	JobTimeout        time.Duration  // PANDEV_JOB_TIMEOUT
 }
 
 // setting is one row of the settings table: variable, flag, default, help,
@@ -62,6 +64,24 @@ var settings = []setting{
 			return fmt.Errorf("%q must be an http(s) URL without credentials, e.g. https://pandev.example.com", v)
 		}
 		c.PublicURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"PANDEV_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (sign-in limits per client); empty: the connection's address", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				a, aerr := netip.ParseAddr(f)
+				if aerr != nil {
+					return fmt.Errorf("%q is not an address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/8)", f)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
 		return nil
 	}},
 	{"PANDEV_SECRET_KEY_FILE", "secret-key-file", "", "file holding the sealing key; default pandev.key next to the SQLite file", func(c *Config, v string) error {

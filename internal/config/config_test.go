@@ -47,6 +47,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"addr", nil, []string{"--addr", "8080"}, "PANDEV_ADDR"},
 		{"public url with credentials", map[string]string{"PANDEV_PUBLIC_URL": "https://u:p@h"}, nil, "PANDEV_PUBLIC_URL"},
 		{"db scheme", map[string]string{"PANDEV_DB": "mysql://x"}, nil, "PANDEV_DB"},
+		{"trusted proxy not an address", map[string]string{"PANDEV_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, nil,
+			`PANDEV_TRUSTED_PROXIES (--trusted-proxies): "proxy.local" is not an address or CIDR`},
 		{"unknown flag", nil, []string{"--nope"}, "flag provided but not defined: -nope"},
 		{"stray argument", nil, []string{"extra"}, "unexpected argument"},
 	}
@@ -74,5 +76,19 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "PANDEV_SECRET_KEY") {
 		t.Error("help lacks PANDEV_SECRET_KEY")
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Parse("serve", nil, env(map[string]string{"PANDEV_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 2001:db8::/32" {
+		t.Fatalf("trusted proxies %v", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,8 @@ type Deps struct {
 	SecureCookies bool
 	// MetricsToken, when set, guards GET /metrics (PANDEV_METRICS_TOKEN).
 	MetricsToken string
+	// TrustedProxies name the client in X-Forwarded-For (PANDEV_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // ErrorHandler is a handler that returns its error for the server to map.
@@ -82,9 +85,10 @@ const (
 // New builds the server and its route table.
 func New(d Deps) *Server {
 	s := &Server{
-		deps:  d,
-		api:   &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations), Comments: d.Comments},
-		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, Comments: d.Comments, BackfillDays: d.BackfillDays, Secure: d.SecureCookies},
+		deps: d,
+		api:  &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations), Comments: d.Comments},
+		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, Comments: d.Comments, BackfillDays: d.BackfillDays, Secure: d.SecureCookies,
+			TrustedProxies: d.TrustedProxies},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",
 		}, []string{"route", "code"}),

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -182,6 +183,9 @@ type Pages struct {
 	Comments     *prcomment.Service
 	BackfillDays int
 	Secure       bool // set the Secure flag on cookies (https)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (PANDEV_TRUSTED_PROXIES); from anyone else it is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 func chrome(title string, p auth.Principal) Chrome {
@@ -204,7 +208,7 @@ func (h *Pages) Login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
-	cookie, _, err := h.Auth.Login(r.Context(), email, r.PostFormValue("password"), clientAddr(r))
+	cookie, _, err := h.Auth.Login(r.Context(), email, r.PostFormValue("password"), ClientAddr(r, h.TrustedProxies))
 	if k := delivery.KindOf(err); k == delivery.KindUnauthorized || k == delivery.KindRateLimited {
 		status := http.StatusUnauthorized
 		if k == delivery.KindRateLimited {
@@ -264,10 +268,45 @@ func safeNext(next string) string {
 }
 
 // clientAddr is the client's IP, for the login rate limit.
-func clientAddr(r *http.Request) string {
+// ClientAddr is the address sign-in limits count a request by: the
+// connection's, unless it comes from a trusted proxy; then the nearest
+// address in X-Forwarded-For that is not a trusted proxy (walking from the
+// right: the entries on the left are whatever the client wrote). Behind a
+// proxy without PANDEV_TRUSTED_PROXIES every user shares the proxy's limit.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
+	if ap, err := netip.ParseAddrPort(host); err == nil {
+		host = ap.Addr().Unmap().String()
+	} else if i := strings.LastIndexByte(host, ':'); i > 0 {
 		host = host[:i]
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if h == "" {
+			continue
+		}
+		if !isTrusted(h) {
+			if a, err := netip.ParseAddr(h); err == nil {
+				return a.Unmap().String()
+			}
+			return host // not an address: the proxy's own is what we know
+		}
 	}
 	return host
 }

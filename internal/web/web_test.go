@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -75,5 +76,36 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestClientAddr: sign-in limits count a client by its address. Behind a
+// trusted proxy that is the nearest untrusted address in X-Forwarded-For;
+// from anyone else the header is ignored (a client cannot pick its own
+// address to escape the limit, or to spend someone else's).
+func TestClientAddr(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")}
+	for _, c := range []struct {
+		name, remote, xff, want string
+	}{
+		{"no proxy", "203.0.113.9:5555", "", "203.0.113.9"},
+		{"a client forging the header", "203.0.113.9:5555", "198.51.100.1", "203.0.113.9"},
+		{"through a trusted proxy", "10.1.2.3:443", "198.51.100.1", "198.51.100.1"},
+		{"through two trusted proxies", "192.168.1.7:443", "198.51.100.1, 10.9.9.9", "198.51.100.1"},
+		{"a forged entry left of the real client", "10.1.2.3:443", "1.1.1.1, 198.51.100.1", "198.51.100.1"},
+		{"a trusted proxy without the header", "10.1.2.3:443", "", "10.1.2.3"},
+		{"garbage in the header", "10.1.2.3:443", "not-an-address", "10.1.2.3"},
+		{"IPv6", "[2001:db8::1]:443", "", "2001:db8::1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/login", nil)
+			r.RemoteAddr = c.remote
+			if c.xff != "" {
+				r.Header.Set("X-Forwarded-For", c.xff)
+			}
+			if got := ClientAddr(r, trusted); got != c.want {
+				t.Fatalf("ClientAddr = %q, want %q", got, c.want)
+			}
+		})
 	}
 }
