@@ -59,9 +59,11 @@ func figuresEqualTruth(t *testing.T, dsn string, allScopes bool) {
 		t.Fatalf("select: %d", code)
 	}
 	waitJobs(t, r, "backfill", 1)
-	key := store.Key{IntegrationID: integrationID(t, r), WorkspaceID: ""}
-	ins, _ := r.db.ListAllIntegrations(context.Background())
-	key.WorkspaceID = ins[0].WorkspaceID
+	ins, err := r.db.ListAllIntegrations(context.Background())
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("integrations: %v %v", ins, err)
+	}
+	key := store.Key{IntegrationID: ins[0].ID, WorkspaceID: ins[0].WorkspaceID}
 	// Each project's collected-since, by name (the truth names projects).
 	var since map[string]time.Time
 	waitFor(t, "every project backfilled", func() bool {
@@ -101,9 +103,11 @@ func figuresEqualTruth(t *testing.T, dsn string, allScopes bool) {
 		t.Helper()
 		to := sim.Now().UTC().Add(48 * time.Hour).Truncate(time.Second)
 		var diffs []string
+		var truth *truthFacts
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			diffs = figureDiffs(t, b, loadTruth(t, sim, since, allScopes), from, to)
+			truth = loadTruth(t, sim, since, allScopes)
+			diffs = figureDiffs(t, b, truth, from, to)
 			if len(diffs) == 0 || time.Now().After(deadline) {
 				break
 			}
@@ -114,7 +118,6 @@ func figuresEqualTruth(t *testing.T, dsn string, allScopes bool) {
 			return
 		}
 		// The comparison means something only when the figures have items.
-		truth := loadTruth(t, sim, since, allScopes)
 		d, fl, wi := truth.dora(from, to), truth.flow(from, to), truth.workItemLeadTimes(from, to)
 		// (The small profile's backfill window holds one production failure,
 		// still open; the live events add a recovered one and a resolved

@@ -113,13 +113,12 @@ func deriveDeployments(runs []store.PipelineRun, existing []store.Deployment, ru
 	for _, r := range runs {
 		byRun[r.RunID] = r
 	}
-	hasEnv := map[int64]bool{}
+	hasEnv := runsWithRecords(existing)
 	var out []store.Deployment
 	for _, d := range existing {
-		if d.Source != "environment" || !strings.HasPrefix(d.DeploymentKey, "env:") || d.RunID == 0 {
+		if !isRecord(d) {
 			continue
 		}
-		hasEnv[d.RunID] = true
 		r, ok := byRun[d.RunID]
 		if !ok || (d.RepoID == r.RepoID && d.SHA == r.SourceVersion) {
 			continue
@@ -184,16 +183,28 @@ func toProduction(rules delivery.Rules, env string) bool {
 // run names its stages, and a later reconcile reads the records); counting
 // both would count one deployment twice.
 func supersededStages(deps []store.Deployment) []string {
-	withRecords := map[int64]bool{}
-	for _, d := range deps {
-		if strings.HasPrefix(d.DeploymentKey, "env:") && d.RunID != 0 {
-			withRecords[d.RunID] = true
-		}
-	}
+	withRecords := runsWithRecords(deps)
 	var out []string
 	for _, d := range deps {
 		if strings.HasPrefix(d.DeploymentKey, "stage:") && withRecords[d.RunID] {
 			out = append(out, d.DeploymentKey)
+		}
+	}
+	return out
+}
+
+// isRecord reports whether a stored deployment is an environment
+// deployment record of a known run.
+func isRecord(d store.Deployment) bool {
+	return d.Source == "environment" && strings.HasPrefix(d.DeploymentKey, "env:") && d.RunID != 0
+}
+
+// runsWithRecords are the runs that environment records stand for.
+func runsWithRecords(deps []store.Deployment) map[int64]bool {
+	out := map[int64]bool{}
+	for _, d := range deps {
+		if isRecord(d) {
+			out[d.RunID] = true
 		}
 	}
 	return out

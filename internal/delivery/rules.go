@@ -26,11 +26,18 @@ type Rules struct {
 	AttributionWindow time.Duration
 }
 
+// The default patterns, compiled once: Rules.Classify fills a zero Rules
+// with them for every candidate it classifies.
+var (
+	defaultDeployment = regexp.MustCompile(DefaultDeploymentPattern)
+	defaultProduction = regexp.MustCompile(DefaultProductionPattern)
+)
+
 // DefaultRules returns the rules METRICS.md defines as defaults.
 func DefaultRules() Rules {
 	return Rules{
-		Deployment:        regexp.MustCompile(DefaultDeploymentPattern),
-		Production:        regexp.MustCompile(DefaultProductionPattern),
+		Deployment:        defaultDeployment,
+		Production:        defaultProduction,
 		Incident:          DefaultIncidentRule(),
 		AttributionWindow: DefaultAttributionWindow,
 	}
@@ -66,18 +73,17 @@ func NewRules(deployment, production string, incident IncidentRule, window time.
 // OrDefaults fills what a zero Rules value leaves out with METRICS.md's
 // defaults, so that callers (and tests) can pass Rules{}.
 func (r Rules) OrDefaults() Rules {
-	def := DefaultRules()
 	if r.Deployment == nil {
-		r.Deployment = def.Deployment
+		r.Deployment = defaultDeployment
 	}
 	if r.Production == nil {
-		r.Production = def.Production
+		r.Production = defaultProduction
 	}
 	if r.Incident.empty() {
-		r.Incident = def.Incident
+		r.Incident = DefaultIncidentRule()
 	}
 	if r.AttributionWindow <= 0 {
-		r.AttributionWindow = def.AttributionWindow
+		r.AttributionWindow = DefaultAttributionWindow
 	}
 	return r
 }

@@ -137,7 +137,7 @@ type RepositoryPart struct {
 // NewProjectBuilder starts a project from in's rules, backfill start and
 // work items; in's commits, PRs and deployments are ignored.
 func NewProjectBuilder(in Input) *ProjectBuilder {
-	in.Rules = withDefaults(in.Rules)
+	in.Rules = in.Rules.OrDefaults()
 	return &ProjectBuilder{in: Input{Rules: in.Rules, Project: in.Project, CollectedSince: in.CollectedSince, WorkItems: in.WorkItems},
 		known: knownItems(in.WorkItems)}
 }
@@ -204,7 +204,7 @@ func (b *ProjectBuilder) Finish() Set {
 // deployments and the commits of repos (in.Commits is not read).
 func analyzeChanges(in Input, repos map[string]*Commits) *Analysis {
 	a := &Analysis{
-		rules:      withDefaults(in.Rules),
+		rules:      in.Rules.OrDefaults(),
 		attributed: make(map[int][]int),
 		detail:     &buildDetail{graphs: make(map[string]*graph, len(repos)), nameIndex: make(map[string]int32)},
 	}

@@ -37,7 +37,7 @@ func OutcomeOf(r delivery.Result) Outcome {
 // any without a finish time, and build-rule candidates none of whose names
 // match the deployment rule.
 func Classify(rules delivery.Rules, candidates []delivery.Deployment) []delivery.Deployment {
-	rules = withDefaults(rules)
+	rules = rules.OrDefaults()
 	var out []delivery.Deployment
 	for _, d := range candidates {
 		if OutcomeOf(d.Result) == OutcomeNone || d.FinishedAt.IsZero() {
@@ -49,6 +49,3 @@ func Classify(rules delivery.Rules, candidates []delivery.Deployment) []delivery
 	}
 	return out
 }
-
-// withDefaults is delivery.Rules.OrDefaults.
-func withDefaults(r delivery.Rules) delivery.Rules { return r.OrDefaults() }
