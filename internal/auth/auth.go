@@ -34,7 +34,9 @@ type Service struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	byIP    *limiter
-	byEmail *limiter
+	byEmail *limiter // failures on an account from addresses it never signed in from
+	byLane  *lanes   // failures on an account from one address, with growing delays
+	known   *known   // account and address pairs that signed in
 	// hashing bounds the password checks running at once: each argon2id
 	// check takes 19 MiB and a core for a moment, and a flood of sign-ins
 	// must not take the memory of the server with it.
@@ -54,6 +56,8 @@ func NewService(db *store.DB, logger *slog.Logger, now func() time.Time) *Servic
 		db: db, logger: logger, now: now,
 		byIP:    newLimiter(20, 15*time.Minute, now),
 		byEmail: newLimiter(10, 15*time.Minute, now),
+		byLane:  newLanes(5, 2*time.Second, 15*time.Minute, time.Hour, now),
+		known:   newKnown(30*24*time.Hour, now),
 		hashing: make(chan struct{}, max(2, runtime.NumCPU())),
 	}
 }
@@ -131,13 +135,33 @@ var ErrBadLogin = &delivery.Error{Kind: delivery.KindUnauthorized, Message: "wro
 func (s *Service) Login(ctx context.Context, email, password, clientKey string) (string, store.User, error) {
 	email = store.NormalizeEmail(email)
 	// Each attempt is counted before the password is checked, so a burst
-	// of concurrent guesses gets no more checks than the limit allows.
+	// of concurrent guesses gets no more checks than the limits allow:
+	// per address; per account and address (growing delays); and per
+	// account across addresses it never signed in from, so guesses spread
+	// over many addresses stay bounded while a stranger cannot lock the
+	// owner out of the place they usually sign in from.
+	lane := email + "\x00" + clientKey
 	if ok, until := s.byIP.take(clientKey); !ok {
-		return "", store.User{}, tooMany(until, s.now())
+		return "", store.User{}, tooMany("too many failed sign-ins from your address", until, s.now())
 	}
-	if ok, until := s.byEmail.take(email); !ok {
+	if ok, until := s.byLane.take(lane); !ok {
 		s.byIP.forgive(clientKey)
-		return "", store.User{}, tooMany(until, s.now())
+		return "", store.User{}, tooMany("too many failed sign-ins to this account from your address", until, s.now())
+	}
+	viaAccount := !s.known.has(lane)
+	if viaAccount {
+		if ok, until := s.byEmail.take(email); !ok {
+			s.byIP.forgive(clientKey)
+			s.byLane.forgive(lane)
+			return "", store.User{}, tooMany("too many failed sign-ins to this account from new addresses", until, s.now())
+		}
+	}
+	forgive := func() {
+		s.byIP.forgive(clientKey)
+		s.byLane.forgive(lane)
+		if viaAccount {
+			s.byEmail.forgive(email)
+		}
 	}
 	// At most a few checks at once; the others wait briefly, then are
 	// told to come back.
@@ -147,8 +171,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 	case s.hashing <- struct{}{}:
 		defer func() { <-s.hashing }()
 	case <-wait.C:
-		s.byIP.forgive(clientKey)
-		s.byEmail.forgive(email)
+		forgive()
 		return "", store.User{}, delivery.Errorf(delivery.KindRateLimited, "the server is busy checking other sign-ins").
 			WithHint("try again in a few seconds").WithRetryAfter(time.Second)
 	case <-ctx.Done():
@@ -166,8 +189,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 	if err != nil || herr != nil || !ok {
 		return "", store.User{}, ErrBadLogin // the reserved attempts stay counted
 	}
-	s.byEmail.reset(email)
-	s.byIP.forgive(clientKey)
+	forgive()
+	s.byLane.reset(lane)
+	s.known.add(lane)
 	raw := secret.Random(32).Reveal()
 	now := s.now()
 	if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(raw), UserID: u.ID, CreatedAt: now,
@@ -178,8 +202,8 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 }
 
 // tooMany is the answer once a client or an account used up its attempts.
-func tooMany(until, now time.Time) error {
-	return delivery.Errorf(delivery.KindRateLimited, "too many failed sign-ins").
+func tooMany(what string, until, now time.Time) error {
+	return delivery.Errorf(delivery.KindRateLimited, "%s", what).
 		WithHint(fmt.Sprintf("wait until %s and try again", until.UTC().Format(time.RFC3339))).
 		WithRetryAfter(until.Sub(now))
 }

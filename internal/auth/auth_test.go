@@ -129,23 +129,53 @@ func TestLoginSessionsAndTokens(t *testing.T) {
 	})
 }
 
-func TestLoginRateLimit(t *testing.T) {
+// TestLoginLanes: guessing slows per account and address with growing
+// delays; guesses spread over many addresses fill an account-wide limit
+// for addresses the account never signed in from; and none of it locks the
+// owner out of the address they sign in from (before lanes, ten wrong
+// passwords from anywhere locked the account for everyone).
+func TestLoginLanes(t *testing.T) {
 	svc, clk := newService(t, storetest.OpenSQLite(t))
 	ctx := context.Background()
 	if _, err := svc.CreateUser(ctx, "ann@example.com", password, "", store.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 10 {
-		if _, _, err := svc.Login(ctx, "ann@example.com", "guess number "+string(rune('a'+i)), "9.9.9.9"); delivery.KindOf(err) != delivery.KindUnauthorized {
-			t.Fatalf("attempt %d: %v", i, err)
+	if _, _, err := svc.Login(ctx, "ann@example.com", password, "5.5.5.5"); err != nil {
+		t.Fatal(err) // the owner's usual address
+	}
+	guess := func(addr string) error {
+		_, _, err := svc.Login(ctx, "ann@example.com", "a wrong guess", addr)
+		return err
+	}
+	for i := range 5 {
+		if err := guess("9.9.9.9"); delivery.KindOf(err) != delivery.KindUnauthorized {
+			t.Fatalf("free attempt %d: %v", i+1, err)
 		}
 	}
-	_, _, err := svc.Login(ctx, "ann@example.com", password, "5.5.5.5")
+	for _, want := range []int{2, 4, 8, 16} { // the wait doubles with each failure
+		err := guess("9.9.9.9")
+		if delivery.KindOf(err) != delivery.KindRateLimited || delivery.RetryAfterSeconds(err) != want {
+			t.Fatalf("want a wait of %d s, got %v (retry after %d)", want, err, delivery.RetryAfterSeconds(err))
+		}
+		clk.add(time.Duration(want) * time.Second)
+		if err := guess("9.9.9.9"); delivery.KindOf(err) != delivery.KindUnauthorized {
+			t.Fatalf("after waiting %d s the guess is checked: %v", want, err)
+		}
+	}
+	// The stranger's failures (9 so far, one address) and a spray from
+	// new addresses fill the account-wide limit of 10.
+	if err := guess("9.9.9.10"); delivery.KindOf(err) != delivery.KindUnauthorized {
+		t.Fatal(err)
+	}
+	_, _, err := svc.Login(ctx, "ann@example.com", password, "7.7.7.7")
 	if delivery.KindOf(err) != delivery.KindRateLimited {
-		t.Fatalf("after 10 failures even the right password waits: %v", err)
+		t.Fatalf("a new address waits while the account is under attack: %v", err)
+	}
+	if _, _, err := svc.Login(ctx, "ann@example.com", password, "5.5.5.5"); err != nil {
+		t.Fatalf("the owner's own address is not locked out by a stranger: %v", err)
 	}
 	clk.add(16 * time.Minute)
-	if _, _, err := svc.Login(ctx, "ann@example.com", password, "5.5.5.5"); err != nil {
-		t.Fatalf("after the window: %v", err)
+	if _, _, err := svc.Login(ctx, "ann@example.com", password, "7.7.7.7"); err != nil {
+		t.Fatalf("after the window a new address signs in: %v", err)
 	}
 }

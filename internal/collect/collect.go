@@ -50,6 +50,10 @@ type EventArgs struct {
 // Kind names the job in the queue.
 func (EventArgs) Kind() string { return "webhook_events" }
 
+// InsertOpts puts drains on the events queue: they never wait behind
+// backfills or calls to a slow Azure DevOps (they make none).
+func (EventArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueEvents} }
+
 // eventJobOpts makes a drain job unique per integration while one waits or
 // runs, per minute: a job left running by a killed process stops new
 // deliveries from starting another for at most a minute, not until River
@@ -175,6 +179,9 @@ type SweepArgs struct{}
 
 // Kind names the job in the queue.
 func (SweepArgs) Kind() string { return "webhook_sweep" }
+
+// InsertOpts runs the sweep beside the drains it queues.
+func (SweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueEvents} }
 
 // SweepSchedule runs the sweep every minute on the leader.
 func SweepSchedule() *river.PeriodicJob {

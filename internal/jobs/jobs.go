@@ -41,6 +41,13 @@ type Config struct {
 	// slice. A job left running by a killed process is picked up again a
 	// quarter of JobTimeout after its timeout would have ended it.
 	JobTimeout time.Duration
+	// EventWorkers bounds concurrent webhook processing jobs, which run on
+	// a queue of their own (QueueEvents; default 4).
+	EventWorkers int
+	// PerIntegration caps the jobs of one integration running at once in
+	// this process (default DefaultPerIntegration), so an integration with
+	// a slow or dead Azure DevOps cannot take every worker.
+	PerIntegration int
 }
 
 // DefaultJobTimeout is JobTimeout's default.
@@ -50,6 +57,7 @@ const DefaultJobTimeout = 10 * time.Minute
 type Queue struct {
 	client *river.Client[*sql.Tx]
 	db     *store.DB
+	lanes  *lanes
 }
 
 // New builds the queue; it does not start working until Start.
@@ -66,10 +74,19 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = DefaultJobTimeout
 	}
+	if cfg.EventWorkers <= 0 {
+		cfg.EventWorkers = 4
+	}
+	if cfg.PerIntegration <= 0 {
+		cfg.PerIntegration = DefaultPerIntegration
+	}
+	ln := newLanes(cfg.PerIntegration)
 	rc := &river.Config{
 		ID:     cfg.ID,
 		Logger: cfg.Logger,
-		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers},
+			QueueEvents: {MaxWorkers: cfg.EventWorkers}},
+		Middleware: []rivertype.Middleware{ln},
 		// Fetch again soon after a busy fetch, and poll when idle: River's
 		// defaults favour PostgreSQL's LISTEN/NOTIFY, which SQLite lacks.
 		FetchCooldown:     min(50*time.Millisecond, cfg.PollInterval),
@@ -90,8 +107,12 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{client: client, db: db}, nil
+	return &Queue{client: client, db: db, lanes: ln}, nil
 }
+
+// LaneWaits is how many jobs this process sent back because their
+// integration already had PerIntegration jobs running.
+func (q *Queue) LaneWaits() int64 { return q.lanes.Snoozed() }
 
 // Client is the River client, for the admin UI.
 func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }

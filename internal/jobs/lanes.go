@@ -1,0 +1,94 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// QueueEvents is the queue of webhook processing: it has workers of its
+// own, so a delivery is applied within moments however many backfills,
+// reconciliations or slow Azure DevOps calls fill the default queue.
+const QueueEvents = "events"
+
+// DefaultPerIntegration is how many jobs of one integration run at once in
+// one process unless Config says otherwise: as many as its Azure DevOps
+// client has calls in flight, so one integration keeps its own calls busy
+// while the other workers stay free for everyone else.
+const DefaultPerIntegration = 4
+
+// lanes caps the jobs of one integration running at once in this process.
+// A job over the cap is snoozed (River does not count a snooze as an
+// attempt) and fetched again a few seconds later, behind the jobs of other
+// integrations that became available meanwhile. Jobs without an
+// integration (housekeeping, the periodic fan-outs) and the events queue
+// pass untouched.
+type lanes struct {
+	river.MiddlewareDefaults
+	max int
+
+	mu      sync.Mutex
+	running map[string]int
+	// snoozed counts jobs sent back because their integration was at its
+	// cap, for tests and metrics.
+	snoozed int64
+}
+
+func newLanes(max int) *lanes {
+	return &lanes{max: max, running: map[string]int{}}
+}
+
+// laneWait is how long a job over its integration's cap waits before it is
+// fetched again; jitter spreads a crowd of them.
+func laneWait() time.Duration {
+	return 2*time.Second + rand.N(2*time.Second)
+}
+
+// Work implements rivertype.WorkerMiddleware.
+func (l *lanes) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	if job.Queue == QueueEvents {
+		return doInner(ctx)
+	}
+	var key struct {
+		IntegrationID string `json:"integration_id"`
+	}
+	if json.Unmarshal(job.EncodedArgs, &key) != nil || key.IntegrationID == "" {
+		return doInner(ctx)
+	}
+	if !l.enter(key.IntegrationID) {
+		return river.JobSnooze(laneWait())
+	}
+	defer l.leave(key.IntegrationID)
+	return doInner(ctx)
+}
+
+func (l *lanes) enter(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running[id] >= l.max {
+		l.snoozed++
+		return false
+	}
+	l.running[id]++
+	return true
+}
+
+func (l *lanes) leave(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running[id]--; l.running[id] <= 0 {
+		delete(l.running, id)
+	}
+}
+
+// Snoozed is how many jobs waited for their integration's lane.
+func (l *lanes) Snoozed() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.snoozed
+}
