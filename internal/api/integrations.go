@@ -24,6 +24,8 @@ type Integrations interface {
 	SyncNow(ctx context.Context, workspaceID string) error
 	RerunBackfill(ctx context.Context, workspaceID, projectID string) (integration.Status, error)
 	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
+	Jobs(ctx context.Context, workspaceID string) ([]integration.Job, error)
+	RetryJob(ctx context.Context, workspaceID string, id int64) (integration.Job, error)
 }
 
 type connectRequest struct {
@@ -195,4 +197,28 @@ func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return write(w, http.StatusOK, p)
+}
+
+// ListJobs answers GET /api/v1/integrations/azure-devops/jobs: the
+// integration's newest background jobs (syncs, hook registrations, …) with
+// their state and last error.
+func (h *Handlers) ListJobs(w http.ResponseWriter, r *http.Request) error {
+	js, err := h.Integrations.Jobs(r.Context(), principal(r).WorkspaceID())
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, map[string]any{"jobs": js})
+}
+
+// RetryJob answers POST /api/v1/integrations/azure-devops/jobs/{id}/retry.
+func (h *Handlers) RetryJob(w http.ResponseWriter, r *http.Request) error {
+	id, err := integration.ParseJobID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	j, err := h.Integrations.RetryJob(r.Context(), principal(r).WorkspaceID(), id)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, j)
 }

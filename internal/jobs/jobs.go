@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -113,6 +114,21 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 // LaneWaits is how many jobs this process sent back because their
 // integration already had PerIntegration jobs running.
 func (q *Queue) LaneWaits() int64 { return q.lanes.Snoozed() }
+
+// Job reads one job (args, state, attempts and their errors).
+func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	row, err := q.client.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return nil, delivery.Errorf(delivery.KindNotFound, "there is no job %d", id).WithHint("pick a job from the list")
+	}
+	return row, err
+}
+
+// Retry makes a failed, cancelled or waiting job available to run now.
+func (q *Queue) Retry(ctx context.Context, id int64) error {
+	_, err := q.client.JobRetry(ctx, id)
+	return err
+}
 
 // Client is the River client, for the admin UI.
 func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }

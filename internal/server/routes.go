@@ -54,6 +54,7 @@ func (s *Server) routes() []route {
 		{"POST /settings/integrations/azure-devops/rules", admin, s.pages.SaveAzureRules},
 		{"POST /settings/integrations/azure-devops/sync", admin, s.pages.SyncAzure},
 		{"POST /settings/integrations/azure-devops/projects/{id}/backfill", admin, s.pages.RerunBackfill},
+		{"POST /settings/integrations/azure-devops/jobs/{id}/retry", admin, s.pages.RetryJob},
 
 		// JSON API.
 		{"GET " + api.OpenAPIPath, public, api.OpenAPI},
@@ -70,6 +71,8 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/integrations/azure-devops/settings", admin, s.api.PatchSettings},
 		{"POST /api/v1/integrations/azure-devops/sync", admin, s.api.SyncNow},
 		{"POST /api/v1/integrations/azure-devops/projects/{id}/backfill", admin, s.api.RerunBackfill},
+		{"GET /api/v1/integrations/azure-devops/jobs", admin, s.api.ListJobs},
+		{"POST /api/v1/integrations/azure-devops/jobs/{id}/retry", admin, s.api.RetryJob},
 		{"GET /api/v1/integrations/azure-devops/pr-comments/preview", admin, s.api.PreviewPRComment},
 		{"POST /api/v1/integrations/azure-devops/rules/preview", admin, s.api.PreviewRules},
 		{"GET /api/v1/metrics/dora", member, s.deps.Dashboard.DORA},

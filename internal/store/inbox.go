@@ -250,3 +250,19 @@ func scanInboxEvent(row rowScanner) (InboxEvent, error) {
 	e.ProcessedAt = timePtr(at)
 	return e, mapErr(err)
 }
+
+// IntegrationJobIDs returns the ids of the integration's background jobs
+// (River's, by the integration_id of their args), newest first: what a
+// workspace admin sees of the shared queue.
+func (q queries) IntegrationJobIDs(ctx context.Context, integrationID string, limit int) ([]int64, error) {
+	arg := `json_extract(args, '$.integration_id')`
+	if q.dialect == Postgres {
+		arg = `args->>'integration_id'`
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM river_job WHERE `+arg+` = $1 ORDER BY id DESC LIMIT $2`,
+		integrationID, limit)
+	return collect(rows, err, func(r rowScanner) (int64, error) {
+		var id int64
+		return id, mapErr(r.Scan(&id))
+	})
+}

@@ -32,6 +32,8 @@ type AzurePage struct {
 	CanComment     bool // the PAT can write PR threads
 	Rules          integration.Settings
 	RulesPreview   *integration.RulesPreview
+	// Jobs are the integration's newest background jobs.
+	Jobs []integration.Job
 }
 
 const azurePath = "/settings/integrations/azure-devops"
@@ -45,6 +47,7 @@ var notices = map[string]string{
 	"settings":  "Settings saved.",
 	"sync":      "Reconciliation queued.",
 	"rerun":     "Backfill queued: a finished one starts over for a fresh window, a stopped one resumes.",
+	"retry":     "Job queued to run again now.",
 }
 
 func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
@@ -66,6 +69,11 @@ func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
 	}
 	if data.Notice == "" {
 		data.Notice = notices[r.URL.Query().Get("saved")]
+	}
+	if st.Connected {
+		if data.Jobs, err = h.Integrations.Jobs(r.Context(), p.WorkspaceID()); err != nil {
+			return data, err
+		}
 	}
 	return data, nil
 }
@@ -238,6 +246,19 @@ func (h *Pages) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
 		return h.formError(w, r, err, AzurePage{})
 	}
 	return redirect(w, r, "rerun")
+}
+
+// RetryJob handles a failed job's Retry button in Background work.
+func (h *Pages) RetryJob(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	id, err := integration.ParseJobID(r.PathValue("id"))
+	if err == nil {
+		_, err = h.Integrations.RetryJob(r.Context(), p.WorkspaceID(), id)
+	}
+	if err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "retry")
 }
 
 func redirect(w http.ResponseWriter, r *http.Request, saved string) error {
