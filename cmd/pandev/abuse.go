@@ -275,6 +275,30 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 		}
 	}
 
+	// Every free-text setting is bounded: a hostile form cannot store
+	// megabytes that every dashboard rebuild then reads.
+	many := make([]string, 10_000)
+	for i := range many {
+		many[i] = fmt.Sprintf(`"type %d"`, i)
+	}
+	flags := make([]string, 10_000)
+	for i := range flags {
+		flags[i] = fmt.Sprintf(`"p%d":true`, i)
+	}
+	for name, body := range map[string]string{
+		"a 100,000-character incident tag":     `{"incident_tag":"` + strings.Repeat("x", 100_000) + `"}`,
+		"10,000 incident work item types":      `{"incident_types":[` + strings.Join(many, ",") + `]}`,
+		"10,000 per-project comment overrides": `{"project_comments":{` + strings.Join(flags, ",") + `}}`,
+		"an incident tag with a line break":    `{"incident_tag":"a\nb"}`,
+	} {
+		req, _ := http.NewRequestWithContext(ctx, "PATCH", a.URL()+"/api/v1/integrations/azure-devops/settings", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())
+		req.Header.Set("Content-Type", "application/json")
+		if err := try("input", "PATCH settings with "+name, []int{400, 413}, false, req); err != nil {
+			return nil, err
+		}
+	}
+
 	// CSV exports neutralize cells a spreadsheet would run as formulas
 	// (a PR title typed in Azure DevOps: OWASP CSV injection).
 	ws, err := a.db.EnsureWorkspace(ctx, "bench", time.Now())

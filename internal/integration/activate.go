@@ -6,6 +6,8 @@ import (
 
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/collect"
@@ -285,6 +287,9 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, st Set
 	if err != nil {
 		return st, err
 	}
+	if err := checkRules(st); err != nil {
+		return st, err
+	}
 	if st.PostPRComments || slices.Contains(mapValues(st.ProjectComments), true) {
 		var scopes map[string]string
 		_ = json.Unmarshal([]byte(in.Scopes), &scopes)
@@ -293,9 +298,6 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, st Set
 				WithHint("re-create the PAT with that scope and update it under Advanced → Update token")
 		}
 	}
-	if err := checkRules(st); err != nil {
-		return st, err
-	}
 	b, _ := json.Marshal(st)
 	if err := s.opts.DB.UpdateIntegrationSettings(ctx, workspaceID, in.ID, string(b), s.opts.Now()); err != nil {
 		return st, err
@@ -303,12 +305,59 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, st Set
 	return st, nil
 }
 
+// Bounds of the free-text settings: generous for any real organization,
+// small enough that a hostile form cannot bloat every rebuild that reads
+// the settings.
+const (
+	maxSettingText   = 100  // an incident tag, an incident work item type
+	maxIncidentTypes = 20   // incident work item types
+	maxProjectFlags  = 2000 // per-project PR comment overrides
+)
+
 func checkRules(st Settings) error {
+	if err := checkText("incident_tag", st.IncidentTag); err != nil {
+		return err
+	}
+	if len(st.IncidentTypes) > maxIncidentTypes {
+		return delivery.Errorf(delivery.KindInvalid, "incident_types has %d entries; at most %d", len(st.IncidentTypes), maxIncidentTypes).
+			WithHint("list the work item types your incidents use, e.g. Bug, Incident")
+	}
+	for _, t := range st.IncidentTypes {
+		if strings.TrimSpace(t) == "" {
+			return delivery.Errorf(delivery.KindInvalid, "incident_types has an empty entry").WithHint("remove it, or name a work item type such as Incident")
+		}
+		if err := checkText("an incident work item type", t); err != nil {
+			return err
+		}
+	}
+	if len(st.ProjectComments) > maxProjectFlags {
+		return delivery.Errorf(delivery.KindInvalid, "project_comments has %d entries; at most %d", len(st.ProjectComments), maxProjectFlags).
+			WithHint("set post_pr_comments for all projects and list only the exceptions")
+	}
+	for id := range st.ProjectComments {
+		if err := checkText("a project id in project_comments", id); err != nil {
+			return err
+		}
+	}
 	if st.AttributionHours < 0 || st.AttributionHours > 24*90 {
 		return delivery.Errorf(delivery.KindInvalid, "attribution_hours must be from 0 to %d", 24*90).WithHint("the default is 72")
 	}
 	if _, err := st.Rules(); err != nil {
 		return (err.(*delivery.Error)).WithHint(`use Go regular expressions, e.g. (?i)deploy|release and (?i)\bprod(uction)?\b`)
+	}
+	return nil
+}
+
+// checkText refuses a free-text setting that is too long or holds control
+// characters.
+func checkText(what, v string) error {
+	if n := utf8.RuneCountInString(v); n > maxSettingText {
+		return delivery.Errorf(delivery.KindInvalid, "%s is %d characters long; at most %d", what, n, maxSettingText).
+			WithHint("shorten it: it is matched against names Azure DevOps shows, which are short")
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return delivery.Errorf(delivery.KindInvalid, "%s contains a control character (a line break or tab)", what).
+			WithHint("type it on one line, as Azure DevOps shows it")
 	}
 	return nil
 }
