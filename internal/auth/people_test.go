@@ -13,7 +13,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
 
-
 func authWith(svc *auth.Service, method, header, cookie string) (auth.Principal, error) {
 	r := httptest.NewRequest(method, "/api/v1/me", nil)
 	if header != "" {
