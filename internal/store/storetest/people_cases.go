@@ -13,6 +13,7 @@ func init() {
 		NewCase("members: roles, disabling, operator, sign-ins, workspace-scoped", testMembers),
 		NewCase("sessions of a disabled user do not authenticate; ending them is workspace-scoped", testMemberSessions),
 		NewCase("api tokens keep expiry and scope", testTokenExpiryScope),
+		NewCase("migration 00013 keeps users and tokens working", testPeopleMigration),
 	)
 }
 
@@ -141,4 +142,38 @@ func testTokenExpiryScope(t *testing.T, db *store.DB) {
 	if err == nil {
 		t.Fatal("a token of an unknown scope was stored")
 	}
+}
+
+// testPeopleMigration: migration 00013 on a database with users and tokens
+// keeps them all working: nobody disabled, every token admin-scoped without
+// expiry, the oldest admin the operator; and it goes down and up again.
+func testPeopleMigration(t *testing.T, db *store.DB) {
+	must(t, db.MigrateSchemaTo(ctx, 12))
+	ws, err := db.EnsureWorkspace(ctx, "acme", t0)
+	must(t, err)
+	for i, u := range []struct{ id, email, role string }{{"u-old", "old@example.com", "admin"}, {"u-new", "new@example.com", "admin"}, {"u-mem", "mem@example.com", "member"}} {
+		_, err := db.SQL().ExecContext(ctx, `INSERT INTO users (id, workspace_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, 'h', $4, $5)`,
+			u.id, ws.ID, u.email, u.role, t0.Add(time.Duration(i)*time.Hour))
+		must(t, err)
+	}
+	_, err = db.SQL().ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ('t1', 'u-mem', 'ci', 'th-old', $1)`, t0)
+	must(t, err)
+	must(t, db.MigrateSchemaTo(ctx, 13))
+	ms, err := db.ListMembers(ctx, ws.ID, t0)
+	must(t, err)
+	eq(t, "users kept", len(ms), 3)
+	for _, m := range ms {
+		eq(t, m.Email+" not disabled", m.Disabled(), false)
+		eq(t, m.Email+" operator", m.Operator, m.ID == "u-old")
+	}
+	tok, u, err := db.GetAPITokenUser(ctx, "th-old")
+	must(t, err)
+	eq(t, "token user", u.ID, "u-mem")
+	eq(t, "old token scope", tok.Scope, store.ScopeAdmin)
+	eq(t, "old token never expires", tok.ExpiresAt == nil, true)
+	must(t, db.MigrateSchemaTo(ctx, 12))
+	must(t, db.MigrateSchemaTo(ctx, 13))
+	ok, err := db.MigrationsCurrent(ctx)
+	must(t, err)
+	eq(t, "current again", ok, true)
 }
