@@ -265,3 +265,68 @@ func TestTokensAPIExpiryAndScope(t *testing.T) {
 		t.Fatalf("tokens page: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// TestMembersPage: the screen lists only the admin's workspace, takes
+// forms, shows what to fix on the page, and 404s another workspace's user.
+func TestMembersPage(t *testing.T) {
+	f := newPeople(t)
+	ctx := context.Background()
+	session := func(email string) *http.Cookie {
+		c, _, err := f.svc.Login(ctx, email, "correct horse battery", "1.2.3.4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth.SessionCookieFor(c, false)
+	}
+	ann, bob := session("ann@example.com"), session("bob@example.com")
+	page := func(c *http.Cookie, method, path string, form url.Values) (int, string, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Accept", "text/html")
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		f.s.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String(), rec.Header().Get("Location")
+	}
+	code, body, _ := page(ann, "GET", "/settings/members", nil)
+	if code != 200 || !strings.Contains(body, "bob@example.com") || strings.Contains(body, "eve@example.com") || !strings.Contains(body, `href="/settings/members"`) {
+		t.Fatalf("members page: %d\n%s", code, body)
+	}
+	if strings.Contains(body, `href="/admin/jobs/"`) {
+		t.Fatal("a workspace admin is shown the Jobs link")
+	}
+	if code, _, _ := page(bob, "GET", "/settings/members", nil); code != 403 {
+		t.Fatalf("member on the members page: %d", code)
+	}
+	code, body, _ = page(bob, "GET", "/settings/tokens", nil)
+	if code != 200 || !strings.Contains(body, `href="/settings/tokens"`) || strings.Contains(body, `href="/settings/members"`) {
+		t.Fatalf("member's tokens page: %d", code)
+	}
+	code, body, _ = page(ann, "POST", "/settings/members", url.Values{"email": {"cy@example.com"}, "password": {"short"}, "role": {"member"}})
+	if code != 400 || !strings.Contains(body, "shorter than 10") || !strings.Contains(body, `value="cy@example.com"`) {
+		t.Fatalf("refused invite: %d\n%s", code, body)
+	}
+	if code, _, loc := page(ann, "POST", "/settings/members", url.Values{"email": {"cy@example.com"}, "password": {"long enough password"}, "role": {"member"}}); code != 303 || loc != "/settings/members?saved=invited" {
+		t.Fatalf("invite: %d %s", code, loc)
+	}
+	if code, _, _ := page(ann, "POST", "/settings/members/"+f.other.ID, url.Values{"action": {"disable"}}); code != 404 {
+		t.Fatalf("another workspace's user: %d", code)
+	}
+	code, body, _ = page(ann, "POST", "/settings/members/"+f.admin.ID, url.Values{"action": {"disable"}})
+	if code != 400 || !strings.Contains(body, "cannot disable your own account") {
+		t.Fatalf("self-disable: %d", code)
+	}
+	if code, _, loc := page(ann, "POST", "/settings/members/"+f.member.ID, url.Values{"action": {"disable"}}); code != 303 || loc != "/settings/members?saved=disabled" {
+		t.Fatalf("disable: %d %s", code, loc)
+	}
+	if code, _, loc := page(bob, "GET", "/settings/tokens", nil); code != 303 || !strings.HasPrefix(loc, "/login") {
+		t.Fatalf("a disabled member's session: %d %s", code, loc)
+	}
+	// The operator sees the Jobs link.
+	code, body, _ = page(session("op@example.com"), "GET", "/settings/tokens", nil)
+	if code != 200 || !strings.Contains(body, `href="/admin/jobs/"`) {
+		t.Fatalf("operator's nav: %d", code)
+	}
+}
