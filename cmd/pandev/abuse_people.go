@@ -81,6 +81,7 @@ func abusePeople(ctx context.Context, a *app, hc *http.Client) ([]abuseResult, e
 		{"a read-only token ending sessions", "DELETE", "/api/v1/members/" + member.ID + "/sessions", ``, readTok, 403},
 		{"a read-only token selecting projects", "PUT", "/api/v1/integrations/azure-devops/projects", `{"selected":[]}`, readTok, 403},
 		{"a read-only token revoking a token", "DELETE", "/api/v1/tokens/x", ``, readTok, 403},
+		{"an API token minting a token through the Tokens screen", "POST", "/settings/tokens", ``, adminTok, 403},
 		{"an expired token reading", "GET", "/api/v1/me", ``, expiredTok, 401},
 		{"an expired token creating a member", "POST", "/api/v1/members", `{"email":"y@bench.example","password":"long enough password"}`, expiredTok, 401},
 		{"a disabled user's token reading", "GET", "/api/v1/me", ``, goneTok, 401},

@@ -58,7 +58,7 @@ func (s *Service) Invite(ctx context.Context, by Principal, email, password stri
 	if delivery.KindOf(err) == delivery.KindConflict {
 		// The email may belong to another workspace: say no more than that it is taken.
 		return u, delivery.Errorf(delivery.KindConflict, "the email %s is already in use", store.NormalizeEmail(email)).
-			WithHint("each person has one account on this server; use another address, or ask the operator to move the account")
+			WithHint("each person has one account on this server: use another address")
 	}
 	return u, err
 }

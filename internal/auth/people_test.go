@@ -106,8 +106,7 @@ func TestMemberRules(t *testing.T) {
 	if u, err := svc.UpdateMember(ctx, by, bob.ID, auth.MemberChange{Role: &member}); err != nil || u.Role != store.RoleMember {
 		t.Fatalf("demote bob: %+v %v", u, err)
 	}
-	// Bob, made admin again, may not demote Ann once he would be the only one
-	// left... but Ann is the last active admin when Bob is a member.
+	// Bob admin again; he disables Ann, which leaves him the last active admin.
 	byBob := auth.Principal{User: bob}
 	admin := store.RoleAdmin
 	if _, err := svc.UpdateMember(ctx, by, bob.ID, auth.MemberChange{Role: &admin}); err != nil {
@@ -116,8 +115,10 @@ func TestMemberRules(t *testing.T) {
 	if _, err := svc.UpdateMember(ctx, byBob, ann.ID, auth.MemberChange{Disabled: &yes}); err != nil {
 		t.Fatalf("disable ann while bob is admin: %v", err)
 	}
-	// Now Bob is the last active admin: nobody else can demote him (nor can he).
-	byAnnAdmin := auth.Principal{User: ann} // a stale principal: the store decides
+	// Now Bob is the last active admin: he cannot be demoted. (Ann is
+	// disabled and could not call; the principal is stale on purpose: the
+	// rule is checked against the database, not the caller.)
+	byAnnAdmin := auth.Principal{User: ann}
 	_, err := svc.UpdateMember(ctx, byAnnAdmin, bob.ID, auth.MemberChange{Role: &member})
 	if delivery.KindOf(err) != delivery.KindConflict || !strings.Contains(err.Error(), "last active admin") {
 		t.Fatalf("last admin demoted: %v", err)

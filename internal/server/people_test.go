@@ -254,6 +254,15 @@ func TestTokensAPIExpiryAndScope(t *testing.T) {
 	if code != 401 || !strings.Contains(body, "the API token expired on") || !strings.Contains(body, "/settings/tokens") {
 		t.Fatalf("expired: %d %s", code, body)
 	}
+	// A token cannot mint tokens through the page either.
+	req0 := httptest.NewRequest("POST", "/settings/tokens", strings.NewReader("name=minted&scope=admin&expires_in_days=10"))
+	req0.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req0.Header.Set("Authorization", "Bearer "+f.adminTok)
+	rec0 := httptest.NewRecorder()
+	f.s.Handler().ServeHTTP(rec0, req0)
+	if rec0.Code != 403 || strings.Contains(rec0.Body.String(), "pdm_") {
+		t.Fatalf("token minting a token on the page: %d %s", rec0.Code, rec0.Body.String())
+	}
 	// The Tokens page form posts the same.
 	form := url.Values{"name": {"from-page"}, "scope": {"read"}, "expires_in_days": {"10"}}
 	req := httptest.NewRequest("POST", "/settings/tokens", strings.NewReader(form.Encode()))

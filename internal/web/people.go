@@ -185,6 +185,10 @@ func (h *Pages) CreateToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, _ := auth.FromContext(r.Context())
+	if p.ViaToken { // as POST /api/v1/tokens: a leaked token must not make more of itself
+		return delivery.Errorf(delivery.KindForbidden, "an API token cannot create API tokens").
+			WithHint("create tokens signed in to PanDev Metrics, or with pandev token create on the server")
+	}
 	name, scope := r.PostFormValue("name"), r.PostFormValue("scope")
 	days, err := strconv.Atoi(r.PostFormValue("expires_in_days"))
 	if err != nil || days <= 0 {
