@@ -156,7 +156,7 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 			return req
 		}
 		switch r.Access {
-		case "member", "admin":
+		case "member", "admin", "operator":
 			want := []int{401}
 			if !isAPI {
 				want = []int{303, 401} // pages send a browser to sign in
@@ -166,6 +166,11 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 			}
 			if isAPI && r.Access == "admin" {
 				if err := try("routes", r.Pattern+" as a member", []int{403}, false, call(memberTok.Reveal())); err != nil {
+					return nil, err
+				}
+			}
+			if r.Access == "operator" {
+				if err := try("routes", r.Pattern+" as a workspace admin", []int{403}, false, call(adminTok.Reveal())); err != nil {
 					return nil, err
 				}
 			}
@@ -330,6 +335,12 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 	out = append(out, abuseResult{Group: "csv", Case: "a PR title starting with = is exported as text", Want: []int{200},
 		Got: res.StatusCode, Problem: problem})
 
+	people, err := abusePeople(ctx, a, hc)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, people...)
+
 	// Login brute force: five wrong passwords, then each guess from that
 	// address waits longer (2 s, 4 s, …): at once it is refused.
 	for i := range 7 {
@@ -366,7 +377,8 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 }
 
 // fingerprint is a cheap summary of what hostile requests could change:
-// row counts of every table they reach and the integration's last update.
+// row counts of every table they reach, roles, disabled users, operators,
+// sessions, paused queues and the integration's last update.
 func fingerprint(ctx context.Context, db *store.DB) (string, error) {
 	var s string
 	err := db.SQL().QueryRowContext(ctx, `SELECT
@@ -375,6 +387,11 @@ func fingerprint(ctx context.Context, db *store.DB) (string, error) {
 		CAST((SELECT COUNT(*) FROM integrations) AS TEXT) || '/' ||
 		CAST((SELECT COUNT(*) FROM provider_projects WHERE selected) AS TEXT) || '/' ||
 		CAST((SELECT COUNT(*) FROM users) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM users WHERE role = 'admin') AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM users WHERE disabled_at IS NOT NULL) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM users WHERE operator) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM sessions) AS TEXT) || '/' ||
+		CAST((SELECT COUNT(*) FROM river_queue WHERE paused_at IS NOT NULL) AS TEXT) || '/' ||
 		COALESCE((SELECT CAST(MAX(updated_at) AS TEXT) FROM integrations), '') || '/' ||
 		COALESCE((SELECT MAX(payload) FROM webhook_inbox), '')`).Scan(&s)
 	return s, err

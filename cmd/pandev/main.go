@@ -24,8 +24,10 @@ Usage:
   pandev demo                      everything in one process on SQLite: try it first
   pandev serve [flags]             run the server (pandev serve -h lists every setting)
   pandev migrate                   apply database migrations and exit
-  pandev admin create --email E --password-stdin [--workspace W]
-  pandev token create --email E --name N   print a new API token (shown once)
+  pandev admin create --email E --password-stdin [--workspace W] [--member] [--operator]
+  pandev admin operator --email E [--revoke]   grant (or take) the instance operator flag
+  pandev token create --email E --name N [--expires-in-days D] [--scope read|admin]
+                                   print a new API token (shown once)
   pandev azdo-sim [flags]          run the Azure DevOps simulator
   pandev bench [--quick]           measure ingest, freshness and backfill; writes bench-report/
   pandev version

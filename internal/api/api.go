@@ -81,12 +81,21 @@ func (h *Handlers) GetMe(w http.ResponseWriter, r *http.Request) error {
 	return write(w, http.StatusOK, Me{Email: p.User.Email, Role: string(p.User.Role), WorkspaceID: ws.ID, Workspace: ws.Name})
 }
 
-// Token is an API token as listed (never its value).
+// Token is an API token as listed (never its value). ExpiresAt is null
+// only for a token made before tokens expired.
 type Token struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
+	Scope      string     `json:"scope"`
 	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	Expired    bool       `json:"expired"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func tokenOf(t store.APIToken, now time.Time) Token {
+	return Token{ID: t.ID, Name: t.Name, Scope: string(t.Scope), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
+		Expired: t.Expired(now), LastUsedAt: t.LastUsedAt}
 }
 
 // CreatedToken is the answer to creating a token: the value, shown once.
@@ -102,13 +111,16 @@ func (h *Handlers) ListTokens(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := make([]Token, 0, len(ts))
+	now := time.Now()
 	for _, t := range ts {
-		out = append(out, Token{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt})
+		out = append(out, tokenOf(t, now))
 	}
 	return write(w, http.StatusOK, map[string]any{"tokens": out})
 }
 
-// CreateToken answers POST /api/v1/tokens {"name": "…"}.
+// CreateToken answers POST /api/v1/tokens {"name": "…", "expires_in_days"
+// or "expires_at", "scope"}: without them the token is admin-scoped and
+// expires in auth.DefaultTokenDays.
 func (h *Handlers) CreateToken(w http.ResponseWriter, r *http.Request) error {
 	// A leaked token must not be able to make more of itself (a new one
 	// would survive revoking the leaked one).
@@ -117,17 +129,21 @@ func (h *Handlers) CreateToken(w http.ResponseWriter, r *http.Request) error {
 			WithHint("create tokens signed in to PanDev Metrics, or with pandev token create on the server")
 	}
 	var req struct {
-		Name string `json:"name"`
+		Name          string     `json:"name"`
+		ExpiresInDays int        `json:"expires_in_days"`
+		ExpiresAt     *time.Time `json:"expires_at"`
+		Scope         string     `json:"scope"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	v, t, err := h.Auth.CreateToken(r.Context(), principal(r).User.ID, req.Name)
+	v, t, err := h.Auth.CreateTokenWith(r.Context(), principal(r).User.ID, auth.TokenRequest{Name: req.Name,
+		ExpiresInDays: req.ExpiresInDays, ExpiresAt: req.ExpiresAt, Scope: store.TokenScope(req.Scope)})
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return write(w, http.StatusCreated, CreatedToken{Token: Token{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}, Value: v.Reveal()})
+	return write(w, http.StatusCreated, CreatedToken{Token: tokenOf(t, t.CreatedAt), Value: v.Reveal()})
 }
 
 // DeleteToken answers DELETE /api/v1/tokens/{id}.

@@ -65,12 +65,28 @@ func NewService(db *store.DB, logger *slog.Logger, now func() time.Time) *Servic
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	User      store.User
-	ViaToken  bool   // API token rather than a browser session
-	SessionID string // hash of the session cookie, for sign-out
+	ViaToken  bool             // API token rather than a browser session
+	Scope     store.TokenScope // the token's scope; "" for a browser session
+	SessionID string           // hash of the session cookie, for sign-out
 }
 
 // IsAdmin reports whether the caller manages the workspace.
 func (p Principal) IsAdmin() bool { return p.User.Role == store.RoleAdmin }
+
+// IsOperator reports whether the caller runs the instance (sees the job
+// queue every workspace shares).
+func (p Principal) IsOperator() bool { return p.User.Operator }
+
+// Permit says whether the caller's credential allows a request of this
+// method: a read-scoped token answers GET and HEAD only. What the user's
+// role allows is checked separately, per route.
+func (p Principal) Permit(method string) error {
+	if p.ViaToken && p.Scope == store.ScopeRead && method != http.MethodGet && method != http.MethodHead {
+		return delivery.Errorf(delivery.KindForbidden, "this API token has the read scope: it may only GET, not %s", method).
+			WithHint("use a token with the admin scope (create one at /settings/tokens or with pandev token create --scope admin)")
+	}
+	return nil
+}
 
 // WorkspaceID is the tenant every query of this caller is scoped to.
 func (p Principal) WorkspaceID() string { return p.User.WorkspaceID }
@@ -129,6 +145,11 @@ func (s *Service) CreateUser(ctx context.Context, email, password, workspace str
 // does not say which.
 var ErrBadLogin = &delivery.Error{Kind: delivery.KindUnauthorized, Message: "wrong email or password",
 	Hint: "check both and try again"}
+
+// ErrDisabled answers a sign-in with the right password to a disabled
+// account.
+var ErrDisabled = &delivery.Error{Kind: delivery.KindUnauthorized, Message: "this account is disabled",
+	Hint: "ask an admin of your workspace to enable it again"}
 
 // Login checks a password and opens a session; it returns the cookie value.
 // clientKey identifies the client (its address) for the rate limit.
@@ -189,6 +210,11 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 	if err != nil || herr != nil || !ok {
 		return "", store.User{}, ErrBadLogin // the reserved attempts stay counted
 	}
+	// Only someone who knows the password learns the account is disabled;
+	// the attempt stays counted, as a wrong one.
+	if u.Disabled() {
+		return "", store.User{}, ErrDisabled
+	}
 	forgive()
 	s.byLane.reset(lane)
 	s.known.add(lane)
@@ -197,6 +223,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientKey string) 
 	if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(raw), UserID: u.ID, CreatedAt: now,
 		ExpiresAt: now.Add(SessionTTL), LastSeenAt: now}); err != nil {
 		return "", u, err
+	}
+	if err := s.db.RecordLogin(ctx, u.ID, now); err != nil {
+		s.logger.Warn("record sign-in", "err", err)
 	}
 	return raw, u, nil
 }
@@ -213,16 +242,71 @@ func (s *Service) Logout(ctx context.Context, sessionHash string) error {
 	return s.db.DeleteSession(ctx, sessionHash)
 }
 
-// CreateToken creates an API token for the user with that email and returns
-// it; only its hash is stored, so it is shown once.
+// CreateToken creates an API token with the defaults (admin scope, expiring
+// in DefaultTokenDays) and returns it; only its hash is stored, so it is
+// shown once.
 func (s *Service) CreateToken(ctx context.Context, userID, name string) (secret.Value, store.APIToken, error) {
-	name = strings.TrimSpace(name)
+	return s.CreateTokenWith(ctx, userID, TokenRequest{Name: name})
+}
+
+// DefaultTokenDays is how long a token lives unless asked otherwise;
+// MaxTokenDays is the longest it may. No new token lives forever.
+const (
+	DefaultTokenDays = 90
+	MaxTokenDays     = 365
+)
+
+// TokenRequest is what a new token should be. At most one of ExpiresInDays
+// and ExpiresAt is set; neither means DefaultTokenDays. Scope "" is admin.
+type TokenRequest struct {
+	Name          string
+	ExpiresInDays int
+	ExpiresAt     *time.Time
+	Scope         store.TokenScope
+}
+
+// CreateTokenWith creates an API token as asked and returns it once.
+func (s *Service) CreateTokenWith(ctx context.Context, userID string, req TokenRequest) (secret.Value, store.APIToken, error) {
+	name := strings.TrimSpace(req.Name)
 	if name == "" || len(name) > 100 {
 		return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "a token needs a name of 1 to 100 characters").
 			WithHint("name it after where it is used, e.g. ci or grafana")
 	}
+	scope := req.Scope
+	if scope == "" {
+		scope = store.ScopeAdmin
+	}
+	if scope != store.ScopeRead && scope != store.ScopeAdmin {
+		return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "unknown token scope %q", scope).
+			WithHint("use read (GET only) or admin (whatever your role allows)")
+	}
+	now := s.now()
+	var expires time.Time
+	switch {
+	case req.ExpiresInDays != 0 && req.ExpiresAt != nil:
+		return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "give expires_in_days or expires_at, not both").
+			WithHint("drop one of the two")
+	case req.ExpiresAt != nil:
+		expires = req.ExpiresAt.UTC()
+		if !expires.After(now) {
+			return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "expires_at %s is in the past", expires.Format(time.RFC3339)).
+				WithHint("give a future time, at most 365 days ahead")
+		}
+	case req.ExpiresInDays < 0:
+		return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "expires_in_days must be 1 to %d, not %d", MaxTokenDays, req.ExpiresInDays).
+			WithHint("tokens cannot be made to never expire: pick a lifetime and make a new token before it ends")
+	case req.ExpiresInDays > 0:
+		expires = now.AddDate(0, 0, req.ExpiresInDays)
+	default:
+		expires = now.AddDate(0, 0, DefaultTokenDays)
+	}
+	if expires.After(now.AddDate(0, 0, MaxTokenDays)) {
+		return secret.Value{}, store.APIToken{}, delivery.Errorf(delivery.KindInvalid, "a token may live at most %d days", MaxTokenDays).
+			WithHint("choose a shorter lifetime and make a new token before it ends")
+	}
 	raw := secret.New(tokenPrefix + secret.Random(32).Reveal())
-	t, err := s.db.CreateAPIToken(ctx, store.APIToken{UserID: userID, Name: name, TokenHash: hashToken(raw.Reveal()), CreatedAt: s.now()})
+	t, err := s.db.CreateAPIToken(ctx, store.APIToken{UserID: userID, Name: name, TokenHash: hashToken(raw.Reveal()), CreatedAt: now,
+		ExpiresAt: &expires, Scope: scope})
 	if delivery.KindOf(err) == delivery.KindConflict {
 		return secret.Value{}, t, delivery.Errorf(delivery.KindConflict, "you already have a token named %q", name).
 			WithHint("choose another name, or revoke the old token first")
@@ -248,12 +332,20 @@ func (s *Service) Authenticate(r *http.Request) (Principal, error) {
 		if err != nil {
 			return Principal{}, err
 		}
+		if t.Expired(s.now()) {
+			return Principal{}, delivery.Errorf(delivery.KindUnauthorized, "the API token expired on %s", t.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")).
+				WithHint("create a new token at /settings/tokens (or with pandev token create) and replace this one where it is used")
+		}
+		if u.Disabled() {
+			return Principal{}, delivery.Errorf(delivery.KindUnauthorized, "the account of this API token is disabled").
+				WithHint("ask an admin of your workspace to enable the account again")
+		}
 		if t.LastUsedAt == nil || s.now().Sub(*t.LastUsedAt) > time.Minute { // bound writes on hot tokens
 			if err := s.db.TouchAPIToken(ctx, t.ID, s.now()); err != nil {
 				s.logger.Warn("record token use", "err", err)
 			}
 		}
-		return Principal{User: u, ViaToken: true}, nil
+		return Principal{User: u, ViaToken: true, Scope: t.Scope}, nil
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {

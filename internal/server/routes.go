@@ -31,7 +31,7 @@ func (s *Server) routes() []route {
 		{"GET /healthz", public, s.healthz},
 		{"GET /readyz", public, s.readyz},
 		{"GET /metrics", public, s.metrics()},
-		{"/admin/jobs/", admin, serveHTTP(jobsUI)},
+		{"/admin/jobs/", operator, serveHTTP(jobsUI)},
 
 		// Azure DevOps service hooks: any path takes any event type.
 		{"POST /v1/azure/webhook/project", machine, webhookHandler},
@@ -55,6 +55,13 @@ func (s *Server) routes() []route {
 		{"POST /settings/integrations/azure-devops/sync", admin, s.pages.SyncAzure},
 		{"POST /settings/integrations/azure-devops/projects/{id}/backfill", admin, s.pages.RerunBackfill},
 		{"POST /settings/integrations/azure-devops/jobs/{id}/retry", admin, s.pages.RetryJob},
+		{"GET /settings/members", admin, s.pages.Members},
+		{"POST /settings/members", admin, s.pages.InviteMember},
+		{"POST /settings/members/{id}", admin, s.pages.UpdateMember},
+		{"POST /settings/members/{id}/sessions", admin, s.pages.EndMemberSessions},
+		{"GET /settings/tokens", member, s.pages.Tokens},
+		{"POST /settings/tokens", member, s.pages.CreateToken},
+		{"POST /settings/tokens/{id}/revoke", member, s.pages.RevokeToken},
 
 		// JSON API.
 		{"GET " + api.OpenAPIPath, public, api.OpenAPI},
@@ -62,6 +69,10 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/tokens", member, s.api.ListTokens},
 		{"POST /api/v1/tokens", member, s.api.CreateToken},
 		{"DELETE /api/v1/tokens/{id}", member, s.api.DeleteToken},
+		{"GET /api/v1/members", admin, s.api.ListMembers},
+		{"POST /api/v1/members", admin, s.api.CreateMember},
+		{"PATCH /api/v1/members/{id}", admin, s.api.PatchMember},
+		{"DELETE /api/v1/members/{id}/sessions", admin, s.api.EndMemberSessions},
 		{"POST /api/v1/integrations/azure-devops/check", admin, s.api.CheckConnection},
 		{"POST /api/v1/integrations/azure-devops", admin, s.api.Activate},
 		{"GET /api/v1/integrations/azure-devops", admin, s.api.IntegrationStatus},
@@ -96,12 +107,12 @@ func (s *Server) routes() []route {
 // and the abuse report that try every route with the wrong caller.
 type RouteInfo struct {
 	Pattern string // "METHOD /path" as registered ("" method: any)
-	Access  string // public, machine, member or admin
+	Access  string // public, machine, member, admin or operator
 }
 
 // Routes lists the route table.
 func (s *Server) Routes() []RouteInfo {
-	names := map[access]string{public: "public", machine: "machine", member: "member", admin: "admin"}
+	names := map[access]string{public: "public", machine: "machine", member: "member", admin: "admin", operator: "operator"}
 	var out []RouteInfo
 	for _, r := range s.routes() {
 		out = append(out, RouteInfo{Pattern: r.pattern, Access: names[r.access]})

@@ -33,7 +33,7 @@ type Deps struct {
 	Auth     *auth.Service
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
-	// JobsUI is River UI, served to admins at /admin/jobs/.
+	// JobsUI is River UI, served to the instance operator at /admin/jobs/.
 	JobsUI http.Handler
 	// Webhook ingests Azure DevOps service-hook deliveries.
 	Webhook ErrorHandler
@@ -76,10 +76,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type access int
 
 const (
-	public  access = iota // anyone; a signed-in user is recognised
-	machine               // another system, authenticating itself (webhooks); no session lookup
-	member                // any signed-in user of a workspace
-	admin                 // an admin of the workspace
+	public   access = iota // anyone; a signed-in user is recognised
+	machine                // another system, authenticating itself (webhooks); no session lookup
+	member                 // any signed-in user of a workspace
+	admin                  // an admin of the workspace
+	operator               // the instance operator: sees what every workspace shares (the job queue)
 )
 
 // New builds the server and its route table.
@@ -167,9 +168,16 @@ func (s *Server) serve(a access, h handlerFunc, w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	if err := p.Permit(r.Method); err != nil {
+		return err
+	}
 	if a == admin && !p.IsAdmin() {
 		return delivery.Errorf(delivery.KindForbidden, "this needs the admin role").
 			WithHint("ask an admin of your workspace")
+	}
+	if a == operator && !p.IsOperator() {
+		return delivery.Errorf(delivery.KindForbidden, "only the instance operator can see this: the job queue is shared by every workspace").
+			WithHint("ask whoever runs this server; they grant it with pandev admin operator --email E")
 	}
 	return h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 }

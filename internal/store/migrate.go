@@ -58,6 +58,25 @@ func (db *DB) Migrate(ctx context.Context, logger *slog.Logger) error {
 	return nil
 }
 
+// MigrateSchemaTo moves our schema (not River's) up or down to version;
+// tests use it to check that an upgrade keeps existing data.
+func (db *DB) MigrateSchemaTo(ctx context.Context, version int64) error {
+	p, err := db.gooseProvider()
+	if err != nil {
+		return err
+	}
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if version < cur {
+		_, err = p.DownTo(ctx, version)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	return err
+}
+
 // MigrationsCurrent reports whether every migration, ours and River's, is
 // applied; /readyz answers 503 until it does.
 func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {

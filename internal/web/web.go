@@ -48,10 +48,12 @@ func NoListing(h http.Handler) http.Handler {
 // page names a template and the type of data it takes; the templates test
 // executes each with a zero value of its type.
 var pages = map[string]any{
-	"login.html": LoginPage{},
-	"home.html":  HomePage{},
-	"error.html": ErrorPage{},
-	"azure.html": AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
+	"login.html":   LoginPage{},
+	"home.html":    HomePage{},
+	"error.html":   ErrorPage{},
+	"azure.html":   AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
+	"members.html": MembersPage{Members: []store.Member{{}}, Error: &Problem{}},
+	"tokens.html":  TokensPage{Tokens: []store.APIToken{{}}, Created: "pdm_x", Error: &Problem{}},
 }
 
 // funcs are the template helpers every page may use.
@@ -69,6 +71,12 @@ var funcs = template.FuncMap{
 		}
 		v, ok := st.ProjectComments[project]
 		return ok && v == on
+	},
+	"when": func(t *time.Time) string {
+		if t == nil {
+			return "never"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"duration": func(d time.Duration) string {
@@ -120,9 +128,10 @@ func ChromeFor(title string, p auth.Principal) Chrome { return chrome(title, p) 
 
 // Chrome is what every page's layout shows.
 type Chrome struct {
-	Title   string
-	User    string // email of the signed-in user, "" when signed out
-	IsAdmin bool
+	Title      string
+	User       string // email of the signed-in user, "" when signed out
+	IsAdmin    bool
+	IsOperator bool // sees the job queue every workspace shares
 }
 
 // LoginPage is the sign-in form.
@@ -189,7 +198,7 @@ type Pages struct {
 }
 
 func chrome(title string, p auth.Principal) Chrome {
-	return Chrome{Title: title, User: p.User.Email, IsAdmin: p.IsAdmin()}
+	return Chrome{Title: title, User: p.User.Email, IsAdmin: p.IsAdmin(), IsOperator: p.IsOperator()}
 }
 
 // ShowLogin renders the sign-in form.
