@@ -43,7 +43,7 @@ func TestSlowWorkspaceDoesNotStallAnother(t *testing.T) {
 			}
 			inA := integrationOf(t, r, wsA)
 			waitFor(t, "A's jobs hanging on its Azure DevOps", func() bool {
-				return runningJobs(t, r, inA.ID) >= 4
+				return r.queue.Running(inA.ID) >= 4
 			})
 
 			wsB := connectWorkspace(t, r, simB, "b@example.com", "fast")
@@ -84,7 +84,7 @@ func TestSlowWorkspaceDoesNotStallAnother(t *testing.T) {
 				_, err := r.db.GetPullRequest(ctx, wsB, inB.ID, prID)
 				return err == nil
 			})
-			if n := runningJobs(t, r, inA.ID); n > 4 {
+			if n := r.queue.Running(inA.ID); n > 4 {
 				t.Fatalf("A runs %d jobs at once; one integration's cap is 4", n)
 			}
 		})

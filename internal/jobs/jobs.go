@@ -115,6 +115,10 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 // integration already had PerIntegration jobs running.
 func (q *Queue) LaneWaits() int64 { return q.lanes.Snoozed() }
 
+// Running is how many jobs of the integration this process runs now (at
+// most PerIntegration).
+func (q *Queue) Running(integrationID string) int { return q.lanes.Running(integrationID) }
+
 // Job reads one job (args, state, attempts and their errors).
 func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	row, err := q.client.JobGet(ctx, id)

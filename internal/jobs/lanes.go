@@ -92,3 +92,10 @@ func (l *lanes) Snoozed() int64 {
 	defer l.mu.Unlock()
 	return l.snoozed
 }
+
+// Running is how many jobs of the integration run in this process now.
+func (l *lanes) Running(integrationID string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running[integrationID]
+}
