@@ -23,7 +23,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/store"
-	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
 
 // benchCommand runs the benchmark scenarios against in-process servers and
@@ -184,7 +183,7 @@ func (b *bench) pgBase() (string, error) {
 	case "off":
 		return "", errors.New("turned off with --postgres off")
 	case "":
-		return storetest.DefaultPostgresURL, nil
+		return store.LocalPostgresURL, nil
 	}
 	return b.pgURL, nil
 }

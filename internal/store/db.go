@@ -40,6 +40,10 @@ const (
 // DefaultSQLitePath is where the database lives when PANDEV_DB is unset.
 const DefaultSQLitePath = "pandev.db"
 
+// LocalPostgresURL is the PostgreSQL server of development machines and CI
+// (trust auth on loopback), where tests and the bench make their databases.
+const LocalPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
 // DB is an open database: the queries plus the connection pool.
 type DB struct {
 	queries

@@ -29,7 +29,7 @@ const PostgresURLEnv = "PANDEV_TEST_POSTGRES_URL"
 const RequirePostgresEnv = "PANDEV_TEST_POSTGRES"
 
 // DefaultPostgresURL is the local server of the development machines.
-const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+const DefaultPostgresURL = store.LocalPostgresURL
 
 // Backend opens a fresh, migrated database of one engine for a test.
 type Backend struct {
