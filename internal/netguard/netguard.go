@@ -118,6 +118,18 @@ func validPort(s string) bool {
 	return true
 }
 
+// With returns a copy of p that also lists the comma-separated patterns
+// (the demo adds its simulator's exact host:port this way).
+func (p Policy) With(patterns string) (Policy, error) {
+	more, err := Parse(patterns)
+	if err != nil {
+		return p, err
+	}
+	out := Policy{patterns: append(append([]pattern(nil), p.patterns...), more.patterns...),
+		raw: append(append([]string(nil), p.raw...), more.raw...)}
+	return out, nil
+}
+
 // String is the list as given (normalized separators).
 func (p Policy) String() string { return strings.Join(p.raw, ",") }
 
