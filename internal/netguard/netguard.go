@@ -237,7 +237,8 @@ func (e *BlockedError) Pattern() string {
 
 // CheckHost is the check before any connection: a listed host passes; a
 // metadata host name or an address literal that is forbidden does not.
-// Names are checked again, resolved, when dialed.
+// Other names (localhost included) are checked when dialed, on the
+// addresses they resolve to.
 func (p Policy) CheckHost(host, port string) error {
 	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 	if p.Listed(host, port) {
@@ -253,9 +254,6 @@ func (p Policy) CheckHost(host, port string) error {
 		if host == m {
 			return &BlockedError{Host: host, Port: port, Reason: "a cloud metadata service name"}
 		}
-	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return &BlockedError{Host: host, Port: port, Reason: "a loopback name"}
 	}
 	return nil
 }
