@@ -219,6 +219,12 @@ func (c *Client) send(ctx context.Context, r *call, out any) (response, error) {
 		if err == nil && res.status >= 200 && res.status < 300 && res.status != http.StatusNonAuthoritativeInfo {
 			if out != nil && len(bytes.TrimSpace(res.body)) > 0 {
 				if derr := json.Unmarshal(bytes.TrimPrefix(res.body, utf8BOM), out); derr != nil {
+					if b := bytes.TrimSpace(bytes.TrimPrefix(res.body, utf8BOM)); len(b) > 0 && b[0] != '{' && b[0] != '[' {
+						ae := &APIError{Method: r.method, Endpoint: r.ep.name, URL: u, Status: res.status, NotVSS: true}
+						return response{}, &delivery.Error{Kind: delivery.KindUpstream, Err: ae,
+							Message: c.notAzureDevOps(ae) + " while " + r.ep.what,
+							Hint:    "Check the Organization URL: it must be the address of your Azure DevOps organization or collection."}
+					}
 					return response{}, &delivery.Error{Kind: delivery.KindUpstream,
 						Message: fmt.Sprintf("Azure DevOps sent a response PanDev Metrics cannot read while %s", r.ep.what),
 						Err:     fmt.Errorf("%s %s: decode: %w", r.method, u, derr)}

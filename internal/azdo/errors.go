@@ -269,6 +269,14 @@ func (c *Client) transportError(r *call, ae *APIError, cause error) error {
 		de.Err = fmt.Errorf("%s %s: %w", ae.Method, ae.URL, cause)
 		return de
 	}
+	if strings.Contains(cause.Error(), "malformed HTTP") {
+		// net/http quotes the first bytes of a non-HTTP answer (a banner of
+		// whatever listens there): never repeat them.
+		return &delivery.Error{Kind: delivery.KindUnavailable,
+			Message: fmt.Sprintf("The server at %s did not answer as a web server while %s", c.org.Host, r.ep.what),
+			Hint:    "Check the Organization URL's host and port: they must be those of your Azure DevOps.",
+			Err:     fmt.Errorf("%s %s: the answer is not HTTP", ae.Method, ae.URL)}
+	}
 	return &delivery.Error{Kind: delivery.KindUnavailable,
 		Message: fmt.Sprintf("Could not reach Azure DevOps at %s while %s", c.org.Host, r.ep.what),
 		Hint:    "Check that the host name is right and that PanDev Metrics can reach it (proxy, firewall, DNS).",

@@ -285,3 +285,49 @@ func TestBodyNeverQuoted(t *testing.T) {
 		})
 	}
 }
+
+// TestNonHTTPAnswerNotQuoted: a port that answers something other than
+// HTTP (a banner) is described; the banner, which net/http quotes in its
+// error, reaches neither the error nor the log. A 200 page that is not
+// JSON is described too.
+func TestNonHTTPAnswerNotQuoted(t *testing.T) {
+	const marker = "BANNER-SECRET-0815"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Write([]byte(marker + " ready\r\n\r\n"))
+			conn.Close()
+		}
+	}()
+	log, buf := logBuffer()
+	c, err := New(Options{OrgURL: "http://" + ln.Addr().String() + "/acme", PAT: secret.New(testPAT), Deployment: ServicesDeployment,
+		Hosts: testHosts, Logger: log, Clock: newFakeClock(), Retry: RetryPolicy{MaxRetries: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Repositories(context.Background(), "P")
+	wantRefusal(t, err, delivery.KindUnavailable, "did not answer as a web server", "Organization URL's host and port")
+	if strings.Contains(err.Error(), marker) || strings.Contains(buf.String(), marker) {
+		t.Fatalf("the banner reached the error or the log: %v\n%s", err, buf)
+	}
+
+	f := newFake(t)
+	f.on("", "", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html>" + marker + "</html>"))
+	})
+	c, _ = newClient(t, f, ServicesDeployment)
+	_, err = c.Repositories(context.Background(), "P")
+	wantRefusal(t, err, delivery.KindUpstream, "answered HTTP 200 with a page that is not an Azure DevOps response", "Check the Organization URL")
+	if strings.Contains(err.Error(), marker) {
+		t.Fatalf("the page reached the error: %v", err)
+	}
+}
