@@ -205,8 +205,10 @@ func TestTenantIsolation(t *testing.T) {
 func TestAbuseCorpus(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
+			// No PANDEV_ALLOW_HOSTS, as in production: the orgurl cases
+			// point Check connection at loopback and must be refused.
 			cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t),
-				"PANDEV_SECRET_KEY": "Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI="})
+				"PANDEV_SECRET_KEY": "Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_ALLOW_HOSTS": ""})
 			r := startApp(t, cfg, appOptions{})
 			results, err := abuse(context.Background(), r.app)
 			if err != nil {
