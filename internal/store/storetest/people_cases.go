@@ -57,7 +57,12 @@ func testMembers(t *testing.T, db *store.DB) {
 	must(t, err)
 	eq(t, "enabled again", got.Disabled(), false)
 
+	ops, err := db.CountOperators(ctx)
+	must(t, err)
 	must(t, db.SetUserOperator(ctx, f.user.ID, true))
+	after, err := db.CountOperators(ctx)
+	must(t, err)
+	eq(t, "operators counted", after, ops+1)
 	must(t, db.RecordLogin(ctx, f.user.ID, t0.Add(3*time.Hour)))
 	got, err = db.GetUser(ctx, f.user.ID)
 	must(t, err)
