@@ -124,7 +124,7 @@ func TestSettingsNeedThreadsWrite(t *testing.T) {
 	if _, err := svc.UpdateSettings(ctx, ws, integration.Settings{PostPRComments: true}); err != nil {
 		t.Fatalf("full token: %v", err)
 	}
-	if _, err := svc.UpdateSettings(ctx, ws, integration.Settings{ProductionRule: "(unclosed"}); err == nil {
+	if _, err := svc.UpdateSettings(ctx, ws, integration.Settings{RuleSettings: store.RuleSettings{ProductionRule: "(unclosed"}}); err == nil {
 		t.Fatal("an invalid production rule must be refused")
 	}
 	readOnly := sim.NewPAT([]string{"vso.code", "vso.build", "vso.work", "vso.project"}, "", time.Time{})
