@@ -36,8 +36,8 @@ func TestWorkspaceRulesAPI(t *testing.T) {
 	}
 	for _, c := range []struct {
 		what, path string
-		body store.RuleSettings
-		want int
+		body       store.RuleSettings
+		want       int
 	}{
 		{"a pattern that does not compile", "/api/v1/rules/projects/" + p.ProjectID, store.RuleSettings{ProductionRule: "(unclosed"}, 400},
 		{"an unknown project", "/api/v1/rules/projects/nope", store.RuleSettings{ProductionRule: "^x$"}, 404},

@@ -40,7 +40,9 @@ func (s *Service) Rules(ctx context.Context, workspaceID string) (RuleSet, error
 		p := projects[id] // a project no longer listed keeps its rules, shown by id
 		out.Projects = append(out.Projects, ProjectRules{ProjectID: id, Project: p.Name, Provider: p.provider, Rules: r})
 	}
-	sort.Slice(out.Projects, func(i, j int) bool { return out.Projects[i].Project+out.Projects[i].ProjectID < out.Projects[j].Project+out.Projects[j].ProjectID })
+	sort.Slice(out.Projects, func(i, j int) bool {
+		return out.Projects[i].Project+out.Projects[i].ProjectID < out.Projects[j].Project+out.Projects[j].ProjectID
+	})
 	return out, nil
 }
 
