@@ -1,4 +1,5 @@
-// Package webhook receives Azure DevOps service-hook deliveries: it
+// Package webhook receives webhook deliveries (Azure DevOps service hooks;
+// each provider is a Source): it
 // authenticates each one against its integration's secret, stores the raw
 // event in the inbox keyed by the event id (a duplicate is a no-op),
 // enqueues its processing in the same transaction and answers 200 — fast,
@@ -8,8 +9,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -46,14 +45,15 @@ type Handler struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	cache map[string]credential // integration id → its secret's hash
+	cache map[string]credential // integration id → its secret
 }
 
-// credential is what a delivery's password is checked against; cached
-// briefly so a burst of deliveries does not open the sealed secret each time.
+// credential is what a delivery is checked against; cached briefly so a
+// burst of deliveries does not open the sealed secret each time.
 type credential struct {
 	workspaceID string
-	secretHash  [32]byte
+	provider    string
+	secret      []byte
 	until       time.Time
 }
 
@@ -118,15 +118,47 @@ type Answer struct {
 	ID     string `json:"id"`
 }
 
-var errBadCredentials = delivery.Errorf(delivery.KindUnauthorized, "missing or wrong webhook credentials").
-	WithHint("the service hook must send basic auth with the integration id as user and its webhook secret as password; re-register hooks from Settings → Integrations → Azure DevOps")
+// ErrBadCredentials is the one answer to a delivery that does not prove
+// it comes from an integration: unknown integration, wrong secret, wrong
+// signature, another provider's integration.
+var ErrBadCredentials = delivery.Errorf(delivery.KindUnauthorized, "missing or wrong webhook credentials").
+	WithHint("the webhook must prove it comes from the integration (Azure DevOps: basic auth with the integration id as user and its webhook secret as password); re-register hooks from Settings → Integrations")
 
-// ServeHTTP ingests one delivery; errors go to the server's one mapping.
+// ServeHTTP ingests one Azure DevOps delivery; errors go to the server's
+// one mapping.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
-	cred, integrationID, err := h.authenticate(r)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Basic realm="pandev-webhooks", charset="UTF-8"`)
+	return h.serve(AzureDevOps, w, r)
+}
+
+// Serve is the ingest endpoint of one source.
+func (h *Handler) Serve(src Source) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error { return h.serve(src, w, r) }
+}
+
+func (h *Handler) serve(src Source, w http.ResponseWriter, r *http.Request) error {
+	refuse := func(err error) error {
+		if src == AzureDevOps {
+			w.Header().Set("WWW-Authenticate", `Basic realm="pandev-webhooks", charset="UTF-8"`)
+		}
 		return err
+	}
+	integrationID, err := src.Claim(r)
+	if err != nil {
+		return refuse(ErrBadCredentials)
+	}
+	cred, err := h.credential(r.Context(), integrationID)
+	if delivery.IsNotFound(err) || err == nil && cred.provider != src.Provider() {
+		// The same work as a real check, so timing tells nothing.
+		_ = src.Verify(r, nil, []byte("pandev: no such integration"))
+		return refuse(ErrBadCredentials)
+	}
+	if err != nil {
+		return err
+	}
+	if src.VerifiesBeforeBody() {
+		if err := src.Verify(r, nil, cred.secret); err != nil {
+			return refuse(ErrBadCredentials)
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -136,12 +168,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 		}
 		return delivery.Errorf(delivery.KindInvalid, "the body could not be read").Wrap(err)
 	}
-	env, err := ParseEnvelope(body)
+	if !src.VerifiesBeforeBody() {
+		if err := src.Verify(r, body, cred.secret); err != nil {
+			return refuse(ErrBadCredentials)
+		}
+	}
+	id, eventType, err := src.Parse(r, body)
 	if err != nil {
 		return err
 	}
 	ev := store.InboxEvent{Key: store.Key{IntegrationID: integrationID, WorkspaceID: cred.workspaceID},
-		EventID: env.ID, EventType: env.EventType, Payload: string(body), ReceivedAt: h.now()}
+		EventID: id, EventType: eventType, Payload: string(body), ReceivedAt: h.now()}
 	isNew, err := h.writer.store(r.Context(), ev)
 	if err != nil {
 		return err
@@ -151,30 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 		status = "duplicate"
 	}
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(Answer{Status: status, ID: env.ID})
-}
-
-// authenticate checks basic auth: user = integration id, password = its
-// webhook secret, compared in constant time. Unknown integrations and wrong
-// secrets get the same answer.
-func (h *Handler) authenticate(r *http.Request) (credential, string, error) {
-	user, pass, ok := r.BasicAuth()
-	if !ok || user == "" || pass == "" {
-		return credential{}, "", errBadCredentials
-	}
-	cred, err := h.credential(r.Context(), user)
-	given := sha256.Sum256([]byte(pass))
-	if err != nil {
-		if delivery.IsNotFound(err) {
-			subtle.ConstantTimeCompare(given[:], given[:]) // same work as a real comparison
-			return credential{}, "", errBadCredentials
-		}
-		return credential{}, "", err
-	}
-	if subtle.ConstantTimeCompare(given[:], cred.secretHash[:]) != 1 {
-		return credential{}, "", errBadCredentials
-	}
-	return cred, user, nil
+	return json.NewEncoder(w).Encode(Answer{Status: status, ID: id})
 }
 
 func (h *Handler) credential(ctx context.Context, integrationID string) (credential, error) {
@@ -193,7 +207,7 @@ func (h *Handler) credential(ctx context.Context, integrationID string) (credent
 	if err != nil {
 		return c, delivery.Errorf(delivery.KindInternal, "webhook secret cannot be opened").Wrap(err)
 	}
-	c = credential{workspaceID: in.WorkspaceID, secretHash: sha256.Sum256([]byte(sec.Reveal())), until: now.Add(credentialTTL)}
+	c = credential{workspaceID: in.WorkspaceID, provider: in.Provider, secret: []byte(sec.Reveal()), until: now.Add(credentialTTL)}
 	h.mu.Lock()
 	if len(h.cache) > 10_000 {
 		clear(h.cache)
