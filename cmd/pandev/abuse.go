@@ -145,7 +145,7 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 		if !ok {
 			method, path = "GET", r.Pattern
 		}
-		path = strings.NewReplacer("{id}", adminTokRow.ID, "{kind}", "dora", "{$}", "").Replace(path)
+		path = strings.NewReplacer("{id}", adminTokRow.ID, "{kind}", "dora", "{provider}", "azure-devops", "{$}", "").Replace(path)
 		isAPI := strings.HasPrefix(path, "/api/")
 		call := func(tok string) *http.Request {
 			req, _ := http.NewRequestWithContext(ctx, method, a.URL()+path, strings.NewReader("{}"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // TestWorkspaceRulesAPI: rules are the workspace's, with per-project
 // overrides, set through /api/v1/rules; the older settings call still sets
 // the default; bad input changes nothing; another workspace sees none.
-func TestWorkspaceRulesAPI(t *testing.T) {
+func TestWorkspaceRulesAndProvidersAPI(t *testing.T) {
 	cfg := testConfig(t, nil)
 	r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond})
 	sim := startSim(t, "")
@@ -62,6 +63,18 @@ func TestWorkspaceRulesAPI(t *testing.T) {
 	}
 	if code := b.api("DELETE", "/api/v1/rules/projects/"+p.ProjectID, nil, &rs); code != 200 || len(rs.Projects) != 0 {
 		t.Fatalf("back on the default: %d %+v", code, rs)
+	}
+
+	// Integrations are addressed by provider; a planned one says so.
+	var e struct{ Error struct{ Message, Hint string } }
+	if code := b.api("GET", "/api/v1/integrations/github", nil, &e); code != 404 || !strings.Contains(e.Error.Message, "GitHub integrations are not available") {
+		t.Fatalf("planned provider: %d %+v", code, e)
+	}
+	if code := b.api("GET", "/api/v1/integrations/nope/jobs", nil, &e); code != 404 || !strings.Contains(e.Error.Hint, "azure-devops") {
+		t.Fatalf("unknown provider: %d %+v", code, e)
+	}
+	if code := b.api("GET", "/api/v1/integrations/azure-devops", nil, nil); code != 200 {
+		t.Fatalf("azure-devops status: %d", code)
 	}
 
 	mustCreateUser(t, cfg.DB, "admin@other.example", pw, "other", false)

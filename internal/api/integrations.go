@@ -41,11 +41,15 @@ type connectRequest struct {
 
 // CheckConnection answers POST /api/v1/integrations/azure-devops/check.
 func (h *Handlers) CheckConnection(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	var req connectRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Integrations.Check(r.Context(), req.OrgURL, req.Token)
+	res, err := prov.Check(r.Context(), req.OrgURL, req.Token)
 	if err != nil {
 		return err
 	}
@@ -54,11 +58,15 @@ func (h *Handlers) CheckConnection(w http.ResponseWriter, r *http.Request) error
 
 // Activate answers POST /api/v1/integrations/azure-devops.
 func (h *Handlers) Activate(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	var req connectRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	st, err := h.Integrations.Activate(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token, req.ConfirmLimited)
+	st, err := prov.Activate(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token, req.ConfirmLimited)
 	if err != nil {
 		return err
 	}
@@ -67,7 +75,11 @@ func (h *Handlers) Activate(w http.ResponseWriter, r *http.Request) error {
 
 // IntegrationStatus answers GET /api/v1/integrations/azure-devops.
 func (h *Handlers) IntegrationStatus(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.Integrations.Status(r.Context(), principal(r).WorkspaceID())
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	st, err := prov.Status(r.Context(), principal(r).WorkspaceID())
 	if err != nil {
 		return err
 	}
@@ -84,7 +96,11 @@ type ProjectChoice struct {
 
 // ListProjects answers GET /api/v1/integrations/azure-devops/projects.
 func (h *Handlers) ListProjects(w http.ResponseWriter, r *http.Request) error {
-	ps, err := h.Integrations.RefreshProjects(r.Context(), principal(r).WorkspaceID())
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	ps, err := prov.RefreshProjects(r.Context(), principal(r).WorkspaceID())
 	if err != nil {
 		return err
 	}
@@ -97,13 +113,17 @@ func (h *Handlers) ListProjects(w http.ResponseWriter, r *http.Request) error {
 
 // SelectProjects answers PUT /api/v1/integrations/azure-devops/projects.
 func (h *Handlers) SelectProjects(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	var req struct {
 		Selected []string `json:"selected"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	st, err := h.Integrations.SelectProjects(r.Context(), principal(r).WorkspaceID(), req.Selected)
+	st, err := prov.SelectProjects(r.Context(), principal(r).WorkspaceID(), req.Selected)
 	if err != nil {
 		return err
 	}
@@ -112,13 +132,17 @@ func (h *Handlers) SelectProjects(w http.ResponseWriter, r *http.Request) error 
 
 // UpdateToken answers PUT /api/v1/integrations/azure-devops/token.
 func (h *Handlers) UpdateToken(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	var req struct {
 		Token string `json:"token"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	st, err := h.Integrations.UpdateToken(r.Context(), principal(r).WorkspaceID(), req.Token)
+	st, err := prov.UpdateToken(r.Context(), principal(r).WorkspaceID(), req.Token)
 	if err != nil {
 		return err
 	}
@@ -128,15 +152,19 @@ func (h *Handlers) UpdateToken(w http.ResponseWriter, r *http.Request) error {
 // PatchSettings answers PATCH /api/v1/integrations/azure-devops/settings:
 // the fields sent replace the stored ones, the others stay.
 func (h *Handlers) PatchSettings(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	ws := principal(r).WorkspaceID()
-	st, err := h.Integrations.Settings(r.Context(), ws)
+	st, err := prov.Settings(r.Context(), ws)
 	if err != nil {
 		return err
 	}
 	if err := decode(r, &st); err != nil {
 		return err
 	}
-	st, err = h.Integrations.UpdateSettings(r.Context(), ws, st)
+	st, err = prov.UpdateSettings(r.Context(), ws, st)
 	if err != nil {
 		return err
 	}
@@ -145,7 +173,11 @@ func (h *Handlers) PatchSettings(w http.ResponseWriter, r *http.Request) error {
 
 // RerunBackfill answers POST /api/v1/integrations/azure-devops/projects/{id}/backfill.
 func (h *Handlers) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
-	st, err := h.Integrations.RerunBackfill(r.Context(), principal(r).WorkspaceID(), r.PathValue("id"))
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	st, err := prov.RerunBackfill(r.Context(), principal(r).WorkspaceID(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -154,7 +186,11 @@ func (h *Handlers) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
 
 // SyncNow answers POST /api/v1/integrations/azure-devops/sync.
 func (h *Handlers) SyncNow(w http.ResponseWriter, r *http.Request) error {
-	if err := h.Integrations.SyncNow(r.Context(), principal(r).WorkspaceID()); err != nil {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	if err := prov.SyncNow(r.Context(), principal(r).WorkspaceID()); err != nil {
 		return err
 	}
 	return write(w, http.StatusAccepted, map[string]string{"status": "reconcile queued"})
@@ -191,11 +227,15 @@ func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) erro
 // PreviewRules answers POST /api/v1/integrations/azure-devops/rules/preview
 // with what candidate rules would match, before they are saved.
 func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	var st integration.Settings
 	if err := decode(r, &st); err != nil {
 		return err
 	}
-	p, err := h.Integrations.PreviewRules(r.Context(), principal(r).WorkspaceID(), st)
+	p, err := prov.PreviewRules(r.Context(), principal(r).WorkspaceID(), st)
 	if err != nil {
 		return err
 	}
@@ -206,7 +246,11 @@ func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
 // integration's newest background jobs (syncs, hook registrations, …) with
 // their state and last error.
 func (h *Handlers) ListJobs(w http.ResponseWriter, r *http.Request) error {
-	js, err := h.Integrations.Jobs(r.Context(), principal(r).WorkspaceID())
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	js, err := prov.Jobs(r.Context(), principal(r).WorkspaceID())
 	if err != nil {
 		return err
 	}
@@ -215,11 +259,15 @@ func (h *Handlers) ListJobs(w http.ResponseWriter, r *http.Request) error {
 
 // RetryJob answers POST /api/v1/integrations/azure-devops/jobs/{id}/retry.
 func (h *Handlers) RetryJob(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
 	id, err := integration.ParseJobID(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	j, err := h.Integrations.RetryJob(r.Context(), principal(r).WorkspaceID(), id)
+	j, err := prov.RetryJob(r.Context(), principal(r).WorkspaceID(), id)
 	if err != nil {
 		return err
 	}
@@ -267,4 +315,26 @@ func (h *Handlers) DeleteProjectRules(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	return write(w, http.StatusOK, rs)
+}
+
+// Providers are the sources a workspace connects; each is a path segment of
+// /api/v1/integrations/{provider} and /settings/integrations/{provider}.
+// Planned ones answer 404 saying so.
+var (
+	Providers = []string{"azure-devops"}
+	planned   = map[string]string{"github": "GitHub", "gitlab": "GitLab", "bitbucket": "Bitbucket"}
+)
+
+// provider is the integration service of the route's {provider}.
+func (h *Handlers) provider(r *http.Request) (Integrations, error) {
+	switch p := r.PathValue("provider"); {
+	case p == "azure-devops":
+		return h.Integrations, nil
+	case planned[p] != "":
+		return nil, delivery.Errorf(delivery.KindNotFound, "%s integrations are not available in this version", planned[p]).
+			WithHint("connect Azure DevOps at /api/v1/integrations/azure-devops; the others are planned")
+	default:
+		return nil, delivery.Errorf(delivery.KindNotFound, "there is no %q integration", p).
+			WithHint("use /api/v1/integrations/azure-devops")
+	}
 }
