@@ -66,7 +66,9 @@ func TestWorkspaceRulesAndProvidersAPI(t *testing.T) {
 	}
 
 	// Integrations are addressed by provider; a planned one says so.
-	var e struct{ Error struct{ Message, Hint string } }
+	var e struct {
+		Error struct{ Message, Hint string }
+	}
 	if code := b.api("GET", "/api/v1/integrations/github", nil, &e); code != 404 || !strings.Contains(e.Error.Message, "GitHub integrations are not available") {
 		t.Fatalf("planned provider: %d %+v", code, e)
 	}
