@@ -30,8 +30,6 @@ type AzurePage struct {
 	Preview        string // markdown of the PR comment a PR would get
 	PreviewSkip    string
 	CanComment     bool // the PAT can write PR threads
-	Rules          integration.Settings
-	RulesPreview   *integration.RulesPreview
 	// Jobs are the integration's newest background jobs.
 	Jobs []integration.Job
 }
@@ -58,10 +56,6 @@ func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
 	}
 	data.Chrome = chrome("Azure DevOps", p)
 	data.Status, data.BackfillDays = st, h.BackfillDays
-	typed := data.Rules.DeploymentRule != "" || data.Rules.ProductionRule != "" || data.Rules.IncidentTag != "" || data.Rules.AttributionHours != 0
-	if !typed && st.Settings != nil {
-		data.Rules = *st.Settings // a previewed or refused form keeps what was typed
-	}
 	for _, sc := range st.Scopes {
 		if sc.Scope == "pr_threads_read_write" {
 			data.CanComment = sc.OK
@@ -278,39 +272,6 @@ func parseForm(r *http.Request) error {
 	return nil
 }
 
-// SaveAzureRules previews or saves the deployment, production and incident rules.
-func (h *Pages) SaveAzureRules(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	p, _ := auth.FromContext(r.Context())
-	st, err := h.Integrations.Settings(r.Context(), p.WorkspaceID())
-	if err != nil {
-		return err
-	}
-	st.DeploymentRule = strings.TrimSpace(r.PostFormValue("deployment_rule"))
-	st.ProductionRule = strings.TrimSpace(r.PostFormValue("production_rule"))
-	st.IncidentTag = strings.TrimSpace(r.PostFormValue("incident_tag"))
-	st.AttributionHours = 0
-	if v := strings.TrimSpace(r.PostFormValue("attribution_hours")); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return h.formError(w, r, delivery.Errorf(delivery.KindInvalid, "the attribution window %q is not a number of hours", v).WithHint("e.g. 72"), AzurePage{Rules: st})
-		}
-		st.AttributionHours = n
-	}
-	if r.PostFormValue("action") == "preview" {
-		preview, err := h.Integrations.PreviewRules(r.Context(), p.WorkspaceID(), st)
-		if err != nil {
-			return h.formError(w, r, err, AzurePage{Rules: st})
-		}
-		return h.renderAzure(w, r, http.StatusOK, AzurePage{Rules: st, RulesPreview: &preview})
-	}
-	if _, err := h.Integrations.UpdateSettings(r.Context(), p.WorkspaceID(), st); err != nil {
-		return h.formError(w, r, err, AzurePage{Rules: st})
-	}
-	return redirect(w, r, "settings")
-}
 
 // blockedCount counts the resources Azure DevOps refused, over all projects.
 func blockedCount(st integration.Status) int {

@@ -54,6 +54,9 @@ var pages = map[string]any{
 	"azure.html":   AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
 	"members.html": MembersPage{Members: []store.Member{{}}, Error: &Problem{}},
 	"tokens.html":  TokensPage{Tokens: []store.APIToken{{}}, Created: "pdm_x", Error: &Problem{}},
+	"rules.html": RulesPage{Set: integration.RuleSet{Projects: []integration.ProjectRules{{}}}, Projects: []integration.ProjectStatus{{}},
+		Preview: &integration.RulesPreview{Runs: []integration.RunMatch{{}}, Environments: []integration.EnvironmentMatch{{}}}, Error: &Problem{}},
+	"integrations.html": IntegrationsPage{Providers: []ProviderEntry{{Available: true, Connected: true}, {}}},
 }
 
 // funcs are the template helpers every page may use.
@@ -78,6 +81,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
+	"join":    strings.Join,
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"duration": func(d time.Duration) string {
 		switch {
