@@ -272,7 +272,6 @@ func parseForm(r *http.Request) error {
 	return nil
 }
 
-
 // blockedCount counts the resources Azure DevOps refused, over all projects.
 func blockedCount(st integration.Status) int {
 	n := 0
