@@ -183,6 +183,7 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 		{"PATCH", "/api/v1/integrations/azure-devops/settings"},
 		{"POST", "/api/v1/integrations/azure-devops/sync"},
 		{"PUT", "/api/v1/integrations/azure-devops/projects"},
+		{"DELETE", "/api/v1/integrations/azure-devops?data=delete"},
 	} {
 		req, _ := http.NewRequestWithContext(ctx, c.method, a.URL()+c.path, strings.NewReader(`{"selected":["p"]}`))
 		req.Header.Set("Authorization", "Bearer "+otherTok.Reveal())
@@ -278,6 +279,13 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 				return nil, err
 			}
 		}
+	}
+
+	// Disconnect never deletes data by default.
+	req, _ = http.NewRequestWithContext(ctx, "DELETE", a.URL()+"/api/v1/integrations/azure-devops", nil)
+	req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())
+	if err := try("input", "DELETE the integration without saying what happens to its data", []int{400}, false, req); err != nil {
+		return nil, err
 	}
 
 	// Every free-text setting is bounded: a hostile form cannot store

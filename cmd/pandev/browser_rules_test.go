@@ -13,7 +13,7 @@ import (
 // (Azure DevOps connected, GitHub planned); Rules are the workspace's: a
 // pattern that does not compile is refused on the page with what was typed
 // kept, a valid one is saved, a project gets its own rules and goes back to
-// the workspace's.
+// the workspace's. Disconnect keeps the data, then deletes it.
 func TestBrowserRulesAndIntegrations(t *testing.T) {
 	cfg := testConfig(t, nil)
 	r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond})
@@ -67,5 +67,32 @@ func TestBrowserRulesAndIntegrations(t *testing.T) {
 	}
 	if rules, err = r.db.GetWorkspaceRules(context.Background(), ws); err != nil || len(rules.Projects) != 0 {
 		t.Fatalf("the project still has its own rules: %+v %v", rules, err)
+	}
+
+	// Disconnect, keeping the data: the page says so and offers to connect
+	// again (the URL filled in) or to delete the kept data.
+	p.do(chromedp.Click(chromedp.CSS(`nav.tabs a[href="/settings/integrations"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#integrations`)),
+		chromedp.Click(chromedp.CSS(`li[data-provider="azure-devops"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#disconnect`)),
+		chromedp.Click(chromedp.CSS(`#disconnect input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`#disconnect button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#disconnected`)))
+	if n := p.text(`p.notice`); !strings.Contains(n, "stays on the dashboard") {
+		t.Fatalf("notice after disconnecting: %q", n)
+	}
+	url, err := chromedp.Run(p.ctx, chromedp.Value(chromedp.CSS(`#connect input[name="org_url"]`)))
+	if err != nil || url != sim.OrgURL() {
+		t.Fatalf("the connect form's URL: %q %v", url, err)
+	}
+	p.shot("disconnected")
+	p.do(chromedp.Click(chromedp.CSS(`#delete-kept input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`#delete-kept button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#disconnected`)))
+	if n := p.text(`p.notice`); !strings.Contains(n, "deleted") {
+		t.Fatalf("notice after deleting: %q", n)
+	}
+	if ins, err := r.db.ListIntegrations(context.Background(), ws, ""); err != nil || len(ins) != 0 {
+		t.Fatalf("integrations left: %v %v", ins, err)
 	}
 }

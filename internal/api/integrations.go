@@ -25,6 +25,7 @@ type Integrations interface {
 	RerunBackfill(ctx context.Context, workspaceID, projectID string) (integration.Status, error)
 	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 	Jobs(ctx context.Context, workspaceID string) ([]integration.Job, error)
+	Disconnect(ctx context.Context, workspaceID string, keepData bool) (integration.DisconnectResult, error)
 	Rules(ctx context.Context, workspaceID string) (integration.RuleSet, error)
 	SetRules(ctx context.Context, workspaceID, projectID string, r store.RuleSettings) (integration.RuleSet, error)
 	ClearProjectRules(ctx context.Context, workspaceID, projectID string) (integration.RuleSet, error)
@@ -240,6 +241,38 @@ func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return write(w, http.StatusOK, p)
+}
+
+// Disconnect answers DELETE /api/v1/integrations/{provider}?data=keep|delete:
+// the service hooks are removed and the collected data kept (the dashboard
+// still shows it; Activate with the same URL connects again) or deleted.
+func (h *Handlers) Disconnect(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	keep, err := dataChoice(r.URL.Query().Get("data"))
+	if err != nil {
+		return err
+	}
+	res, err := prov.Disconnect(r.Context(), principal(r).WorkspaceID(), keep)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, res)
+}
+
+// dataChoice reads what Disconnect does with the collected data: the
+// caller must say, nothing is deleted by default.
+func dataChoice(v string) (keep bool, err error) {
+	switch v {
+	case "keep":
+		return true, nil
+	case "delete":
+		return false, nil
+	}
+	return false, delivery.Errorf(delivery.KindInvalid, "say what to do with the collected data: data=keep or data=delete").
+		WithHint("keep shows it on the dashboard until you delete it; delete removes every row collected through the integration")
 }
 
 // ListJobs answers GET /api/v1/integrations/azure-devops/jobs: the

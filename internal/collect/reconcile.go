@@ -82,7 +82,7 @@ func (c *Collector) EnqueueReconciles(ctx context.Context) error {
 	}
 	return c.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, in := range ins {
-			if in.Provider != "azure-devops" {
+			if in.Provider != "azure-devops" || in.DisconnectedAt != nil {
 				continue
 			}
 			if err := c.queue.InsertTx(ctx, tx, ReconcileArgs{IntegrationID: in.ID}, nil); err != nil {

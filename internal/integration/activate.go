@@ -32,10 +32,11 @@ func (e *LimitedError) Unwrap() error { return e.Err }
 // manual's Step 1 is activated only when confirmLimited is set (the screen
 // asks); otherwise the answer is a *LimitedError naming what is missing.
 func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token string, confirmLimited bool) (Status, error) {
-	if _, err := s.forWorkspace(ctx, workspaceID); err == nil {
+	existing, err := s.anyForWorkspace(ctx, workspaceID)
+	if err == nil && existing.DisconnectedAt == nil {
 		return Status{}, delivery.Errorf(delivery.KindConflict, "Azure DevOps is already connected").
 			WithHint("to change the token use Advanced → Update token; projects are picked on the integration screen")
-	} else if !delivery.IsNotFound(err) {
+	} else if err != nil && !delivery.IsNotFound(err) {
 		return Status{}, err
 	}
 	res, err := s.Check(ctx, orgURL, token)
@@ -56,6 +57,9 @@ func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token strin
 		return Status{}, &LimitedError{Check: res, Err: &delivery.Error{Kind: delivery.KindPrecondition,
 			Message: "The token lacks " + strings.Join(missing, ", ") + ": activating it leaves that out of the figures",
 			Hint:    "Create the PAT with the four scopes of Step 1, or confirm to activate anyway (confirm_limited) and use Update token later"}}
+	}
+	if existing.DisconnectedAt != nil {
+		return s.reconnect(ctx, existing, res, token)
 	}
 	pat := secret.New(strings.TrimSpace(token))
 	id := store.NewID()
@@ -94,6 +98,53 @@ func (s *Service) Activate(ctx context.Context, workspaceID, orgURL, token strin
 	s.opts.Logger.Info("Azure DevOps activated", "workspace", workspaceID, "org", res.OrgURL, "deployment", res.Deployment,
 		"projects", len(res.projects))
 	return s.Status(ctx, workspaceID)
+}
+
+// reconnect resumes an integration disconnected with its data kept: the
+// same organization only (the kept data is of it). Its selected projects
+// get their hooks again and a reconciliation collects what changed while
+// it was disconnected.
+func (s *Service) reconnect(ctx context.Context, in store.Integration, res CheckResult, token string) (Status, error) {
+	if res.OrgURL != in.OrgURL {
+		return Status{}, delivery.Errorf(delivery.KindConflict, "the data of %s is kept from an earlier connection", in.OrgURL).
+			WithHint("connect " + in.OrgURL + " again, or delete the kept data first (Disconnect → delete the data)")
+	}
+	pat := secret.New(strings.TrimSpace(token))
+	sealed, err := s.opts.Keys.Seal(pat, store.TokenSealContext(in.ID))
+	if err != nil {
+		return Status{}, err
+	}
+	err = s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.ReconnectIntegration(ctx, in.WorkspaceID, in.ID, store.TokenUpdate{Sealed: sealed, Hint: pat.Hint(),
+			Account: res.account, AccountID: res.accountID, Scopes: res.scopeStates()}, s.opts.Now()); err != nil {
+			return err
+		}
+		for _, p := range res.projects {
+			if err := tx.UpsertProject(ctx, projectRow(key(in), p)); err != nil {
+				return err
+			}
+		}
+		selected, err := tx.ListProjects(ctx, key(in), true)
+		if err != nil {
+			return err
+		}
+		for _, p := range selected {
+			if s.opts.Queue != nil {
+				if err := s.opts.Queue.InsertTx(ctx, tx, RegisterHooksArgs{IntegrationID: in.ID, ProjectID: p.ProjectID}, nil); err != nil {
+					return err
+				}
+			}
+		}
+		if s.opts.StartReconcile != nil {
+			return s.opts.StartReconcile(ctx, tx, in.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return Status{}, err
+	}
+	s.opts.Logger.Info("Azure DevOps connected again", "workspace", in.WorkspaceID, "org", in.OrgURL)
+	return s.Status(ctx, in.WorkspaceID)
 }
 
 // UpdateToken checks a new PAT against the connected organization and

@@ -370,7 +370,7 @@ func (w *hookHealthWorker) Work(ctx context.Context, job *river.Job[HookHealthAr
 	}
 	var errs []error
 	for _, in := range ins {
-		if in.Provider != Provider {
+		if in.Provider != Provider || in.DisconnectedAt != nil {
 			continue
 		}
 		if err := w.s.jobError(ctx, in.ID, w.s.CheckHooks(ctx, in.ID)); err != nil && !isCancel(err) {

@@ -107,6 +107,9 @@ func (s *Service) Client(ctx context.Context, integrationID string) (*azdo.Clien
 	if err != nil {
 		return nil, in, err
 	}
+	if in.DisconnectedAt != nil {
+		return nil, in, errDisconnected
+	}
 	s.mu.Lock()
 	cached, ok := s.clients[integrationID]
 	s.mu.Unlock()
@@ -130,8 +133,23 @@ func (s *Service) Client(ctx context.Context, integrationID string) (*azdo.Clien
 	return c, in, nil
 }
 
-// forWorkspace returns the workspace's Azure DevOps integration.
+// errDisconnected is the answer to anything that would call Azure DevOps
+// for an integration an admin disconnected keeping its data.
+var errDisconnected = delivery.Errorf(delivery.KindPrecondition, "Azure DevOps is disconnected; the data collected until then is kept").
+	WithHint("connect it again: Settings → Integrations → Azure DevOps → Check connection, then Activate with the same Organization URL")
+
+// forWorkspace returns the workspace's connected Azure DevOps integration.
 func (s *Service) forWorkspace(ctx context.Context, workspaceID string) (store.Integration, error) {
+	in, err := s.anyForWorkspace(ctx, workspaceID)
+	if err == nil && in.DisconnectedAt != nil {
+		return in, errDisconnected
+	}
+	return in, err
+}
+
+// anyForWorkspace returns the workspace's Azure DevOps integration,
+// connected or disconnected with its data kept.
+func (s *Service) anyForWorkspace(ctx context.Context, workspaceID string) (store.Integration, error) {
 	ins, err := s.opts.DB.ListIntegrations(ctx, workspaceID, Provider)
 	if err != nil {
 		return store.Integration{}, err

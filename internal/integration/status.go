@@ -37,6 +37,10 @@ type Status struct {
 	Runs []SyncRun `json:"runs,omitempty"`
 	// Comments counts PR comments by state, with the latest failure.
 	Comments *CommentStatus `json:"pr_comments,omitempty"`
+	// Disconnected is when an admin disconnected the integration keeping
+	// its data (Connected is false, State "disconnected"): the dashboard
+	// still shows what was collected until then.
+	Disconnected *time.Time `json:"disconnected_at,omitempty"`
 }
 
 // SyncRun is one finished backfill or reconciliation.
@@ -80,12 +84,15 @@ type HookHealth struct {
 
 // Status reports the workspace's integration.
 func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error) {
-	in, err := s.forWorkspace(ctx, workspaceID)
+	in, err := s.anyForWorkspace(ctx, workspaceID)
 	if delivery.IsNotFound(err) {
 		return Status{Connected: false}, nil
 	}
 	if err != nil {
 		return Status{}, err
+	}
+	if in.DisconnectedAt != nil {
+		return Status{State: "disconnected", Disconnected: in.DisconnectedAt, OrgURL: in.OrgURL, LastSync: in.LastSyncAt}, nil
 	}
 	st := Status{Connected: true, State: "connected", OrgURL: in.OrgURL, Account: in.Account, Token: in.TokenHint,
 		LastSync: in.LastSyncAt}

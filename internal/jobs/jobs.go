@@ -134,6 +134,34 @@ func (q *Queue) Retry(ctx context.Context, id int64) error {
 	return err
 }
 
+// CancelIntegrationJobs cancels every unfinished job of an integration (a
+// running one is told to stop) but its webhook drains: it was
+// disconnected. It returns how many.
+func (q *Queue) CancelIntegrationJobs(ctx context.Context, integrationID string) (int, error) {
+	ids, err := q.db.IntegrationJobIDs(ctx, integrationID, 10_000)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		row, err := q.client.JobGet(ctx, id)
+		if errors.Is(err, river.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if row.FinalizedAt != nil || row.Queue == QueueEvents {
+			continue // webhook drains call nothing and end on their own
+		}
+		if _, err := q.client.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Client is the River client, for the admin UI.
 func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
 

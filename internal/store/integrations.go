@@ -27,19 +27,23 @@ type Integration struct {
 	ErrorMessage        string     // why the integration is not working, "" when it is
 	ErrorHint           string     // how to fix it
 	LastSyncAt          *time.Time // last successful backfill or reconcile
+	// DisconnectedAt is when an admin disconnected it keeping its data:
+	// its token is cleared and nothing calls the provider until it is
+	// connected again.
+	DisconnectedAt *time.Time
 }
 
 const integrationColumns = `id, workspace_id, provider, org_url, deployment, server_version,
 	token_sealed, token_hint, webhook_secret_sealed, settings, created_at, updated_at,
-	account, scopes, error_message, error_hint, last_sync_at, account_id`
+	account, scopes, error_message, error_hint, last_sync_at, account_id, disconnected_at`
 
 func scanIntegration(row rowScanner) (Integration, error) {
 	var i Integration
-	var lastSync sql.NullTime
+	var lastSync, disconnected sql.NullTime
 	err := row.Scan(&i.ID, &i.WorkspaceID, &i.Provider, &i.OrgURL, &i.Deployment, &i.ServerVersion,
 		&i.TokenSealed, &i.TokenHint, &i.WebhookSecretSealed, &i.Settings, &i.CreatedAt, &i.UpdatedAt,
-		&i.Account, &i.Scopes, &i.ErrorMessage, &i.ErrorHint, &lastSync, &i.AccountID)
-	i.LastSyncAt = timePtr(lastSync)
+		&i.Account, &i.Scopes, &i.ErrorMessage, &i.ErrorHint, &lastSync, &i.AccountID, &disconnected)
+	i.LastSyncAt, i.DisconnectedAt = timePtr(lastSync), timePtr(disconnected)
 	if err == sql.ErrNoRows {
 		return i, notFound("integration")
 	}
@@ -59,10 +63,10 @@ func (q queries) CreateIntegration(ctx context.Context, i Integration) (Integrat
 	}
 	i.CreatedAt, i.UpdatedAt = utc(i.CreatedAt), utc(i.UpdatedAt)
 	_, err := q.q.ExecContext(ctx, `INSERT INTO integrations (`+integrationColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		i.ID, i.WorkspaceID, i.Provider, i.OrgURL, i.Deployment, i.ServerVersion,
 		i.TokenSealed, i.TokenHint, i.WebhookSecretSealed, i.Settings, i.CreatedAt, i.UpdatedAt,
-		i.Account, i.Scopes, i.ErrorMessage, i.ErrorHint, nullTime(i.LastSyncAt), i.AccountID)
+		i.Account, i.Scopes, i.ErrorMessage, i.ErrorHint, nullTime(i.LastSyncAt), i.AccountID, nullTime(i.DisconnectedAt))
 	return i, mapErr(err)
 }
 
@@ -159,4 +163,22 @@ func TokenSealContext(integrationID string) string { return "integration/" + int
 // WebhookSecretSealContext binds a sealed webhook secret to its integration.
 func WebhookSecretSealContext(integrationID string) string {
 	return "integration/" + integrationID + "/webhook-secret"
+}
+
+// DisconnectIntegration marks the workspace's integration disconnected,
+// keeping its data: the token is cleared (nothing can call the provider
+// with it) and the error state too.
+func (q queries) DisconnectIntegration(ctx context.Context, workspaceID, id string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET disconnected_at = $3, token_sealed = '', token_hint = '',
+		error_message = '', error_hint = '', updated_at = $3 WHERE workspace_id = $1 AND id = $2`, workspaceID, id, utc(now))
+	return affectedOne(res, err, "integration")
+}
+
+// ReconnectIntegration resumes a disconnected integration with a checked
+// token (the same organization).
+func (q queries) ReconnectIntegration(ctx context.Context, workspaceID, id string, u TokenUpdate, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET disconnected_at = NULL, token_sealed = $3, token_hint = $4,
+		account = $5, account_id = $6, scopes = $7, error_message = '', error_hint = '', updated_at = $8
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, u.Sealed, u.Hint, u.Account, u.AccountID, u.Scopes, utc(now))
+	return affectedOne(res, err, "integration")
 }

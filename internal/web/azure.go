@@ -38,14 +38,17 @@ const azurePath = "/settings/integrations/azure-devops"
 
 // notices are the confirmations shown after a form post (Post/Redirect/Get).
 var notices = map[string]string{
-	"activated": "Azure DevOps is connected. Select the projects to analyse and save.",
-	"projects":  "Projects saved. Service hooks are being registered and the backfill has started for new projects.",
-	"token":     "Token updated. Service hooks stay registered; no backfill was started.",
-	"unlocked":  "Token updated. Service hooks stay registered; what the new token's scopes unlock is being backfilled (nothing else is read again).",
-	"settings":  "Settings saved.",
-	"sync":      "Reconciliation queued.",
-	"rerun":     "Backfill queued: a finished one starts over for a fresh window, a stopped one resumes.",
-	"retry":     "Job queued to run again now.",
+	"activated":               "Azure DevOps is connected. Select the projects to analyse and save.",
+	"projects":                "Projects saved. Service hooks are being registered and the backfill has started for new projects.",
+	"token":                   "Token updated. Service hooks stay registered; no backfill was started.",
+	"unlocked":                "Token updated. Service hooks stay registered; what the new token's scopes unlock is being backfilled (nothing else is read again).",
+	"settings":                "Settings saved.",
+	"sync":                    "Reconciliation queued.",
+	"rerun":                   "Backfill queued: a finished one starts over for a fresh window, a stopped one resumes.",
+	"retry":                   "Job queued to run again now.",
+	"disconnected-kept":       "Disconnected. The service hooks are removed; the data collected until now stays on the dashboard. Connect again with the same Organization URL to resume.",
+	"disconnected-deleted":    "Disconnected. The service hooks are removed and every row collected through Azure DevOps is deleted.",
+	"disconnected-hooks-left": "Disconnected, but Azure DevOps did not let some service hooks be deleted: they now fail and Azure DevOps disables them. An Azure DevOps admin can delete them under Project settings → Service hooks.",
 }
 
 func (h *Pages) azurePage(r *http.Request, data AzurePage) (AzurePage, error) {
@@ -240,6 +243,28 @@ func (h *Pages) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
 		return h.formError(w, r, err, AzurePage{})
 	}
 	return redirect(w, r, "rerun")
+}
+
+// DisconnectAzure handles Disconnect: the form says whether the data is
+// kept or deleted, and the admin confirmed.
+func (h *Pages) DisconnectAzure(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	data := r.PostFormValue("data")
+	if data != "keep" && data != "delete" || r.PostFormValue("confirm") != "on" {
+		return h.formError(w, r, delivery.Errorf(delivery.KindInvalid, "Disconnect needs a choice and a confirmation").
+			WithHint("choose whether to keep or delete the collected data, tick the box, and press Disconnect again"), AzurePage{})
+	}
+	res, err := h.Integrations.Disconnect(r.Context(), p.WorkspaceID(), data == "keep")
+	if err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	if len(res.HooksLeft) > 0 {
+		return redirect(w, r, "disconnected-hooks-left")
+	}
+	return redirect(w, r, "disconnected-"+res.Data)
 }
 
 // RetryJob handles a failed job's Retry button in Background work.

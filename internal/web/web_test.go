@@ -44,6 +44,7 @@ func TestAzurePageVariants(t *testing.T) {
 			Runs:     []integration.SyncRun{{Kind: "reconcile", Recovered: 2, Error: "boom"}},
 			Comments: &integration.CommentStatus{Counts: map[string]int{"posted": 2}, LastError: "no scope"}},
 			Preview: "### x", PreviewPR: 5, PreviewSkip: "draft"},
+		{Status: integration.Status{State: "disconnected", OrgURL: "https://dev.azure.com/acme", Disconnected: &now}},
 	}
 	for i, v := range variants {
 		var buf bytes.Buffer

@@ -203,6 +203,9 @@ func (h *Handler) credential(ctx context.Context, integrationID string) (credent
 	if err != nil {
 		return c, err
 	}
+	if in.DisconnectedAt != nil { // an admin disconnected it: its hooks are gone
+		return c, delivery.Errorf(delivery.KindNotFound, "the integration is disconnected")
+	}
 	sec, err := h.keys.Open(in.WebhookSecretSealed, store.WebhookSecretSealContext(in.ID))
 	if err != nil {
 		return c, delivery.Errorf(delivery.KindInternal, "webhook secret cannot be opened").Wrap(err)
