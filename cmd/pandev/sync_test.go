@@ -83,8 +83,12 @@ func TestBackfillStatusAndRulesPreview(t *testing.T) {
 		t.Fatalf("save rules: %d %+v", code, e)
 	}
 	ins, _ := r.db.ListAllIntegrations(t.Context())
-	if !strings.Contains(ins[0].Settings, `"production_rule":"(?i)staging"`) {
-		t.Fatalf("settings: %s", ins[0].Settings)
+	rules, err := r.db.GetWorkspaceRules(t.Context(), ins[0].WorkspaceID)
+	if err != nil || rules.Default.ProductionRule != "(?i)staging" {
+		t.Fatalf("the workspace's rules: %+v %v", rules, err)
+	}
+	if strings.Contains(ins[0].Settings, "production_rule") {
+		t.Fatalf("rules left in the integration's settings: %s", ins[0].Settings)
 	}
 }
 

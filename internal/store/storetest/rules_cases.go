@@ -49,9 +49,9 @@ func testWorkspaceRules(t *testing.T, db *store.DB) {
 }
 
 func testRulesMigration(t *testing.T, db *store.DB) {
-	must(t, db.MigrateSchemaTo(ctx, 13))
 	f := newFixture(t, db, "acme")
 	empty := newFixture(t, db, "empty")
+	must(t, db.MigrateSchemaTo(ctx, 13)) // before workspace rules; the rows stay
 	_, err := db.SQL().ExecContext(ctx, `UPDATE integrations SET settings = $1 WHERE id = $2`,
 		`{"post_pr_comments":true,"production_rule":"^live$","attribution_hours":48}`, f.in.ID)
 	must(t, err)
