@@ -350,3 +350,20 @@ func packageConsts(t *testing.T, dir string) map[string]string {
 	}
 	return c
 }
+
+var mdLink = regexp.MustCompile(`\]\(([a-z-]+)\.md(#[^)]*)?\)`)
+
+// TestGuideLinksResolve: every link to another page of the guide names a
+// page that exists and is in the reading order.
+func TestGuideLinksResolve(t *testing.T) {
+	for _, p := range Pages() {
+		for _, m := range mdLink.FindAllStringSubmatch(string(p.Markdown), -1) {
+			if _, ok := Lookup(m[1]); !ok {
+				t.Errorf("%s.md links to %s.md, which does not exist", p.Name, m[1])
+			}
+		}
+	}
+	if got := len(Pages()); got != len(Order) {
+		t.Errorf("%d of %d pages found", got, len(Order))
+	}
+}
