@@ -54,6 +54,9 @@ var pages = map[string]any{
 	"azure.html":   AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
 	"members.html": MembersPage{Members: []store.Member{{}}, Error: &Problem{}},
 	"tokens.html":  TokensPage{Tokens: []store.APIToken{{}}, Created: "pdm_x", Error: &Problem{}},
+	"help.html":    HelpPage{Pages: []HelpLink{{}}},
+	"apidocs.html": APIDocsPage{Ref: &APIReference{Areas: []APIArea{{Operations: []APIOperation{{Parameters: []APIParam{{}},
+		Body: &APIBody{Fields: []APIField{{}}}, Responses: []APIResponse{{Fields: []APIField{{}}}}}}}}}},
 }
 
 // funcs are the template helpers every page may use.
