@@ -82,6 +82,9 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	// inlineMarkdown renders `code`, **bold** and links of a short text,
+	// every piece escaped first (see Markdown).
+	"inlineMarkdown": func(s string) template.HTML { return template.HTML(inline(s)) },
 	"duration": func(d time.Duration) string {
 		switch {
 		case d < time.Minute:
