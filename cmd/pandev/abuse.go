@@ -335,6 +335,12 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 	out = append(out, abuseResult{Group: "csv", Case: "a PR title starting with = is exported as text", Want: []int{200},
 		Got: res.StatusCode, Problem: problem})
 
+	orgURLResults, err := abuseOrgURL(ctx, a, adminTok.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, orgURLResults...)
+
 	people, err := abusePeople(ctx, a, hc)
 	if err != nil {
 		return nil, err

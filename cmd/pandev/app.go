@@ -192,7 +192,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	reg := prometheus.NewRegistry()
 	a.integrations = integration.New(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "integration"),
 		Now: time.Now, BackfillDays: cfg.BackfillDays, Registerer: reg, LocalAzureDevOps: opts.LocalAzureDevOps,
-		HTTPClient: opts.AzureHTTPClient,
+		HTTPClient: opts.AzureHTTPClient, AllowHosts: cfg.AllowHosts,
 		StartBackfill: func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error {
 			return a.queue.InsertNowTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
 		},

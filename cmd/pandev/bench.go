@@ -671,6 +671,8 @@ func (b *bench) connected(ctx context.Context, dsn, profile string, faults azdos
 		sim.Close()
 		return nil, nil, nil, "", err
 	}
+	// The simulator's exact listeners, as an operator lists an on-prem server.
+	env = append(append([]string(nil), env...), "PANDEV_ALLOW_HOSTS", simAllowHosts(sim))
 	a, stop, err := startBenchApp(ctx, dsn, appOptions{LocalAzureDevOps: true, AzureHTTPClient: countingClient()}, env...)
 	if err != nil {
 		sim.Close()

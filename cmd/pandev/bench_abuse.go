@@ -64,6 +64,20 @@ func (b *bench) loginFlood(ctx context.Context) error {
 	if code, err := login(0, "owner@flood.example", password); err != nil || code != http.StatusSeeOther {
 		return fmt.Errorf("the owner's sign-in before the flood: %d %v", code, err)
 	}
+	// The database files are the owner's alone (0600): they hold sealed
+	// tokens and every workspace's data.
+	files, _ := filepath.Glob(dsn + "*")
+	var loose []string
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Mode().Perm()&0o077 != 0 {
+			loose = append(loose, fmt.Sprintf("%s %v", filepath.Base(f), st.Mode().Perm()))
+		}
+	}
+	b.add(Result{Scenario: "abuse", Name: "files: database files readable by others", Value: float64(len(loose)), Unit: fmt.Sprintf("of %d", len(files)),
+		Target: "0", Note: "created by `admin create --password-stdin` and `serve`; " + strings.Join(loose, ", ")})
+	if len(loose) > 0 {
+		return fmt.Errorf("database files readable by others: %s", strings.Join(loose, ", "))
+	}
 	_, before := procMemory(srv.cmd.Process.Pid)
 	waves, perWave := 3, 200
 	if b.quick {
@@ -148,7 +162,8 @@ func (b *bench) neighbourOn(ctx context.Context, engine, dsn string) error {
 		defer sim.Close()
 		sims[name] = sim
 	}
-	a, stop, err := startBenchApp(ctx, dsn, appOptions{LocalAzureDevOps: true})
+	a, stop, err := startBenchApp(ctx, dsn, appOptions{LocalAzureDevOps: true},
+		"PANDEV_ALLOW_HOSTS", simAllowHosts(sims["fast"])+","+simAllowHosts(sims["slow"]))
 	if err != nil {
 		return err
 	}

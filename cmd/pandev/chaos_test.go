@@ -232,7 +232,7 @@ var chaosJobTimeout = "4s"
 
 func newChaosServer(t *testing.T, bin string, sim *azdosim.Sim, dsn string) chaosServer {
 	t.Helper()
-	env := []string{"PANDEV_DB=" + dsn,
+	env := []string{"PANDEV_DB=" + dsn, "PANDEV_ALLOW_HOSTS=127.0.0.1:*", // the simulator
 		"PANDEV_SECRET_KEY=Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_JOB_TIMEOUT=" + chaosJobTimeout}
 	runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
 	cs := chaosServer{env: env, addr: freeAddr(t),

@@ -97,7 +97,7 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 		fs.StringVar(&password, "password", "", "password, at least 10 characters; prefer --password-stdin, an argument shows in process lists")
 		fs.StringVar(&workspace, "workspace", auth.DefaultWorkspace, "workspace to create the user in (created if missing)")
 		fs.BoolVar(&member, "member", false, "create a member (reads dashboards) instead of an admin")
-		fs.BoolVar(&operator, "operator", false, "make the user the instance operator: sees the job queue every workspace shares (/admin/jobs/); the first user of a fresh install is one anyway")
+		fs.BoolVar(&operator, "operator", false, "make the user the instance operator: sees the job queue every workspace shares (/admin/jobs/); the first admin of a fresh install is one anyway")
 	})
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	fmt.Fprintf(stdout, "created %s %s in workspace %q; sign in at /login\n", u.Role, u.Email, workspace)
 	switch {
 	case u.Operator && !operator:
-		fmt.Fprintf(stdout, "%s is the instance operator (the first user of this server): it sees the job queue of every workspace at /admin/jobs/\n", u.Email)
+		fmt.Fprintf(stdout, "%s is the instance operator (the first admin of this server): it sees the job queue of every workspace at /admin/jobs/\n", u.Email)
 	case u.Operator:
 		fmt.Fprintf(stdout, "%s is an instance operator: it sees the job queue of every workspace at /admin/jobs/\n", u.Email)
 	}

@@ -54,6 +54,11 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("start the Azure DevOps simulator on %s: %w (set PANDEV_DEMO_SIM_ADDR to a free address)", simAddr, err)
 	}
 	defer sim.Close()
+	// The simulator answers plain http on loopback: list exactly its two
+	// listeners, as an operator lists an on-prem server.
+	if cfg.AllowHosts, err = cfg.AllowHosts.With(simAllowHosts(sim)); err != nil {
+		return err
+	}
 
 	a, err := newApp(ctx, cfg, logger, appOptions{LocalAzureDevOps: true})
 	if err != nil {

@@ -38,6 +38,10 @@ func (b *syncBuffer) String() string {
 }
 
 // testConfig is a serve configuration on a fresh SQLite file and port 0.
+// testAllowHosts is PANDEV_ALLOW_HOSTS of the servers tests start: any
+// port of 127.0.0.1, where the simulators listen.
+const testAllowHosts = "127.0.0.1:*"
+
 func testConfig(t *testing.T, env map[string]string) config.Config {
 	t.Helper()
 	if env == nil {
@@ -47,6 +51,12 @@ func testConfig(t *testing.T, env map[string]string) config.Config {
 		env["PANDEV_DB"] = filepath.Join(t.TempDir(), "pandev.db")
 	}
 	env["PANDEV_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["PANDEV_ALLOW_HOSTS"]; !ok {
+		// The simulators of these tests answer plain http on loopback, on
+		// ports known only once started. A test of the guard rails passes
+		// PANDEV_ALLOW_HOSTS (empty: the production default) itself.
+		env["PANDEV_ALLOW_HOSTS"] = testAllowHosts
+	}
 	if env["PANDEV_SHUTDOWN_TIMEOUT"] == "" {
 		env["PANDEV_SHUTDOWN_TIMEOUT"] = "10s"
 	}

@@ -52,7 +52,7 @@ func newCommentFixture(t *testing.T, pat string, settings map[string]any) *comme
 			t.Fatalf("settings: %d %+v", code, e)
 		}
 	}
-	c, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT())})
+	c, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT()), Hosts: r.cfg.AllowHosts})
 	if err != nil {
 		t.Fatal(err)
 	}

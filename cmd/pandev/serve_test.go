@@ -106,7 +106,7 @@ func TestCommandLine(t *testing.T) {
 		{"admin password twice", []string{"admin", "create", "--email", "x@example.com", "--password-stdin", "--password", "long enough password"}, 2, "not both"},
 		{"admin short password", []string{"admin", "create", "--email", "a@example.com", "--password", "short"}, 1, "shorter than 10"},
 		{"admin (the first: operator)", []string{"admin", "create", "--email", "Ann@Example.com", "--password", "long enough password"}, 0,
-			"created admin ann@example.com in workspace \"default\"; sign in at /login\nann@example.com is the instance operator (the first user"},
+			"created admin ann@example.com in workspace \"default\"; sign in at /login\nann@example.com is the instance operator (the first admin"},
 		{"operator asked", []string{"admin", "create", "--email", "dan@example.com", "--password", "long enough password", "--operator"}, 0, "dan@example.com is an instance operator"},
 		{"operator revoked", []string{"admin", "operator", "--email", "dan@example.com", "--revoke"}, 0, "no longer an instance operator"},
 		{"operator of nobody", []string{"admin", "operator", "--email", "nobody@example.com"}, 1, "no user with email nobody@example.com"},

@@ -2,8 +2,11 @@ package main
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
@@ -19,4 +22,17 @@ func userError(err error) error {
 		return errors.New(de.Message)
 	}
 	return err
+}
+
+// simAllowHosts is the PANDEV_ALLOW_HOSTS entry for a running simulator:
+// the exact host:port of its main and release listeners (it serves plain
+// http on loopback, which the Azure DevOps client refuses unless listed).
+func simAllowHosts(sim *azdosim.Sim) string {
+	var hosts []string
+	for _, raw := range []string{sim.OrgURL(), sim.ReleaseURL()} {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return strings.Join(hosts, ",")
 }

@@ -24,6 +24,10 @@ var notShown = map[string]string{
 	// request, and the screen shows "something went wrong on our side".
 	"work items: fields and $expand cannot be combined": "a misuse of the client inside PanDev Metrics",
 	"encoding the request failed":                       "a request body that cannot be JSON: a bug, logged with its cause",
+	// Causes inside a dial: the screen shows "Could not reach Azure DevOps at
+	// <host> while <step>" and the log has these.
+	"scheme % is not http or https": "a dial cause (URLs are checked for https before any dial)",
+	"no address for ":               "a dial cause: DNS gave no address",
 	// Simulator-only and test-only paths are excluded by directory below.
 }
 
@@ -141,7 +145,8 @@ func fileMessages(t *testing.T, path, rel string) []message {
 		out = append(out, message{parts: parts, at: rel + ":" + strconv.Itoa(fset.Position(e.Pos()).Line)})
 	}
 	// Configuration and key errors stop the command with their text.
-	inConfig := strings.HasPrefix(rel, "internal/config/") || strings.HasPrefix(rel, "internal/secret/")
+	inConfig := strings.HasPrefix(rel, "internal/config/") || strings.HasPrefix(rel, "internal/secret/") ||
+		strings.HasPrefix(rel, "internal/netguard/")
 	inCmd := strings.HasPrefix(rel, "cmd/")
 	ast.Inspect(f, func(n ast.Node) bool {
 		if inCmd {

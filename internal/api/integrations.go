@@ -25,6 +25,9 @@ type Integrations interface {
 	RerunBackfill(ctx context.Context, workspaceID, projectID string) (integration.Status, error)
 	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 	Jobs(ctx context.Context, workspaceID string) ([]integration.Job, error)
+	Rules(ctx context.Context, workspaceID string) (integration.RuleSet, error)
+	SetRules(ctx context.Context, workspaceID, projectID string, r store.RuleSettings) (integration.RuleSet, error)
+	ClearProjectRules(ctx context.Context, workspaceID, projectID string) (integration.RuleSet, error)
 	RetryJob(ctx context.Context, workspaceID string, id int64) (integration.Job, error)
 }
 
@@ -221,4 +224,47 @@ func (h *Handlers) RetryJob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return write(w, http.StatusOK, j)
+}
+
+// GetRules answers GET /api/v1/rules: the workspace's default rules and the
+// projects that have their own.
+func (h *Handlers) GetRules(w http.ResponseWriter, r *http.Request) error {
+	rs, err := h.Integrations.Rules(r.Context(), principal(r).WorkspaceID())
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, rs)
+}
+
+// PutDefaultRules answers PUT /api/v1/rules: the workspace's default rules.
+func (h *Handlers) PutDefaultRules(w http.ResponseWriter, r *http.Request) error {
+	return h.putRules(w, r, "")
+}
+
+// PutProjectRules answers PUT /api/v1/rules/projects/{id}: a project's own
+// rules, replacing the workspace's default for it.
+func (h *Handlers) PutProjectRules(w http.ResponseWriter, r *http.Request) error {
+	return h.putRules(w, r, r.PathValue("id"))
+}
+
+func (h *Handlers) putRules(w http.ResponseWriter, r *http.Request, projectID string) error {
+	var req store.RuleSettings
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	rs, err := h.Integrations.SetRules(r.Context(), principal(r).WorkspaceID(), projectID, req)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, rs)
+}
+
+// DeleteProjectRules answers DELETE /api/v1/rules/projects/{id}: the project
+// follows the workspace's default rules again.
+func (h *Handlers) DeleteProjectRules(w http.ResponseWriter, r *http.Request) error {
+	rs, err := h.Integrations.ClearProjectRules(r.Context(), principal(r).WorkspaceID(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, rs)
 }

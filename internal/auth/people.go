@@ -11,7 +11,7 @@ import (
 // the instance operator when asked, or when it is the first user of a
 // fresh install (someone must be able to see the shared job queue).
 func (s *Service) CreateAdmin(ctx context.Context, email, password, workspace string, role store.Role, operator bool) (store.User, error) {
-	n, err := s.db.CountUsers(ctx)
+	n, err := s.db.CountOperators(ctx)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -19,7 +19,7 @@ func (s *Service) CreateAdmin(ctx context.Context, email, password, workspace st
 	if err != nil {
 		return u, err
 	}
-	if operator || n == 0 {
+	if operator || n == 0 && role == store.RoleAdmin { // the first admin runs the server
 		if err := s.db.SetUserOperator(ctx, u.ID, true); err != nil {
 			return u, err
 		}

@@ -19,7 +19,9 @@ type ResourceArea struct {
 // AreaURL returns the base URL that serves a resource area, found through
 // GET {base}/_apis/resourceAreas once and cached (LOCATIONS.md §3). Server
 // answers an empty list: every area lives under the collection URL, and so
-// does any area missing from the list.
+// does any area missing from the list. An area on a host the token may not
+// go to (see Client.areaAllowed) is an error naming it (KindInvalid, cause
+// *AreaHostError).
 func (c *Client) AreaURL(ctx context.Context, areaID string) (string, error) {
 	c.areasMu.Lock()
 	defer c.areasMu.Unlock()
@@ -45,6 +47,16 @@ func (c *Client) AreaURL(ctx context.Context, areaID string) (string, error) {
 		c.areas = areas
 	}
 	if u, ok := c.areas[strings.ToLower(areaID)]; ok {
+		// The list comes from the other side: an area elsewhere than the
+		// organization's host (or Microsoft's, or a listed host) would take
+		// the token with it.
+		if parsed, ok := c.areaAllowed(u); !ok {
+			host := u
+			if parsed != nil && parsed.Host != "" {
+				host = parsed.Host
+			}
+			return "", c.areaError(&AreaHostError{Area: areaID, URL: u, Host: host})
+		}
 		return u, nil
 	}
 	if strings.EqualFold(areaID, ReleaseAreaID) {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/secret"
 )
 
@@ -34,8 +35,16 @@ type Options struct {
 	// client detects it on first use.
 	Deployment Deployment
 	// HTTPClient sends the requests; nil means a client with sane timeouts.
-	// Redirects to the sign-in page are never followed.
+	// Redirects are never followed (a redirect to the sign-in page is a bad
+	// token; any other is an error naming where it pointed), and its
+	// transport is wrapped so Hosts holds (see netguard.Policy.Transport).
 	HTTPClient *http.Client
+	// Hosts is the operator's allow list (PANDEV_ALLOW_HOSTS). The zero
+	// value is strict: https only, never a loopback, link-local,
+	// unspecified or cloud metadata address, API areas only on the
+	// organization's host (or Microsoft's, for Services). A listed host may
+	// be reached over http, at any address, and may serve API areas.
+	Hosts netguard.Policy
 	// MaxConcurrent caps requests in flight for this client (default 4).
 	MaxConcurrent int
 	// Retry tunes retries and pacing; zero fields take defaults.
@@ -66,6 +75,7 @@ type Client struct {
 	pace    *pacer
 	ua      string
 	session string
+	hosts   netguard.Policy
 
 	mu  sync.Mutex
 	dep Deployment
@@ -87,7 +97,11 @@ func New(opts Options) (*Client, error) {
 		return nil, &delivery.Error{Kind: delivery.KindInvalid, Message: "Personal access token is required",
 			Hint: "Paste the token created in Step 1."}
 	}
+	if err := checkOrgURL(org, opts.Hosts); err != nil {
+		return nil, err
+	}
 	c := &Client{
+		hosts:   opts.Hosts,
 		org:     org,
 		auth:    "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+strings.TrimSpace(opts.PAT.Reveal()))),
 		clock:   opts.Clock,
@@ -112,7 +126,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c.sem = make(chan struct{}, n)
 	c.pace = &pacer{policy: c.retry}
-	c.hc = httpClient(opts.HTTPClient)
+	c.hc = httpClient(opts.HTTPClient, opts.Hosts)
 	if c.met, err = newMetrics(opts.Registerer); err != nil {
 		return nil, err
 	}
@@ -126,38 +140,25 @@ func (c *Client) OrgURL() OrgURL {
 	return c.org
 }
 
-// httpClient returns a copy of hc (or a default client) that stops at
-// redirects to the sign-in page, so a bad token surfaces as such instead of
-// as a 203 HTML page — and the Authorization header never follows a
-// redirect to another host.
-func httpClient(hc *http.Client) *http.Client {
+// httpClient returns a copy of hc (or a default client) that follows no
+// redirect — the Authorization header goes to no other URL than the one
+// asked; a redirect to the sign-in page then surfaces as a bad token — and
+// whose transport enforces the host policy, at connect time where it can
+// (netguard.Policy.Transport).
+func httpClient(hc *http.Client, p netguard.Policy) *http.Client {
 	var out http.Client
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if hc != nil {
 		out = *hc
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		out.Transport = p.Transport(next, dialer)
 	} else {
-		out.Transport = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 90 * time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConnsPerHost:   8,
-			ForceAttemptHTTP2:     true,
-		}
+		out.Transport = p.Transport(nil, dialer)
 	}
-	next := out.CheckRedirect
-	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if strings.Contains(strings.ToLower(req.URL.Path), "_signin") || len(via) > 0 && via[0].URL.Host != req.URL.Host {
-			return http.ErrUseLastResponse
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 5 {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &out
 }
 
@@ -218,6 +219,12 @@ func (c *Client) send(ctx context.Context, r *call, out any) (response, error) {
 		if err == nil && res.status >= 200 && res.status < 300 && res.status != http.StatusNonAuthoritativeInfo {
 			if out != nil && len(bytes.TrimSpace(res.body)) > 0 {
 				if derr := json.Unmarshal(bytes.TrimPrefix(res.body, utf8BOM), out); derr != nil {
+					if b := bytes.TrimSpace(bytes.TrimPrefix(res.body, utf8BOM)); len(b) > 0 && b[0] != '{' && b[0] != '[' {
+						ae := &APIError{Method: r.method, Endpoint: r.ep.name, URL: u, Status: res.status, NotVSS: true}
+						return response{}, &delivery.Error{Kind: delivery.KindUpstream, Err: ae,
+							Message: c.notAzureDevOps(ae) + " while " + r.ep.what,
+							Hint:    "Check the Organization URL: it must be the address of your Azure DevOps organization or collection."}
+					}
 					return response{}, &delivery.Error{Kind: delivery.KindUpstream,
 						Message: fmt.Sprintf("Azure DevOps sent a response PanDev Metrics cannot read while %s", r.ep.what),
 						Err:     fmt.Errorf("%s %s: decode: %w", r.method, u, derr)}
@@ -236,7 +243,7 @@ func (c *Client) send(ctx context.Context, r *call, out any) (response, error) {
 			}
 			final = c.transportError(r, ae, err)
 			reason = "transport"
-			retry = idempotent || notSent(err)
+			retry = (idempotent || notSent(err)) && !HostRefused(err)
 		} else {
 			ae.Status = res.status
 			parseVSS(ae, res.header, res.body)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
 )
@@ -34,6 +35,9 @@ type APIError struct {
 	TypeKey  string // VSS exception type, e.g. "UnauthorizedRequestException"
 	Message  string // VSS exception message, e.g. "TF400813: …"
 	RetryAt  time.Time
+	// NotVSS reports a body that is not an Azure DevOps error (an HTML
+	// page, plain text): it is never quoted, only described.
+	NotVSS bool
 }
 
 // Error describes the failed request; it never contains the token.
@@ -89,32 +93,39 @@ type vssBody struct {
 	Value   json.RawMessage `json:"value"`
 }
 
-// parseVSS fills the type key and message from an error response.
+// maxVSSMessage caps the quoted VSS message.
+const maxVSSMessage = 500
+
+// parseVSS fills the type key and message from an error response. Only an
+// Azure DevOps error is read: the message of a VSS JSON body (or the
+// X-TFS-ServiceError header). Any other body — an HTML page, plain text,
+// whatever a host that is not Azure DevOps answers — is never quoted;
+// NotVSS records that there was one.
 func parseVSS(e *APIError, h http.Header, body []byte) {
-	body = bytes.TrimPrefix(body, utf8BOM)
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, utf8BOM))
 	ct := strings.ToLower(h.Get("Content-Type"))
-	switch {
-	case strings.Contains(ct, "text/plain"):
-		e.Message = truncate(strings.TrimSpace(string(body)), 500)
-	case strings.Contains(ct, "json") || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")):
+	parsed := false
+	if strings.Contains(ct, "json") || bytes.HasPrefix(body, []byte("{")) {
 		var v vssBody
 		if json.Unmarshal(body, &v) == nil {
-			e.Message, e.TypeKey = v.Message, v.TypeKey
+			parsed = v.Message != "" || v.TypeKey != "" || len(v.Value) > 0
+			e.Message, e.TypeKey = truncate(v.Message, maxVSSMessage), v.TypeKey
 			if e.Message == "" && len(v.Value) > 0 {
 				var inner struct {
 					Message string `json:"Message"`
 				}
 				if json.Unmarshal(v.Value, &inner) == nil {
-					e.Message = inner.Message
+					e.Message = truncate(inner.Message, maxVSSMessage)
 				}
 			}
 		}
 	}
 	if e.Message == "" {
-		if s, err := url.QueryUnescape(h.Get("X-TFS-ServiceError")); err == nil {
-			e.Message = truncate(s, 500)
+		if s, err := url.QueryUnescape(h.Get("X-TFS-ServiceError")); err == nil && s != "" {
+			e.Message, parsed = truncate(s, maxVSSMessage), true
 		}
 	}
+	e.NotVSS = len(body) > 0 && !parsed
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -123,7 +134,19 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
+}
+
+// notAzureDevOps describes an answer that is not an Azure DevOps response.
+func (c *Client) notAzureDevOps(ae *APIError) string {
+	host := c.org.Host
+	if u, err := url.Parse(ae.URL); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return fmt.Sprintf("The server at %s answered HTTP %d with a page that is not an Azure DevOps response", host, ae.Status)
 }
 
 // ScopeError is the cause of a 401 that names the authenticated user
@@ -203,22 +226,38 @@ func (c *Client) mapHTTPError(r *call, ae *APIError, h http.Header) error {
 		if ae.Message != "" {
 			e.Message += ": " + ae.Message
 		}
+		if ae.NotVSS {
+			e.Message = c.notAzureDevOps(ae) + " while " + r.ep.what
+			e.Hint = "Check the Organization URL: it must be the address of your Azure DevOps organization or collection."
+		}
 	case ae.Status >= 500:
 		e.Kind = delivery.KindUnavailable
 		e.Message = fmt.Sprintf("Azure DevOps at %s failed (HTTP %d) while %s", c.org.Host, ae.Status, r.ep.what)
 		if ae.Message != "" {
 			e.Message += ": " + ae.Message
 		}
+		if ae.NotVSS {
+			e.Message = c.notAzureDevOps(ae) + " while " + r.ep.what
+		}
 		e.Hint = "This is usually temporary; PanDev Metrics retries on its own."
 	case ae.Status >= 300 && ae.Status < 400:
-		e.Kind = delivery.KindUpstream
-		e.Message = fmt.Sprintf("Azure DevOps redirected (HTTP %d) while %s", ae.Status, r.ep.what)
-		e.Hint = "Check the Organization URL: it should be the address the REST API answers on, without redirects."
+		// Redirects are never followed: the token goes to no other URL.
+		to := c.org.Host
+		if loc, err := url.Parse(h.Get("Location")); err == nil && loc.Host != "" {
+			to = loc.Host
+		}
+		e.Kind, e.Err = delivery.KindInvalid, fmt.Errorf("%w: %w", &RedirectError{Status: ae.Status, Location: to}, ae)
+		e.Message = fmt.Sprintf("Azure DevOps answered with a redirect (HTTP %d) to %s while %s — check the Organization URL", ae.Status, to, r.ep.what)
+		e.Hint = "Use the address the REST API answers on, as the browser shows it after signing in (https://dev.azure.com/<org> or https://<server>/<collection>). PanDev Metrics follows no redirect, so the token is never sent elsewhere."
 	default:
 		e.Kind = delivery.KindUpstream
 		e.Message = fmt.Sprintf("Azure DevOps rejected %s (HTTP %d)", r.ep.what, ae.Status)
 		if ae.Message != "" {
 			e.Message += ": " + ae.Message
+		}
+		if ae.NotVSS {
+			e.Message = c.notAzureDevOps(ae) + " while " + r.ep.what
+			e.Hint = "Check the Organization URL: it must be the address of your Azure DevOps organization or collection."
 		}
 	}
 	return e
@@ -226,6 +265,18 @@ func (c *Client) mapHTTPError(r *call, ae *APIError, h http.Header) error {
 
 // transportError describes a request that got no usable answer.
 func (c *Client) transportError(r *call, ae *APIError, cause error) error {
+	if de := hostError(cause, true); de != nil {
+		de.Err = fmt.Errorf("%s %s: %w", ae.Method, ae.URL, cause)
+		return de
+	}
+	if strings.Contains(cause.Error(), "malformed HTTP") {
+		// net/http quotes the first bytes of a non-HTTP answer (a banner of
+		// whatever listens there): never repeat them.
+		return &delivery.Error{Kind: delivery.KindUnavailable,
+			Message: fmt.Sprintf("The server at %s did not answer as a web server while %s", c.org.Host, r.ep.what),
+			Hint:    "Check the Organization URL's host and port: they must be those of your Azure DevOps.",
+			Err:     fmt.Errorf("%s %s: the answer is not HTTP", ae.Method, ae.URL)}
+	}
 	return &delivery.Error{Kind: delivery.KindUnavailable,
 		Message: fmt.Sprintf("Could not reach Azure DevOps at %s while %s", c.org.Host, r.ep.what),
 		Hint:    "Check that the host name is right and that PanDev Metrics can reach it (proxy, firewall, DNS).",

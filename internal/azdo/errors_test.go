@@ -56,8 +56,8 @@ func TestErrorMapping(t *testing.T) {
 			typeKey: "InvalidGetDescriptorRequestException"},
 		{name: "400 BOM and improper value form", status: 400, body: append([]byte{0xEF, 0xBB, 0xBF}, `{"count":1,"value":{"Message":"bad thing"}}`...),
 			kind: delivery.KindUpstream, message: "Azure DevOps rejected listing repositories (HTTP 400): bad thing"},
-		{name: "409 text/plain", status: 409, ctype: "text/plain", body: []byte("conflicting thing"),
-			kind: delivery.KindUpstream, message: "Azure DevOps rejected listing repositories (HTTP 409): conflicting thing"},
+		{name: "409 text/plain is described, not quoted", status: 409, ctype: "text/plain", body: []byte("conflicting thing"),
+			kind: delivery.KindUpstream, message: "The server at 127.0.0.1…", hint: "Check the Organization URL"},
 		{name: "500 after retries", status: 500, body: vssJSON(500, "InternalServerErrorException", "TF400898: An Internal Error Occurred."),
 			kind: delivery.KindUnavailable, message: "Azure DevOps at 127.0.0.1 failed (HTTP 500) while listing repositories: TF400898: An Internal Error Occurred."},
 	}
@@ -164,7 +164,7 @@ func TestPATNeverLeaks(t *testing.T) {
 		errs = append(errs, err)
 	}
 	// Transport failures: nothing listening.
-	c, err := New(Options{OrgURL: "http://127.0.0.1:1/acme", PAT: secretPAT(), Logger: log, Deployment: ServicesDeployment,
+	c, err := New(Options{OrgURL: "http://127.0.0.1:1/acme", PAT: secretPAT(), Hosts: testHosts, Logger: log, Deployment: ServicesDeployment,
 		Clock: newFakeClock(), Retry: RetryPolicy{MaxRetries: 1}})
 	if err != nil {
 		t.Fatal(err)

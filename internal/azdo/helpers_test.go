@@ -14,10 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/samples"
 
 	"github.com/pandev-metrics/pandev/internal/secret"
 )
+
+// testHosts lists the loopback address the fakes and the simulator
+// listen on (over http): without it the client refuses them (guard.go).
+var testHosts = netguard.MustParse("127.0.0.1:*")
 
 // testPAT is recognisable in any output it might leak into.
 const testPAT = "pat-SECRET-0123456789abcdefghijklmnop"
@@ -180,6 +185,7 @@ func newClient(t testing.TB, f *fake, dep Deployment, mod ...func(*Options)) (*C
 		Deployment: dep,
 		Clock:      clk,
 		Retry:      RetryPolicy{Jitter: func(d time.Duration) time.Duration { return d }},
+		Hosts:      testHosts,
 	}
 	for _, m := range mod {
 		m(&o)

@@ -33,7 +33,7 @@ func TestWiqlLimitError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls atomic.Int64
-	c, err := New(Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT()), Deployment: ServicesDeployment,
+	c, err := New(Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT()), Hosts: testHosts, Deployment: ServicesDeployment,
 		HTTPClient: &http.Client{Transport: countingTransport{&calls, http.DefaultTransport}}, Clock: newFakeClock()})
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdospec"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/prcomment"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -54,6 +55,10 @@ import (
 // Finally every endpoint declared in internal/azdo/endpoints.go must have
 // been called with success at least once, so a new client call without a
 // flow here fails this test instead of going unchecked.
+// simHosts lists the loopback address the simulator listens on (plain
+// http, release host on another port): the client refuses it otherwise.
+var simHosts = netguard.MustParse("127.0.0.1:*")
+
 func TestClientCallsConformToSpecs(t *testing.T) {
 	specs := azdospec.DefaultDir()
 	if _, err := os.Stat(specs); err != nil {
@@ -348,7 +353,7 @@ func drive(t *testing.T, mode, serverVersion string) (*azdosim.Sim, azdo.Deploym
 	}
 	rec := newRecorder()
 	q := &jobQueue{}
-	svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, Logger: slog.New(logHandler{rec}),
+	svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, AllowHosts: simHosts, Logger: slog.New(logHandler{rec}),
 		PublicURL: "https://pandev.example.com", HTTPClient: &http.Client{Transport: rec},
 		ClientRetry: azdo.RetryPolicy{MaxRetries: -1}})
 	step := func(what string, err error) {

@@ -242,7 +242,7 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 		return 0, err
 	}
 	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
-	s.rules = c.rulesOf(ctx, key.IntegrationID)
+	s.rules = c.rulesOf(ctx, key.WorkspaceID, p.ProjectID)
 	s.cps = cps
 	if err := s.save(ctx, c.db, resBackfill, bf, nil); err != nil {
 		return 0, err

@@ -92,6 +92,6 @@ func truthCommitsByBranch(sim *azdosim.Sim) collect.CommitsByBranch {
 }
 
 func azdoClient(sim *azdosim.Sim, calls *callCounter, maxConcurrent int) (*azdo.Client, error) {
-	return azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT()), Deployment: azdo.ServicesDeployment,
+	return azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(sim.ManualPAT()), Deployment: azdo.ServicesDeployment, Hosts: simHosts,
 		HTTPClient: &http.Client{Transport: calls}, MaxConcurrent: maxConcurrent})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
@@ -46,6 +47,10 @@ type callCounter struct {
 }
 
 // area names the API area of a request path.
+// simHosts lists the loopback address the simulator listens on (plain
+// http, release host on another port): the client refuses it otherwise.
+var simHosts = netguard.MustParse("127.0.0.1:*")
+
 func area(path string) string {
 	p := strings.ToLower(path)
 	for _, a := range []string{"git", "build", "wit", "release", "distributedtask", "hooks", "pipelines"} {
@@ -274,7 +279,7 @@ func testClient(t testing.TB, sim *azdosim.Sim, pat string) (*azdo.Client, *call
 func testClientFor(t testing.TB, sim *azdosim.Sim, pat string, dep azdo.Deployment) (*azdo.Client, *callCounter) {
 	t.Helper()
 	calls := &callCounter{base: http.DefaultTransport.(*http.Transport).Clone()}
-	client, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(pat), Deployment: dep,
+	client, err := azdo.New(azdo.Options{OrgURL: sim.OrgURL(), PAT: secret.New(pat), Deployment: dep, Hosts: simHosts,
 		HTTPClient: &http.Client{Transport: calls}, MaxConcurrent: 8, Clock: &quickClock{},
 		Retry: azdo.RetryPolicy{MaxRetries: 12, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}})
 	if err != nil {

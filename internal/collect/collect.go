@@ -354,10 +354,13 @@ func (c *Collector) prepare(ctx context.Context, stored store.InboxEvent, select
 // apply stores a chunk of events in one transaction. Each event is claimed
 // first: one another job already took is skipped.
 func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
-	rules := map[string]delivery.Rules{} // read before the transaction (SQLite has one writer connection)
+	rules := map[store.Key]map[string]delivery.Rules{} // read before the transaction (SQLite has one writer connection)
 	for _, pe := range chunk {
-		if _, ok := rules[pe.IntegrationID]; !ok && pe.h != nil && runEvents[pe.EventType] {
-			rules[pe.IntegrationID] = c.rulesOf(ctx, pe.IntegrationID)
+		if _, ok := rules[pe.Key][pe.ProjectID]; !ok && pe.h != nil && runEvents[pe.EventType] {
+			if rules[pe.Key] == nil {
+				rules[pe.Key] = map[string]delivery.Rules{}
+			}
+			rules[pe.Key][pe.ProjectID] = c.rulesOf(ctx, pe.WorkspaceID, pe.ProjectID)
 		}
 	}
 	return c.db.InTx(ctx, func(tx *store.Tx) error {
@@ -391,7 +394,7 @@ func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
 					return err
 				}
 			}
-			if r, ok := rules[pe.IntegrationID]; ok && runEvents[pe.EventType] {
+			if r, ok := rules[pe.Key][pe.ProjectID]; ok && runEvents[pe.EventType] {
 				if err := deriveRun(ctx, tx, pe.event, r); err != nil {
 					return err
 				}

@@ -241,14 +241,15 @@ func firstTime(ts ...*time.Time) *time.Time {
 	return nil
 }
 
-// rulesOf returns the integration's deployment, production and incident
-// rules (its settings; METRICS.md's defaults where unset).
-func (c *Collector) rulesOf(ctx context.Context, integrationID string) delivery.Rules {
-	in, err := c.db.GetIntegrationByID(ctx, integrationID)
+// rulesOf returns the deployment, production and incident rules of a
+// workspace's project (its own, else the workspace's; METRICS.md's
+// defaults where unset).
+func (c *Collector) rulesOf(ctx context.Context, workspaceID, projectID string) delivery.Rules {
+	r, err := c.db.GetWorkspaceRules(ctx, workspaceID)
 	if err != nil {
 		return delivery.DefaultRules()
 	}
-	return store.ParseSettings(in.Settings).RulesOrDefault()
+	return r.For(projectID).RulesOrDefault()
 }
 
 // runEvents store a pipeline run: the deployments it makes are derived in

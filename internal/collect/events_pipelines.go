@@ -247,11 +247,11 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 			}
 		}
 	}
-	in, err := tx.GetIntegrationByID(ctx, ev.IntegrationID)
+	ws, err := tx.GetWorkspaceRules(ctx, ev.WorkspaceID)
 	if err != nil {
 		return "", err
 	}
-	rules := store.ParseSettings(in.Settings).RulesOrDefault()
+	rules := ws.For(ev.ProjectID).RulesOrDefault()
 	return "", tx.UpsertDeployment(ctx, store.Deployment{Key: ev.Key,
 		DeploymentKey: fmt.Sprintf("release:%d:%d:%d", releaseID, env.ID, attempt), ProjectID: ev.ProjectID,
 		Source: "release", Environment: env.Name, IsProduction: toProduction(rules, env.Name),

@@ -173,7 +173,7 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 	}
 	started := c.now().UTC()
 	s := c.newSyncer(client, key, p, since.Add(-ReconcileOverlap), started, true)
-	s.rules = c.rulesOf(ctx, key.IntegrationID)
+	s.rules = c.rulesOf(ctx, key.WorkspaceID, p.ProjectID)
 	for _, res := range resources {
 		if cps[res].Blocked != nil {
 			continue

@@ -14,23 +14,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pandev-metrics/pandev/internal/netguard"
 )
 
 // Config is every setting of `pandev serve`.
 type Config struct {
-	Addr              string         // PANDEV_ADDR
-	DB                string         // PANDEV_DB
-	PublicURL         string         // PANDEV_PUBLIC_URL
-	SecretKey         string         // PANDEV_SECRET_KEY (never a flag: ps would show it)
-	MetricsToken      string         // PANDEV_METRICS_TOKEN (never a flag): GET /metrics needs it as a bearer token
-	TrustedProxies    []netip.Prefix // PANDEV_TRUSTED_PROXIES: whose X-Forwarded-For names the client
-	SecretKeyFile     string         // PANDEV_SECRET_KEY_FILE
-	ReconcileInterval time.Duration  // PANDEV_RECONCILE_INTERVAL
-	BackfillDays      int            // PANDEV_BACKFILL_DAYS
-	LogFormat         string         // PANDEV_LOG_FORMAT
-	LogLevel          string         // PANDEV_LOG_LEVEL
-	ShutdownTimeout   time.Duration  // PANDEV_SHUTDOWN_TIMEOUT
-	JobTimeout        time.Duration  // PANDEV_JOB_TIMEOUT
+	Addr              string          // PANDEV_ADDR
+	DB                string          // PANDEV_DB
+	PublicURL         string          // PANDEV_PUBLIC_URL
+	SecretKey         string          // PANDEV_SECRET_KEY (never a flag: ps would show it)
+	MetricsToken      string          // PANDEV_METRICS_TOKEN (never a flag): GET /metrics needs it as a bearer token
+	TrustedProxies    []netip.Prefix  // PANDEV_TRUSTED_PROXIES: whose X-Forwarded-For names the client
+	AllowHosts        netguard.Policy // PANDEV_ALLOW_HOSTS: hosts the PAT may reach beyond https and public addresses
+	SecretKeyFile     string          // PANDEV_SECRET_KEY_FILE
+	ReconcileInterval time.Duration   // PANDEV_RECONCILE_INTERVAL
+	BackfillDays      int             // PANDEV_BACKFILL_DAYS
+	LogFormat         string          // PANDEV_LOG_FORMAT
+	LogLevel          string          // PANDEV_LOG_LEVEL
+	ShutdownTimeout   time.Duration   // PANDEV_SHUTDOWN_TIMEOUT
+	JobTimeout        time.Duration   // PANDEV_JOB_TIMEOUT
 }
 
 // setting is one row of the settings table: variable, flag, default, help,
@@ -82,6 +85,14 @@ var settings = []setting{
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 		}
+		return nil
+	}},
+	{"PANDEV_ALLOW_HOSTS", "allow-hosts", "", "comma-separated hosts the Azure DevOps token may also be sent to: over plain http, at loopback/link-local addresses, or serving API areas (host, host:port, host:*, *.domain, IP or CIDR; e.g. tfs.corp.example:8080); empty: https to non-loopback, non-metadata addresses only", func(c *Config, v string) error {
+		p, err := netguard.Parse(v)
+		if err != nil {
+			return err
+		}
+		c.AllowHosts = p
 		return nil
 	}},
 	{"PANDEV_SECRET_KEY_FILE", "secret-key-file", "", "file holding the sealing key; default pandev.key next to the SQLite file", func(c *Config, v string) error {

@@ -49,6 +49,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"db scheme", map[string]string{"PANDEV_DB": "mysql://x"}, nil, "PANDEV_DB"},
 		{"trusted proxy not an address", map[string]string{"PANDEV_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, nil,
 			`PANDEV_TRUSTED_PROXIES (--trusted-proxies): "proxy.local" is not an address or CIDR`},
+		{"allow hosts not a host pattern", map[string]string{"PANDEV_ALLOW_HOSTS": "tfs.corp.example, http://x"}, nil,
+			`PANDEV_ALLOW_HOSTS (--allow-hosts): "http://x" is not a host pattern`},
+		{"allow hosts bad port", nil, []string{"--allow-hosts", "tfs:99999999"}, `PANDEV_ALLOW_HOSTS (--allow-hosts): "tfs:99999999" has an invalid port`},
+		{"allow hosts everything", map[string]string{"PANDEV_ALLOW_HOSTS": "*"}, nil, `PANDEV_ALLOW_HOSTS (--allow-hosts): "*" is not a host name`},
 		{"unknown flag", nil, []string{"--nope"}, "flag provided but not defined: -nope"},
 		{"stray argument", nil, []string{"extra"}, "unexpected argument"},
 	}
@@ -90,5 +94,26 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 2001:db8::/32" {
 		t.Fatalf("trusted proxies %v", got)
+	}
+}
+
+func TestAllowHosts(t *testing.T) {
+	c, err := Parse("serve", nil, env(nil), io.Discard)
+	if err != nil || !c.AllowHosts.IsZero() {
+		t.Fatalf("default allow list = %q, %v; want empty", c.AllowHosts, err)
+	}
+	c, err = Parse("serve", []string{"--allow-hosts", "127.0.0.1:*, *.corp.example ,tfs.internal:8080,10.9.0.0/16"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hp := range [][2]string{{"127.0.0.1", "8091"}, {"tfs.corp.example", "443"}, {"tfs.internal", "8080"}, {"10.9.3.4", "80"}} {
+		if !c.AllowHosts.Listed(hp[0], hp[1]) {
+			t.Errorf("%s:%s not listed by %q", hp[0], hp[1], c.AllowHosts)
+		}
+	}
+	for _, hp := range [][2]string{{"localhost", "8091"}, {"corp.example.evil", "443"}, {"tfs.internal", "80"}, {"10.8.0.1", "80"}} {
+		if c.AllowHosts.Listed(hp[0], hp[1]) {
+			t.Errorf("%s:%s listed by %q", hp[0], hp[1], c.AllowHosts)
+		}
 	}
 }

@@ -30,7 +30,8 @@ type Snapshot struct {
 	// integrations fingerprints the integrations' sync state and settings:
 	// when it moves, every project is analyzed again (rules, backfill start).
 	integrations string
-	base         metrics.Input // rules and backfill start
+	base         metrics.Input // backfill start
+	rules        store.WorkspaceRules
 }
 
 // projectFacts is one project's analyses (one per repository, and one for
@@ -221,8 +222,13 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 		if snap.base, err = c.baseInput(ctx, ws); err != nil {
 			return nil, err
 		}
+		// The workspace's rules, and each project's own; a change moves
+		// the data version's Integrations part, so they are re-read.
+		if snap.rules, err = c.db.GetWorkspaceRules(ctx, ws); err != nil {
+			return nil, err
+		}
 	} else {
-		snap.base = prev.base
+		snap.base, snap.rules = prev.base, prev.rules
 	}
 	for _, project := range slices.Sorted(maps.Keys(parts)) {
 		cur := parts[project]
@@ -246,6 +252,7 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 		}
 		in := snap.base
 		in.Project = project
+		in.Rules = snap.rules.For(project).RulesOrDefault()
 		if !cur.CollectedSince.IsZero() {
 			in.CollectedSince = cur.CollectedSince
 		}
@@ -283,8 +290,8 @@ func (s *Snapshot) project(id string) (projectFacts, bool) {
 	return p, ok
 }
 
-// baseInput is what every project's input shares: the workspace's rules
-// and the collected-since of a project that has none recorded.
+// baseInput is what every project's input shares: the collected-since of
+// a project that has none recorded.
 func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error) {
 	ins, err := c.db.ListIntegrations(ctx, ws, "")
 	if err != nil {
@@ -292,10 +299,6 @@ func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error)
 	}
 	base := metrics.Input{Rules: delivery.DefaultRules()}
 	for _, in := range ins {
-		// The workspace's integration rules (one Azure DevOps integration
-		// per workspace today); a settings change moves the data version,
-		// so this is re-read after every change.
-		base.Rules = store.ParseSettings(in.Settings).RulesOrDefault()
 		// Collected-since of a project whose own is not recorded yet (a
 		// project backfilled before it was): the integration's creation
 		// minus the backfill days.

@@ -26,6 +26,7 @@ type Reader interface {
 	AllWorkItems(ctx context.Context, workspaceID, project string) ([]store.WorkItemDetail, error)
 	ListScopes(ctx context.Context, workspaceID string) ([]store.Scope, error)
 	ListIntegrations(ctx context.Context, workspaceID, provider string) ([]store.Integration, error)
+	GetWorkspaceRules(ctx context.Context, workspaceID string) (store.WorkspaceRules, error)
 }
 
 // analyzeProject reads and analyzes one project a repository at a time,

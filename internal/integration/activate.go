@@ -298,11 +298,27 @@ func (s *Service) UpdateSettings(ctx context.Context, workspaceID string, st Set
 				WithHint("re-create the PAT with that scope and update it under Advanced → Update token")
 		}
 	}
-	b, _ := json.Marshal(st)
-	if err := s.opts.DB.UpdateIntegrationSettings(ctx, workspaceID, in.ID, string(b), s.opts.Now()); err != nil {
-		return st, err
-	}
-	return st, nil
+	// The PR comment settings are the integration's; the rules are the
+	// workspace's default (workspace_rules), stored together.
+	own := st
+	own.RuleSettings = store.RuleSettings{}
+	b, _ := json.Marshal(own)
+	err = s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.UpdateIntegrationSettings(ctx, workspaceID, in.ID, string(b), s.opts.Now()); err != nil {
+			return err
+		}
+		return tx.PutRuleSettings(ctx, workspaceID, "", st.RuleSettings, s.opts.Now())
+	})
+	return st, err
+}
+
+// settingsOf is an integration's PR comment settings with the workspace's
+// default rules.
+func (s *Service) settingsOf(ctx context.Context, in store.Integration) (Settings, error) {
+	st := store.ParseSettings(in.Settings)
+	rules, err := s.opts.DB.GetWorkspaceRules(ctx, in.WorkspaceID)
+	st.RuleSettings = rules.Default
+	return st, err
 }
 
 // Bounds of the free-text settings: generous for any real organization,
@@ -315,6 +331,20 @@ const (
 )
 
 func checkRules(st Settings) error {
+	if len(st.ProjectComments) > maxProjectFlags {
+		return delivery.Errorf(delivery.KindInvalid, "project_comments has %d entries; at most %d", len(st.ProjectComments), maxProjectFlags).
+			WithHint("set post_pr_comments for all projects and list only the exceptions")
+	}
+	for id := range st.ProjectComments {
+		if err := checkText("a project id in project_comments", id); err != nil {
+			return err
+		}
+	}
+	return checkRuleSettings(st.RuleSettings)
+}
+
+// checkRuleSettings refuses rules that are out of bounds or do not compile.
+func checkRuleSettings(st store.RuleSettings) error {
 	if err := checkText("incident_tag", st.IncidentTag); err != nil {
 		return err
 	}
@@ -327,15 +357,6 @@ func checkRules(st Settings) error {
 			return delivery.Errorf(delivery.KindInvalid, "incident_types has an empty entry").WithHint("remove it, or name a work item type such as Incident")
 		}
 		if err := checkText("an incident work item type", t); err != nil {
-			return err
-		}
-	}
-	if len(st.ProjectComments) > maxProjectFlags {
-		return delivery.Errorf(delivery.KindInvalid, "project_comments has %d entries; at most %d", len(st.ProjectComments), maxProjectFlags).
-			WithHint("set post_pr_comments for all projects and list only the exceptions")
-	}
-	for id := range st.ProjectComments {
-		if err := checkText("a project id in project_comments", id); err != nil {
 			return err
 		}
 	}
@@ -376,7 +397,7 @@ func (s *Service) Settings(ctx context.Context, workspaceID string) (Settings, e
 	if err != nil {
 		return Settings{}, err
 	}
-	return store.ParseSettings(in.Settings), nil
+	return s.settingsOf(ctx, in)
 }
 
 // SyncNow queues a reconciliation of the workspace's integration.

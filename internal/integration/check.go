@@ -105,6 +105,11 @@ func (s *Service) Check(ctx context.Context, orgURL, token string) (CheckResult,
 	res.Level = "error"
 	conn, err := c.Detect(ctx)
 	if err != nil {
+		if azdo.HostRefused(err) {
+			// The URL is at fault (a loopback or metadata address after
+			// DNS, a redirect): bad input, like a malformed URL.
+			return res, err
+		}
 		res.Problems = append(res.Problems, problemOf(err))
 		return res, nil
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -49,6 +50,9 @@ type Options struct {
 	BackfillDays int
 	// HTTPClient is used for Azure DevOps calls; nil means the client's default.
 	HTTPClient *http.Client
+	// AllowHosts is the operator's allow list (PANDEV_ALLOW_HOSTS) every
+	// Azure DevOps client gets; the zero value is strict (azdo.Options.Hosts).
+	AllowHosts netguard.Policy
 	// Registerer receives the Azure DevOps client metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// ClientRetry tunes retries of Azure DevOps calls (tests shorten them).
@@ -93,7 +97,7 @@ type Settings = store.Settings
 // newClient makes a client for a URL and token.
 func (s *Service) newClient(orgURL string, pat secret.Value, dep azdo.Deployment) (*azdo.Client, error) {
 	return azdo.New(azdo.Options{OrgURL: orgURL, PAT: pat, Deployment: dep, HTTPClient: s.opts.HTTPClient,
-		Logger: s.opts.Logger, Registerer: s.opts.Registerer, Retry: s.opts.ClientRetry})
+		Hosts: s.opts.AllowHosts, Logger: s.opts.Logger, Registerer: s.opts.Registerer, Retry: s.opts.ClientRetry})
 }
 
 // Client returns the client of an integration, one per integration and

@@ -14,6 +14,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
@@ -22,6 +23,10 @@ import (
 // noQueue records jobs instead of running them; these tests call the job
 // bodies directly.
 type noQueue struct{ jobs []river.JobArgs }
+
+// simHosts lists the loopback address the simulator listens on (plain
+// http, release host on another port): the client refuses it otherwise.
+var simHosts = netguard.MustParse("127.0.0.1:*")
 
 func (q *noQueue) InsertTx(_ context.Context, _ *store.Tx, args river.JobArgs, _ *river.InsertOpts) error {
 	q.jobs = append(q.jobs, args)
@@ -40,7 +45,7 @@ func setup(t *testing.T, db *store.DB) (*integration.Service, *azdosim.Sim, stri
 	t.Cleanup(func() { sim.Close() })
 	keys, _ := secret.ParseKeys(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
 	q := &noQueue{}
-	svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, AllowHosts: simHosts, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PublicURL: "https://pandev.example.com"})
 	ws, err := db.EnsureWorkspace(context.Background(), "acme", time.Now())
 	if err != nil {
@@ -119,7 +124,7 @@ func TestSettingsNeedThreadsWrite(t *testing.T) {
 	if _, err := svc.UpdateSettings(ctx, ws, integration.Settings{PostPRComments: true}); err != nil {
 		t.Fatalf("full token: %v", err)
 	}
-	if _, err := svc.UpdateSettings(ctx, ws, integration.Settings{ProductionRule: "(unclosed"}); err == nil {
+	if _, err := svc.UpdateSettings(ctx, ws, integration.Settings{RuleSettings: store.RuleSettings{ProductionRule: "(unclosed"}}); err == nil {
 		t.Fatal("an invalid production rule must be refused")
 	}
 	readOnly := sim.NewPAT([]string{"vso.code", "vso.build", "vso.work", "vso.project"}, "", time.Time{})

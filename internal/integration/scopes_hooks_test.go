@@ -54,7 +54,7 @@ func TestHooksPerScopeSet(t *testing.T) {
 		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				q := &noQueue{}
-				svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, AllowHosts: simHosts, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 					PublicURL: "https://pandev.example.com/" + string(rune('a'+i))})
 				ws, err := db.EnsureWorkspace(ctx, "hooks-"+string(rune('a'+i)), time.Now())
 				if err != nil {

@@ -78,7 +78,7 @@ func TestRefusedHooksOnServer2019(t *testing.T) {
 		creates := &createLog{base: http.DefaultTransport.(*http.Transport).Clone()}
 		keys, _ := secret.ParseKeys(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32)))
 		q := &noQueue{}
-		svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		svc := integration.New(integration.Options{DB: db, Keys: keys, Queue: q, AllowHosts: simHosts, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			PublicURL: "https://pandev.example.com", HTTPClient: &http.Client{Transport: creates},
 			ClientRetry: azdo.RetryPolicy{MaxRetries: 2, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
 		ws, err := db.EnsureWorkspace(ctx, "onprem", time.Now())

@@ -130,7 +130,10 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 		}
 		st.Scopes = append(st.Scopes, r)
 	}
-	settings := store.ParseSettings(in.Settings)
+	settings, err := s.settingsOf(ctx, in)
+	if err != nil {
+		return st, err
+	}
 	st.Settings = &settings
 	projects, err := s.opts.DB.ListProjects(ctx, key(in), false)
 	if err != nil {

@@ -24,7 +24,8 @@ type DataVersion struct {
 	Inbox       string // events processed since the horizon, latest processing
 	Syncs       string // latest sync of an integration
 	// Integrations moves when an integration is added or removed or its
-	// settings change: what every figure depends on (rules, backfill start).
+	// settings or the workspace's rules change: what every figure depends
+	// on (rules, backfill start).
 	Integrations string // count, latest settings change
 	Watermarks   string // latest checkpoint, items done
 }
@@ -40,8 +41,8 @@ func (v DataVersion) String() string {
 // processing time only if it is the newest, which retries of old events are
 // not guaranteed to be — the sync checkpoint that follows them is.
 func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince time.Time) (DataVersion, error) {
-	var inboxN, intN int64
-	var depLast, inboxLast, intSync, intUpd, wmLast sql.NullString
+	var inboxN, intN, rulesN int64
+	var depLast, inboxLast, intSync, intUpd, wmLast, rulesUpd sql.NullString
 	var wmItems sql.NullInt64
 	err := q.q.QueryRowContext(ctx, `
 		SELECT
@@ -54,9 +55,11 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 			(SELECT CAST(MAX(last_sync_at) AS TEXT) FROM integrations WHERE workspace_id = $1),
 			(SELECT CAST(MAX(updated_at) AS TEXT) FROM integrations WHERE workspace_id = $1),
 			(SELECT CAST(MAX(updated_at) AS TEXT) FROM sync_watermarks WHERE workspace_id = $1),
-			(SELECT SUM(items_done) FROM sync_watermarks WHERE workspace_id = $1)`,
+			(SELECT SUM(items_done) FROM sync_watermarks WHERE workspace_id = $1),
+			(SELECT COUNT(*) FROM workspace_rules WHERE workspace_id = $1),
+			(SELECT CAST(MAX(updated_at) AS TEXT) FROM workspace_rules WHERE workspace_id = $1)`,
 		workspaceID, utc(inboxSince)).Scan(&depLast, &inboxN, &inboxLast, &intN, &intSync, &intUpd,
-		&wmLast, &wmItems)
+		&wmLast, &wmItems, &rulesN, &rulesUpd)
 	if err != nil {
 		return DataVersion{}, mapErr(err)
 	}
@@ -64,7 +67,7 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 		Deployments:  depLast.String,
 		Inbox:        fmt.Sprintf("%d/%s", inboxN, inboxLast.String),
 		Syncs:        intSync.String,
-		Integrations: fmt.Sprintf("%d/%s", intN, intUpd.String),
+		Integrations: fmt.Sprintf("%d/%s/%d/%s", intN, intUpd.String, rulesN, rulesUpd.String),
 		Watermarks:   fmt.Sprintf("%s/%d", wmLast.String, wmItems.Int64),
 	}, nil
 }

@@ -246,6 +246,13 @@ func (q queries) CountUsers(ctx context.Context) (int, error) {
 	return n, mapErr(err)
 }
 
+// CountOperators counts the instance operators (zero on a fresh install).
+func (q queries) CountOperators(ctx context.Context) (int, error) {
+	var n int
+	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE operator`).Scan(&n)
+	return n, mapErr(err)
+}
+
 // ListUsers lists the users of a workspace by email.
 func (q queries) ListUsers(ctx context.Context, workspaceID string) ([]User, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 ORDER BY email`, workspaceID)

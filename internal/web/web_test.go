@@ -11,6 +11,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/store"
 )
 
 // TestTemplatesExecuteWithTheirPageData type-checks every template against
@@ -43,7 +44,7 @@ func TestAzurePageVariants(t *testing.T) {
 				{ID: "q", Name: "Q", Backfill: &collect.ProjectProgress{Finished: &now}}},
 			Runs:     []integration.SyncRun{{Kind: "reconcile", Recovered: 2, Error: "boom"}},
 			Comments: &integration.CommentStatus{Counts: map[string]int{"posted": 2}, LastError: "no scope"}},
-			Preview: "### x", PreviewPR: 5, PreviewSkip: "draft", Rules: integration.Settings{ProductionRule: "x", AttributionHours: 3},
+			Preview: "### x", PreviewPR: 5, PreviewSkip: "draft", Rules: integration.Settings{RuleSettings: store.RuleSettings{ProductionRule: "x", AttributionHours: 3}},
 			RulesPreview: &integration.RulesPreview{Runs: []integration.RunMatch{{ID: 1, Deployment: true}}, Environments: []integration.EnvironmentMatch{{Name: "prod"}}}},
 	}
 	for i, v := range variants {
