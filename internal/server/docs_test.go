@@ -22,6 +22,11 @@ func getPage(t *testing.T, s *Server, path string) (int, string, string) {
 	return rec.Code, rec.Header().Get("Content-Type"), rec.Body.String()
 }
 
+var codeSpan = regexp.MustCompile(`(?s)<code>.*?</code>`)
+
+// stripCode drops code spans, which show Markdown-like text on purpose.
+func stripCode(s string) string { return codeSpan.ReplaceAllString(s, "") }
+
 var (
 	opHeading = regexp.MustCompile(`<span class="method method-([A-Z]+)">[A-Z]+</span> <code>([^<]+)</code>`)
 	scriptTag = regexp.MustCompile(`(?i)<script`)
@@ -64,7 +69,7 @@ func TestAPIDocsListEveryPath(t *testing.T) {
 		t.Errorf("/api/docs lists %d operations, openapi.json has %d", len(listed), n)
 	}
 	for _, want := range []string{"admin — workspace admins", "member — any signed-in member", "machine — Azure DevOps service hooks",
-		"<code>confirm_limited</code>", "Request body (application/json, required)", `href="/api/v1/openapi.json"`} {
+		"<code>confirm_limited</code>", `id="get-api-v1-metrics-dora"`, `<h2 id="deployment-and-incident-rules">`, "Request body (application/json, required)", `href="/api/v1/openapi.json"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/api/docs lacks %q", want)
 		}
@@ -92,6 +97,12 @@ func TestHelpServesEveryGuidePage(t *testing.T) {
 		if strings.Contains(body, ".md\"") || scriptTag.MatchString(body) {
 			t.Errorf("%s links a .md file or has a script", path)
 		}
+		// No Markdown left unrendered: emphasis, links, table rows.
+		for _, raw := range []string{"**", "](", "\n|", "|---"} {
+			if strings.Contains(stripCode(body), raw) {
+				t.Errorf("%s shows raw Markdown %q", path, raw)
+			}
+		}
 		for _, want := range []string{`<a href="/help">Help</a>`, `<a href="/api/docs">API</a>`, `href="/help/troubleshooting"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s lacks %s", path, want)
@@ -105,6 +116,9 @@ func TestHelpServesEveryGuidePage(t *testing.T) {
 	}
 	if code, _, _ := getPage(t, s, "/help/..%2fREADME"); code != 404 {
 		t.Errorf("/help/..%%2fREADME: %d, want 404", code)
+	}
+	if code, _, body := getPage(t, s, "/help/"); code != 200 || !strings.Contains(body, "PanDev Metrics user guide") {
+		t.Errorf("/help/: %d, want the contents", code)
 	}
 	if code, _, _ := getPage(t, s, "/help/nope"); code != 404 {
 		t.Errorf("/help/nope: %d, want 404", code)

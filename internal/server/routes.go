@@ -60,6 +60,7 @@ func (s *Server) routes() []route {
 		{"POST /settings/members/{id}", admin, s.pages.UpdateMember},
 		{"POST /settings/members/{id}/sessions", admin, s.pages.EndMemberSessions},
 		{"GET " + web.HelpPath, public, web.Help},
+		{"GET " + web.HelpPath + "/{$}", public, web.Help},
 		{"GET " + web.HelpPath + "/{page}", public, web.Help},
 		{"GET /settings/tokens", member, s.pages.Tokens},
 		{"POST /settings/tokens", member, s.pages.CreateToken},

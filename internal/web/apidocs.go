@@ -84,6 +84,8 @@ func areaOf(path string, tags []string) string {
 	switch {
 	case len(tags) > 0 && tags[0] == "metrics", strings.HasPrefix(path, "/api/v1/metrics"):
 		return "Metrics"
+	case strings.HasPrefix(path, "/api/v1/rules"):
+		return "Deployment and incident rules"
 	case strings.HasPrefix(path, "/api/v1/integrations/"):
 		return "Azure DevOps integration"
 	case strings.HasPrefix(path, "/v1/azure/webhook/"):
@@ -99,7 +101,7 @@ func areaOf(path string, tags []string) string {
 	return "Health and operations"
 }
 
-var areaOrder = []string{"Metrics", "Collected data", "Azure DevOps integration", "Account, members and tokens",
+var areaOrder = []string{"Metrics", "Collected data", "Azure DevOps integration", "Deployment and incident rules", "Account, members and tokens",
 	"Service hooks (Azure DevOps → PanDev Metrics)", "Health and operations"}
 
 // NewAPIReference reads an OpenAPI 3.1 document. access maps "METHOD /path"
@@ -164,7 +166,7 @@ func NewAPIReference(doc []byte, access map[string]string) (*APIReference, error
 				return nil, fmt.Errorf("openapi.json %s %s: %w", m, p, err)
 			}
 			o := APIOperation{Method: strings.ToUpper(m), Path: p, Summary: op.Summary, Description: op.Description}
-			o.ID = Slug(o.Method + " " + strings.NewReplacer("/", "-", "{", "", "}", "").Replace(p))
+			o.ID = Slug(m + strings.NewReplacer("/", "-", "{", "", "}", "", ".", "-").Replace(p)) // get-api-v1-metrics-dora
 			o.Access = access[o.Method+" "+p]
 			if o.Access == "" && op.Security != nil && len(*op.Security) == 0 {
 				o.Access = "public"
