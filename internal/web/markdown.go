@@ -227,6 +227,9 @@ var guideLink = regexp.MustCompile(`^([a-z-]+)\.md(#[a-z0-9-]*)?$`)
 // safeHref keeps links to this server, fragments and http(s) pages, and
 // turns a guide page's file name into its address under /help.
 func safeHref(u string) (string, bool) {
+	if strings.ContainsAny(u, "\\\x00\t\r\n ") {
+		return "", false // "/\host" is another site to some browsers
+	}
 	if m := guideLink.FindStringSubmatch(u); m != nil {
 		return HelpPath + "/" + m[1] + m[2], true
 	}

@@ -11,11 +11,11 @@ import (
 func TestMarkdownEscapes(t *testing.T) {
 	src := "# Title <b>x</b>\n\n" +
 		"A <script>alert(1)</script> & `<code> & \"q\"` **bold** *it*.\n\n" +
-		"[bad](javascript:alert(1)) [proto](//evil.example) [ok](https://learn.microsoft.com/a?b=1&c=2) [guide](scopes.md#the-way-out) [here](#x)\n\n" +
+		"[bad](javascript:alert(1)) [proto](//evil.example) [bs](/\\evil.example) [ok](https://learn.microsoft.com/a?b=1&c=2) [guide](scopes.md#the-way-out) [here](#x)\n\n" +
 		"| A | B |\n|---|---|\n| `a \\| b` | <i>c</i> |\n\n" +
 		"- one\n  continued\n- two\n\n1. first\n2. second\n\n```\n<pre> & raw\n```\n\n## Check connection (Settings → Integrations → Azure DevOps)\n"
 	got := string(Markdown([]byte(src)))
-	for _, bad := range []string{"<script", "<b>", "<i>", "javascript:", `href="//evil`} {
+	for _, bad := range []string{"<script", "<b>", "<i>", "javascript:", `href="//evil`, `href="/\`} {
 		if strings.Contains(got, bad) {
 			t.Errorf("rendered %q:\n%s", bad, got)
 		}
