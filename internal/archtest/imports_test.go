@@ -36,11 +36,12 @@ var allowed = map[string][]string{
 	"internal/collect":         {"delivery", "store", "azdo", "webhook", "jobs"},
 	"internal/integration":     {"delivery", "secret", "store", "azdo", "collect", "netguard"},
 	"internal/prcomment":       {"delivery", "store", "azdo"},
-	"internal/web":             {"delivery", "store", "auth", "integration", "prcomment"},
+	"internal/web":             {"delivery", "store", "auth", "integration", "prcomment", "docs/guide"},
 	"internal/api":             {"delivery", "store", "auth", "integration", "prcomment", "csvexport"},
 	"internal/dashboard":       {"delivery", "store", "auth", "metrics", "web", "csvexport"},
 	"internal/server":          {"delivery", "store", "auth", "integration", "prcomment", "web", "api", "dashboard"},
 	"internal/archtest":        {},
+	"docs/guide":               {}, // the user guide's Markdown, embedded
 	"cmd/pandev":               {"*"},
 }
 

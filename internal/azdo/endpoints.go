@@ -34,6 +34,7 @@ var (
 	epProjects        = endpoint{"core.projects", areaGA, "listing projects", "View project-level information"}
 	epRepositories    = endpoint{"git.repositories", areaGA, "listing repositories", "Read (Git repositories)"}
 	epCommits         = endpoint{"git.commits", areaGA, "listing commits", "Read (Git repositories)"}
+	epCommit          = endpoint{"git.commit", areaGA, "reading a commit", "Read (Git repositories)"}
 	epPushes          = endpoint{"git.pushes", areaGA, "listing pushes", "Read (Git repositories)"}
 	epPushCommits     = endpoint{"git.pushes.commits", areaGA, "listing the commits of a push", "Read (Git repositories)"}
 	epRefs            = endpoint{"git.refs", areaGA, "listing branches", "Read (Git repositories)"}

@@ -432,6 +432,15 @@ func (c *Client) PullRequestWorkItems(ctx context.Context, project, repo string,
 	return getList[ResourceRef](ctx, c, call{ep: epPRWorkItems, method: http.MethodGet, path: prPath(project, repo, id) + "/workitems"})
 }
 
+// Commit reads one commit with its parents and change counts (Commits -
+// Get: GET …/commits/{commitId}). A PR's commits list carries neither, so a
+// PR commit that no list of the window brought is read this way.
+func (c *Client) Commit(ctx context.Context, project, repo, sha string) (Commit, error) {
+	var out Commit
+	_, err := c.send(ctx, &call{ep: epCommit, method: http.MethodGet, path: repoPath(project, repo) + "/commits/" + seg(sha)}, &out)
+	return out, err
+}
+
 // PullRequestCommits iterates over a PR's commits (continuation token).
 func (c *Client) PullRequestCommits(ctx context.Context, project, repo string, id int) iter.Seq2[Commit, error] {
 	r := call{ep: epPRCommits, method: http.MethodGet, path: prPath(project, repo, id) + "/commits"}

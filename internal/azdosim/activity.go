@@ -521,7 +521,9 @@ func (o *org) newPR(rp *repo, r *rand.Rand, by uint16, now int64, title string) 
 	b := &branch{name: pr.branch, base: pr.tgtIdx, pr: pr, ord: len(rp.branches), creator: by}
 	rp.branches = append(rp.branches, b)
 	pr.src = b
-	o.appendBranchCommits(rp, b, r, int(pr.nCommits), by, now, 0)
+	// Work done before opening: authored a coding time before now (see
+	// codingSpan), pushed just now.
+	o.appendBranchCommits(rp, b, r, int(pr.nCommits), by, now, now-codingSpan(r.NormFloat64()))
 	for k := 0; k < 2; k++ {
 		id := (int(by) + 1 + r.IntN(len(o.idents)-1)) % len(o.idents)
 		dup := false
@@ -564,8 +566,10 @@ func (o *org) completePR(s *Sim, pr *pullRequest, r *rand.Rand, now int64) ([]Ac
 		rp.firstParent[first] = o.sha(rp, pr.src.base)
 	}
 	for j := 0; j < int(pr.nCommits); j++ {
+		// A commit the source branch never showed (a PR of the generated
+		// history without one): work done before the PR opened.
 		c := commit{at: now, parent2: -1, author: pr.createdBy, msg: uint16(r.IntN(len(messageTemplates) * len(components))),
-			edt: uint16(1 + r.IntN(5))}
+			edt: uint16(1 + r.IntN(5)), authored: pr.created - codingSpan(r.NormFloat64())}
 		if j < len(own) {
 			c = own[j]
 			c.authored = c.authorAt()

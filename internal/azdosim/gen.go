@@ -2,6 +2,7 @@ package azdosim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -258,7 +259,7 @@ func genCommits(o *org, rp *repo, r *rand.Rand, n int, startT, end int64) {
 		acc += gaps[i]
 		t := startT + int64(acc/total*span*0.999)
 		c := commit{at: t, parent2: -1, author: uint16(r.IntN(nid)), msg: uint16(r.IntN(len(messageTemplates) * len(components))),
-			add: uint16(r.IntN(5)), edt: uint16(1 + r.IntN(12)), del: uint16(r.IntN(3))}
+			add: skewed(r.IntN(1000), 1.2, 30), edt: 1 + skewed(r.IntN(1000), 2.5, 40), del: uint16(r.IntN(3))}
 		if len(wis) > 0 && r.IntN(100) < 35 {
 			c.wi = int32(wis[r.IntN(len(wis))].ID)
 		}
@@ -293,7 +294,9 @@ func backdateCommits(rp *repo, r *rand.Rand) {
 			continue
 		}
 		if c := &rp.commits[i]; c.parent2 < 0 {
-			c.authored = c.at - 3600 - r.Int64N(5*86400)
+			// Never later than a date already given (a PR's commit authored
+			// before the PR opened stays so).
+			c.authored = min(c.authorAt(), c.at-3600-r.Int64N(5*86400))
 		}
 	}
 }
@@ -358,6 +361,7 @@ func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pu
 	nid := len(o.idents)
 	var out []*pullRequest
 	wis := rp.proj.workItems
+	inPR := map[int32]bool{} // commits some completed PR brought in
 	for i := 0; i < n; i++ {
 		created := startT + r.Int64N(end-startT)
 		comp := components[r.IntN(len(components))]
@@ -421,10 +425,20 @@ func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pu
 			}
 		}
 		if pr.status == prCompleted {
+			// The merge commit is a plain commit no other PR merged or
+			// brought in, right after the PR's own commits: as in a real
+			// repository, a PR's commits are work commits, not other PRs'
+			// merges (else its first commit would be authored after it
+			// opened, and its coding time clamped to 0).
 			idx := rp.commitAtOrAfter(pr.closed)
-			for idx < len(rp.commits) && rp.commits[idx].parent2 >= 0 {
+			for idx < len(rp.commits) && (rp.commits[idx].parent2 >= 0 || inPR[int32(idx)] || idx > 0 && rp.commits[idx-1].parent2 >= 0) {
 				idx++
 			}
+			own := int32(0)
+			for own < pr.nCommits && idx-1-int(own) >= 0 && rp.commits[idx-1-int(own)].parent2 < 0 {
+				own++
+			}
+			pr.nCommits = max(own, 1)
 			if idx < len(rp.commits) && idx > int(pr.nCommits)+1 {
 				pr.mergeIdx = int32(idx)
 				pr.srcIdx = int32(idx - 1)
@@ -433,6 +447,9 @@ func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pu
 				rp.commits[idx].base = pr.tgtIdx
 				rp.commits[idx].author = pr.closedBy
 				pr.closed = rp.commits[idx].at // completion is when the merge commit was made
+				for k := pr.srcIdx - pr.nCommits + 1; k <= pr.srcIdx; k++ {
+					inPR[k] = true
+				}
 				authorBeforeOpening(rp, pr, r)
 			} else {
 				// No default-branch commit left to carry the merge: keep it active instead.
@@ -449,13 +466,15 @@ func genPRs(o *org, rp *repo, r *rand.Rand, n int, startT, end, now int64) []*pu
 }
 
 // authorBeforeOpening dates a completed PR's commits as work done before the
-// PR was opened: its first commit authored a few hours to three days before
-// the PR's creation (one PR in ten: three to six weeks, before a 30-day
-// backfill window), the others spread up to the creation; their committer
-// dates (when they reached the branch) stay. Without it nearly every PR
-// would start after its commits and have a coding time of 0.
+// PR was opened: its first commit authored a coding time before the PR's
+// creation (log-normal, median about 20 hours: minutes for a typo fix, days
+// for a feature; one PR in ten three to six weeks, before a 30-day backfill
+// window), the others spread up to the creation; their committer dates
+// (when they reached the branch) stay. A commit already authored earlier (a
+// rebase, another PR's range) keeps the earlier date, so every PR's first
+// commit precedes its creation and no coding time is clamped to 0.
 func authorBeforeOpening(rp *repo, pr *pullRequest, r *rand.Rand) {
-	span := 3600 + r.Int64N(3*86400)
+	span := codingSpan(r.NormFloat64())
 	if r.IntN(10) == 0 {
 		span = 21*86400 + r.Int64N(21*86400)
 	}
@@ -463,10 +482,26 @@ func authorBeforeOpening(rp *repo, pr *pullRequest, r *rand.Rand) {
 	for k := int32(0); k < pr.nCommits; k++ {
 		c := &rp.commits[first+k]
 		at := pr.created - span + span*int64(k)/int64(pr.nCommits)
-		if c.parent2 < 0 && c.authored == 0 && at < c.at {
+		if c.parent2 < 0 && at < c.authorAt() {
 			c.authored = at
 		}
 	}
+}
+
+// codingSpan is a coding time in seconds from a standard normal draw z:
+// log-normal with a median of 20 hours and σ = 1.1 (p10 ≈ 5 h, p90 ≈ 3.5
+// days), kept between 15 minutes and 14 days.
+func codingSpan(z float64) int64 {
+	s := 20 * 3600 * math.Exp(1.1*z)
+	return int64(min(max(s, 900), 14*86400))
+}
+
+// skewed maps a uniform draw u in [0, 1000) to a count with an exponential
+// tail of the given mean, at most limit: most commits touch a few files, a
+// few touch many (real change counts are heavily skewed).
+func skewed(u int, mean float64, limit int) uint16 {
+	v := -math.Log(1-float64(u)/1000) * mean
+	return uint16(min(int(v), limit))
 }
 
 func genBuild(o *org, p *project, r *rand.Rand, startT, end, now int64) *build {

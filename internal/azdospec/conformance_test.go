@@ -451,8 +451,12 @@ func drive(t *testing.T, mode, serverVersion string) (*azdosim.Sim, azdo.Deploym
 	step("PullRequestReviewers", err)
 	_, err = c.PullRequestWorkItems(ctx, project, repo, id)
 	step("PullRequestWorkItems", err)
-	_, err = azdo.Collect(c.PullRequestCommits(ctx, project, repo, id))
+	prCommits, err := azdo.Collect(c.PullRequestCommits(ctx, project, repo, id))
 	step("PullRequestCommits", err)
+	if len(prCommits) > 0 {
+		_, err = c.Commit(ctx, project, repo, prCommits[0].CommitID)
+		step("Commit", err)
+	}
 	for _, err := range c.PullRequests(ctx, project, repo, azdo.PullRequestQuery{PageSize: 5}) {
 		step("PullRequests of a repository", err)
 		break

@@ -267,6 +267,7 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 			pr      azdo.PullRequest
 			threads []azdo.Thread
 			at      time.Time
+			commits []azdo.Commit // its commits no list of the window brought
 		}
 		got := make([]fetched, len(chunk))
 		err := parallel(ctx, len(chunk), s.fanout, func(ctx context.Context, i int) error {
@@ -280,7 +281,11 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 			if err != nil {
 				return err
 			}
-			got[i] = fetched{pr, threads, at}
+			commits, err := s.missingPRCommits(ctx, chunk[i].repoID, pr)
+			if err != nil {
+				return err
+			}
+			got[i] = fetched{pr, threads, at, commits}
 			return nil
 		})
 		if err != nil {
@@ -293,7 +298,12 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 		cp.Pos = strconv.Itoa(chunk[len(chunk)-1].id)
 		cp.Pages += int64(2 * len(chunk))
 		if err := s.write(ctx, resPullRequests, cp, items, func(tx *store.Tx) error {
-			for _, f := range got {
+			for i, f := range got {
+				for _, c := range f.commits {
+					if err := s.writeCommit(ctx, tx, chunk[i].repoID, pendingCommit{c: c}); err != nil {
+						return err
+					}
+				}
 				if err := s.writePR(ctx, tx, f.pr, f.threads, f.at); err != nil {
 					return err
 				}
@@ -348,6 +358,44 @@ func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prR
 		if changed {
 			out = append(out, prRef{pr.PullRequestID, pr.Repository.ID})
 		}
+	}
+	return out, nil
+}
+
+// maxPRCommitReads bounds the commits read one by one for one PR.
+const maxPRCommitReads = 50
+
+// missingPRCommits reads, for a completed PR, those of its commits that are
+// not stored with their details: committed before the window (the commits
+// step reads from its start on), or stored from a push event, which carries
+// neither parents nor change counts. Without them the PR's size (METRICS.md:
+// files changed, from its commits' change counts) would read 0 files. One
+// call per such commit, at most maxPRCommitReads; a commit Azure DevOps no
+// longer has is skipped.
+func (s *syncer) missingPRCommits(ctx context.Context, repoID string, pr azdo.PullRequest) ([]azdo.Commit, error) {
+	if pr.Status != "completed" {
+		return nil, nil
+	}
+	var out []azdo.Commit
+	for k, c := range pr.Commits {
+		if k >= maxPRCommitReads {
+			break
+		}
+		parents, err := s.c.db.CommitParents(ctx, s.key.IntegrationID, repoID, c.CommitID)
+		if err != nil {
+			return nil, err
+		}
+		if len(parents) > 0 {
+			continue // stored from a list, with its change counts
+		}
+		full, err := s.client.Commit(ctx, s.project.ProjectID, repoID, c.CommitID)
+		if delivery.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
 	}
 	return out, nil
 }

@@ -212,5 +212,16 @@ func (s *syncer) prDetails(ctx context.Context, args DetailsArgs) error {
 	if err != nil {
 		return err
 	}
-	return s.c.db.InTx(ctx, func(tx *store.Tx) error { return s.writePR(ctx, tx, pr, threads, at) })
+	commits, err := s.missingPRCommits(ctx, args.RepoID, pr)
+	if err != nil {
+		return err
+	}
+	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, c := range commits {
+			if err := s.writeCommit(ctx, tx, args.RepoID, pendingCommit{c: c}); err != nil {
+				return err
+			}
+		}
+		return s.writePR(ctx, tx, pr, threads, at)
+	})
 }

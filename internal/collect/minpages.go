@@ -17,8 +17,9 @@ type CommitsByBranch func(projectID string, from time.Time) (map[string]map[stri
 // and one commits page per 1,000 commits of each branch that brings new
 // ones (the default branch always takes one); per project the repository,
 // PR (created and closed), build, environment and release lists; what no
-// list carries: a PR's details and threads, a run's timeline, work items
-// 200 at a time (those linked from commits and PRs too). Benchmarks divide
+// list carries: a PR's details and threads, a completed PR's commits from
+// before the window, a run's timeline, work items 200 at a time (those
+// linked from commits and PRs too). Benchmarks divide
 // the calls made by it.
 func MinimumPages(ctx context.Context, db *store.DB, key store.Key, commits CommitsByBranch) (int64, error) {
 	pages := func(n, size int) int64 { return int64(max(1, (n+size-1)/size)) }
@@ -68,10 +69,36 @@ func MinimumPages(ctx context.Context, db *store.DB, key store.Key, commits Comm
 		if err != nil {
 			return 0, err
 		}
+		// A completed PR's commits committed before the window: no list of
+		// the window carries them, each is read by id (missingPRCommits).
+		stored, err := db.ListCommits(ctx, store.Filter{WorkspaceID: key.WorkspaceID, ProjectID: p.ProjectID, Limit: 1 << 30})
+		if err != nil {
+			return 0, err
+		}
+		early := map[string]bool{}
+		for _, c := range stored {
+			if c.IntegrationID == key.IntegrationID && c.CommitterDate.Before(from) {
+				early[c.RepoID+":"+c.SHA] = true
+			}
+		}
 		n := 0
 		for _, pr := range prs {
 			if !pr.CreatedAt.Before(from) || pr.ClosedAt != nil && !pr.ClosedAt.Before(from) {
 				n++
+				if pr.Status != "completed" || len(early) == 0 {
+					continue
+				}
+				d, err := db.GetPRDetails(ctx, pr.IntegrationID, pr.PRID)
+				if err != nil {
+					return 0, err
+				}
+				k := 0
+				for _, sha := range d.Commits {
+					if early[pr.RepoID+":"+sha] && k < maxPRCommitReads {
+						k++
+					}
+				}
+				total += int64(k)
 			}
 		}
 		total += pages(n, prPageSize) + 2*int64(n)

@@ -64,12 +64,16 @@ func (s *Server) routes() []route {
 		{"POST /settings/members", admin, s.pages.InviteMember},
 		{"POST /settings/members/{id}", admin, s.pages.UpdateMember},
 		{"POST /settings/members/{id}/sessions", admin, s.pages.EndMemberSessions},
+		{"GET " + web.HelpPath, public, web.Help},
+		{"GET " + web.HelpPath + "/{$}", public, web.Help},
+		{"GET " + web.HelpPath + "/{page}", public, web.Help},
 		{"GET /settings/tokens", member, s.pages.Tokens},
 		{"POST /settings/tokens", member, s.pages.CreateToken},
 		{"POST /settings/tokens/{id}/revoke", member, s.pages.RevokeToken},
 
 		// JSON API.
 		{"GET " + api.OpenAPIPath, public, api.OpenAPI},
+		{"GET " + web.APIDocsPath, public, s.apiDocs},
 		{"GET /api/v1/me", member, s.api.GetMe},
 		{"GET /api/v1/tokens", member, s.api.ListTokens},
 		{"POST /api/v1/tokens", member, s.api.CreateToken},
@@ -142,6 +146,22 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		return s.pages.Home(w, r)
 	}
 	return s.deps.Dashboard.Page(w, r)
+}
+
+// apiDocs serves the OpenAPI document as a readable page, each operation
+// with the access level the route table gives it (built once).
+func (s *Server) apiDocs(w http.ResponseWriter, r *http.Request) error {
+	s.apiRefOnce.Do(func() {
+		access := map[string]string{}
+		for _, ri := range s.Routes() {
+			access[ri.Pattern] = ri.Access
+		}
+		s.apiRef, s.apiRefErr = web.NewAPIReference(api.OpenAPIDocument(), access)
+	})
+	if s.apiRefErr != nil {
+		return s.apiRefErr
+	}
+	return web.APIDocs(w, r, s.apiRef)
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

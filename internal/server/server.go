@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,10 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	ready    atomic.Bool // migrations seen current once; they do not go back
+
+	apiRefOnce sync.Once // the readable API reference, built on first use
+	apiRef     *web.APIReference
+	apiRefErr  error
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.

@@ -57,6 +57,9 @@ var pages = map[string]any{
 	"rules.html": RulesPage{Set: integration.RuleSet{Projects: []integration.ProjectRules{{}}}, Projects: []integration.ProjectStatus{{}},
 		Preview: &integration.RulesPreview{Runs: []integration.RunMatch{{}}, Environments: []integration.EnvironmentMatch{{}}}, Error: &Problem{}},
 	"integrations.html": IntegrationsPage{Providers: []ProviderEntry{{Available: true, Connected: true}, {}}},
+	"help.html":         HelpPage{Pages: []HelpLink{{}}},
+	"apidocs.html": APIDocsPage{Ref: &APIReference{Areas: []APIArea{{Operations: []APIOperation{{Parameters: []APIParam{{}},
+		Body: &APIBody{Fields: []APIField{{}}}, Responses: []APIResponse{{Fields: []APIField{{}}}}}}}}}},
 }
 
 // funcs are the template helpers every page may use.
@@ -83,6 +86,9 @@ var funcs = template.FuncMap{
 	},
 	"join":    strings.Join,
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	// inlineMarkdown renders `code`, **bold** and links of a short text,
+	// every piece escaped first (see Markdown).
+	"inlineMarkdown": func(s string) template.HTML { return template.HTML(inline(s)) },
 	"duration": func(d time.Duration) string {
 		switch {
 		case d < time.Minute:
