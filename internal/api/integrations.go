@@ -26,6 +26,7 @@ type Integrations interface {
 	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 	Jobs(ctx context.Context, workspaceID string) ([]integration.Job, error)
 	Disconnect(ctx context.Context, workspaceID string, keepData bool) (integration.DisconnectResult, error)
+	ChangeOrgURL(ctx context.Context, workspaceID, orgURL, token string) (integration.Status, error)
 	Rules(ctx context.Context, workspaceID string) (integration.RuleSet, error)
 	SetRules(ctx context.Context, workspaceID, projectID string, r store.RuleSettings) (integration.RuleSet, error)
 	ClearProjectRules(ctx context.Context, workspaceID, projectID string) (integration.RuleSet, error)
@@ -241,6 +242,24 @@ func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return write(w, http.StatusOK, p)
+}
+
+// ChangeOrgURL answers PUT /api/v1/integrations/{provider}/org-url: another
+// URL of the same organization (token optional: the stored one is used).
+func (h *Handlers) ChangeOrgURL(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	var req connectRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	st, err := prov.ChangeOrgURL(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, st)
 }
 
 // Disconnect answers DELETE /api/v1/integrations/{provider}?data=keep|delete:

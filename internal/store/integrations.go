@@ -182,3 +182,13 @@ func (q queries) ReconnectIntegration(ctx context.Context, workspaceID, id strin
 		WHERE workspace_id = $1 AND id = $2`, workspaceID, id, u.Sealed, u.Hint, u.Account, u.AccountID, u.Scopes, utc(now))
 	return affectedOne(res, err, "integration")
 }
+
+// UpdateIntegrationOrgURL points the integration at a new URL of the same
+// organization (a Server collection added, a host renamed), with what the
+// check of that URL found.
+func (q queries) UpdateIntegrationOrgURL(ctx context.Context, workspaceID, id, orgURL, deployment, serverVersion string, now time.Time) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET org_url = $3, deployment = $4, server_version = $5,
+		error_message = '', error_hint = '', updated_at = $6 WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id, orgURL, deployment, serverVersion, utc(now))
+	return affectedOne(res, err, "integration")
+}

@@ -245,6 +245,18 @@ func (h *Pages) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, "rerun")
 }
 
+// ChangeAzureOrgURL handles Change Organization URL.
+func (h *Pages) ChangeAzureOrgURL(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	if _, err := h.Integrations.ChangeOrgURL(r.Context(), p.WorkspaceID(), r.PostFormValue("org_url"), r.PostFormValue("token")); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "org-url")
+}
+
 // DisconnectAzure handles Disconnect: the form says whether the data is
 // kept or deleted, and the admin confirmed.
 func (h *Pages) DisconnectAzure(w http.ResponseWriter, r *http.Request) error {
