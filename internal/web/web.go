@@ -62,6 +62,9 @@ var pages = map[string]any{
 		Body: &APIBody{Fields: []APIField{{}}}, Responses: []APIResponse{{Fields: []APIField{{}}}}}}}}}},
 }
 
+// dateFormat is how every page writes an instant.
+const dateFormat = "2006-01-02 15:04 UTC"
+
 // funcs are the template helpers every page may use.
 var funcs = template.FuncMap{
 	"hasOverride": func(st *integration.Settings, project string) bool {
@@ -82,8 +85,10 @@ var funcs = template.FuncMap{
 		if t == nil {
 			return "never"
 		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
+		return t.UTC().Format(dateFormat)
 	},
+	// at is the one date format of every page (UTC, to the minute).
+	"at":      func(t time.Time) string { return t.UTC().Format(dateFormat) },
 	"join":    strings.Join,
 	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	// inlineMarkdown renders `code`, **bold** and links of a short text,
