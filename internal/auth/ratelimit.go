@@ -56,12 +56,6 @@ func (l *limiter) bound() {
 	}
 }
 
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.entries, key)
-}
-
 // prune drops failures older than the window; callers hold mu.
 func (l *limiter) prune(key string) []time.Time {
 	cut := l.now().Add(-l.window)

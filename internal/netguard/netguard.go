@@ -335,15 +335,18 @@ func (p Policy) Transport(next http.RoundTripper, dialer *net.Dialer) http.Round
 		if c.Proxy != nil {
 			c.Proxy = g.proxy(c.Proxy)
 		}
+		//lint:ignore SA1019 the deprecated Dial is read so a custom one is not bypassed
+		dial := c.Dial
 		switch {
-		case c.DialContext == nil && c.Dial == nil: //nolint:staticcheck // Dial is checked so a custom one is not bypassed
+		case c.DialContext == nil && dial == nil:
 			if dialer == nil {
 				dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 			}
 			c.DialContext = g.dial(dialer)
 		default:
-			c.DialContext = g.pin(c.DialContext, c.Dial) //nolint:staticcheck
-			c.Dial = nil                                 //nolint:staticcheck
+			c.DialContext = g.pin(c.DialContext, dial)
+			//lint:ignore SA1019 cleared: DialContext (pinned) replaces it
+			c.Dial = nil
 		}
 		g.next, g.pinned = c, true
 	default:
