@@ -57,3 +57,16 @@ func (p *page) signIn(base, email, password string) {
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`a.button`)))
 }
+
+// signInAt signs in on the server at base and opens path once the page
+// with the navigation shows (a connected workspace's dashboard has no
+// empty-state button to wait for).
+func (p *page) signInAt(base, email, password, path string) {
+	p.t.Helper()
+	p.do(chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`header.top nav`)),
+		chromedp.Navigate(base+path))
+}

@@ -22,13 +22,8 @@ func TestBrowserProjectPickerAndLiveProgress(t *testing.T) {
 	}
 	connectWorkspace(t, r, sim, "admin@acme.example", "acme")
 	p := newPage(t)
-	p.do(chromedp.Navigate(r.URL()+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "admin@acme.example"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "a long enough password"),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`header.top nav`)),
-		chromedp.Navigate(r.URL()+"/settings/integrations/azure-devops"),
-		chromedp.WaitVisible(chromedp.CSS(`#projects`)))
+	p.signInAt(r.URL(), "admin@acme.example", "a long enough password", "/settings/integrations/azure-devops")
+	p.do(chromedp.WaitVisible(chromedp.CSS(`#projects`)))
 	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`window.__samePage = true`)); err != nil {
 		t.Fatal(err)
 	}

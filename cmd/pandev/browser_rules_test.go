@@ -20,13 +20,8 @@ func TestBrowserRulesAndIntegrations(t *testing.T) {
 	sim := startSim(t, "")
 	ws := connectWorkspace(t, r, sim, "admin@acme.example", "acme")
 	p := newPage(t)
-	p.do(chromedp.Navigate(r.URL()+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "admin@acme.example"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "a long enough password"),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`header.top nav`)),
-		chromedp.Click(chromedp.CSS(`header.top nav a[href="/settings/integrations"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#integrations`)))
+	p.signInAt(r.URL(), "admin@acme.example", "a long enough password", "/settings/integrations")
+	p.do(chromedp.WaitVisible(chromedp.CSS(`#integrations`)))
 	if row := p.text(`li[data-provider="azure-devops"]`); !strings.Contains(row, "Connected") || !strings.Contains(row, "Manage") {
 		t.Fatalf("Azure DevOps on the list: %q", row)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/netguard"
 )
 
 // OrgURL is a validated, normalized organization (Services) or collection
@@ -53,7 +54,7 @@ func ParseOrgURL(raw string) (OrgURL, error) {
 		return OrgURL{}, invalidURL("Organization URL is required", hintForms)
 	}
 	if !strings.Contains(raw, "://") {
-		if i := strings.IndexAny(raw, ":/"); i >= 0 && raw[i] == ':' && !looksLikePort(strings.SplitN(raw[i+1:], "/", 2)[0]) {
+		if i := strings.IndexAny(raw, ":/"); i >= 0 && raw[i] == ':' && !netguard.ValidPort(strings.SplitN(raw[i+1:], "/", 2)[0]) {
 			// "ftp:host" or "mailto:x": a scheme without slashes.
 			return OrgURL{}, invalidURL("Organization URL must start with https:// (or http:// for Azure DevOps Server)", hintForms)
 		}
@@ -82,7 +83,7 @@ func ParseOrgURL(raw string) (OrgURL, error) {
 		return OrgURL{}, invalidURL("Organization URL has an invalid host name", hintForms)
 	}
 	port := u.Port()
-	if port != "" && !looksLikePort(port) {
+	if port != "" && !netguard.ValidPort(port) {
 		return OrgURL{}, invalidURL("Organization URL has an invalid port", hintForms)
 	}
 	segs := pathSegments(u)
@@ -167,18 +168,6 @@ const hintNoCredentials = "Remove the user name and password from the URL and pa
 
 func invalidURL(msg, hint string) error {
 	return &delivery.Error{Kind: delivery.KindInvalid, Message: msg, Hint: hint}
-}
-
-func looksLikePort(s string) bool {
-	if s == "" || len(s) > 5 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // pathSegments returns the unescaped path segments up to the first one

@@ -89,7 +89,7 @@ func parsePattern(f string) (pattern, error) {
 		host, port = h, pt
 		if port == "*" {
 			port = ""
-		} else if !validPort(port) {
+		} else if !ValidPort(port) {
 			return bad("has an invalid port")
 		}
 	} else if strings.Count(f, ":") == 1 {
@@ -106,7 +106,9 @@ func parsePattern(f string) (pattern, error) {
 	return pattern{name: host, port: port}, nil
 }
 
-func validPort(s string) bool {
+// ValidPort reports whether s is a port number as a URL writes it: one to
+// five digits.
+func ValidPort(s string) bool {
 	if s == "" || len(s) > 5 {
 		return false
 	}
