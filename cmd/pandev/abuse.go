@@ -281,6 +281,32 @@ func abuse(ctx context.Context, a *app) ([]abuseResult, error) {
 		}
 	}
 
+	// Query windows have no sentinel that skips the two-year limit.
+	for _, path := range []string{"/api/v1/metrics/dora?from=0001-01-01&to=2026-12-01",
+		"/api/v1/metrics/pull-requests?from=0001-01-01&to=2026-12-01", "/api/v1/commits?from=0001-01-01"} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())
+		if err := try("input", "GET "+path, []int{400}, false, req); err != nil {
+			return nil, err
+		}
+	}
+
+	// /metrics answers only the scraper that holds PANDEV_METRICS_TOKEN.
+	if tok := a.cfg.MetricsToken; tok != "" {
+		for name, auth := range map[string]string{"without a token": "", "with a wrong token": "Bearer x" + tok, "with an API token": "Bearer " + adminTok.Reveal()} {
+			req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"/metrics", nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			if err := try("headers", "GET /metrics "+name, []int{401}, false, req); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		out = append(out, abuseResult{Group: "headers", Case: "GET /metrics is guarded", Want: []int{401}, Got: 200,
+			Problem: "the abuse server runs without PANDEV_METRICS_TOKEN"})
+	}
+
 	// Disconnect never deletes data by default.
 	req, _ = http.NewRequestWithContext(ctx, "DELETE", a.URL()+"/api/v1/integrations/azure-devops", nil)
 	req.Header.Set("Authorization", "Bearer "+adminTok.Reveal())

@@ -325,7 +325,7 @@ func (b *bench) abuse(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	a, stop, err := startBenchApp(ctx, filepath.Join(dir, "abuse.db"), appOptions{})
+	a, stop, err := startBenchApp(ctx, filepath.Join(dir, "abuse.db"), appOptions{}, "PANDEV_METRICS_TOKEN", "scrape-token-for-the-abuse-corpus")
 	if err != nil {
 		return err
 	}

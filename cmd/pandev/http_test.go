@@ -210,7 +210,7 @@ func TestAbuseCorpus(t *testing.T) {
 			// No PANDEV_ALLOW_HOSTS, as in production: the orgurl cases
 			// point Check connection at loopback and must be refused.
 			cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t),
-				"PANDEV_SECRET_KEY": "Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_ALLOW_HOSTS": ""})
+				"PANDEV_SECRET_KEY": "Y2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtY2hhb3MtMTI=", "PANDEV_ALLOW_HOSTS": "", "PANDEV_METRICS_TOKEN": "scrape-token-for-the-abuse-corpus"})
 			r := startApp(t, cfg, appOptions{})
 			results, err := abuse(context.Background(), r.app)
 			if err != nil {
