@@ -60,7 +60,7 @@ func TestBrowserDashboardOnDemoData(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`section.tiles`))); err != nil {
 		t.Fatal(err)
 	}
-	tiles, err := chromedp.Run(b, chromedp.Nodes(chromedp.CSSAll(`section.tiles a.tile`)))
+	tiles, err := chromedp.Run(b, chromedp.Nodes(chromedp.CSSAll(`section.tiles .tile`)))
 	if err != nil || len(tiles) != 4 {
 		t.Fatalf("four DORA tiles: %d %v", len(tiles), err)
 	}
@@ -85,8 +85,9 @@ func TestBrowserDashboardOnDemoData(t *testing.T) {
 	if err != nil || project == "" {
 		t.Fatalf("a project to filter by: %q %v", project, err)
 	}
+	// The filter applies on change (no Apply button with script).
 	if err := chromedp.Do(b, chromedp.SetValue(chromedp.CSS(`select[name="project"]`), project),
-		chromedp.Click(chromedp.CSS(`form.filters button`))); err != nil {
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('select[name=project]').dispatchEvent(new Event('change', {bubbles: true}))`)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the filtered dashboard", func() bool {
