@@ -207,7 +207,7 @@ func Sparkline(points []ChartPoint) template.HTML {
 	if path.Len() == 0 {
 		return ""
 	}
-	return template.HTML(fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg"><path d="%s"/></svg>`,
+	return template.HTML(fmt.Sprintf(`<svg class="spark" viewBox="0 0 %.0f %.0f" preserveAspectRatio="none" aria-hidden="true" focusable="false" xmlns="http://www.w3.org/2000/svg"><path d="%s"/></svg>`,
 		w, h, strings.TrimSpace(path.String())))
 }
 
