@@ -40,6 +40,9 @@ type Chart struct {
 	Points []ChartPoint
 	// Format writes a value for the axis and tooltips ("3", "25 h", "40 %").
 	Format func(float64) string
+	// Ceil rounds the largest value up to the axis' top; niceCeil when nil
+	// (niceDuration for charts of seconds, so the axis reads "2 d", not "1.7 d").
+	Ceil func(float64) float64
 	// Empty says why there is nothing to draw, shown in place of the plot
 	// when no bucket has a value ("no production deployments in this window").
 	Empty string
@@ -75,7 +78,11 @@ func (c Chart) SVG() template.HTML {
 			top = *p.Value
 		}
 	}
-	top = niceCeil(top)
+	if c.Ceil != nil {
+		top = c.Ceil(top)
+	} else {
+		top = niceCeil(top)
+	}
 	format := c.Format
 	if format == nil {
 		format = func(v float64) string { return trimFloat(v) }
@@ -232,6 +239,21 @@ func niceCeil(v float64) float64 {
 		}
 	}
 	return 10 * p
+}
+
+// niceDuration rounds seconds up to 1, 2 or 5 times a power of ten of the
+// unit humanDuration writes them in (minutes, hours or days), so that the
+// axis' top and middle read as round durations.
+func niceDuration(secs float64) float64 {
+	switch {
+	case secs <= 60:
+		return niceCeil(secs)
+	case niceCeil(secs/60)*60 < 3600:
+		return niceCeil(secs/60) * 60
+	case niceCeil(secs/3600)*3600 < 48*3600:
+		return niceCeil(secs/3600) * 3600
+	}
+	return niceCeil(secs/86400) * 86400
 }
 
 func trimFloat(v float64) string {

@@ -191,7 +191,7 @@ func (h *Handlers) DORA(w http.ResponseWriter, r *http.Request) error {
 		"deployments": func() table { return deploymentsTable(a, win, snap.names()) },
 		"lead-time":   func() table { return leadTimeTable(a, win, snap.names()) },
 		"failures":    func() table { return failuresTable(a, win, snap.names()) },
-		"incidents":   func() table { return incidentsTable(a, win) },
+		"incidents":   func() table { return incidentsTable(a, win, snap.names()) },
 	}, "summary")
 }
 

@@ -156,6 +156,7 @@ func TestDrillDownsNameAndLink(t *testing.T) {
 		`<a class="azdo" href="https://dev.azure.com/acme/Shop/_git/web/pullrequest/1" target="_blank" rel="noopener">!1 Checkout`,
 		`<th scope="col" data-type="num">Lead time</th>`, `<th scope="col" data-type="num">Recovery time</th>`,
 		`<span class="count">`,
+		`<a class="azdo" href="https://dev.azure.com/acme/Ops/_workitems/edit/101" target="_blank" rel="noopener">#101 API slow`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

@@ -108,6 +108,15 @@ func (n names) pullRequestURL(project, repo string, id int) string {
 	return p + "/_git/" + url.PathEscape(name) + "/pullrequest/" + strconv.Itoa(id)
 }
 
+// workItemURL is the web address of a work item.
+func (n names) workItemURL(project string, id int) string {
+	p := n.projectURL(project)
+	if p == "" {
+		return ""
+	}
+	return p + "/_workitems/edit/" + strconv.Itoa(id)
+}
+
 // commitURL is the web address of a commit.
 func (n names) commitURL(project, repo, sha string) string {
 	p, name := n.projectURL(project), n.repos[repo]

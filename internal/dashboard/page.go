@@ -280,6 +280,10 @@ func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 		return nothing
 	}
 	noDeploys := why("no production deployments in this window")
+	noRecovery := "no failed deployment in this window"
+	if dora.Recovery.Open > 0 {
+		noRecovery = fmt.Sprintf("none of the %d failures has recovered yet", dora.Recovery.Open)
+	}
 	data.Tiles = []Tile{
 		tile("deployment_frequency", dora.DeploymentFrequency.Figure, days, "deployments", "the deployments",
 			func(v float64) string { return trimFloat(v) + " / week" },
@@ -289,17 +293,16 @@ func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 		tile("change_failure_rate", dora.ChangeFailureRate.Figure, days, "deployments", "the deployments", percent,
 			fmt.Sprintf("%d of %d deployments", dora.ChangeFailureRate.Failures, dora.ChangeFailureRate.N), noDeploys, cfr),
 		tile("recovery", dora.Recovery.Figure, days, "failures", "the failures and their recovery", humanDuration,
-			fmt.Sprintf("median; %d still open", dora.Recovery.Open),
-			why(map[bool]string{true: "no failure has recovered yet", false: "no failed deployment in this window"}[dora.Recovery.Open > 0]), rec),
+			fmt.Sprintf("median; %d still open", dora.Recovery.Open), why(noRecovery), rec),
 	}
 	data.Charts = []ChartView{
 		chartView("deployment_frequency", "Production deployments per week", "deployments", Chart{Kind: Bars, Points: deploys, Empty: noDeploys}),
 		chartView("lead_time", "Lead time for changes per week", "median, hours or days", Chart{Kind: Line, Points: lead, Format: humanDuration,
-			Empty: why("no change reached production in this window")}),
+			Ceil: niceDuration, Empty: why("no change reached production in this window")}),
 		chartView("change_failure_rate", "Change failure rate per week", "% of production deployments", Chart{Kind: Line, Points: cfr, Format: percent,
 			Empty: noDeploys}),
 		chartView("recovery", "Failed deployment recovery per week", "median, hours or days", Chart{Kind: Line, Points: rec, Format: humanDuration,
-			Empty: why("no failed deployment recovered in this window")}),
+			Ceil: niceDuration, Empty: why("no failed deployment recovered in this window")}),
 	}
 	data.Flow = flowBar(pullRequestReport(a, win))
 	data.Drill = drill(a, win, snap.names())
@@ -451,7 +454,7 @@ func drill(a metrics.Set, w delivery.Window, n names) Drill {
 	for _, it := range prs.Items[:min(len(prs.Items), drillLimit)] {
 		d.PullRequests = append(d.PullRequests, it.(PullRequestRow))
 	}
-	for _, it := range incidentsTable(a, w).Items {
+	for _, it := range incidentsTable(a, w, n).Items {
 		if row := it.(IncidentRow); row.Deployment == "" {
 			d.Unattributed = append(d.Unattributed, row)
 		}

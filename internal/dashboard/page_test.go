@@ -188,3 +188,13 @@ func TestBrowserLiveDeployment(t *testing.T) {
 		t.Fatalf("the page was reloaded: %v %v", kept, err)
 	}
 }
+
+// TestNiceDuration: a duration axis tops at a round number of its unit.
+func TestNiceDuration(t *testing.T) {
+	for secs, want := range map[float64]string{50: "50 s", 61: "2 min", 2000: "50 min", 3500: "1 h", 4000: "2 h", 30 * 3600: "2 d",
+		20 * 3600: "20 h", 47 * 3600: "2 d", 50 * 3600: "5 d", 500000: "10 d", 3 * 86400: "5 d"} {
+		if got := humanDuration(niceDuration(secs)); got != want {
+			t.Errorf("niceDuration(%v) = %s, want %s", secs, got, want)
+		}
+	}
+}

@@ -232,8 +232,11 @@ func failuresTable(a metrics.Set, w delivery.Window, n names) table {
 
 // IncidentRow is an incident opened in the window.
 type IncidentRow struct {
-	WorkItem   int        `json:"work_item"`
-	Project    string     `json:"project"`
+	WorkItem    int    `json:"work_item"`
+	Project     string `json:"project"`
+	ProjectName string `json:"project_name"`
+	// WebURL is the work item in Azure DevOps; "" when unknown.
+	WebURL     string     `json:"web_url"`
 	Title      string     `json:"title"`
 	OpenedAt   time.Time  `json:"opened_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
@@ -243,18 +246,19 @@ type IncidentRow struct {
 
 // incidentsTable lists unattributed incidents first: they are the ones a
 // reader needs explained.
-func incidentsTable(a metrics.Set, w delivery.Window) table {
+func incidentsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "incidents", Columns: []string{"work_item", "project", "title", "opened_at", "resolved_at",
-		"deployment", "reason"}}
+		"deployment", "reason", "project_name", "web_url"}}
 	inc := a.Incidents(w)
 	for _, at := range append(inc.Unattributed, inc.Attributed...) {
 		row := IncidentRow{WorkItem: at.Incident.WorkItemID, Project: at.Incident.ProjectID, Title: at.Incident.Title,
+			ProjectName: n.project(at.Incident.ProjectID), WebURL: n.workItemURL(at.Incident.ProjectID, at.Incident.WorkItemID),
 			OpenedAt: at.Incident.OpenedAt, Deployment: at.DeploymentID, Reason: string(at.Reason)}
 		if at.Incident.Resolved() {
 			row.ResolvedAt = new(at.Incident.ResolvedAt)
 		}
 		t.add(row, itoa(row.WorkItem), row.Project, row.Title, fmtTime(row.OpenedAt), fmtTime(at.Incident.ResolvedAt),
-			row.Deployment, row.Reason)
+			row.Deployment, row.Reason, row.ProjectName, row.WebURL)
 	}
 	return t
 }
