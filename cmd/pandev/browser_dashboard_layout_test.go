@@ -280,6 +280,16 @@ func TestBrowserDashboardReadable(t *testing.T) {
 				if eval[int](t, p, `document.scrollingElement.scrollWidth`) > eval[int](t, p, `innerWidth`) {
 					t.Errorf("%s: the (i) of %s makes the page scroll sideways", size.name, key)
 				}
+				// The toggle event that places the panel fires after the click.
+				waitFor(t, "the (i) panel on screen", func() bool {
+					return eval[bool](t, p, `(function () { var r = document.querySelector("`+sel+` .pop").getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; })()`)
+				})
+				if key == "lead_time" {
+					p.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#tile-lead_time").scrollIntoView()`))
+					if png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot()); err == nil {
+						_ = os.WriteFile(filepath.Join(shots, "dashboard-"+size.name+"-explain.png"), png, 0o644)
+					}
+				}
 				p.do(chromedp.Click(chromedp.CSS(sel + ` details.explain summary`)))
 			}
 			hold(t, p, `#deployments th button`)

@@ -92,6 +92,12 @@
     var d = e.target;
     if (!d.matches || !d.matches("details.explain") || !d.open) return;
     document.querySelectorAll("details.explain[open]").forEach(function (o) { if (o !== d) o.open = false; });
+    // The panel hangs from the (i) to the left; near the left edge it is
+    // moved right so that all of it is on screen.
+    var pop = d.querySelector(".pop");
+    pop.style.right = "";
+    var left = pop.getBoundingClientRect().left;
+    if (left < 8) pop.style.right = (left - 8) + "px";
   }, true);
 
   // ---- drill-downs: sort and page -------------------------------------
