@@ -292,6 +292,11 @@ func TestBrowserDashboardReadable(t *testing.T) {
 				}
 				p.do(chromedp.Click(chromedp.CSS(sel + ` details.explain summary`)))
 			}
+			p.do(chromedp.Click(chromedp.CSS(`#flow details.explain summary`)))
+			if pop := p.text(`#flow details.explain .pop`); !strings.Contains(pop, "Pickup") || !strings.Contains(pop, "PR cycle time") {
+				t.Errorf("%s: the PR flow's (i) says %q", size.name, pop)
+			}
+			p.do(chromedp.Click(chromedp.CSS(`#flow details.explain summary`)))
 			hold(t, p, `#deployments th button`)
 
 			png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))

@@ -118,6 +118,17 @@ func TestPageExplainsEveryFigure(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+	// The PR flow's (i) explains every phase from the same table.
+	flow := body[strings.Index(body, `id="flow"`):]
+	flow = flow[:strings.Index(flow, "</section>")]
+	for _, key := range []string{"cycle", "coding", "pickup", "review", "deploy", "work_item_linked"} {
+		if d := definitionOf(key); !strings.Contains(flow, "<dt>"+escaped(d.Name)+"</dt><dd>"+escaped(d.Definition)) {
+			t.Errorf("the PR flow's (i) lacks %s", key)
+		}
+	}
+	if !strings.Contains(flow, "Pickup 2 h <span class=\"spread\">(p75 2 h · p90 2 h)</span>") {
+		t.Errorf("the PR flow's legend lacks p75 and p90:\n%s", flow)
+	}
 	// The previous window [19 Oct, 2 Nov) is not wholly collected here, so a
 	// rate's change is tested on the formatter.
 	if got := tile("change_failure_rate", Figure{N: 5, Unit: unitRatio, Value: ptr(0.4), Previous: &Trend{N: 4,

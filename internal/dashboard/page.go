@@ -163,11 +163,14 @@ type Flow struct {
 	CycleSpread           string
 	Segments              []Segment
 	WorkItemLinked        string
+	// Defs explain the flow's figures, from the definitions table.
+	Defs []Definition
 }
 
 // Segment is one phase of the flow bar.
 type Segment struct {
 	Name, Value string
+	Spread      string  // "p75 … · p90 …" beside the median
 	Width       float64 // percent of the bar
 	Class       string
 }
@@ -405,6 +408,9 @@ func coverageText(c Coverage) string {
 
 func flowBar(r PullRequestReport) Flow {
 	f := Flow{Merged: r.Merged, WithoutReview: r.MergedWithoutReview, Cycle: "no data", WorkItemLinked: "no data"}
+	for _, k := range []string{"cycle", "coding", "pickup", "review", "deploy", "work_item_linked"} {
+		f.Defs = append(f.Defs, definitionOf(k))
+	}
 	if r.Cycle.Median != nil {
 		f.Cycle = humanDuration(*r.Cycle.Median)
 	}
@@ -426,6 +432,9 @@ func flowBar(r PullRequestReport) Flow {
 	}
 	for _, p := range phases {
 		s := Segment{Name: p.name, Value: "no data", Class: p.class}
+		if p.fig.P75 != nil && p.fig.P90 != nil {
+			s.Spread = "p75 " + humanDuration(*p.fig.P75) + " · p90 " + humanDuration(*p.fig.P90)
+		}
 		if p.fig.Median != nil {
 			s.Value = humanDuration(*p.fig.Median)
 			if total > 0 {
