@@ -143,11 +143,17 @@ func appendMentions(ids []int, text string, known map[int]bool) []int {
 // titleMax) and the author's name are kept, for the drill-down.
 func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, links map[string][]int, known map[int]bool) ([]delivery.PullRequest, map[int]prName, error) {
 	titles := map[int]prName{}
+	authors := map[string]string{} // one copy of each author's name
 	rows, err := db.AllPullRequests(ctx, ws, project, repo, func(p *store.PullRequestDetail) {
 		for _, id := range appendMentions(nil, p.Title+"\n"+p.Description, known) {
 			p.WorkItemIDs = append(p.WorkItemIDs, int64(id))
 		}
-		titles[int(p.PRID)] = prName{Title: strings.Clone(shortTitle(p.Title)), Author: p.AuthorName}
+		author, ok := authors[p.AuthorName]
+		if !ok {
+			author = strings.Clone(p.AuthorName)
+			authors[author] = author
+		}
+		titles[int(p.PRID)] = prName{Title: strings.Clone(shortTitle(p.Title)), Author: author}
 		p.Title, p.Description, p.AuthorName, p.SourceRef, p.TargetRef = "", "", "", "", ""
 	})
 	if err != nil {
