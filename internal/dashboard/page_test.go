@@ -72,6 +72,11 @@ func TestPage(t *testing.T) {
 	if b := rec.Body.String(); !strings.Contains(b, "No deployments or merged pull requests yet") || strings.Contains(b, "0 / week") {
 		t.Errorf("empty page: %s", b)
 	}
+	// ... and says why each figure and chart is empty.
+	if b := rec.Body.String(); strings.Count(b, `<span class="why">`) != 4 || strings.Contains(b, `<span class="why"></span>`) ||
+		strings.Contains(b, ">no data in this window<") || !strings.Contains(b, `text-anchor="middle">not collected yet: the backfill has not reached this project</text>`) {
+		t.Errorf("the empty page does not say why figures are empty:\n%s", b)
+	}
 	// Static files are embedded.
 	rec, err = request(t, Static, w, StaticPrefix+"dashboard.js")
 	must(t, err)
