@@ -176,8 +176,8 @@ func TestBrowserDashboardReadable(t *testing.T) {
 	axe := axeSource(t)
 	base, orgURL := startDemo(t)
 	shots := screenshotDir(t)
-	// A browser has two minutes (browsertest): one for the two sizes, one
-	// for the drill-downs and filters.
+	// A browser has two minutes (browsertest): one for each size, one for
+	// the drill-downs and filters.
 	signIn := func(p *page) {
 		p.t.Helper()
 		p.do(chromedp.Navigate(base+"/login"),
@@ -186,15 +186,13 @@ func TestBrowserDashboardReadable(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`section.tiles`)))
 	}
-	p := newPage(t)
-	signIn(p)
-
 	for _, size := range []struct {
 		name string
 		w, h int64
 	}{{"laptop", 1280, 900}, {"phone", 390, 844}, {"narrow", 360, 740}, {"wide", 1920, 1080}} {
 		t.Run(size.name, func(t *testing.T) {
-			p := &page{t: t, ctx: p.ctx}
+			p := newPage(t)
+			signIn(p)
 			p.do(chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/"),
 				chromedp.WaitVisible(chromedp.CSS(`section.tiles`)))
 			waitFor(t, "the dashboard's script", func() bool {
@@ -312,8 +310,8 @@ func TestBrowserDashboardReadable(t *testing.T) {
 		})
 	}
 
-	// The rest at the laptop's size, in a second browser.
-	p = newPage(t)
+	// The rest at the laptop's size.
+	p := newPage(t)
 	signIn(p)
 	p.do(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/#lead-time"), chromedp.WaitVisible(chromedp.CSS(`#lead-time table`)))
 	waitFor(t, "the dashboard's script", func() bool {
@@ -430,6 +428,9 @@ func TestBrowserDashboardReadable(t *testing.T) {
 
 	// The definitions page the link leads to.
 	p.do(chromedp.Navigate(base+"/metrics/definitions"), chromedp.WaitVisible(chromedp.CSS(`#def-lead_time`)))
+	if png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(shots, "definitions-laptop.png"), png, 0o644)
+	}
 	axeCheck(t, p, axe, "", "the definitions page")
 	t.Logf("screenshots in %s", shots)
 }
