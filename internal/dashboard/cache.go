@@ -32,6 +32,9 @@ type Snapshot struct {
 	integrations string
 	base         metrics.Input // backfill start
 	rules        store.WorkspaceRules
+	orgURL       string // the Azure DevOps organization, for links
+	namesOnce    sync.Once
+	nm           names
 }
 
 // projectFacts is one project's analyses (one per repository, and one for
@@ -41,6 +44,9 @@ type projectFacts struct {
 	parts store.DataParts
 	repos map[string]metrics.RepositoryPart
 	set   metrics.Set
+	// Names for the drill-downs: deployments by key, PRs by repository.
+	deps map[string]deploymentName
+	prs  map[string]map[int]prName
 }
 
 // BuildStats says what building a snapshot took, for logs and benchmarks.
@@ -219,7 +225,7 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 	snap := &Snapshot{Version: dv.String(), integrations: dv.Integrations, projects: make(map[string]projectFacts, len(parts))}
 	full := prev == nil || prev.integrations != dv.Integrations
 	if full {
-		if snap.base, err = c.baseInput(ctx, ws); err != nil {
+		if snap.base, snap.orgURL, err = c.baseInput(ctx, ws); err != nil {
 			return nil, err
 		}
 		// The workspace's rules, and each project's own; a change moves
@@ -228,7 +234,7 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 			return nil, err
 		}
 	} else {
-		snap.base, snap.rules = prev.base, prev.rules
+		snap.base, snap.rules, snap.orgURL = prev.base, prev.rules, prev.orgURL
 	}
 	for _, project := range slices.Sorted(maps.Keys(parts)) {
 		cur := parts[project]
@@ -256,7 +262,11 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 		if !cur.CollectedSince.IsZero() {
 			in.CollectedSince = cur.CollectedSince
 		}
-		facts, err := analyzeProject(ctx, c.db, ws, project, in, keep, &snap.Stats)
+		var keepNames map[string]map[int]prName
+		if keep != nil {
+			keepNames = old.prs
+		}
+		facts, err := analyzeProject(ctx, c.db, ws, project, in, keep, keepNames, &snap.Stats)
 		if err != nil {
 			return nil, err
 		}
@@ -291,14 +301,17 @@ func (s *Snapshot) project(id string) (projectFacts, bool) {
 }
 
 // baseInput is what every project's input shares: the collected-since of
-// a project that has none recorded.
-func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error) {
+// a project that has none recorded; and the organization URL the
+// drill-downs link to.
+func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, string, error) {
 	ins, err := c.db.ListIntegrations(ctx, ws, "")
 	if err != nil {
-		return metrics.Input{}, err
+		return metrics.Input{}, "", err
 	}
+	org := ""
 	base := metrics.Input{Rules: delivery.DefaultRules()}
 	for _, in := range ins {
+		org = in.OrgURL
 		// Collected-since of a project whose own is not recorded yet (a
 		// project backfilled before it was): the integration's creation
 		// minus the backfill days.
@@ -307,5 +320,5 @@ func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, error)
 			base.CollectedSince = from
 		}
 	}
-	return base, nil
+	return base, org, nil
 }

@@ -188,10 +188,10 @@ func (h *Handlers) DORA(w http.ResponseWriter, r *http.Request) error {
 	report := doraReport(a, win)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary":     func() table { return doraSummaryTable(report) },
-		"deployments": func() table { return deploymentsTable(a, win) },
-		"lead-time":   func() table { return leadTimeTable(a, win) },
-		"failures":    func() table { return failuresTable(a, win) },
-		"incidents":   func() table { return incidentsTable(a, win) },
+		"deployments": func() table { return deploymentsTable(a, win, snap.names()) },
+		"lead-time":   func() table { return leadTimeTable(a, win, snap.names()) },
+		"failures":    func() table { return failuresTable(a, win, snap.names()) },
+		"incidents":   func() table { return incidentsTable(a, win, snap.names()) },
 	}, "summary")
 }
 
@@ -206,7 +206,7 @@ func (h *Handlers) PullRequests(w http.ResponseWriter, r *http.Request) error {
 	report := pullRequestReport(a, win)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary":       func() table { return pullRequestSummaryTable(report) },
-		"pull-requests": func() table { return pullRequestsTable(a, win) },
+		"pull-requests": func() table { return pullRequestsTable(a, win, snap.names()) },
 	}, "summary")
 }
 

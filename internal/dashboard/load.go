@@ -37,10 +37,11 @@ type Reader interface {
 // repositories. A repository in keep is not read: its earlier analysis is
 // reused. Every rule of METRICS.md is local to a project; a work item
 // links to commits and PRs of its own project. The counts and the analysis
-// time go to stats.
+// time go to stats. keepNames are the kept repositories' PR titles and
+// authors; the others' are read with their PRs.
 func analyzeProject(ctx context.Context, db Reader, ws, project string, base metrics.Input, keep map[string]metrics.RepositoryPart,
-	stats *BuildStats) (projectFacts, error) {
-	facts := projectFacts{repos: map[string]metrics.RepositoryPart{}}
+	keepNames map[string]map[int]prName, stats *BuildStats) (projectFacts, error) {
+	facts := projectFacts{repos: map[string]metrics.RepositoryPart{}, prs: map[string]map[int]prName{}}
 	items, links, err := loadWorkItems(ctx, db, ws, project)
 	if err != nil {
 		return projectFacts{}, err
@@ -49,10 +50,11 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 	for _, w := range items {
 		known[w.ID] = true
 	}
-	deps, err := loadDeployments(ctx, db, ws, project)
+	deps, depNames, err := loadDeployments(ctx, db, ws, project)
 	if err != nil {
 		return projectFacts{}, err
 	}
+	facts.deps = depNames
 	repos, err := db.ProjectRepositories(ctx, ws, project)
 	if err != nil {
 		return projectFacts{}, err
@@ -83,6 +85,7 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 		if part, ok := keep[repo]; ok {
 			b.AddPart(part)
 			facts.repos[repo] = part
+			facts.prs[repo] = keepNames[repo]
 			continue
 		}
 		stats.Repositories++
@@ -97,7 +100,7 @@ func analyzeProject(ctx context.Context, db Reader, ws, project string, base met
 			if err != nil {
 				return projectFacts{}, err
 			}
-			if prs, err = loadPullRequests(ctx, db, ws, project, repo, links, known); err != nil {
+			if prs, facts.prs[repo], err = loadPullRequests(ctx, db, ws, project, repo, links, known); err != nil {
 				return projectFacts{}, err
 			}
 			stats.Commits += commits.Len()
@@ -137,16 +140,25 @@ func appendMentions(ids []int, text string, known map[int]bool) []int {
 // loadPullRequests reads a repository's PRs. Work item links and #1234
 // mentions in the title and description become the PR's work items as
 // each row is read, and the texts are dropped: a description can be pages
-// long, and a repository has thousands of PRs.
-func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, links map[string][]int, known map[int]bool) ([]delivery.PullRequest, error) {
+// long, and a repository has thousands of PRs. Only the title (cut to
+// titleMax) and the author's name are kept, for the drill-down.
+func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, links map[string][]int, known map[int]bool) ([]delivery.PullRequest, map[int]prName, error) {
+	titles := map[int]prName{}
+	authors := map[string]string{} // one copy of each author's name
 	rows, err := db.AllPullRequests(ctx, ws, project, repo, func(p *store.PullRequestDetail) {
 		for _, id := range appendMentions(nil, p.Title+"\n"+p.Description, known) {
 			p.WorkItemIDs = append(p.WorkItemIDs, int64(id))
 		}
+		author, ok := authors[p.AuthorName]
+		if !ok {
+			author = strings.Clone(p.AuthorName)
+			authors[author] = author
+		}
+		titles[int(p.PRID)] = prName{Title: strings.Clone(shortTitle(p.Title)), Author: author}
 		p.Title, p.Description, p.AuthorName, p.SourceRef, p.TargetRef = "", "", "", "", ""
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]delivery.PullRequest, len(rows))
 	for i, p := range rows {
@@ -180,17 +192,17 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, 
 		pr.WorkItemIDs = append(pr.WorkItemIDs, links[strconv.FormatInt(p.PRID, 10)]...)
 		out[i] = pr
 	}
-	return out, nil
+	return out, titles, nil
 }
 
 // loadDeployments reads deployment candidates. A build-rule deployment
 // carries its run's definition, tags and stage names so that the metrics'
 // classification applies the deployment rule; one whose run is not stored
 // keeps the environment the collector matched, as an environment deployment.
-func loadDeployments(ctx context.Context, db Reader, ws, project string) ([]delivery.Deployment, error) {
+func loadDeployments(ctx context.Context, db Reader, ws, project string) ([]delivery.Deployment, map[string]deploymentName, error) {
 	rows, err := db.AllDeployments(ctx, ws, project)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]delivery.Deployment, len(rows))
 	for i, d := range rows {
@@ -218,7 +230,7 @@ func loadDeployments(ctx context.Context, db Reader, ws, project string) ([]deli
 		}
 		out[i] = dep
 	}
-	return out, nil
+	return out, deploymentNames(rows), nil
 }
 
 // loadWorkItems reads work items and returns their links by target: commit

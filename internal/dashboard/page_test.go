@@ -35,7 +35,7 @@ func TestTemplateExecutesWithItsPageData(t *testing.T) {
 	must(t, err)
 	q, err := parseQuery(r.URL.Query(), now, snap.Scopes)
 	must(t, err)
-	for name, data := range map[string]PageData{"zero": {}, "scenario": buildPage(snap, q)} {
+	for name, data := range map[string]PageData{"zero": {}, "scenario": buildPage(snap, q, now)} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			if err := dashboardPage.Render(rec, http.StatusOK, data); err != nil {
@@ -57,7 +57,7 @@ func TestPage(t *testing.T) {
 	body := rec.Body.String()
 	for _, want := range []string{
 		`id="tile-deployment_frequency"`, "1.5 / week", "n = 3", // d1, d2, d4 in Shop over two weeks
-		"25.2 h", "50 %", "<svg class=\"chart\"", "Deployments per week",
+		"25.2 h", "50 %", "<svg class=\"chart\"", "Production deployments per week",
 		`<option value="p1" selected>Shop</option>`, "format=csv&amp;from=2026-11-02&amp;project=Shop&amp;to=2026-11-16",
 		"Pull-request flow", "!1", "metrics-v2",
 	} {
@@ -71,6 +71,11 @@ func TestPage(t *testing.T) {
 	must(t, err)
 	if b := rec.Body.String(); !strings.Contains(b, "No deployments or merged pull requests yet") || strings.Contains(b, "0 / week") {
 		t.Errorf("empty page: %s", b)
+	}
+	// ... and says why each figure and chart is empty.
+	if b := rec.Body.String(); strings.Count(b, `<span class="why">`) != 4 || strings.Contains(b, `<span class="why"></span>`) ||
+		strings.Contains(b, ">no data in this window<") || !strings.Contains(b, `text-anchor="middle">not collected yet: the backfill has not reached this project</text>`) {
+		t.Errorf("the empty page does not say why figures are empty:\n%s", b)
 	}
 	// Static files are embedded.
 	rec, err = request(t, Static, w, StaticPrefix+"dashboard.js")
@@ -87,7 +92,7 @@ func TestChartGolden(t *testing.T) {
 		{Start: week(0), Value: ptr(1800.0), N: 1},
 		{Start: week(1), Value: ptr(180000.0), N: 3},
 		{Start: week(2), N: 0},
-		{Start: week(3), Value: ptr(7200.0), N: 2},
+		{Start: week(3), Value: ptr(7200.0), N: 2, Partial: true},
 	}}
 	got := []byte(string(c.SVG()) + "\n" + string(Chart{Title: "Deployments per week", Kind: Bars, Points: []ChartPoint{
 		{Start: week(0), Value: ptr(3.0), N: 3}, {Start: week(1), Value: ptr(0.0)}, {Start: week(2), Value: ptr(7.0), N: 7},
@@ -186,5 +191,15 @@ func TestBrowserLiveDeployment(t *testing.T) {
 	kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`))
 	if err != nil || !kept {
 		t.Fatalf("the page was reloaded: %v %v", kept, err)
+	}
+}
+
+// TestNiceDuration: a duration axis tops at a round number of its unit.
+func TestNiceDuration(t *testing.T) {
+	for secs, want := range map[float64]string{50: "50 s", 61: "2 min", 2000: "50 min", 3500: "1 h", 4000: "2 h", 30 * 3600: "2 d",
+		20 * 3600: "20 h", 47 * 3600: "2 d", 50 * 3600: "5 d", 500000: "10 d", 3 * 86400: "5 d"} {
+		if got := humanDuration(niceDuration(secs)); got != want {
+			t.Errorf("niceDuration(%v) = %s, want %s", secs, got, want)
+		}
 	}
 }

@@ -90,9 +90,15 @@ func doraSummaryTable(r DORAReport) table {
 
 // DeploymentRow is a deployment behind a figure.
 type DeploymentRow struct {
-	ID          string    `json:"id"`
-	Project     string    `json:"project"`
-	Repository  string    `json:"repository"`
+	ID string `json:"id"`
+	// Name is the deployment for people: "<pipeline> #<run>" or "Release <id>".
+	Name           string `json:"name"`
+	Project        string `json:"project"`
+	ProjectName    string `json:"project_name"`
+	Repository     string `json:"repository"`
+	RepositoryName string `json:"repository_name"`
+	// WebURL is the run or release in Azure DevOps; "" when unknown.
+	WebURL      string    `json:"web_url"`
 	Environment string    `json:"environment"`
 	Source      string    `json:"source"`
 	Result      string    `json:"result"`
@@ -105,53 +111,75 @@ type DeploymentRow struct {
 // deploymentsTable lists the counted production deployments of the window
 // (successes and failures, newest first), the items behind frequency and
 // the change failure rate.
-func deploymentsTable(a metrics.Set, w delivery.Window) table {
+func deploymentsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "deployments", Columns: []string{"id", "project", "repository", "environment", "source", "result",
-		"sha", "finished_at", "changes", "failure"}}
+		"sha", "finished_at", "changes", "failure", "name", "project_name", "repository_name", "web_url"}}
 	deps := a.DeploymentItems(w)
 	for i := len(deps) - 1; i >= 0; i-- {
 		dep := deps[i]
-		row := DeploymentRow{ID: dep.ID, Project: dep.ProjectID, Repository: dep.RepositoryID, Environment: dep.Environment,
+		row := DeploymentRow{ID: dep.ID, Name: n.deploymentLabel(dep.ID), Project: dep.ProjectID,
+			ProjectName: n.project(dep.ProjectID), Repository: dep.RepositoryID, RepositoryName: n.repository(dep.RepositoryID),
+			WebURL: n.deploymentURL(dep.ProjectID, dep.ID), Environment: dep.Environment,
 			Source: string(dep.Source), Result: string(dep.Result), SHA: dep.SHA, FinishedAt: dep.FinishedAt,
 			Changes: dep.Changes, Failure: dep.Failure}
 		t.add(row, row.ID, row.Project, row.Repository, row.Environment, row.Source, row.Result, row.SHA,
-			fmtTime(row.FinishedAt), itoa(row.Changes), strconv.FormatBool(row.Failure))
+			fmtTime(row.FinishedAt), itoa(row.Changes), strconv.FormatBool(row.Failure), row.Name, row.ProjectName,
+			row.RepositoryName, row.WebURL)
 	}
 	return t
 }
 
 // LeadTimeRow is a change behind lead time.
 type LeadTimeRow struct {
-	PullRequest  int       `json:"pull_request,omitempty"`
-	Commit       string    `json:"commit,omitempty"`
-	Repository   string    `json:"repository"`
-	Deployment   string    `json:"deployment"`
-	FirstCommit  time.Time `json:"first_commit_at"`
-	DeployedAt   time.Time `json:"deployed_at"`
-	LeadTimeSecs float64   `json:"lead_time_seconds"`
+	PullRequest    int    `json:"pull_request,omitempty"`
+	Title          string `json:"title,omitempty"` // the PR's title
+	Commit         string `json:"commit,omitempty"`
+	Repository     string `json:"repository"`
+	RepositoryName string `json:"repository_name"`
+	// WebURL is the PR (or the commit) in Azure DevOps; "" when unknown.
+	WebURL         string    `json:"web_url"`
+	Deployment     string    `json:"deployment"`
+	DeploymentName string    `json:"deployment_name"`
+	FirstCommit    time.Time `json:"first_commit_at"`
+	DeployedAt     time.Time `json:"deployed_at"`
+	LeadTimeSecs   float64   `json:"lead_time_seconds"`
 }
 
-func leadTimeTable(a metrics.Set, w delivery.Window) table {
+func leadTimeTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "lead-time", Columns: []string{"pull_request", "commit", "repository", "deployment",
-		"first_commit_at", "deployed_at", "lead_time_seconds"}}
+		"first_commit_at", "deployed_at", "lead_time_seconds", "title", "repository_name", "deployment_name", "web_url"}}
 	items := a.LeadTimeItems(w)
+	project := map[string]string{} // a deployment's project, for links
+	for _, d := range a.DeploymentItems(w) {
+		project[d.ID] = d.ProjectID
+	}
 	for i := len(items) - 1; i >= 0; i-- {
 		it := items[i]
 		row := LeadTimeRow{PullRequest: it.PullRequestID, Commit: it.CommitSHA, Repository: it.RepositoryID,
-			Deployment: it.DeploymentID, FirstCommit: it.From, DeployedAt: it.To, LeadTimeSecs: it.Span.Seconds()}
+			RepositoryName: n.repository(it.RepositoryID), Deployment: it.DeploymentID,
+			DeploymentName: n.deploymentLabel(it.DeploymentID), FirstCommit: it.From, DeployedAt: it.To, LeadTimeSecs: it.Span.Seconds()}
 		pr := ""
 		if it.PullRequestID != 0 {
 			pr = itoa(it.PullRequestID)
+			row.Title = n.pullRequest(it.RepositoryID, it.PullRequestID).Title
+			row.WebURL = n.pullRequestURL(project[it.DeploymentID], it.RepositoryID, it.PullRequestID)
+		} else {
+			row.WebURL = n.commitURL(project[it.DeploymentID], it.RepositoryID, it.CommitSHA)
 		}
 		t.add(row, pr, row.Commit, row.Repository, row.Deployment, fmtTime(row.FirstCommit), fmtTime(row.DeployedAt),
-			fmtSeconds(it.Span))
+			fmtSeconds(it.Span), row.Title, row.RepositoryName, row.DeploymentName, row.WebURL)
 	}
 	return t
 }
 
 // FailureRow is a failure behind the change failure rate and recovery.
 type FailureRow struct {
-	Deployment      string     `json:"deployment"`
+	Deployment     string `json:"deployment"`
+	DeploymentName string `json:"deployment_name"`
+	Environment    string `json:"environment"`
+	RepositoryName string `json:"repository_name"`
+	// WebURL is the failed deployment's run or release in Azure DevOps.
+	WebURL          string     `json:"web_url"`
 	Kind            string     `json:"kind"`
 	FailedAt        time.Time  `json:"failed_at"`
 	RecoveredAt     *time.Time `json:"recovered_at"`
@@ -161,13 +189,21 @@ type FailureRow struct {
 	Open            bool       `json:"open"`
 }
 
-func failuresTable(a metrics.Set, w delivery.Window) table {
+func failuresTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "failures", Columns: []string{"deployment", "kind", "failed_at", "recovered_at", "recovered_by",
-		"incidents", "recovery_seconds", "open"}}
+		"incidents", "recovery_seconds", "open", "deployment_name", "environment", "repository_name", "web_url"}}
 	rec := a.DORA(w).Recovery
+	// The failed deployments' facts, for names and links (a failure's time
+	// is its deployment's finish).
+	deps := map[string]metrics.DeploymentItem{}
+	for _, d := range a.DeploymentItems(w) {
+		deps[d.ID] = d
+	}
 	add := func(it metrics.RecoveryItem, open bool) {
-		row := FailureRow{Deployment: it.DeploymentID, Kind: string(it.Kind), FailedAt: it.FailedAt,
-			RecoveredBy: it.RecoveredBy, Incidents: it.Incidents, Open: open}
+		d := deps[it.DeploymentID]
+		row := FailureRow{Deployment: it.DeploymentID, DeploymentName: n.deploymentLabel(it.DeploymentID), Environment: d.Environment,
+			RepositoryName: n.repository(d.RepositoryID), WebURL: n.deploymentURL(d.ProjectID, it.DeploymentID),
+			Kind: string(it.Kind), FailedAt: it.FailedAt, RecoveredBy: it.RecoveredBy, Incidents: it.Incidents, Open: open}
 		if !open {
 			row.RecoveredAt, row.RecoverySeconds = new(it.RecoveredAt), new(it.Span.Seconds())
 		}
@@ -183,7 +219,7 @@ func failuresTable(a metrics.Set, w delivery.Window) table {
 			recAt, secs = fmtTime(it.RecoveredAt), fmtSeconds(it.Span)
 		}
 		t.add(row, row.Deployment, row.Kind, fmtTime(row.FailedAt), recAt, row.RecoveredBy, incidents, secs,
-			strconv.FormatBool(open))
+			strconv.FormatBool(open), row.DeploymentName, row.Environment, row.RepositoryName, row.WebURL)
 	}
 	for _, it := range rec.Open {
 		add(it, true)
@@ -196,8 +232,11 @@ func failuresTable(a metrics.Set, w delivery.Window) table {
 
 // IncidentRow is an incident opened in the window.
 type IncidentRow struct {
-	WorkItem   int        `json:"work_item"`
-	Project    string     `json:"project"`
+	WorkItem    int    `json:"work_item"`
+	Project     string `json:"project"`
+	ProjectName string `json:"project_name"`
+	// WebURL is the work item in Azure DevOps; "" when unknown.
+	WebURL     string     `json:"web_url"`
 	Title      string     `json:"title"`
 	OpenedAt   time.Time  `json:"opened_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
@@ -207,18 +246,19 @@ type IncidentRow struct {
 
 // incidentsTable lists unattributed incidents first: they are the ones a
 // reader needs explained.
-func incidentsTable(a metrics.Set, w delivery.Window) table {
+func incidentsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "incidents", Columns: []string{"work_item", "project", "title", "opened_at", "resolved_at",
-		"deployment", "reason"}}
+		"deployment", "reason", "project_name", "web_url"}}
 	inc := a.Incidents(w)
 	for _, at := range append(inc.Unattributed, inc.Attributed...) {
 		row := IncidentRow{WorkItem: at.Incident.WorkItemID, Project: at.Incident.ProjectID, Title: at.Incident.Title,
+			ProjectName: n.project(at.Incident.ProjectID), WebURL: n.workItemURL(at.Incident.ProjectID, at.Incident.WorkItemID),
 			OpenedAt: at.Incident.OpenedAt, Deployment: at.DeploymentID, Reason: string(at.Reason)}
 		if at.Incident.Resolved() {
 			row.ResolvedAt = new(at.Incident.ResolvedAt)
 		}
 		t.add(row, itoa(row.WorkItem), row.Project, row.Title, fmtTime(row.OpenedAt), fmtTime(at.Incident.ResolvedAt),
-			row.Deployment, row.Reason)
+			row.Deployment, row.Reason, row.ProjectName, row.WebURL)
 	}
 	return t
 }
@@ -238,9 +278,14 @@ func pullRequestSummaryTable(r PullRequestReport) table {
 
 // PullRequestRow is a merged PR behind the flow figures.
 type PullRequestRow struct {
-	ID             int        `json:"id"`
-	Project        string     `json:"project"`
-	Repository     string     `json:"repository"`
+	ID             int    `json:"id"`
+	Title          string `json:"title"`
+	Author         string `json:"author"`
+	Project        string `json:"project"`
+	Repository     string `json:"repository"`
+	RepositoryName string `json:"repository_name"`
+	// WebURL is the PR in Azure DevOps; "" when unknown.
+	WebURL         string     `json:"web_url"`
 	MergedAt       time.Time  `json:"merged_at"`
 	Reviewed       bool       `json:"reviewed"`
 	CodingSeconds  *float64   `json:"coding_seconds"`
@@ -257,14 +302,17 @@ type PullRequestRow struct {
 	WorkItemLinked bool       `json:"work_item_linked"`
 }
 
-func pullRequestsTable(a metrics.Set, w delivery.Window) table {
+func pullRequestsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "pull-requests", Columns: []string{"id", "project", "repository", "merged_at", "reviewed",
 		"coding_seconds", "pickup_seconds", "review_seconds", "deploy_seconds", "cycle_seconds", "deployed_by",
-		"deployed_at", "files_changed", "comments", "reviewers", "approvals", "work_item_linked"}}
+		"deployed_at", "files_changed", "comments", "reviewers", "approvals", "work_item_linked", "title", "author",
+		"repository_name", "web_url"}}
 	prs := a.PullRequestList(w)
 	for i := len(prs) - 1; i >= 0; i-- {
 		p := prs[i]
-		row := PullRequestRow{ID: p.ID, Project: p.ProjectID, Repository: p.RepositoryID, MergedAt: p.MergedAt,
+		name := n.pullRequest(p.RepositoryID, p.ID)
+		row := PullRequestRow{ID: p.ID, Title: name.Title, Author: name.Author, Project: p.ProjectID, Repository: p.RepositoryID,
+			RepositoryName: n.repository(p.RepositoryID), WebURL: n.pullRequestURL(p.ProjectID, p.RepositoryID, p.ID), MergedAt: p.MergedAt,
 			Reviewed: p.Reviewed, CodingSeconds: seconds(p.Coding), PickupSeconds: seconds(p.Pickup),
 			ReviewSeconds: seconds(p.Review), DeploySeconds: seconds(p.Deploy), CycleSeconds: seconds(p.Cycle),
 			DeployedBy: p.DeploymentID, FilesChanged: p.FilesChanged, Comments: p.Comments, Reviewers: p.Reviewers,
@@ -275,7 +323,7 @@ func pullRequestsTable(a metrics.Set, w delivery.Window) table {
 		t.add(row, itoa(p.ID), p.ProjectID, p.RepositoryID, fmtTime(p.MergedAt), strconv.FormatBool(p.Reviewed),
 			fmtDurPtr(p.Coding), fmtDurPtr(p.Pickup), fmtDurPtr(p.Review), fmtDurPtr(p.Deploy), fmtDurPtr(p.Cycle),
 			p.DeploymentID, fmtTime(p.DeployedAt), itoa(p.FilesChanged), itoa(p.Comments), itoa(p.Reviewers),
-			itoa(p.Approvals), strconv.FormatBool(p.WorkItemLinked))
+			itoa(p.Approvals), strconv.FormatBool(p.WorkItemLinked), row.Title, row.Author, row.RepositoryName, row.WebURL)
 	}
 	return t
 }

@@ -107,6 +107,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/metrics/work-items", member, s.deps.Dashboard.WorkItems},
 		{"GET /api/v1/metrics/{kind}/series", member, s.deps.Dashboard.Series},
 		{"GET " + dashboard.EventsPath, member, s.deps.Dashboard.Events},
+		{"GET " + dashboard.DefinitionsPath, member, s.deps.Dashboard.Definitions},
 		{"GET /api/v1/commits", member, s.api.ListCommits},
 		{"GET /api/v1/pull-requests", member, s.api.ListPullRequests},
 		{"GET /api/v1/pipeline-runs", member, s.api.ListPipelineRuns},
