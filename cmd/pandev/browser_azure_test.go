@@ -39,7 +39,7 @@ func TestBrowserConnectAzureDevOps(t *testing.T) {
 	if got := text("#badge"); got != "Connected" {
 		t.Fatalf("badge: %q", got)
 	}
-	do(chromedp.Click(chromedp.CSS(`#projects input[type="checkbox"]`)),
+	do(chromedp.Click(chromedp.CSS(`#projects input[name="selected"]`)),
 		chromedp.Click(chromedp.CSS(`#projects button[type="submit"]`)))
 	waitFor(t, "the projects-saved notice", func() bool { // the previous page had a notice too
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))

@@ -65,7 +65,7 @@ func TestBrowserLimitedPAT(t *testing.T) {
 		t.Fatalf("badge %q", got)
 	}
 	// 3. A project's backfill completes everything else and says what is not collected.
-	do(chromedp.Click(chromedp.CSS(`#projects input[type="checkbox"]`)),
+	do(chromedp.Click(chromedp.CSS(`#projects input[name="selected"]`)),
 		chromedp.Click(chromedp.CSS(`#projects button[type="submit"]`)))
 	// The selection is saved before the page is loaded again: a navigation
 	// right after the click could cancel the form's POST on a busy machine.
