@@ -689,7 +689,41 @@ func (b *bench) connected(ctx context.Context, dsn, profile string, faults azdos
 		sim.Close()
 		return nil, nil, nil, "", err
 	}
+	if err := waitHooks(ctx, a, u.WorkspaceID); err != nil {
+		stop()
+		sim.Close()
+		return nil, nil, nil, "", err
+	}
 	return sim, a, stop, u.WorkspaceID, nil
+}
+
+// waitHooks waits until every selected project of the workspace has its
+// service hooks registered: an event before that is never delivered, and a
+// freshness figure would measure the next reconciliation instead.
+func waitHooks(ctx context.Context, a *app, ws string) error {
+	ins, err := a.db.ListIntegrations(ctx, ws, "azure-devops")
+	if err != nil || len(ins) == 0 {
+		return fmt.Errorf("no integration: %v", err)
+	}
+	k := store.Key{IntegrationID: ins[0].ID, WorkspaceID: ws}
+	for t0 := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		projects, err := a.db.ListProjects(ctx, k, true)
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, p := range projects {
+			if hs, err := a.db.ListHookSubscriptions(ctx, k, p.ProjectID); err == nil && len(hs) > 0 {
+				done++
+			}
+		}
+		if done == len(projects) {
+			return nil
+		}
+		if time.Since(t0) > 2*time.Minute {
+			return fmt.Errorf("service hooks of %d of %d projects registered after 2 minutes", done, len(projects))
+		}
+	}
 }
 
 // backfill: the 30-day backfill of every project of a generated

@@ -186,6 +186,9 @@ func (b *bench) neighbourOn(ctx context.Context, engine, dsn string) error {
 	if err != nil {
 		return err
 	}
+	if err := waitHooks(ctx, a, ws); err != nil {
+		return err
+	}
 	if _, err := b.waitBackfilled(ctx, a, store.Key{IntegrationID: in, WorkspaceID: ws}, 5*time.Minute); err != nil {
 		return err
 	}

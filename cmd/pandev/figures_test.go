@@ -130,6 +130,9 @@ func figuresEqualTruth(t *testing.T, dsn string, allScopes bool) {
 			step, d.deployments, d.leadN, d.failures, d.recoveryN, fl.merged, len(wi))
 	}
 	compare("after the backfill", false)
+	// Live events reach only projects whose service hooks are registered
+	// (registration runs beside the backfills, not after them).
+	waitJobs(t, r, "register_hooks", len(ids))
 
 	// Live activity, delivered by service hooks, no reconcile.
 	project := st.Projects[0].Name

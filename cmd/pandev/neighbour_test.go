@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
+	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -43,7 +44,7 @@ func TestSlowWorkspaceDoesNotStallAnother(t *testing.T) {
 			}
 			inA := integrationOf(t, r, wsA)
 			waitFor(t, "A's jobs hanging on its Azure DevOps", func() bool {
-				return r.queue.Running(inA.ID) >= 4
+				return r.queue.Running(inA.ID) >= jobs.DefaultPerIntegration
 			})
 
 			wsB := connectWorkspace(t, r, simB, "b@example.com", "fast")
@@ -84,8 +85,8 @@ func TestSlowWorkspaceDoesNotStallAnother(t *testing.T) {
 				_, err := r.db.GetPullRequest(ctx, wsB, inB.ID, prID)
 				return err == nil
 			})
-			if n := r.queue.Running(inA.ID); n > 4 {
-				t.Fatalf("A runs %d jobs at once; one integration's cap is 4", n)
+			if n := r.queue.Running(inA.ID); n > jobs.DefaultPerIntegration+2 {
+				t.Fatalf("A runs %d jobs at once; one integration's lanes hold %d", n, jobs.DefaultPerIntegration+2)
 			}
 		})
 	}

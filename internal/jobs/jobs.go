@@ -45,9 +45,11 @@ type Config struct {
 	// EventWorkers bounds concurrent webhook processing jobs, which run on
 	// a queue of their own (QueueEvents; default 4).
 	EventWorkers int
-	// PerIntegration caps the jobs of one integration running at once in
-	// this process (default DefaultPerIntegration), so an integration with
-	// a slow or dead Azure DevOps cannot take every worker.
+	// PerIntegration caps the long jobs (backfill, reconcile) of one
+	// integration running at once in this process (default
+	// DefaultPerIntegration; its short jobs have a lane of two besides), so
+	// an integration with a slow or dead Azure DevOps cannot take every
+	// worker.
 	PerIntegration int
 }
 

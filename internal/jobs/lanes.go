@@ -16,11 +16,22 @@ import (
 // reconciliations or slow Azure DevOps calls fill the default queue.
 const QueueEvents = "events"
 
-// DefaultPerIntegration is how many jobs of one integration run at once in
-// one process unless Config says otherwise: as many as its Azure DevOps
-// client has calls in flight, so one integration keeps its own calls busy
-// while the other workers stay free for everyone else.
-const DefaultPerIntegration = 4
+// DefaultPerIntegration is how many long jobs (backfills, reconciliations)
+// of one integration run at once in one process unless Config says
+// otherwise; its short jobs (hook registration, details, comments) have a
+// lane of two beside them. Five of ten workers at most: the others stay
+// free for everyone else.
+const DefaultPerIntegration = 3
+
+// longKinds are the jobs that read a whole window (minutes against a slow
+// Azure DevOps); the others (hook registration, event details, PR
+// comments) are a few calls each. Each class has its own lane, so a
+// project's service hooks are never registered only after the backfills
+// of the others finish: live data would wait for history.
+var longKinds = map[string]bool{"backfill": true, "reconcile": true}
+
+// shortLane is how many short jobs of one integration run at once.
+const shortLane = 2
 
 // lanes caps the jobs of one integration running at once in this process.
 // A job over the cap is snoozed (River does not count a snooze as an
@@ -60,29 +71,33 @@ func (l *lanes) Work(ctx context.Context, job *rivertype.JobRow, doInner func(co
 	if json.Unmarshal(job.EncodedArgs, &key) != nil || key.IntegrationID == "" {
 		return doInner(ctx)
 	}
-	if !l.enter(key.IntegrationID) {
+	lane, max := key.IntegrationID, l.max
+	if !longKinds[job.Kind] {
+		lane, max = key.IntegrationID+"\x00short", shortLane
+	}
+	if !l.enter(lane, max) {
 		return river.JobSnooze(laneWait())
 	}
-	defer l.leave(key.IntegrationID)
+	defer l.leave(lane)
 	return doInner(ctx)
 }
 
-func (l *lanes) enter(id string) bool {
+func (l *lanes) enter(lane string, max int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.running[id] >= l.max {
+	if l.running[lane] >= max {
 		l.snoozed++
 		return false
 	}
-	l.running[id]++
+	l.running[lane]++
 	return true
 }
 
-func (l *lanes) leave(id string) {
+func (l *lanes) leave(lane string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.running[id]--; l.running[id] <= 0 {
-		delete(l.running, id)
+	if l.running[lane]--; l.running[lane] <= 0 {
+		delete(l.running, lane)
 	}
 }
 
@@ -93,9 +108,10 @@ func (l *lanes) Snoozed() int64 {
 	return l.snoozed
 }
 
-// Running is how many jobs of the integration run in this process now.
+// Running is how many jobs of the integration run in this process now
+// (both lanes).
 func (l *lanes) Running(integrationID string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.running[integrationID]
+	return l.running[integrationID] + l.running[integrationID+"\x00short"]
 }

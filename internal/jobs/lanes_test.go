@@ -19,7 +19,25 @@ type callArgs struct {
 	N             int    `json:"n"`
 }
 
-func (callArgs) Kind() string { return "call" }
+func (callArgs) Kind() string { return "backfill" }
+
+// hookArgs stands for a short job of the same integration (a hook
+// registration).
+type hookArgs struct {
+	IntegrationID string `json:"integration_id"`
+}
+
+func (hookArgs) Kind() string { return "register_hooks" }
+
+type hookWorker struct {
+	river.WorkerDefaults[hookArgs]
+	done chan string
+}
+
+func (w *hookWorker) Work(ctx context.Context, job *river.Job[hookArgs]) error {
+	w.done <- job.Args.IntegrationID
+	return nil
+}
 
 // eventArgs stands for webhook processing, on the events queue.
 type eventArgs struct {
@@ -69,8 +87,8 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[eventArgs]) error
 }
 
 // TestOneIntegrationCannotTakeEveryWorker: an integration whose Azure
-// DevOps never answers fills only its lane; another integration's jobs and
-// every webhook drain still run. Before lanes and the events queue, the
+// DevOps never answers fills only its lanes; its own hook registration,
+// another integration's jobs and every webhook drain still run. Before lanes and the events queue, the
 // stuck integration's jobs took all workers and nothing else ran.
 func TestOneIntegrationCannotTakeEveryWorker(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
@@ -78,9 +96,11 @@ func TestOneIntegrationCannotTakeEveryWorker(t *testing.T) {
 		w := &stuckWorker{running: map[string]int{}, peak: map[string]int{}, started: make(chan string, 64),
 			release: make(chan struct{})}
 		ev := &eventWorker{done: make(chan string, 8)}
+		hw := &hookWorker{done: make(chan string, 8)}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, w)
 		river.AddWorker(workers, ev)
+		river.AddWorker(workers, hw)
 		q := startQueue(t, db, jobs.Config{ID: "t", Workers: workers, MaxWorkers: 4, PerIntegration: 2})
 		defer close(w.release)
 
@@ -90,6 +110,16 @@ func TestOneIntegrationCannotTakeEveryWorker(t *testing.T) {
 			}
 		}
 		waitStarted(t, w.started, "slow", 2)
+		// The stuck integration's long lane is full; its hook
+		// registration still runs, in the short lane.
+		if err := q.Insert(ctx, hookArgs{IntegrationID: "slow"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-hw.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("a hook registration waited behind its integration's backfills")
+		}
 		if err := q.Insert(ctx, callArgs{IntegrationID: "other", N: 1}, nil); err != nil {
 			t.Fatal(err)
 		}
