@@ -30,6 +30,8 @@ func TestChangeOrganizationURL(t *testing.T) {
 	b := newBrowser(t, r.URL())
 	b.login("admin@acme.example", "a long enough password")
 	before := integrationOf(t, r, ws)
+	waitJobs(t, r, "register_hooks", 3) // every project's hooks, before the URL changes
+	hooks := len(ours(simSubscriptions(t, sim), before.ID))
 
 	var e errorBody
 	if code := b.api("PUT", "/api/v1/integrations/azure-devops/org-url", map[string]string{"org_url": other.OrgURL(), "token": other.ManualPAT()}, &e); code != 409 ||
@@ -48,9 +50,8 @@ func TestChangeOrganizationURL(t *testing.T) {
 	if code := b.api("PUT", "/api/v1/integrations/azure-devops/org-url", map[string]string{"org_url": renamed}, &st); code != 200 || st.OrgURL != renamed {
 		t.Fatalf("the same organization at another address: %d %+v", code, st)
 	}
-	hooks := len(ours(simSubscriptions(t, sim), before.ID))
-	if hooks == 0 {
-		t.Fatal("the hooks are gone")
+	if after := len(ours(simSubscriptions(t, sim), before.ID)); hooks == 0 || after != hooks {
+		t.Fatalf("service hooks: %d before the change, %d after", hooks, after)
 	}
 	// The reconciliation queued by the change reads through the new address.
 	waitFor(t, "a sync through the new address", func() bool {
