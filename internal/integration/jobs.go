@@ -15,6 +15,7 @@ import (
 // jobAdmin is what the workspace's job list needs of the queue (jobs.Queue).
 type jobAdmin interface {
 	Job(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	Jobs(ctx context.Context, ids []int64) ([]*rivertype.JobRow, error)
 	Retry(ctx context.Context, id int64) error
 }
 
@@ -75,15 +76,12 @@ func (s *Service) Jobs(ctx context.Context, workspaceID string) ([]Job, error) {
 	for _, p := range projects {
 		names[p.ProjectID] = p.Name
 	}
-	out := make([]Job, 0, len(ids))
-	for _, id := range ids {
-		row, err := q.Job(ctx, id)
-		if delivery.IsNotFound(err) {
-			continue // finished and cleaned up meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
+	rows, err := q.Jobs(ctx, ids) // one read; a job cleaned up meanwhile is left out
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, 0, len(rows))
+	for _, row := range rows {
 		j := jobView(row)
 		j.Project = names[j.ProjectID]
 		out = append(out, j)

@@ -137,31 +137,44 @@ func (q *Queue) Retry(ctx context.Context, id int64) error {
 }
 
 // CancelIntegrationJobs cancels every unfinished job of an integration (a
-// running one is told to stop) but its webhook drains: it was
-// disconnected. It returns how many.
+// running one is told to stop) but its webhook drains, which call nothing
+// and end on their own: it was disconnected. It returns how many.
 func (q *Queue) CancelIntegrationJobs(ctx context.Context, integrationID string) (int, error) {
-	ids, err := q.db.IntegrationJobIDs(ctx, integrationID, 10_000)
+	ids, err := q.db.UnfinishedIntegrationJobIDs(ctx, integrationID, QueueEvents)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, id := range ids {
-		row, err := q.client.JobGet(ctx, id)
-		if errors.Is(err, river.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if row.FinalizedAt != nil || row.Queue == QueueEvents {
-			continue // webhook drains call nothing and end on their own
-		}
 		if _, err := q.client.JobCancel(ctx, id); err != nil && !errors.Is(err, river.ErrNotFound) {
 			return n, err
 		}
 		n++
 	}
 	return n, nil
+}
+
+// Jobs reads the jobs with these ids in one query, in the order given;
+// ids no longer stored are left out.
+func (q *Queue) Jobs(ctx context.Context, ids []int64) ([]*rivertype.JobRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	res, err := q.client.JobList(ctx, river.NewJobListParams().IDs(ids...).First(len(ids)))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*rivertype.JobRow, len(res.Jobs))
+	for _, j := range res.Jobs {
+		byID[j.ID] = j
+	}
+	out := make([]*rivertype.JobRow, 0, len(res.Jobs))
+	for _, id := range ids {
+		if j, ok := byID[id]; ok {
+			out = append(out, j)
+		}
+	}
+	return out, nil
 }
 
 // Client is the River client, for the admin UI.

@@ -261,8 +261,23 @@ func (q queries) IntegrationJobIDs(ctx context.Context, integrationID string, li
 	}
 	rows, err := q.q.QueryContext(ctx, `SELECT id FROM river_job WHERE `+arg+` = $1 ORDER BY id DESC LIMIT $2`,
 		integrationID, limit)
-	return collect(rows, err, func(r rowScanner) (int64, error) {
-		var id int64
-		return id, mapErr(r.Scan(&id))
-	})
+	return collect(rows, err, scanJobID)
+}
+
+// UnfinishedIntegrationJobIDs returns the ids of the integration's jobs
+// that have not finished (waiting, scheduled, retrying or running), but
+// those of skipQueue.
+func (q queries) UnfinishedIntegrationJobIDs(ctx context.Context, integrationID, skipQueue string) ([]int64, error) {
+	arg := `json_extract(args, '$.integration_id')`
+	if q.dialect == Postgres {
+		arg = `args->>'integration_id'`
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM river_job WHERE `+arg+` = $1 AND finalized_at IS NULL
+		AND queue <> $2 ORDER BY id`, integrationID, skipQueue)
+	return collect(rows, err, scanJobID)
+}
+
+func scanJobID(r rowScanner) (int64, error) {
+	var id int64
+	return id, mapErr(r.Scan(&id))
 }
