@@ -717,7 +717,14 @@ func waitHooks(ctx context.Context, a *app, ws string) error {
 				done++
 			}
 		}
-		if done == len(projects) {
+		// A project's subscriptions are recorded one by one: its
+		// registration is over only when its job is.
+		var registering int
+		if err := a.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'register_hooks'
+			AND finalized_at IS NULL AND CAST(args AS TEXT) LIKE $1`, "%"+k.IntegrationID+"%").Scan(&registering); err != nil {
+			return err
+		}
+		if done == len(projects) && registering == 0 {
 			return nil
 		}
 		if time.Since(t0) > 2*time.Minute {
