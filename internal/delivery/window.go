@@ -12,6 +12,20 @@ type Window struct {
 	// Project and Repository are provider ids; empty means "all".
 	Project    string
 	Repository string
+	// Team, unless nil, narrows the window to a team's items (TeamScope).
+	Team *TeamScope
+}
+
+// TeamScope is what a team filter keeps (docs/guide/metrics.md "Teams"):
+// a pull request of one of the team's repositories or authored by one of
+// its members; a deployment, its lead time items and its failures, an
+// incident attributed to it and a work item it delivered, of one of the
+// team's repositories. Keys are provider ids, as in the rows.
+type TeamScope struct {
+	ID           string
+	Name         string
+	Repositories map[string]bool // repository ids
+	Authors      map[string]bool // provider identity ids of the members
 }
 
 // Contains reports whether t lies in [From, To).
@@ -22,8 +36,24 @@ func (w Window) Contains(t time.Time) bool {
 // Matches reports whether an item of the given project and repository passes
 // the window's filters. An empty filter matches everything.
 func (w Window) Matches(project, repository string) bool {
-	return (w.Project == "" || w.Project == project) &&
-		(w.Repository == "" || w.Repository == repository)
+	return w.MatchesProject(project) && w.MatchesRepository(repository)
+}
+
+// MatchesRepository reports whether an item of the given repository passes
+// the repository and team filters.
+func (w Window) MatchesRepository(repository string) bool {
+	return (w.Repository == "" || w.Repository == repository) &&
+		(w.Team == nil || w.Team.Repositories[repository])
+}
+
+// MatchesPullRequest reports whether a pull request passes the window's
+// filters: the project and repository filters as for any item, and the
+// team filter by its repository or its author.
+func (w Window) MatchesPullRequest(project, repository, author string) bool {
+	if !w.MatchesProject(project) || (w.Repository != "" && w.Repository != repository) {
+		return false
+	}
+	return w.Team == nil || w.Team.Repositories[repository] || (author != "" && w.Team.Authors[author])
 }
 
 // MatchesProject reports whether an item of the given project passes the

@@ -51,7 +51,7 @@ func (a *Analysis) deployment(i int) delivery.Deployment {
 // prFact is PRFacts packed: times are Unix ns (0 = none), names index
 // Analysis.names, dep the deploying deployment or -1.
 type prFact struct {
-	id, project, repo                                  int32
+	id, project, repo, author                          int32
 	firstCommit, opened, firstReview, merged, deployed int64
 	dep                                                int32
 	files, comments, reviewers, approvals              int32

@@ -33,7 +33,7 @@ func (s Set) Incidents(w delivery.Window) Incidents {
 			switch j := a.incDep[n]; {
 			case j < 0:
 				out.Unattributed = append(out.Unattributed, at)
-			case w.Repository == "" || a.names[a.deps[j].repo] == w.Repository:
+			case w.MatchesRepository(a.names[a.deps[j].repo]):
 				out.Attributed = append(out.Attributed, at)
 			}
 		}

@@ -111,7 +111,7 @@ func (a *Analysis) collectPRs(prs []delivery.PullRequest, items []delivery.WorkI
 
 func (a *Analysis) prFact(pr *delivery.PullRequest, known map[int]bool) prFact {
 	f := prFact{
-		id: int32(pr.ID), project: a.name(pr.ProjectID), repo: a.name(pr.RepositoryID),
+		id: int32(pr.ID), project: a.name(pr.ProjectID), repo: a.name(pr.RepositoryID), author: a.name(pr.Author),
 		opened: nanos(pr.OpenedAt()), merged: nanos(pr.ClosedAt), dep: -1,
 		linked: len(pr.WorkItemIDs) > 0 || len(mentionedItems(pr.Title+"\n"+pr.Description, known)) > 0,
 	}
@@ -268,7 +268,7 @@ func (s Set) eachPR(w delivery.Window, fn func(*Analysis, *prFact)) {
 		hi, _ := slices.BinarySearchFunc(a.prs, to, func(f prFact, t int64) int { return cmp.Compare(f.merged, t) })
 		for i := lo; i < hi; i++ {
 			f := &a.prs[i]
-			if w.Matches(a.names[f.project], a.names[f.repo]) {
+			if w.MatchesPullRequest(a.names[f.project], a.names[f.repo], a.names[f.author]) {
 				fn(a, f)
 			}
 		}

@@ -137,7 +137,7 @@ func (s Set) WorkItems(w delivery.Window, f WorkItemFilter) WorkItemLeadTime {
 		part := a.clip(w)
 		for _, it := range a.items {
 			if !part.Contains(it.DeployedAt) || !w.MatchesProject(it.ProjectID) ||
-				(w.Repository != "" && w.Repository != it.RepositoryID) || !f.matches(it) {
+				!w.MatchesRepository(it.RepositoryID) || !f.matches(it) {
 				continue
 			}
 			spans = append(spans, it.LeadTime)
