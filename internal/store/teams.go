@@ -168,7 +168,7 @@ func (q queries) GetTeam(ctx context.Context, workspaceID, id string) (Team, err
 // readTeams reads the workspace's teams (one team when id is not "").
 func (q queries) readTeams(ctx context.Context, workspaceID, id string) ([]Team, error) {
 	rows, err := q.q.QueryContext(ctx, `SELECT id, workspace_id, name, created_at, updated_at FROM teams
-		WHERE workspace_id = $1 AND ($2 = '' OR id = $2) ORDER BY name_key, id`, workspaceID, id)
+		WHERE workspace_id = $1 AND ($2 = '' OR id = $2)`, workspaceID, id)
 	teams, err := collect(rows, err, func(r rowScanner) (Team, error) {
 		var t Team
 		err := r.Scan(&t.ID, &t.WorkspaceID, &t.Name, &t.CreatedAt, &t.UpdatedAt)
@@ -178,6 +178,10 @@ func (q queries) readTeams(ctx context.Context, workspaceID, id string) ([]Team,
 	if err != nil || len(teams) == 0 {
 		return teams, err
 	}
+	// Sorted here: the engines collate non-ASCII names differently.
+	slices.SortFunc(teams, func(x, y Team) int {
+		return cmp.Or(cmp.Compare(teamNameKey(x.Name), teamNameKey(y.Name)), cmp.Compare(x.ID, y.ID))
+	})
 	index := make(map[string]int, len(teams))
 	for i, t := range teams {
 		index[t.ID] = i

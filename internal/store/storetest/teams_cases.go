@@ -75,7 +75,7 @@ func testTeamNames(t *testing.T, db *store.DB) {
 	teams, err := db.ListTeams(ctx, f.ws.ID)
 	must(t, err)
 	eq(t, "listed by name", len(teams), 3)
-	eq(t, "first by name", teams[1].Name, "MOBILE")
+	eq(t, "first by name", teams[0].Name, "MOBILE")
 }
 
 func testTeamParts(t *testing.T, db *store.DB) {
