@@ -21,6 +21,9 @@ type Snapshot struct {
 	Version string
 	Set     metrics.Set
 	Scopes  []store.Scope
+	// Teams are the workspace's teams as of Version (the data version
+	// includes them), for the team filter.
+	Teams []store.Team
 	// Bounds are the earliest and latest times the data covers (zero when
 	// there is no data), for the default window and the empty state.
 	First, Last time.Time
@@ -278,6 +281,9 @@ func (c *cache) build(ctx context.Context, ws string, dv store.DataVersion, prev
 		snap.Set = append(snap.Set, snap.projects[project].set...)
 	}
 	if snap.Scopes, err = c.db.ListScopes(ctx, ws); err != nil {
+		return nil, err
+	}
+	if snap.Teams, err = c.db.ListTeams(ctx, ws); err != nil {
 		return nil, err
 	}
 	snap.First, snap.Last = snap.Set.Bounds()

@@ -112,7 +112,7 @@ func (h *Handlers) request(r *http.Request, allowed ...string) (*Snapshot, query
 	if err != nil {
 		return nil, query{}, err
 	}
-	q, err := parseQuery(r.URL.Query(), h.now(), snap.Scopes, append(allowed, "view", "format")...)
+	q, err := parseQuery(r.URL.Query(), h.now(), snap.Scopes, snap.Teams, append(allowed, "view", "format")...)
 	if err != nil {
 		return nil, q, err
 	}

@@ -137,10 +137,22 @@ type WindowJSON struct {
 	To         time.Time `json:"to"`
 	Project    string    `json:"project,omitempty"`
 	Repository string    `json:"repository,omitempty"`
+	// Team is the team the figures are narrowed to (id and name), if any.
+	Team *TeamJSON `json:"team,omitempty"`
+}
+
+// TeamJSON names the team of a window.
+type TeamJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 func windowJSON(w delivery.Window) WindowJSON {
-	return WindowJSON{From: w.From, To: w.To, Project: w.Project, Repository: w.Repository}
+	out := WindowJSON{From: w.From, To: w.To, Project: w.Project, Repository: w.Repository}
+	if w.Team != nil {
+		out.Team = &TeamJSON{ID: w.Team.ID, Name: w.Team.Name}
+	}
+	return out
 }
 
 // DORAReport is the answer of GET /api/v1/metrics/dora.

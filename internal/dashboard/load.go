@@ -27,6 +27,7 @@ type Reader interface {
 	ListScopes(ctx context.Context, workspaceID string) ([]store.Scope, error)
 	ListIntegrations(ctx context.Context, workspaceID, provider string) ([]store.Integration, error)
 	GetWorkspaceRules(ctx context.Context, workspaceID string) (store.WorkspaceRules, error)
+	ListTeams(ctx context.Context, workspaceID string) ([]store.Team, error)
 }
 
 // analyzeProject reads and analyzes one project a repository at a time,

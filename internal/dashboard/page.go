@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +88,10 @@ type PageData struct {
 	web.Chrome
 	Filters Filters
 	Scopes  []store.Scope
+	Teams   []store.Team
+	// Team is the team the figures are narrowed to, with what it holds
+	// ("3 people, 2 repositories"); "" for everyone.
+	Team, TeamHolds string
 	// Problem is a filter the page could not apply (an inverted or too long
 	// window, an unknown project), shown above the figures with its fix;
 	// the figures are then the default window's.
@@ -112,7 +117,7 @@ type PageData struct {
 
 // Filters are the filter form's values, as in the URL.
 type Filters struct {
-	From, To, Project, Repository string
+	From, To, Project, Repository, Team string
 	// Query is the encoded filters, for links (CSV exports); url.Values
 	// encoded it, so the template must not encode it again.
 	Query template.URL
@@ -210,7 +215,7 @@ func (h *Handlers) Page(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := h.now()
-	q, err := parseQuery(r.URL.Query(), now, snap.Scopes)
+	q, err := parseQuery(r.URL.Query(), now, snap.Scopes, snap.Teams)
 	status := http.StatusOK
 	var problem *delivery.Error
 	if err != nil {
@@ -218,7 +223,7 @@ func (h *Handlers) Page(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		status = http.StatusBadRequest
-		if q, err = parseQuery(url.Values{}, now, snap.Scopes); err != nil {
+		if q, err = parseQuery(url.Values{}, now, snap.Scopes, snap.Teams); err != nil {
 			return err
 		}
 	}
@@ -237,7 +242,7 @@ func (h *Handlers) Page(w http.ResponseWriter, r *http.Request) error {
 func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 	a, win := snap.Set, q.Window
 	v := url.Values{}
-	for k, s := range map[string]string{"from": q.From, "to": q.To, "project": q.Project, "repository": q.Repository} {
+	for k, s := range map[string]string{"from": q.From, "to": q.To, "project": q.Project, "repository": q.Repository, "team": q.Team} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -245,10 +250,14 @@ func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 	data := PageData{
 		Filters: Filters{From: win.From.Format("2006-01-02"), To: win.To.Format("2006-01-02"),
 			Project: win.Project, Repository: win.Repository, Query: template.URL(v.Encode())},
-		Scopes: snap.Scopes, Empty: snap.First.IsZero(), Version: snap.Version, EventsPath: EventsPath, Static: StaticPrefix,
+		Scopes: snap.Scopes, Teams: snap.Teams, Empty: snap.First.IsZero(), Version: snap.Version, EventsPath: EventsPath, Static: StaticPrefix,
 		Window:          fmt.Sprintf("%s – %s", win.From.Format("2 Jan 2006"), win.To.Add(-time.Nanosecond).Format("2 Jan 2006")),
 		DefinitionsPath: DefinitionsPath, BandYear: metrics.BandYear,
 		Presets: presets(q, now),
+	}
+	if t := win.Team; t != nil {
+		data.Filters.Team, data.Team = t.ID, t.Name
+		data.TeamHolds = plural(len(t.Authors), "person", "people") + ", " + plural(len(t.Repositories), "repository", "repositories")
 	}
 	dora := doraReport(a, win)
 	data.Coverage, data.Definitions = coverageText(dora.Coverage), metrics.Version
@@ -312,6 +321,14 @@ func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 	return data
 }
 
+// plural is "1 person", "2 people".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 func chartView(key, title, unit string, c Chart) ChartView {
 	c.Title, c.Unit = title, unit
 	return ChartView{Key: key, Title: title, Unit: unit, SVG: c.SVG(), Partial: c.HasPartial()}
@@ -337,6 +354,9 @@ func presets(q query, now time.Time) []Preset {
 		}
 		if q.Repository != "" {
 			v.Set("repository", q.Repository)
+		}
+		if q.Team != "" {
+			v.Set("team", q.Team)
 		}
 		out = append(out, Preset{Label: p.label, Query: template.URL(v.Encode()),
 			Active: q.Window.From.Equal(p.from) && q.Window.To.Equal(to)})

@@ -33,7 +33,7 @@ func TestTemplateExecutesWithItsPageData(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/?"+window, nil).WithContext(auth.WithPrincipal(bg, auth.Principal{User: w.user}))
 	snap, err := h.Snapshot(r)
 	must(t, err)
-	q, err := parseQuery(r.URL.Query(), now, snap.Scopes)
+	q, err := parseQuery(r.URL.Query(), now, snap.Scopes, snap.Teams)
 	must(t, err)
 	for name, data := range map[string]PageData{"zero": {}, "scenario": buildPage(snap, q, now)} {
 		t.Run(name, func(t *testing.T) {

@@ -26,14 +26,15 @@ type query struct {
 	Interval metrics.Interval
 	View     string
 	// Raw keeps the filters as given (dates as typed), for links and forms.
-	From, To, Project, Repository string
+	From, To, Project, Repository, Team string
 }
 
-// parseQuery reads from, to, project, repository (and interval and view
-// where allowed) the same way for every endpoint and the page. Unknown
-// parameters are refused so a typo ("repo=") cannot silently widen a figure.
-func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...string) (query, error) {
-	known := append([]string{"from", "to", "project", "repository"}, allowed...)
+// parseQuery reads from, to, project, repository, team (and interval and
+// view where allowed) the same way for every endpoint and the page.
+// Unknown parameters are refused so a typo ("repo=") cannot silently widen
+// a figure.
+func parseQuery(v url.Values, now time.Time, scopes []store.Scope, teams []store.Team, allowed ...string) (query, error) {
+	known := append([]string{"from", "to", "project", "repository", "team"}, allowed...)
 	var unknown []string
 	for k := range v {
 		if !slices.Contains(known, k) {
@@ -45,7 +46,7 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...st
 		return query{}, delivery.Errorf(delivery.KindInvalid, "unknown parameter %q", unknown[0]).
 			WithHint("use only " + strings.Join(known, ", "))
 	}
-	q := query{From: v.Get("from"), To: v.Get("to"), Project: v.Get("project"), Repository: v.Get("repository")}
+	q := query{From: v.Get("from"), To: v.Get("to"), Project: v.Get("project"), Repository: v.Get("repository"), Team: v.Get("team")}
 	to, err := delivery.ParseTimeParam("to", q.To)
 	if err != nil {
 		return q, err
@@ -72,6 +73,9 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, allowed ...st
 	}
 	q.Window = delivery.Window{From: from, To: to}
 	if q.Window.Project, q.Window.Repository, err = resolveScope(q.Project, q.Repository, scopes); err != nil {
+		return q, err
+	}
+	if q.Window.Team, err = resolveTeam(q.Team, teams); err != nil {
 		return q, err
 	}
 	if slices.Contains(allowed, "interval") {
@@ -130,6 +134,29 @@ func resolveScope(project, repository string, scopes []store.Scope) (string, str
 	}
 	return "", "", delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of this workspace", repository).
 		WithHint("use a repository id or name from the dashboard's repository filter, or leave repository empty for all")
+}
+
+// resolveTeam accepts a team by id or by name (names compare
+// case-insensitively) and returns what its filter keeps; nil for "".
+func resolveTeam(team string, teams []store.Team) (*delivery.TeamScope, error) {
+	if team == "" {
+		return nil, nil
+	}
+	for _, t := range teams {
+		if t.ID != team && !strings.EqualFold(t.Name, team) {
+			continue
+		}
+		scope := &delivery.TeamScope{ID: t.ID, Name: t.Name, Repositories: map[string]bool{}, Authors: map[string]bool{}}
+		for _, r := range t.Repositories {
+			scope.Repositories[r.RepoID] = true
+		}
+		for _, m := range t.Members {
+			scope.Authors[m.IdentityID] = true
+		}
+		return scope, nil
+	}
+	return nil, delivery.Errorf(delivery.KindInvalid, "team %q is not a team of this workspace", team).
+		WithHint("use a team id or name from GET /api/v1/teams or the dashboard's team filter, or leave team empty for all")
 }
 
 // previous is the window of the same length just before w, for trends.

@@ -28,11 +28,14 @@ type DataVersion struct {
 	// on (rules, backfill start).
 	Integrations string // count, latest settings change
 	Watermarks   string // latest checkpoint, items done
+	// Teams moves when a team is created, changed or deleted: the team
+	// filter's members and repositories are part of the figures it gives.
+	Teams string // count, latest change
 }
 
 // String is the version as one opaque token (for ETags and events).
 func (v DataVersion) String() string {
-	return strings.Join([]string{v.Deployments, v.Inbox, v.Syncs, v.Integrations, v.Watermarks}, "|")
+	return strings.Join([]string{v.Deployments, v.Inbox, v.Syncs, v.Integrations, v.Watermarks, v.Teams}, "|")
 }
 
 // DataVersion returns the workspace's data version. Inbox events count from
@@ -41,8 +44,8 @@ func (v DataVersion) String() string {
 // processing time only if it is the newest, which retries of old events are
 // not guaranteed to be — the sync checkpoint that follows them is.
 func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince time.Time) (DataVersion, error) {
-	var inboxN, intN, rulesN int64
-	var depLast, inboxLast, intSync, intUpd, wmLast, rulesUpd sql.NullString
+	var inboxN, intN, rulesN, teamsN int64
+	var depLast, inboxLast, intSync, intUpd, wmLast, rulesUpd, teamsUpd sql.NullString
 	var wmItems sql.NullInt64
 	err := q.q.QueryRowContext(ctx, `
 		SELECT
@@ -57,9 +60,11 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 			(SELECT CAST(MAX(updated_at) AS TEXT) FROM sync_watermarks WHERE workspace_id = $1),
 			(SELECT SUM(items_done) FROM sync_watermarks WHERE workspace_id = $1),
 			(SELECT COUNT(*) FROM workspace_rules WHERE workspace_id = $1),
-			(SELECT CAST(MAX(updated_at) AS TEXT) FROM workspace_rules WHERE workspace_id = $1)`,
+			(SELECT CAST(MAX(updated_at) AS TEXT) FROM workspace_rules WHERE workspace_id = $1),
+			(SELECT COUNT(*) FROM teams WHERE workspace_id = $1),
+			(SELECT CAST(MAX(updated_at) AS TEXT) FROM teams WHERE workspace_id = $1)`,
 		workspaceID, utc(inboxSince)).Scan(&depLast, &inboxN, &inboxLast, &intN, &intSync, &intUpd,
-		&wmLast, &wmItems, &rulesN, &rulesUpd)
+		&wmLast, &wmItems, &rulesN, &rulesUpd, &teamsN, &teamsUpd)
 	if err != nil {
 		return DataVersion{}, mapErr(err)
 	}
@@ -69,6 +74,7 @@ func (q queries) DataVersion(ctx context.Context, workspaceID string, inboxSince
 		Syncs:        intSync.String,
 		Integrations: fmt.Sprintf("%d/%s/%d/%s", intN, intUpd.String, rulesN, rulesUpd.String),
 		Watermarks:   fmt.Sprintf("%s/%d", wmLast.String, wmItems.Int64),
+		Teams:        fmt.Sprintf("%d/%s", teamsN, teamsUpd.String),
 	}, nil
 }
 

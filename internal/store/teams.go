@@ -3,9 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -301,19 +299,6 @@ func (q queries) DeleteTeam(ctx context.Context, workspaceID, id string) error {
 		return teamNotFound(id)
 	}
 	return nil
-}
-
-// TeamsVersion fingerprints the workspace's teams: it moves when a team is
-// created, changed or deleted.
-func (q queries) TeamsVersion(ctx context.Context, workspaceID string) (string, error) {
-	var n int64
-	var last sql.NullString
-	err := q.q.QueryRowContext(ctx, `SELECT COUNT(*), CAST(MAX(updated_at) AS TEXT) FROM teams WHERE workspace_id = $1`,
-		workspaceID).Scan(&n, &last)
-	if err != nil {
-		return "", mapErr(err)
-	}
-	return strconv.FormatInt(n, 10) + "/" + last.String, nil
 }
 
 func teamNameKey(name string) string { return strings.ToLower(name) }

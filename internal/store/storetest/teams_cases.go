@@ -88,7 +88,7 @@ func testTeamParts(t *testing.T, db *store.DB) {
 	eq(t, "her PRs", people[0].PullRequests, 2)
 	eq(t, "keyed by integration", people[0].IntegrationID, f.in.ID)
 
-	v0, err := db.TeamsVersion(ctx, f.ws.ID)
+	v0, err := db.DataVersion(ctx, f.ws.ID, t0)
 	must(t, err)
 	team, err := db.CreateTeam(ctx, f.ws.ID, store.TeamChange{Name: ptr("Core"),
 		Members:      &[]store.TeamRef{{ID: "u-ann"}},
@@ -99,9 +99,9 @@ func testTeamParts(t *testing.T, db *store.DB) {
 	eq(t, "member's integration", team.Members[0].IntegrationID, f.in.ID)
 	eq(t, "one repository", len(team.Repositories), 1)
 	eq(t, "repository named", team.Repositories[0].Name, "web")
-	v1, err := db.TeamsVersion(ctx, f.ws.ID)
+	v1, err := db.DataVersion(ctx, f.ws.ID, t0)
 	must(t, err)
-	eq(t, "the version moved", v1 != v0, true)
+	eq(t, "the data version moved", v1.Teams != v0.Teams && v1.String() != v0.String(), true)
 
 	// Unknown references are refused and change nothing.
 	_, err = db.UpdateTeam(ctx, f.ws.ID, team.ID, store.TeamChange{Members: &[]store.TeamRef{{ID: "u-bob"}, {ID: "u-nobody"}}}, t0)
