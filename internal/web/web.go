@@ -56,6 +56,8 @@ var pages = map[string]any{
 	"tokens.html":  TokensPage{Tokens: []store.APIToken{{}}, Created: "pdm_x", Error: &Problem{}},
 	"rules.html": RulesPage{Set: integration.RuleSet{Projects: []integration.ProjectRules{{}}}, Projects: []integration.ProjectStatus{{}},
 		Preview: &integration.RulesPreview{Runs: []integration.RunMatch{{}}, Environments: []integration.EnvironmentMatch{{}}}, Error: &Problem{}},
+	"teams.html": TeamsPage{Teams: []store.Team{{Members: []store.TeamMember{{}}, Repositories: []store.TeamRepository{{}}}},
+		Edit: &TeamEditor{People: []TeamOption{{}}, Projects: []TeamProject{{Repositories: []TeamOption{{}}}}}, Error: &Problem{}},
 	"integrations.html": IntegrationsPage{Providers: []ProviderEntry{{Available: true, Connected: true}, {}}},
 	"help.html":         HelpPage{Pages: []HelpLink{{}}},
 	"apidocs.html": APIDocsPage{Ref: &APIReference{Areas: []APIArea{{Operations: []APIOperation{{Parameters: []APIParam{{}},
