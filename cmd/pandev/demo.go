@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
@@ -88,6 +89,9 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	showBackfill(ctx, a, ws.WorkspaceID, stdout)
+	if err := seedDemoTeams(ctx, a.db, ws.WorkspaceID, stdout); err != nil && ctx.Err() == nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\n  open      %s\n  sign in   %s / %s\n  live      new simulated activity arrives every 5 s through service hooks\n"+
 		"  data in   %s (delete the folder to start over)\n  stop      Ctrl+C\n\n",
 		cfg.DefaultPublicURL(a.Addr()), demoEmail, demoPassword, filepath.Dir(a.db.Path()))
@@ -132,6 +136,55 @@ func connectDemo(ctx context.Context, a *app, sim *azdosim.Sim, workspaceID stri
 		return err
 	}
 	fmt.Fprintf(out, "✓ Activated; %d projects selected: service hooks and backfill started\n", len(ids))
+	return nil
+}
+
+// seedDemoTeams creates two teams on the collected data, so that the
+// dashboard's Team filter has something to pick: Platform holds the first
+// repository of every project; Web squad the three people with the most
+// pull requests and the last repository of the first project. A second
+// start finds them and keeps them.
+func seedDemoTeams(ctx context.Context, db *store.DB, workspaceID string, out io.Writer) error {
+	existing, err := db.ListTeams(ctx, workspaceID)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	scopes, err := db.ListScopes(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	people, err := db.ListIdentities(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	var platform, squadRepos, squad []store.TeamRef
+	for i, s := range scopes {
+		if len(s.Repositories) == 0 {
+			continue
+		}
+		first := s.Repositories[0]
+		platform = append(platform, store.TeamRef{IntegrationID: first.IntegrationID, ID: first.RepoID})
+		if last := s.Repositories[len(s.Repositories)-1]; i == 0 && len(s.Repositories) > 1 {
+			squadRepos = append(squadRepos, store.TeamRef{IntegrationID: last.IntegrationID, ID: last.RepoID})
+		}
+	}
+	slices.SortStableFunc(people, func(x, y store.Identity) int { return y.PullRequests - x.PullRequests })
+	for _, p := range people[:min(3, len(people))] {
+		squad = append(squad, store.TeamRef{IntegrationID: p.IntegrationID, ID: p.IdentityID})
+	}
+	if len(platform) == 0 && len(squad) == 0 {
+		return nil // nothing collected (the demo was stopped early)
+	}
+	now := time.Now()
+	for _, t := range []struct {
+		name           string
+		members, repos []store.TeamRef
+	}{{"Platform", nil, platform}, {"Web squad", squad, squadRepos}} {
+		if _, err := db.CreateTeam(ctx, workspaceID, store.TeamChange{Name: &t.name, Members: &t.members, Repositories: &t.repos}, now); err != nil {
+			return fmt.Errorf("demo team %s: %w", t.name, err)
+		}
+	}
+	fmt.Fprintln(out, "✓ Teams Platform and Web squad created (Settings → Teams; the dashboard's Team filter)")
 	return nil
 }
 
