@@ -32,7 +32,12 @@ type peopleFixture struct {
 
 func newPeople(t *testing.T) peopleFixture {
 	t.Helper()
-	db := storetest.OpenSQLite(t)
+	return newPeopleOn(t, storetest.OpenSQLite(t))
+}
+
+// newPeopleOn is newPeople on a database of the caller's (either engine).
+func newPeopleOn(t *testing.T, db *store.DB) peopleFixture {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := auth.NewService(db, logger, time.Now)
 	jobs := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "river ui") })
