@@ -170,3 +170,13 @@ func TestTeamFilter(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryDefinitionSaysWhatATeamKeeps: the (i) panels and the
+// definitions page say for each figure what the team filter keeps.
+func TestEveryDefinitionSaysWhatATeamKeeps(t *testing.T) {
+	for _, d := range definitions {
+		if d.Team == "" {
+			t.Errorf("definition %s does not say what a team keeps", d.Key)
+		}
+	}
+}

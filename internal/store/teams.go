@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -320,33 +321,23 @@ func (tx *Tx) setTeamParts(ctx context.Context, workspaceID, teamID string, c Te
 		if err != nil {
 			return err
 		}
-		var members []TeamMember
-		for _, ref := range *c.Members {
-			var found []Identity
-			for _, p := range people {
-				if p.IdentityID == ref.ID && (ref.IntegrationID == "" || ref.IntegrationID == p.IntegrationID) {
-					found = append(found, p)
-				}
-			}
-			switch {
-			case len(found) == 0:
-				return delivery.Errorf(delivery.KindInvalid, "member %q is not a person seen in this workspace's data", ref.ID).
+		found, err := resolveRefs(*c.Members, people, func(p Identity) (string, string) { return p.IntegrationID, p.IdentityID },
+			func(id string) error {
+				return delivery.Errorf(delivery.KindInvalid, "member %q is not a person seen in this workspace's data", id).
 					WithHint("use an identity id from GET /api/v1/teams/people (the authors of pull requests)")
-			case len(found) > 1:
-				return delivery.Errorf(delivery.KindInvalid, "member %q is a person of several integrations", ref.ID).
+			}, func(id string) error {
+				return delivery.Errorf(delivery.KindInvalid, "member %q is a person of several integrations", id).
 					WithHint("give the member's integration_id too")
-			}
-			members = append(members, TeamMember{IntegrationID: found[0].IntegrationID, IdentityID: ref.ID, DisplayName: found[0].DisplayName})
+			})
+		if err != nil {
+			return err
 		}
-		if _, err := tx.q.ExecContext(ctx, `DELETE FROM team_members WHERE team_id = $1`, teamID); err != nil {
-			return mapErr(err)
+		rows := make([][]any, len(found))
+		for i, p := range found {
+			rows[i] = []any{p.IntegrationID, p.IdentityID, p.DisplayName, ""}
 		}
-		for _, m := range members {
-			if _, err := tx.q.ExecContext(ctx, `INSERT INTO team_members (team_id, integration_id, identity_id, display_name, unique_name)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (team_id, integration_id, identity_id) DO NOTHING`,
-				teamID, m.IntegrationID, m.IdentityID, m.DisplayName, m.UniqueName); err != nil {
-				return mapErr(err)
-			}
+		if err := tx.replaceTeamRows(ctx, teamID, "team_members", "integration_id, identity_id, display_name, unique_name", rows); err != nil {
+			return err
 		}
 	}
 	if c.Repositories != nil {
@@ -354,33 +345,66 @@ func (tx *Tx) setTeamParts(ctx context.Context, workspaceID, teamID string, c Te
 		if err != nil {
 			return err
 		}
-		var keep []Repository
-		for _, ref := range *c.Repositories {
-			var found []Repository
-			for _, r := range repos {
-				if r.RepoID == ref.ID && (ref.IntegrationID == "" || ref.IntegrationID == r.IntegrationID) {
-					found = append(found, r)
-				}
-			}
-			switch {
-			case len(found) == 0:
-				return delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of this workspace", ref.ID).
-					WithHint("use a repository id from the dashboard's repository filter or GET /api/v1/teams/repositories")
-			case len(found) > 1:
-				return delivery.Errorf(delivery.KindInvalid, "repository %q is a repository of several integrations", ref.ID).
+		found, err := resolveRefs(*c.Repositories, repos, func(r Repository) (string, string) { return r.IntegrationID, r.RepoID },
+			func(id string) error {
+				return delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of this workspace", id).
+					WithHint("use a repository id from the dashboard's repository filter or Settings → Teams")
+			}, func(id string) error {
+				return delivery.Errorf(delivery.KindInvalid, "repository %q is a repository of several integrations", id).
 					WithHint("give the repository's integration_id too")
-			}
-			keep = append(keep, found[0])
+			})
+		if err != nil {
+			return err
 		}
-		if _, err := tx.q.ExecContext(ctx, `DELETE FROM team_repositories WHERE team_id = $1`, teamID); err != nil {
+		rows := make([][]any, len(found))
+		for i, r := range found {
+			rows[i] = []any{r.IntegrationID, r.RepoID}
+		}
+		if err := tx.replaceTeamRows(ctx, teamID, "team_repositories", "integration_id, repo_id", rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveRefs finds the item each reference names (by id, and by
+// integration when the reference gives one); none and many make the error
+// of a reference that names no item or several.
+func resolveRefs[T any](refs []TeamRef, items []T, key func(T) (integration, id string), none, many func(id string) error) ([]T, error) {
+	out := make([]T, 0, len(refs))
+	for _, ref := range refs {
+		var found []T
+		for _, it := range items {
+			if in, id := key(it); id == ref.ID && (ref.IntegrationID == "" || ref.IntegrationID == in) {
+				found = append(found, it)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return nil, none(ref.ID)
+		case 1:
+			out = append(out, found[0])
+		default:
+			return nil, many(ref.ID)
+		}
+	}
+	return out, nil
+}
+
+// replaceTeamRows replaces a team's rows of table (team_members or
+// team_repositories) with rows of columns; a row given twice is kept once.
+func (tx *Tx) replaceTeamRows(ctx context.Context, teamID, table, columns string, rows [][]any) error {
+	if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE team_id = $1`, teamID); err != nil {
+		return mapErr(err)
+	}
+	for _, row := range rows {
+		marks := make([]string, len(row))
+		for i := range row {
+			marks[i] = "$" + strconv.Itoa(i+2)
+		}
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO `+table+` (team_id, `+columns+`) VALUES ($1, `+strings.Join(marks, ", ")+`)
+			ON CONFLICT DO NOTHING`, append([]any{teamID}, row...)...); err != nil {
 			return mapErr(err)
-		}
-		for _, r := range keep {
-			if _, err := tx.q.ExecContext(ctx, `INSERT INTO team_repositories (team_id, integration_id, repo_id)
-				VALUES ($1, $2, $3) ON CONFLICT (team_id, integration_id, repo_id) DO NOTHING`,
-				teamID, r.IntegrationID, r.RepoID); err != nil {
-				return mapErr(err)
-			}
 		}
 	}
 	return nil
