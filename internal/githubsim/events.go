@@ -10,7 +10,6 @@ func (u urls) hookRepo(r *repo) obj {
 	delete(x, "permissions")
 	x["stargazers"] = 0
 	x["master_branch"] = r.defaultBranch
-	x["organization"] = r.owner.login
 	x["allow_merge_commit"], x["allow_squash_merge"], x["allow_rebase_merge"], x["allow_auto_merge"] = true, true, true, false
 	x["delete_branch_on_merge"], x["allow_update_branch"] = false, false
 	x["custom_properties"] = obj{}
@@ -68,7 +67,6 @@ func (u urls) reviewCommentEvent(r *repo, p *pull, c *reviewComment) obj {
 	x["pull_request"] = u.webhookPull(r, p)
 	cm := u.reviewComment(r, p, c)
 	cm["reactions"] = u.reactions(cm["url"].(string))
-	cm["in_reply_to_id"] = nil
 	x["comment"] = cm
 	return x
 }
@@ -80,6 +78,9 @@ func (u urls) reactions(base string) obj {
 func (u urls) webhookIssue(r *repo, i *issue) obj {
 	x := u.issue(r, i)
 	x["performed_via_github_app"] = nil
+	if _, ok := x["draft"]; !ok {
+		x["draft"] = false // webhook issues carry draft even when they are not pull requests (webhooks-examples issues/opened)
+	}
 	return x
 }
 
@@ -129,6 +130,7 @@ func (u urls) pushEvent(r *repo, branch, before string, commits []*commit, pushe
 	repoX["pushed_at"] = r.pushed.Unix()
 	owner := repoX["owner"].(obj)
 	owner["name"], owner["email"] = r.owner.login, nil
+	repoX["organization"] = r.owner.login // push alone names the organization in its repository
 	return x
 }
 
