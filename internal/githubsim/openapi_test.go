@@ -287,6 +287,12 @@ func walk(t *testing.T, v *validator, s *Sim, base string) {
 	fine := s.NewFineGrainedToken(map[string]string{"contents": "read"})
 	expect(v.call("GET", r+"/pulls", fine, nil), 403, "fine-grained without pull_requests")
 	expect(v.call("POST", r+"/hooks", tok, map[string]any{"config": map[string]any{"url": "ftp://x"}}), 422, "bad hook url")
+	s.SetRateLimits(RateLimits{SecondaryNext: 1})
+	expect(v.call("GET", r+"/pulls", tok, nil), 403, "secondary rate limit")
+	zero, full := 0, DefaultRateLimit
+	s.SetRateLimits(RateLimits{Remaining: &zero})
+	expect(v.call("GET", r+"/pulls", tok, nil), 403, "primary rate limit")
+	s.SetRateLimits(RateLimits{Remaining: &full})
 }
 
 func TestOpenAPIWalkBothPathStyles(t *testing.T) {
