@@ -117,10 +117,6 @@ func (w *world) genRepo(name string, p profile, big int, start, now time.Time) *
 	root := w.newCommit(r, "Initial commit", w.admin, r.created)
 	main := []*commit{root}
 	// Pull requests, in creation order; each merged one adds its merge commit on main.
-	type ev struct {
-		at time.Time
-		pr *pull
-	}
 	var created []time.Time
 	for i := 0; i < p.pulls; i++ {
 		created = append(created, w.at(start, now.Add(-2*time.Hour)))

@@ -213,8 +213,9 @@ func (h *hookEngine) attempt(ctx context.Context, d *delivery) {
 	if code < 200 || code > 299 {
 		d.hook.lastStatus = "failed"
 	}
+	hookID := d.hook.id
 	s.mu.Unlock()
-	s.log.Debug("github-sim delivery", "event", d.event, "hook", d.hook.id, "status", status, "code", code)
+	s.log.Debug("github-sim delivery", "event", d.event, "hook", hookID, "status", status, "code", code)
 	h.notify()
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -394,5 +393,3 @@ func parseTime(v string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
-
-func queryValues(r *http.Request) url.Values { return r.URL.Query() }
