@@ -24,6 +24,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/pandev-metrics/pandev/internal/simtls"
 )
 
 // Options configures a simulator. The zero value is the small profile on a random loopback port.
@@ -104,7 +106,7 @@ func (s *Sim) Start(ctx context.Context) error {
 	}
 	scheme := "http"
 	if s.opts.TLS {
-		cfg, pemBytes, err := selfSignedTLS()
+		cfg, pemBytes, err := simtls.SelfSigned("github-sim")
 		if err != nil {
 			return err
 		}
@@ -200,7 +202,7 @@ func (s *Sim) HTTPClient() *http.Client {
 	if s.tlsConfig == nil {
 		return &http.Client{Timeout: 30 * time.Second}
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS(s.certPEM)}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: simtls.ClientConfig(s.certPEM)}}
 }
 
 // Now is the simulated time.
