@@ -71,43 +71,13 @@ func (s *Sim) routes() *http.ServeMux {
 		}
 		return 200, c.u.pull(c.repo, p, true), nil
 	})
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}/commits", func(c *call) (int, any, *apiError) {
-		p, e := c.pullParam()
-		if e != nil {
-			return 0, nil, e
-		}
-		list := p.commits
-		if len(list) > pullCommitsCap {
-			list = list[:pullCommitsCap]
-		}
-		var out []obj
-		for _, cm := range pageOf(c, list) {
-			out = append(out, c.u.commit(c.repo, cm, false))
-		}
-		return 200, nonNil(out), nil
-	})
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}/reviews", func(c *call) (int, any, *apiError) {
-		p, e := c.pullParam()
-		if e != nil {
-			return 0, nil, e
-		}
-		var out []obj
-		for _, v := range pageOf(c, p.reviews) {
-			out = append(out, c.u.review(c.repo, p, v))
-		}
-		return 200, nonNil(out), nil
-	})
-	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}/comments", func(c *call) (int, any, *apiError) {
-		p, e := c.pullParam()
-		if e != nil {
-			return 0, nil, e
-		}
-		var out []obj
-		for _, v := range pageOf(c, p.comments) {
-			out = append(out, c.u.reviewComment(c.repo, p, v))
-		}
-		return 200, nonNil(out), nil
-	})
+	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}/commits", pullSub(func(p *pull) []*commit {
+		return p.commits[:min(len(p.commits), pullCommitsCap)]
+	}, func(c *call, _ *pull, x *commit) obj { return c.u.commit(c.repo, x, false) }))
+	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}/reviews", pullSub(func(p *pull) []*review { return p.reviews },
+		func(c *call, p *pull, x *review) obj { return c.u.review(c.repo, p, x) }))
+	s.handle(mux, "GET /repos/{owner}/{repo}/pulls/{number}/comments", pullSub(func(p *pull) []*reviewComment { return p.comments },
+		func(c *call, p *pull, x *reviewComment) obj { return c.u.reviewComment(c.repo, p, x) }))
 	s.handle(mux, "GET /repos/{owner}/{repo}/issues", listIssues)
 	s.handle(mux, "GET /repos/{owner}/{repo}/issues/{number}", func(c *call) (int, any, *apiError) {
 		i, e := c.issueParam()
@@ -231,6 +201,26 @@ func (s *Sim) routes() *http.ServeMux {
 		return 200, c.s.limits.overview(id), nil
 	})
 	return mux
+}
+
+// renderPage cuts one page out of items (pageOf) and renders it; an empty page is [].
+func renderPage[T any](c *call, items []T, render func(T) obj) []obj {
+	out := []obj{}
+	for _, x := range pageOf(c, items) {
+		out = append(out, render(x))
+	}
+	return out
+}
+
+// pullSub serves one of a pull request's lists.
+func pullSub[T any](items func(*pull) []T, render func(c *call, p *pull, x T) obj) func(*call) (int, any, *apiError) {
+	return func(c *call) (int, any, *apiError) {
+		p, e := c.pullParam()
+		if e != nil {
+			return 0, nil, e
+		}
+		return 200, renderPage(c, items(p), func(x T) obj { return render(c, p, x) }), nil
+	}
 }
 
 func nonNil(in []obj) []obj {

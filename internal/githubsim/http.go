@@ -79,8 +79,10 @@ func (s *Sim) handler() http.Handler {
 		s.mu.Unlock()
 		u := urls{api: base, html: base}
 		if r.URL.Path == enterprisePath || strings.HasPrefix(r.URL.Path, enterprisePath+"/") {
-			// Enterprise Server serves the REST API under /api/v3 and the web UI at the root.
+			// Enterprise Server serves the REST API under /api/v3 and the web UI at the root, and
+			// names its release in X-GitHub-Enterprise-Version (the description simulated: ghes-3.19).
 			u.api = base + enterprisePath
+			w.Header().Set("X-GitHub-Enterprise-Version", "3.19.0")
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = strings.TrimPrefix(r.URL.Path, enterprisePath)
 			if r2.URL.Path == "" {
