@@ -227,9 +227,19 @@ func walk(t *testing.T, v *validator, s *Sim, base string) {
 	// 304: the same request with the ETag.
 	etag := a.header.Get("ETag")
 	expect(v.call("GET", r+"/pulls?state=all&sort=updated&direction=desc&per_page=10", tok, nil, "If-None-Match", etag), 304, "pulls 304")
-	var pulls []map[string]any
-	a.json(t, &pulls)
-	n := fmt.Sprint(pulls[0]["number"])
+	// A pull request with reviews, review comments and issue comments, so every list has items
+	// to validate.
+	n := ""
+	s.mu.Lock()
+	for _, p := range s.w.org.repos[0].pulls {
+		if len(p.reviews) > 0 && len(p.comments) > 0 && len(p.issue.comments) > 0 {
+			n = fmt.Sprint(p.number)
+		}
+	}
+	s.mu.Unlock()
+	if n == "" {
+		t.Fatal("no pull request with reviews, review comments and comments in the generated repository")
+	}
 	for _, sub := range []string{"", "/commits", "/reviews", "/comments"} {
 		expect(v.call("GET", r+"/pulls/"+n+sub, tok, nil), 200, "pull"+sub)
 	}
