@@ -54,15 +54,11 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 	now := s.clock.Now()
 	h := s.hooks
 	res := ActivityResult{Kind: req.Kind, Repo: r.fullName()}
-	pub := func(event, action string, f func(u urls) obj) { h.publishLocked(r, event, action, urls{}, f) }
+	pub := func(event, action string, f func(u urls) obj) { h.publishLocked(r, event, action, f) }
 	n := max(req.Commits, 1)
 	switch req.Kind {
 	case "pull_request_opened":
-		main := r.branches["main"]
-		tail := []*commit{main[len(main)-1]}
-		// genPull forks from the last element of the slice it is given: the branch head.
-		tail[0] = main[0]
-		p := w.genPullAt(r, now, n, tail[0])
+		p := w.genPullAt(r, now, n, r.branches["main"][0]) // forked from the head of main
 		if req.Title != "" {
 			p.title, p.issue.title = req.Title, req.Title
 		}

@@ -127,7 +127,7 @@ func (s *Sim) routes() *http.ServeMux {
 			i.pull.updated = now
 		}
 		c.hdr.Set("Location", c.u.api+"/repos/"+c.repo.fullName()+"/issues/comments/"+strconv.FormatInt(ic.id, 10))
-		c.s.hooks.publishLocked(c.repo, "issue_comment", "created", c.u, func(u urls) obj { return u.issueCommentEvent(c.repo, i, ic, "created") })
+		c.s.hooks.publishLocked(c.repo, "issue_comment", "created", func(u urls) obj { return u.issueCommentEvent(c.repo, i, ic, "created") })
 		return 201, c.u.issueComment(c.repo, ic), nil
 	})
 	s.handle(mux, "PATCH /repos/{owner}/{repo}/issues/comments/{id}", func(c *call) (int, any, *apiError) {
@@ -154,7 +154,7 @@ func (s *Sim) routes() *http.ServeMux {
 			return 0, nil, validationFailed(c.rule.Doc, "IssueComment", "body", "missing_field", "")
 		}
 		ic.body, ic.updated = *body.Body, c.s.clock.Now()
-		c.s.hooks.publishLocked(c.repo, "issue_comment", "edited", c.u, func(u urls) obj { return u.issueCommentEvent(c.repo, iss, ic, "edited") })
+		c.s.hooks.publishLocked(c.repo, "issue_comment", "edited", func(u urls) obj { return u.issueCommentEvent(c.repo, iss, ic, "edited") })
 		return 200, c.u.issueComment(c.repo, ic), nil
 	})
 	s.handle(mux, "GET /repos/{owner}/{repo}/actions/runs", listRuns)
@@ -194,7 +194,7 @@ func (s *Sim) routes() *http.ServeMux {
 	})
 	s.hookRoutes(mux)
 	s.handle(mux, "GET /rate_limit", func(c *call) (int, any, *apiError) {
-		id := "anonymous"
+		id := anonymous
 		if c.tok != nil {
 			id = c.tok.owner.login
 		}

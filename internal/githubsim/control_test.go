@@ -50,6 +50,10 @@ func TestPrimaryRateLimitAndETags(t *testing.T) {
 		t.Errorf("limit headers: %v", a.header)
 	}
 	left := remaining(t, a)
+	// Unauthenticated requests have their own budget of 60 an hour.
+	if an := do(t, s, "GET", s.URL()+"/orgs/"+s.Org(), "", nil); an.status != 200 || an.header.Get("X-RateLimit-Limit") != "60" || remaining(t, an) != 59 {
+		t.Errorf("unauthenticated: %d limit %s remaining %s", an.status, an.header.Get("X-RateLimit-Limit"), an.header.Get("X-RateLimit-Remaining"))
+	}
 	// A 304 to a conditional request does not count; /rate_limit does not count either.
 	b := do(t, s, "GET", r, s.Token(), nil, "If-None-Match", a.header.Get("ETag"))
 	if b.status != 304 || len(b.body) != 0 || remaining(t, b) != left {

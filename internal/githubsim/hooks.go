@@ -62,7 +62,8 @@ type delivery struct {
 
 type hookEngine struct {
 	s       *Sim
-	queue   chan *delivery
+	pending []*delivery   // guarded by mu; unbounded, so publishing under Sim.mu never blocks
+	wake    chan struct{} // a token when pending may be non-empty
 	wg      sync.WaitGroup
 	client  *http.Client
 	mu      sync.Mutex
@@ -71,7 +72,7 @@ type hookEngine struct {
 }
 
 func newHookEngine(s *Sim) *hookEngine {
-	return &hookEngine{s: s, queue: make(chan *delivery, 4096), client: &http.Client{Timeout: hookTimeout}}
+	return &hookEngine{s: s, wake: make(chan struct{}, 1), client: &http.Client{Timeout: hookTimeout}}
 }
 
 func (h *hookEngine) start(ctx context.Context) {
@@ -82,14 +83,38 @@ func (h *hookEngine) start(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case d := <-h.queue:
+			case <-h.wake:
+			}
+			for {
+				h.mu.Lock()
+				if len(h.pending) == 0 {
+					h.mu.Unlock()
+					break
+				}
+				d := h.pending[0]
+				h.pending = h.pending[1:]
+				h.mu.Unlock()
 				h.attempt(ctx, d)
+				if ctx.Err() != nil {
+					return
+				}
 			}
 		}
 	}()
 }
 
 func (h *hookEngine) wait() { h.wg.Wait() }
+
+// enqueue hands a delivery to the worker; GitHub delivers in the order events happen.
+func (h *hookEngine) enqueue(d *delivery) {
+	h.mu.Lock()
+	h.pending = append(h.pending, d)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
 
 // changed returns a channel closed when the next delivery attempt is recorded.
 func (h *hookEngine) changed() <-chan struct{} {
@@ -120,7 +145,7 @@ func guid() string {
 
 // publishLocked delivers event to every active hook of r subscribed to it ("*" means all).
 // payload renders the body with the URL style the hook was created under. Called with s.mu held.
-func (h *hookEngine) publishLocked(r *repo, event, action string, _ urls, payload func(u urls) obj) {
+func (h *hookEngine) publishLocked(r *repo, event, action string, payload func(u urls) obj) {
 	for _, hk := range r.hooks {
 		if !hk.active || !(slices.Contains(hk.events, event) || slices.Contains(hk.events, "*")) {
 			continue
@@ -146,7 +171,7 @@ func (h *hookEngine) enqueueLocked(r *repo, hk *hook, event, action string, p ob
 		d.dropped = true
 	}
 	h.mu.Unlock()
-	h.queue <- d
+	h.enqueue(d)
 	return d
 }
 
@@ -319,7 +344,7 @@ func (s *Sim) hookRoutes(mux *http.ServeMux) {
 			nd.reqHeaders[k] = v
 		}
 		d.hook.deliveries = append(d.hook.deliveries, nd)
-		c.s.hooks.queue <- nd
+		c.s.hooks.enqueue(nd)
 		return 202, obj{}, nil
 	})
 }

@@ -185,7 +185,7 @@ func (s *Sim) serve(c *call, fn func(c *call) (int, any, *apiError)) {
 	// Conditional requests that answer 304 do not count against the primary rate limit
 	// ("Best practices for using the REST API": "making a conditional request does not count
 	// against your primary rate limit if a 304 response is returned").
-	id := "anonymous"
+	id := anonymous
 	if tok != nil {
 		id = tok.owner.login
 	}

@@ -20,6 +20,12 @@ import (
 // DefaultRateLimit is the primary limit of a personal access token: 5,000 requests an hour.
 const DefaultRateLimit = 5000
 
+// anonymous is the rate-limit bucket of unauthenticated requests.
+const anonymous = "anonymous"
+
+// AnonymousRateLimit is the primary limit of unauthenticated requests: "60 requests per hour".
+const AnonymousRateLimit = 60
+
 // DefaultSecondaryPoints is the secondary limit: 900 points a minute for REST endpoints.
 const DefaultSecondaryPoints = 900
 
@@ -81,11 +87,20 @@ func (l *limiter) set(in RateLimits) {
 	}
 	l.cfg.SecondaryNext = in.SecondaryNext
 	if in.Remaining != nil {
-		for _, b := range l.users {
-			b.used = max(0, l.cfg.Limit-*in.Remaining)
+		for id, b := range l.users {
+			b.used = max(0, l.limitFor(id)-*in.Remaining)
 		}
 		l.cfg.Remaining = in.Remaining
 	}
+}
+
+// limitFor is the primary limit of a user; unauthenticated requests (per address on GitHub,
+// one bucket here) get 60 an hour. Called with l.mu held.
+func (l *limiter) limitFor(id string) int {
+	if id == anonymous {
+		return AnonymousRateLimit
+	}
+	return l.cfg.Limit
 }
 
 func (l *limiter) get() RateLimits {
@@ -101,7 +116,7 @@ func (l *limiter) bucketLocked(id string) *bucket {
 	if b == nil || !now.Before(b.reset) {
 		used := 0
 		if b == nil && l.cfg.Remaining != nil {
-			used = max(0, l.cfg.Limit-*l.cfg.Remaining)
+			used = max(0, l.limitFor(id)-*l.cfg.Remaining)
 		}
 		b = &bucket{used: used, reset: now.Add(time.Hour)}
 		l.users[id] = b
@@ -115,7 +130,7 @@ func (l *limiter) bucketLocked(id string) *bucket {
 func (l *limiter) exhausted(id string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.bucketLocked(id).used >= l.cfg.Limit
+	return l.bucketLocked(id).used >= l.limitFor(id)
 }
 
 func (l *limiter) charge(id string) {
@@ -128,9 +143,10 @@ func (l *limiter) headers(h http.Header, id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketLocked(id)
-	h.Set("X-RateLimit-Limit", strconv.Itoa(l.cfg.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, l.cfg.Limit-b.used)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(min(b.used, l.cfg.Limit)))
+	limit := l.limitFor(id)
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-b.used)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(min(b.used, limit)))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
 }
@@ -179,7 +195,8 @@ func (l *limiter) overview(id string) obj {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketLocked(id)
-	core := obj{"limit": l.cfg.Limit, "remaining": max(0, l.cfg.Limit-b.used), "used": min(b.used, l.cfg.Limit), "reset": b.reset.Unix(), "resource": "core"}
+	limit := l.limitFor(id)
+	core := obj{"limit": limit, "remaining": max(0, limit-b.used), "used": min(b.used, limit), "reset": b.reset.Unix(), "resource": "core"}
 	other := func(name string, limit int) obj {
 		return obj{"limit": limit, "remaining": limit, "used": 0, "reset": l.clock.Now().Add(time.Minute).Unix(), "resource": name}
 	}
