@@ -333,9 +333,7 @@ func (s *Sim) hookRoutes(mux *http.ServeMux) {
 		if e != nil {
 			return 0, nil, e
 		}
-		// "You can redeliver webhook deliveries that occurred in the past 3 days" (docs
-		// "Redelivering webhooks"; GHES keeps 7). Older ones: 422 as the API answers.
-		if d.done && c.s.clock.Now().Sub(d.delivered) > 72*time.Hour {
+		if d.done && c.s.clock.Now().Sub(d.delivered) > c.retention() {
 			return 0, nil, validationFailed(c.rule.Doc, "Hook", "", "custom", "Delivery is too old to redeliver")
 		}
 		nd := &delivery{id: c.s.w.id(), guid: d.guid, hook: d.hook, repo: d.repo, event: d.event, action: d.action, payload: d.payload, body: d.body, redelivery: true}
@@ -353,7 +351,8 @@ func (s *Sim) hookRoutes(mux *http.ServeMux) {
 // header's next URL carries cursor= (OpenAPI repos/list-webhook-deliveries: "cursor: Used for
 // pagination: the starting delivery from which the page of deliveries is fetched").
 func (c *call) deliveryPage(hk *hook) []obj {
-	all := filter(reverse(hk.deliveries), func(d *delivery) bool { return d.done })
+	now, keep := c.s.clock.Now(), c.retention()
+	all := filter(reverse(hk.deliveries), func(d *delivery) bool { return d.done && now.Sub(d.delivered) <= keep })
 	if st := c.r.URL.Query().Get("status"); st != "" {
 		all = filter(all, func(d *delivery) bool { return (st == "success") == (d.code >= 200 && d.code < 300) })
 	}
@@ -380,6 +379,17 @@ func (c *call) deliveryPage(hk *hook) []obj {
 		out = append(out, c.u.deliveryItem(d))
 	}
 	return out
+}
+
+// retention is how long deliveries are listed and can be redelivered: "You can redeliver webhook
+// deliveries that occurred in the past 3 days ... All deliveries from the past 3 days will be
+// listed" (https://docs.github.com/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks);
+// Enterprise Server keeps 7 days (the same page for enterprise-server@3.17). Older: 422.
+func (c *call) retention() time.Duration {
+	if strings.HasSuffix(c.u.api, enterprisePath) {
+		return 7 * 24 * time.Hour
+	}
+	return 3 * 24 * time.Hour
 }
 
 func (u urls) deliveryItem(d *delivery) obj {

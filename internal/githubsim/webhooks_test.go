@@ -387,3 +387,33 @@ func skipExampleKey(p string) bool {
 	}
 	return false
 }
+
+// Deliveries are listed and redeliverable for 3 days on github.com, 7 on Enterprise Server.
+func TestDeliveryRetention(t *testing.T) {
+	s, _, hookID := hookedSim(t, "json")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ds, err := s.WaitDeliveries(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/repos/" + s.Repos()[0] + "/hooks/" + fmt.Sprint(hookID) + "/deliveries"
+	count := func(base string) int {
+		var list []any
+		do(t, s, "GET", base+path, s.Token(), nil).json(t, &list)
+		return len(list)
+	}
+	s.Advance(73 * time.Hour)
+	if n := count(s.URL()); n != 0 {
+		t.Errorf("github.com lists %d deliveries older than 3 days", n)
+	}
+	if n := count(s.EnterpriseURL()); n != 1 {
+		t.Errorf("Enterprise Server lists %d deliveries of 73 hours ago, want 1", n)
+	}
+	if a := do(t, s, "POST", fmt.Sprintf("%s%s/%d/attempts", s.URL(), path, ds[0].ID), s.Token(), nil); a.status != 422 {
+		t.Errorf("redelivering a 73-hour-old delivery on github.com: %d, want 422", a.status)
+	}
+	if a := do(t, s, "POST", fmt.Sprintf("%s%s/%d/attempts", s.EnterpriseURL(), path, ds[0].ID), s.Token(), nil); a.status != 202 {
+		t.Errorf("redelivering it on Enterprise Server: %d, want 202", a.status)
+	}
+}
