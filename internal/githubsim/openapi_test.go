@@ -193,8 +193,7 @@ func (v *validator) call(method, url, token string, body any, hdr ...string) ans
 
 // walk calls every endpoint the product uses under base (the API root of one URL style) and
 // returns the templates it validated with a success.
-func walk(t *testing.T, v *validator, s *Sim, base string) {
-	tok := s.Token()
+func walk(t *testing.T, v *validator, s *Sim, base, tok string) {
 	org := s.Org()
 	repoName := s.Repos()[0]
 	r := base + "/repos/" + repoName
@@ -308,10 +307,14 @@ func walk(t *testing.T, v *validator, s *Sim, base string) {
 func TestOpenAPIWalkBothPathStyles(t *testing.T) {
 	s := startSim(t, Options{Seed: 3})
 	v := newValidator(t, s)
-	for _, base := range []string{s.URL(), s.EnterpriseURL()} {
-		t.Run(strings.TrimPrefix(base, s.URL())+"root", func(t *testing.T) {
+	for _, c := range []struct{ name, base, token string }{
+		{"github.com classic PAT", s.URL(), s.Token()},
+		{"enterprise classic PAT", s.EnterpriseURL(), s.Token()},
+		{"github.com fine-grained PAT", s.URL(), s.FineGrainedToken()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			v.t = t
-			walk(t, v, s, base)
+			walk(t, v, s, c.base, c.token)
 		})
 	}
 	v.t = t
