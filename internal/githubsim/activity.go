@@ -58,7 +58,8 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 	n := max(req.Commits, 1)
 	switch req.Kind {
 	case "pull_request_opened":
-		p := w.genPullAt(r, now, n, r.branches["main"][0]) // forked from the head of main
+		// Forked from the head of main, its commits authored in the minutes before.
+		p := w.newPull(r, now, now.Add(-time.Duration(n+1)*time.Minute), n, r.branches["main"][0].sha, "Live change.")
 		if req.Title != "" {
 			p.title, p.issue.title = req.Title, req.Title
 		}
@@ -245,29 +246,4 @@ func (s *Sim) repoNamesLocked() []string {
 		out = append(out, r.name)
 	}
 	return out
-}
-
-// genPullAt opens a pull request now with n commits forked from base (live activity).
-func (w *world) genPullAt(r *repo, now time.Time, n int, base *commit) *pull {
-	author := w.pick()
-	num := r.nextNum
-	r.nextNum++
-	head := fmt.Sprintf("feature/%s-%d", author.login, num)
-	pr := &pull{id: w.id(), number: num, title: fmt.Sprintf("Change %d in %s", num, r.name), body: "Live change.", user: author,
-		state: "open", created: now, updated: now, headRef: head, baseRef: "main"}
-	parent := base.sha
-	for j := 0; j < n; j++ {
-		c := w.newCommit(r, fmt.Sprintf("Work %d on #%d", j+1, num), author, now.Add(-time.Duration(n-j)*time.Minute), parent)
-		parent = c.sha
-		pr.commits = append(pr.commits, c)
-		pr.additions += c.additions
-		pr.deletions += c.deletions
-	}
-	pr.changedFiles = len(pr.commits)
-	r.branches[head] = reverse(pr.commits)
-	iss := &issue{id: w.id(), number: num, title: pr.title, body: pr.body, user: author, state: "open", created: now, updated: now, pull: pr}
-	pr.issue = iss
-	r.issues = append(r.issues, iss)
-	r.pulls = append(r.pulls, pr)
-	return pr
 }

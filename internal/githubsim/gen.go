@@ -166,29 +166,10 @@ func (w *world) genRepo(name string, p profile, big int, start, now time.Time) *
 
 // genPull adds a pull request opened at created with n commits; most are merged, some closed, some open.
 func (w *world) genPull(r *repo, created time.Time, n int, now time.Time, main *[]*commit) *pull {
-	author := w.pick()
-	num := r.nextNum
-	r.nextNum++
-	head := fmt.Sprintf("feature/%s-%d", author.login, num)
-	pr := &pull{id: w.id(), number: num, title: fmt.Sprintf("Change %d in %s", num, r.name), body: "Generated change.", user: author,
-		state: "open", created: created, updated: created, headRef: head, baseRef: "main"}
 	first := created.Add(-time.Duration(1+w.rng.IntN(48)) * time.Hour)
-	parent := (*main)[len(*main)-1].sha
-	for j := 0; j < n; j++ {
-		at := first.Add(time.Duration(j) * time.Duration(int64(created.Sub(first))/int64(n+1)))
-		c := w.newCommit(r, fmt.Sprintf("Work %d on #%d", j+1, num), author, at, parent)
-		c.branchHint = head
-		parent = c.sha
-		pr.commits = append(pr.commits, c)
-		pr.additions += c.additions
-		pr.deletions += c.deletions
-	}
-	pr.changedFiles = 1 + w.rng.IntN(8)
-	r.branches[head] = reverse(pr.commits)
-	iss := &issue{id: w.id(), number: num, title: pr.title, body: pr.body, user: author, state: "open", created: created, updated: created, pull: pr}
-	pr.issue = iss
-	r.issues = append(r.issues, iss)
-	r.pulls = append(r.pulls, pr)
+	pr := w.newPull(r, created, first, n, (*main)[len(*main)-1].sha, "Generated change.")
+	author, num, head, iss := pr.user, pr.number, pr.headRef, pr.issue
+	parent := pr.commits[len(pr.commits)-1].sha
 	// Reviews and comments.
 	t := created
 	nrev := w.rng.IntN(3)
@@ -278,6 +259,33 @@ func (w *world) genDeployment(r *repo, c *commit, env, final string, created tim
 	}
 	r.deploys = append(r.deploys, d)
 	return d
+}
+
+// newPull opens pull request number r.nextNum at created with n commits authored between first
+// and created, forked from parent, with its issue (pull requests are issues too).
+func (w *world) newPull(r *repo, created, first time.Time, n int, parent, body string) *pull {
+	author := w.pick()
+	num := r.nextNum
+	r.nextNum++
+	head := fmt.Sprintf("feature/%s-%d", author.login, num)
+	pr := &pull{id: w.id(), number: num, title: fmt.Sprintf("Change %d in %s", num, r.name), body: body, user: author,
+		state: "open", created: created, updated: created, headRef: head, baseRef: "main"}
+	for j := 0; j < n; j++ {
+		at := first.Add(time.Duration(j) * time.Duration(int64(created.Sub(first))/int64(n+1)))
+		c := w.newCommit(r, fmt.Sprintf("Work %d on #%d", j+1, num), author, at, parent)
+		c.branchHint = head
+		parent = c.sha
+		pr.commits = append(pr.commits, c)
+		pr.additions += c.additions
+		pr.deletions += c.deletions
+	}
+	pr.changedFiles = 1 + w.rng.IntN(8)
+	r.branches[head] = reverse(pr.commits)
+	iss := &issue{id: w.id(), number: num, title: pr.title, body: pr.body, user: author, state: "open", created: created, updated: created, pull: pr}
+	pr.issue = iss
+	r.issues = append(r.issues, iss)
+	r.pulls = append(r.pulls, pr)
+	return pr
 }
 
 func reverse[T any](in []T) []T {
