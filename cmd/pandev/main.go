@@ -29,6 +29,7 @@ Usage:
   pandev token create --email E --name N [--expires-in-days D] [--scope read|admin]
                                    print a new API token (shown once)
   pandev azdo-sim [flags]          run the Azure DevOps simulator
+  pandev github-sim [flags]        run the GitHub simulator (github.com and Enterprise Server paths)
   pandev bench [--quick]           measure ingest, freshness and backfill; writes bench-report/
   pandev version
 `
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = tokenCommand(ctx, rest, getenv, stdout, stderr)
 	case "azdo-sim":
 		err = simCommand(ctx, rest, stdout, stderr)
+	case "github-sim":
+		err = githubSimCommand(ctx, rest, stdout, stderr)
 	case "bench":
 		err = benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":

@@ -33,7 +33,7 @@ var notShown = map[string]string{
 
 // skipDirs hold code whose messages are not the product's: the simulator,
 // spec loader, test helpers.
-var skipDirs = []string{"internal/azdosim", "internal/azdospec", "internal/browsertest", "internal/samples",
+var skipDirs = []string{"internal/azdosim", "internal/githubsim", "internal/azdospec", "internal/browsertest", "internal/samples",
 	"internal/store/storetest", "internal/archtest"}
 
 // message is one user-facing message found in the source.

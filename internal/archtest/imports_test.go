@@ -25,7 +25,9 @@ var allowed = map[string][]string{
 	"internal/samples":         {},
 	"internal/browsertest":     {},
 	"internal/azdospec":        {},
-	"internal/azdosim":         {}, // the simulator knows nothing of the product it tests
+	"internal/simtls":          {},
+	"internal/azdosim":         {"simtls"}, // the simulator knows nothing of the product it tests
+	"internal/githubsim":       {"simtls"}, // the GitHub simulator likewise
 	"internal/metrics":         {"delivery"},
 	"internal/store":           {"delivery"},
 	"internal/store/storetest": {"delivery", "store"},

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pandev-metrics/pandev/internal/simtls"
 )
 
 // Options configures a simulator. The zero value is a small Services organization on a random
@@ -166,7 +168,7 @@ func (s *Sim) Start(ctx context.Context) error {
 	}
 	scheme := "http"
 	if s.opts.TLS {
-		cfg, pemBytes, err := selfSignedTLS()
+		cfg, pemBytes, err := simtls.SelfSigned("azdo-sim")
 		if err != nil {
 			return err
 		}
@@ -297,7 +299,7 @@ func (s *Sim) HTTPClient() *http.Client {
 	if s.tlsConfig == nil {
 		return &http.Client{Timeout: 30 * time.Second}
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS(s.certPEM)}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: simtls.ClientConfig(s.certPEM)}}
 }
 
 // CertPEM is the self-signed certificate in TLS mode (nil otherwise).

@@ -1,4 +1,6 @@
-package azdosim
+// Package simtls makes the throw-away certificates the simulators (azdosim, githubsim) serve https
+// with, and the client configuration that trusts them.
+package simtls
 
 import (
 	"crypto/ecdsa"
@@ -13,16 +15,16 @@ import (
 	"time"
 )
 
-// selfSignedTLS makes a throw-away certificate for 127.0.0.1, ::1 and localhost so https clients
-// can be tested; clients trust it through Sim.HTTPClient or Sim.CertPEM.
-func selfSignedTLS() (*tls.Config, []byte, error) {
+// SelfSigned makes a throw-away certificate named name for 127.0.0.1, ::1 and localhost so https
+// clients can be tested; it returns the server configuration and the certificate in PEM.
+func SelfSigned(name string) (*tls.Config, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "azdo-sim", Organization: []string{"PanDev azdo-sim"}},
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"PanDev " + name}},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
@@ -49,7 +51,8 @@ func selfSignedTLS() (*tls.Config, []byte, error) {
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, certPEM, nil
 }
 
-func clientTLS(certPEM []byte) *tls.Config {
+// ClientConfig is a client configuration that trusts certPEM.
+func ClientConfig(certPEM []byte) *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
