@@ -1,0 +1,188 @@
+package githubsim
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Rate limits, per user as GitHub counts them ("Rate limits for the REST API",
+// https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api):
+//   - primary: 5,000 requests an hour for a personal access token; every response carries
+//     x-ratelimit-limit/remaining/used/reset/resource; past it GitHub answers "403 or 429" with
+//     x-ratelimit-remaining: 0 and "API rate limit exceeded for user ID N.".
+//   - secondary: "No more than 900 points per minute ... for REST API endpoints"; GET, HEAD and
+//     OPTIONS cost 1 point, POST, PATCH, PUT and DELETE 5 ("Calculating points for the secondary
+//     rate limit"); past it "403 or 429 ... and an error message that indicates that you exceeded
+//     a secondary rate limit", with retry-after when present.
+
+// DefaultRateLimit is the primary limit of a personal access token: 5,000 requests an hour.
+const DefaultRateLimit = 5000
+
+// DefaultSecondaryPoints is the secondary limit: 900 points a minute for REST endpoints.
+const DefaultSecondaryPoints = 900
+
+// RateLimits is the rate-limit state a test sets through PUT /_sim/ratelimit or SetRateLimits.
+type RateLimits struct {
+	// Limit is the primary limit an hour (0 keeps the current one).
+	Limit int `json:"limit,omitempty"`
+	// Remaining, when set, makes every user's remaining budget this many requests now.
+	Remaining *int `json:"remaining,omitempty"`
+	// Status is the status of a primary refusal: 403 (default) or 429.
+	Status int `json:"status,omitempty"`
+	// SecondaryPoints is the points a minute past which the secondary limit trips (0 keeps it).
+	SecondaryPoints int `json:"secondary_points,omitempty"`
+	// SecondaryNext refuses the next N requests with the secondary limit, whatever their cost.
+	SecondaryNext int `json:"secondary_next,omitempty"`
+	// RetryAfter is the retry-after of secondary refusals in seconds (default 60).
+	RetryAfter int `json:"retry_after,omitempty"`
+	// SecondaryStatus is the status of a secondary refusal: 403 (default) or 429.
+	SecondaryStatus int `json:"secondary_status,omitempty"`
+}
+
+type bucket struct {
+	used      int
+	reset     time.Time
+	points    int
+	minuteEnd time.Time
+}
+
+type limiter struct {
+	clock *clock
+	mu    sync.Mutex
+	cfg   RateLimits
+	users map[string]*bucket
+	ids   map[string]int64
+}
+
+func newLimiter(c *clock) *limiter {
+	return &limiter{clock: c, users: map[string]*bucket{}, ids: map[string]int64{},
+		cfg: RateLimits{Limit: DefaultRateLimit, Status: 403, SecondaryPoints: DefaultSecondaryPoints, RetryAfter: 60, SecondaryStatus: 403}}
+}
+
+func (l *limiter) set(in RateLimits) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if in.Limit > 0 {
+		l.cfg.Limit = in.Limit
+	}
+	if in.Status == 403 || in.Status == 429 {
+		l.cfg.Status = in.Status
+	}
+	if in.SecondaryStatus == 403 || in.SecondaryStatus == 429 {
+		l.cfg.SecondaryStatus = in.SecondaryStatus
+	}
+	if in.SecondaryPoints > 0 {
+		l.cfg.SecondaryPoints = in.SecondaryPoints
+	}
+	if in.RetryAfter > 0 {
+		l.cfg.RetryAfter = in.RetryAfter
+	}
+	l.cfg.SecondaryNext = in.SecondaryNext
+	if in.Remaining != nil {
+		for _, b := range l.users {
+			b.used = max(0, l.cfg.Limit-*in.Remaining)
+		}
+		l.cfg.Remaining = in.Remaining
+	}
+}
+
+func (l *limiter) get() RateLimits {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg
+}
+
+// bucketLocked returns id's bucket, opening a new hour when the last one has reset.
+func (l *limiter) bucketLocked(id string) *bucket {
+	now := l.clock.Now()
+	b := l.users[id]
+	if b == nil || !now.Before(b.reset) {
+		used := 0
+		if b == nil && l.cfg.Remaining != nil {
+			used = max(0, l.cfg.Limit-*l.cfg.Remaining)
+		}
+		b = &bucket{used: used, reset: now.Add(time.Hour)}
+		l.users[id] = b
+	}
+	if !now.Before(b.minuteEnd) {
+		b.points, b.minuteEnd = 0, now.Add(time.Minute)
+	}
+	return b
+}
+
+func (l *limiter) exhausted(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bucketLocked(id).used >= l.cfg.Limit
+}
+
+func (l *limiter) charge(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bucketLocked(id).used++
+}
+
+func (l *limiter) headers(h http.Header, id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(id)
+	h.Set("X-RateLimit-Limit", strconv.Itoa(l.cfg.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, l.cfg.Limit-b.used)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(min(b.used, l.cfg.Limit)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+}
+
+func (l *limiter) primaryError(id string) *apiError {
+	l.mu.Lock()
+	status := l.cfg.Status
+	l.mu.Unlock()
+	return &apiError{status: status, body: errBody("API rate limit exceeded for user ID "+id+". If you reach out to GitHub Support for help, please include the request ID.",
+		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", status)}
+}
+
+// secondary charges the request's points and refuses it when the minute's budget is spent or
+// a test asked for refusals (SecondaryNext).
+func (l *limiter) secondary(c *call, id string) *apiError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(id)
+	cost := 1
+	switch c.r.Method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		cost = 5
+	}
+	refuse := false
+	retry := l.cfg.RetryAfter
+	if l.cfg.SecondaryNext > 0 {
+		l.cfg.SecondaryNext--
+		refuse = true
+	} else if b.points+cost > l.cfg.SecondaryPoints {
+		refuse = true
+		retry = max(1, int(b.minuteEnd.Sub(l.clock.Now()).Seconds()))
+	} else {
+		b.points += cost
+	}
+	if !refuse {
+		return nil
+	}
+	st := l.cfg.SecondaryStatus
+	return &apiError{status: st, hdr: map[string]string{"Retry-After": strconv.Itoa(retry)},
+		body: errBody("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits", st)}
+}
+
+// overview is GET /rate_limit's body (components/schemas/rate-limit-overview).
+func (l *limiter) overview(id string) obj {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(id)
+	core := obj{"limit": l.cfg.Limit, "remaining": max(0, l.cfg.Limit-b.used), "used": min(b.used, l.cfg.Limit), "reset": b.reset.Unix(), "resource": "core"}
+	other := func(name string, limit int) obj {
+		return obj{"limit": limit, "remaining": limit, "used": 0, "reset": l.clock.Now().Add(time.Minute).Unix(), "resource": name}
+	}
+	return obj{"resources": obj{"core": core, "search": other("search", 30), "graphql": other("graphql", 5000), "integration_manifest": other("integration_manifest", 5000),
+		"code_search": other("code_search", 10)}, "rate": core}
+}

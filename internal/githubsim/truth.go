@@ -1,0 +1,62 @@
+package githubsim
+
+import "time"
+
+// TruthPull is a pull request as ground truth: what a correct client reads from the API.
+type TruthPull struct {
+	Number        int        `json:"number"`
+	ID            int64      `json:"id"`
+	Title         string     `json:"title"`
+	State         string     `json:"state"`
+	Draft         bool       `json:"draft"`
+	Author        string     `json:"author"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	MergedAt      *time.Time `json:"merged_at,omitempty"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	Commits       int        `json:"commits"`
+	Reviews       int        `json:"reviews"`
+	FirstCommitAt time.Time  `json:"first_commit_at"`
+}
+
+// TruthRepo is one repository's ground truth.
+type TruthRepo struct {
+	FullName    string      `json:"full_name"`
+	ID          int64       `json:"id"`
+	Pulls       []TruthPull `json:"pulls"`
+	Issues      int         `json:"issues"` // plain issues, without pull requests
+	MainCommits int         `json:"main_commits"`
+	Runs        int         `json:"workflow_runs"`
+	Deployments int         `json:"deployments"`
+	Hooks       int         `json:"hooks"`
+}
+
+// Truth is the ground truth of every repository, pull requests in number order.
+func (s *Sim) Truth() []TruthRepo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []TruthRepo
+	for _, r := range s.w.org.repos {
+		tr := TruthRepo{FullName: r.fullName(), ID: r.id, MainCommits: len(r.branches["main"]), Runs: len(r.runs), Deployments: len(r.deploys), Hooks: len(r.hooks)}
+		for _, i := range r.issues {
+			if i.pull == nil {
+				tr.Issues++
+			}
+		}
+		for _, p := range r.pulls {
+			tp := TruthPull{Number: p.number, ID: p.id, Title: p.title, State: p.state, Draft: p.draft, Author: p.user.login,
+				CreatedAt: p.created, UpdatedAt: p.updated, Commits: len(p.commits), Reviews: len(p.reviews), FirstCommitAt: p.commits[0].authored}
+			if !p.merged.IsZero() {
+				m := p.merged
+				tp.MergedAt = &m
+			}
+			if !p.closed.IsZero() {
+				c := p.closed
+				tp.ClosedAt = &c
+			}
+			tr.Pulls = append(tr.Pulls, tp)
+		}
+		out = append(out, tr)
+	}
+	return out
+}
