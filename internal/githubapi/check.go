@@ -94,8 +94,8 @@ type CheckResult struct {
 // the most recently pushed repository. Problems name what blocks Activate.
 // An error is returned only when GitHub cannot be asked at all (unreachable,
 // a refused token, an unusable API base).
-func (c *Client) Check(ctx context.Context) (CheckResult, error) {
-	res := CheckResult{Web: c.api.Web, Enterprise: c.api.Enterprise}
+func (c *Client) Check(ctx context.Context) (res CheckResult, err error) {
+	res = CheckResult{Web: c.api.Web, Enterprise: c.api.Enterprise}
 	before := c.calls.Snapshot().Counted
 	defer func() { res.Calls = c.calls.Snapshot().Counted - before }()
 
