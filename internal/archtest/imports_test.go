@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/auth":            {"delivery", "secret", "store"},
 	"internal/jobs":            {"delivery", "store"},
 	"internal/azdo":            {"delivery", "secret", "netguard"},
+	"internal/githubapi":       {"delivery", "secret", "netguard"},
 	"internal/webhook":         {"delivery", "secret", "store"},
 	"internal/collect":         {"delivery", "store", "azdo", "webhook", "jobs"},
 	"internal/integration":     {"delivery", "secret", "store", "azdo", "collect", "netguard"},

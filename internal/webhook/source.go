@@ -1,9 +1,15 @@
 package webhook
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"strings"
+
+	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
 // A Source is one provider's way of delivering events: which integration a
@@ -62,4 +68,59 @@ func (azureSource) Verify(r *http.Request, _ []byte, secret []byte) error {
 func (azureSource) Parse(_ *http.Request, body []byte) (string, string, error) {
 	env, err := ParseEnvelope(body)
 	return env.ID, env.EventType, err
+}
+
+// GitHub is the repository webhook source of GitHub and GitHub Enterprise
+// Server: the integration in the hook URL's query (?integration=ID, which
+// the product writes when it registers the hook), an HMAC-SHA256 of the
+// body with the integration's webhook secret in X-Hub-Signature-256, the
+// delivery's GUID in X-GitHub-Delivery and its event in X-GitHub-Event
+// (GitHub's "Validating webhook deliveries" and "Webhook events and
+// payloads"). The hook is registered with content_type json: a
+// form-encoded delivery is refused, naming the setting.
+var GitHub Source = githubSource{}
+
+type githubSource struct{}
+
+func (githubSource) Provider() string { return "github" }
+
+func (githubSource) Claim(r *http.Request) (string, error) {
+	if id := r.URL.Query().Get("integration"); id != "" {
+		return id, nil
+	}
+	return "", ErrBadCredentials
+}
+
+func (githubSource) VerifiesBeforeBody() bool { return false }
+
+func (githubSource) Verify(r *http.Request, body, secret []byte) error {
+	got, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
+	sum, err := hex.DecodeString(got)
+	if !ok || err != nil {
+		return ErrBadCredentials
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	if !hmac.Equal(sum, mac.Sum(nil)) {
+		return ErrBadCredentials
+	}
+	return nil
+}
+
+func (githubSource) Parse(r *http.Request, body []byte) (string, string, error) {
+	id, kind := r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-GitHub-Event")
+	if id == "" || kind == "" || len(id) > 100 || len(kind) > 100 {
+		return "", "", delivery.Errorf(delivery.KindInvalid, "a GitHub delivery needs X-GitHub-Delivery and X-GitHub-Event").
+			WithHint("only GitHub's webhooks post to /v1/github/webhook")
+	}
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return "", "", delivery.Errorf(delivery.KindInvalid, "the webhook sends form-encoded payloads").
+			WithHint("set the hook's Content type to application/json (Settings → Webhooks), or deselect and select the repository so PanDev Metrics registers it again")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return "", "", delivery.Errorf(delivery.KindInvalid, "the delivery's body is not a JSON object").
+			WithHint("only GitHub's webhooks post to /v1/github/webhook")
+	}
+	return id, kind, nil
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,41 +20,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
-
-// signedSource is a second provider's scheme, as GitHub's: the integration
-// in the URL's query, an HMAC-SHA256 of the body in a header, the delivery
-// id and event type in headers. It proves the seam: nothing of the handler
-// changes for it.
-type signedSource struct{}
-
-func (signedSource) Provider() string { return "signed" }
-
-func (signedSource) Claim(r *http.Request) (string, error) {
-	if id := r.URL.Query().Get("integration"); id != "" {
-		return id, nil
-	}
-	return "", ErrBadCredentials
-}
-
-func (signedSource) VerifiesBeforeBody() bool { return false }
-
-func (signedSource) Verify(r *http.Request, body, secret []byte) error {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(r.Header.Get("X-Signature-256")), []byte(want)) {
-		return ErrBadCredentials
-	}
-	return nil
-}
-
-func (signedSource) Parse(r *http.Request, body []byte) (string, string, error) {
-	id, kind := r.Header.Get("X-Delivery"), r.Header.Get("X-Event")
-	if id == "" || kind == "" || !json.Valid(body) {
-		return "", "", delivery.Errorf(delivery.KindInvalid, "not a delivery").WithHint("send it as the provider does")
-	}
-	return id, kind, nil
-}
 
 type countingEnqueuer struct{ n int }
 
@@ -85,7 +49,7 @@ func TestSourcesShareTheIngest(t *testing.T) {
 			}
 			return id, sec.Reveal()
 		}
-		signedID, signedSecret := integration("signed")
+		signedID, signedSecret := integration("github")
 		azureID, azureSecret := integration("azure-devops")
 		enq := &countingEnqueuer{}
 		h := New(db, keys, enq, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
@@ -109,8 +73,15 @@ func TestSourcesShareTheIngest(t *testing.T) {
 			return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 		}
 		body := `{"action":"opened"}`
-		signed := h.Serve(signedSource{})
-		good := map[string]string{"X-Delivery": "d-1", "X-Event": "pull_request", "X-Signature-256": sign(signedSecret, body)}
+		signed := h.Serve(GitHub)
+		hdr := func(id, event, sig string) map[string]string {
+			return map[string]string{"X-GitHub-Delivery": id, "X-GitHub-Event": event, "X-Hub-Signature-256": sig,
+				"Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/abc"}
+		}
+		good := hdr("d-1", "pull_request", sign(signedSecret, body))
+		form := hdr("d-4", "push", sign(signedSecret, body))
+		form["Content-Type"] = "application/x-www-form-urlencoded"
+		sha1Only := map[string]string{"X-GitHub-Delivery": "d-5", "X-GitHub-Event": "push", "X-Hub-Signature": "sha1=00"}
 		cases := []struct {
 			what   string
 			serve  func(http.ResponseWriter, *http.Request) error
@@ -122,9 +93,13 @@ func TestSourcesShareTheIngest(t *testing.T) {
 		}{
 			{"signed delivery", signed, "/hook?integration=" + signedID, good, "", "", 200},
 			{"the same delivery again (duplicate)", signed, "/hook?integration=" + signedID, good, "", "", 200},
-			{"wrong signature", signed, "/hook?integration=" + signedID, map[string]string{"X-Delivery": "d-2", "X-Event": "push", "X-Signature-256": sign("guess", body)}, "", "", 401},
+			{"wrong signature", signed, "/hook?integration=" + signedID, hdr("d-2", "push", sign("guess", body)), "", "", 401},
+			{"signature not hex", signed, "/hook?integration=" + signedID, hdr("d-2", "push", "sha256=zz"), "", "", 401},
+			{"only the SHA-1 signature", signed, "/hook?integration=" + signedID, sha1Only, "", "", 401},
 			{"no integration", signed, "/hook", good, "", "", 401},
-			{"signed for another provider's integration", signed, "/hook?integration=" + azureID, map[string]string{"X-Delivery": "d-3", "X-Event": "push", "X-Signature-256": sign(azureSecret, body)}, "", "", 401},
+			{"signed for another provider's integration", signed, "/hook?integration=" + azureID, hdr("d-3", "push", sign(azureSecret, body)), "", "", 401},
+			{"form-encoded payload", signed, "/hook?integration=" + signedID, form, "", "", 400},
+			{"no event header", signed, "/hook?integration=" + signedID, hdr("d-6", "", sign(signedSecret, body)), "", "", 400},
 			{"azure credentials of a signed integration", h.ServeHTTP, "/v1/azure/webhook/project", nil, signedID, signedSecret, 401},
 			{"azure delivery", h.ServeHTTP, "/v1/azure/webhook/project", nil, azureID, azureSecret, 200},
 		}
