@@ -114,13 +114,13 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 			WHERE workspace_id = $1 GROUP BY project_id, repo_id ORDER BY 1, 2`},
 		// Children carry no project: they count through their PR.
 		{"p", func(p *DataParts) *string { return &p.PullRequests }, `SELECT p.project_id, p.repo_id,
-			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE `+ofPR("c")+`))
-				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE `+ofPR("c")+`))
-				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE `+ofPR("c")+`)),
+			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE ` + ofPR("c") + `))
+				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE ` + ofPR("c") + `))
+				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE ` + ofPR("c") + `)),
 			COALESCE(CAST(MAX(p.provider_updated_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM((SELECT SUM(vote)
-				FROM pr_reviewers r WHERE `+ofPR("r")+`)) AS TEXT), '')
+				FROM pr_reviewers r WHERE ` + ofPR("r") + `)) AS TEXT), '')
 				|| '/' || COALESCE(CAST(MAX((SELECT MAX(voted_at) FROM pr_reviewers r
-				WHERE `+ofPR("r")+`)) AS TEXT), '')
+				WHERE ` + ofPR("r") + `)) AS TEXT), '')
 			FROM pull_requests p WHERE p.workspace_id = $1 GROUP BY p.project_id, p.repo_id ORDER BY 1, 2`},
 		{"d", func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, repo_id, COUNT(*),
 			COALESCE(CAST(MAX(finished_at) AS TEXT), '') || '/' || CAST(COUNT(finished_at) AS TEXT) || '/'
@@ -131,7 +131,7 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 		{"", func(p *DataParts) *string { return &p.Runs }, `SELECT project_id, '', COUNT(*), 'runs'
 			FROM pipeline_runs WHERE workspace_id = $1 GROUP BY project_id`},
 		{"", func(p *DataParts) *string { return &p.WorkItems }, `SELECT w.project_id, '', COUNT(*) + SUM((SELECT COUNT(*)
-				FROM work_item_links l WHERE `+ofWorkItem("l")+`)),
+				FROM work_item_links l WHERE ` + ofWorkItem("l") + `)),
 			COALESCE(CAST(MAX(w.changed_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM(w.rev) AS TEXT), '')
 			FROM work_items w WHERE w.workspace_id = $1 GROUP BY w.project_id`},
 	} {

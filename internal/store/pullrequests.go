@@ -203,8 +203,8 @@ func (q queries) ListPullRequests(ctx context.Context, f Filter) ([]PullRequest,
 
 // PRDetails is everything stored about one PR besides its row.
 type PRDetails struct {
-	Reviewers   []Reviewer
-	Comments    []Comment
+	Reviewers []Reviewer
+	Comments  []Comment
 	Commits   []string
 	WorkItems []WorkItemRef
 	// FirstCommitAt is the earliest author date of the PR's commits as the

@@ -7,7 +7,7 @@ import (
 )
 
 // WorkItemRef names a work item within its integration. Ids are unique per
-// container: '' for Azure DevOps (ids are per collection), the repository
+// container: ” for Azure DevOps (ids are per collection), the repository
 // for a GitHub issue (numbered per repository).
 type WorkItemRef struct {
 	Container string
@@ -75,7 +75,9 @@ func (q queries) UpsertWorkItem(ctx context.Context, w WorkItem) (bool, error) {
 }
 
 // Cursor is this work item's position in ListWorkItems.
-func (w WorkItem) Cursor() Cursor { return Cursor{Time: w.ChangedAt, Key: w.Container, Num: w.WorkItemID} }
+func (w WorkItem) Cursor() Cursor {
+	return Cursor{Time: w.ChangedAt, Key: w.Container, Num: w.WorkItemID}
+}
 
 // ListWorkItems lists work items changed in the window, most recent first.
 func (q queries) ListWorkItems(ctx context.Context, f Filter) ([]WorkItem, error) {
