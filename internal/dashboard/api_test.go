@@ -549,6 +549,35 @@ func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
 	})
 }
 
+// TestPRLinkTargetsAreKeyedByRepository: a work item's link to a pull
+// request names its repository and number ("<repo>:<number>"): a link to
+// another repository's #1 does not link this repository's #1.
+func TestPRLinkTargetsAreKeyedByRepository(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w, h := servedScenario(t, db)
+		defer h.Close()
+		share := func(target string) float64 {
+			t.Helper()
+			must(t, db.AddWorkItemLink(bg, store.WorkItemLink{Key: w.key, WorkItemID: 100, TargetKind: "pull_request",
+				TargetID: target, Origin: "artifact"}))
+			w.processed(t, "link-"+target)
+			rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
+			must(t, err)
+			r := decodeJSON[PullRequestReport](t, rec.Body.String())
+			if r.WorkItemLinked.Value == nil {
+				t.Fatalf("no work-item-linked share: %s", rec.Body.String())
+			}
+			return *r.WorkItemLinked.Value
+		}
+		if got := share(store.PRTarget("r9", 1)); got != 0 {
+			t.Errorf("another repository's PR #1 linked r1's: share %v", got)
+		}
+		if got := share(store.PRTarget("r1", 1)); got != 1 {
+			t.Errorf("the link to r1's PR #1 did not link it: share %v", got)
+		}
+	})
+}
+
 // TestCoverage checks metrics-v2 coverage through the API: collected-since
 // per project, coverage on every figure and series point, rates over the
 // covered days, no trend against a partly collected previous window, and
