@@ -346,4 +346,15 @@ func testKeysMigration(t *testing.T, db *store.DB) {
 	ok, err := db.MigrationsCurrent(ctx)
 	must(t, err)
 	eq(t, "current again", ok, true)
+
+	// The rebuilt tables cascade as before: deleting an integration takes
+	// its PRs, their children and its work items, and only its.
+	must(t, db.DeleteIntegration(ctx, g.ws.ID, b))
+	for _, s := range oldShape {
+		left := dumpRows(t, db, `SELECT COUNT(*) FROM `+s.table+` WHERE integration_id = $1`, b)
+		eq(t, s.table+" rows of the deleted integration", left[0], "0")
+	}
+	kept := dumpOldShape(t, db)
+	eq(t, "the other integration's PRs", len(kept["pull_requests"]), 2)
+	eq(t, "the other integration's comments", len(kept["pr_comments"]), 2)
 }
