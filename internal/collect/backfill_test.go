@@ -752,7 +752,7 @@ func TestBackfillEqualsTruth(t *testing.T) {
 }
 
 // workItemIDs are Azure DevOps work item refs as ids; a ref of another
-// container than Azure's ” shows as -1, so that it fails the comparison.
+// container than Azure's empty one shows as -1, so that it fails the comparison.
 func workItemIDs(refs []store.WorkItemRef) []int64 {
 	var out []int64
 	for _, w := range refs {

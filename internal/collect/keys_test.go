@@ -11,7 +11,7 @@ import (
 )
 
 // TestAzureEventsFillTheKeys: Azure DevOps events store a PR under its
-// repository, its work item refs and links in container '' with the target
+// repository, its work item refs and links in Azure DevOps' container (empty) with the target
 // "<repo>:<number>", and a work item's PR artifact link
 // (vstfs:///Git/PullRequestId/<project>%2F<repo>%2F<number>) resolves to
 // the same "<repo>:<number>".

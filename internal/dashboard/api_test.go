@@ -532,13 +532,7 @@ func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
 				ClosedAt: ptr(at(4, 12)), MergeCommit: "m1", ProviderUpdatedAt: updated})
 			must(t, err)
 			w.processed(t, "pr-"+updated.Format(time.RFC3339))
-			rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
-			must(t, err)
-			r := decodeJSON[PullRequestReport](t, rec.Body.String())
-			if r.WorkItemLinked.Value == nil {
-				t.Fatalf("no work-item-linked share: %s", rec.Body.String())
-			}
-			return *r.WorkItemLinked.Value
+			return linkedShare(t, h, w)
 		}
 		if got := linked("Speeds up the cart (#555 is another tracker's)", at(4, 13)); got != 0 {
 			t.Errorf("an unknown #555 linked the PR: share %v", got)
@@ -547,6 +541,18 @@ func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
 			t.Errorf("a mention of work item 100 did not link the PR: share %v", got)
 		}
 	})
+}
+
+// linkedShare is the window's share of PRs linked to a work item.
+func linkedShare(t *testing.T, h *Handlers, w world) float64 {
+	t.Helper()
+	rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
+	must(t, err)
+	r := decodeJSON[PullRequestReport](t, rec.Body.String())
+	if r.WorkItemLinked.Value == nil {
+		t.Fatalf("no work-item-linked share: %s", rec.Body.String())
+	}
+	return *r.WorkItemLinked.Value
 }
 
 // TestPRLinkTargetsAreKeyedByRepository: a work item's link to a pull
@@ -561,13 +567,7 @@ func TestPRLinkTargetsAreKeyedByRepository(t *testing.T) {
 			must(t, db.AddWorkItemLink(bg, store.WorkItemLink{Key: w.key, WorkItemID: 100, TargetKind: "pull_request",
 				TargetID: target, Origin: "artifact"}))
 			w.processed(t, "link-"+target)
-			rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
-			must(t, err)
-			r := decodeJSON[PullRequestReport](t, rec.Body.String())
-			if r.WorkItemLinked.Value == nil {
-				t.Fatalf("no work-item-linked share: %s", rec.Body.String())
-			}
-			return *r.WorkItemLinked.Value
+			return linkedShare(t, h, w)
 		}
 		if got := share(store.PRTarget("r9", 1)); got != 0 {
 			t.Errorf("another repository's PR #1 linked r1's: share %v", got)

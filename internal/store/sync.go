@@ -97,7 +97,7 @@ func (q queries) SetCommitParents(ctx context.Context, integrationID, repoID, sh
 }
 
 // UnstoredLinkedWorkItems lists the ids of work items of a container
-// (” for Azure DevOps) that commits or pull requests of the integration
+// ("" for Azure DevOps) that commits or pull requests of the integration
 // link to but that are not stored (yet).
 func (q queries) UnstoredLinkedWorkItems(ctx context.Context, integrationID, container string) ([]int64, error) {
 	rows, err := q.q.QueryContext(ctx, `

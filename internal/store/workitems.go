@@ -7,7 +7,7 @@ import (
 )
 
 // WorkItemRef names a work item within its integration. Ids are unique per
-// container: ” for Azure DevOps (ids are per collection), the repository
+// container: "" for Azure DevOps (ids are per collection), the repository
 // for a GitHub issue (numbered per repository).
 type WorkItemRef struct {
 	Container string

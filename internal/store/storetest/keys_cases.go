@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -72,17 +73,8 @@ func testPRNumberPerRepository(t *testing.T, db *store.DB) {
 			len(p.Comments) == 1 && slices.Equal(p.Commits, []string{"c-" + p.RepoID}) && len(p.WorkItems) == 1, true)
 	}
 	// Paging visits both once.
-	var seen []string
-	var after *store.Cursor
-	for range 4 {
-		rows, err := db.ListPullRequests(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after})
-		must(t, err)
-		if len(rows) == 0 {
-			break
-		}
-		seen = append(seen, rows[0].RepoID)
-		after = ptr(rows[0].Cursor())
-	}
+	seen := pageOneByOne(t, db.ListPullRequests, f.ws.ID, store.PullRequest.Cursor,
+		func(p store.PullRequest) string { return p.RepoID })
 	eq(t, "paged", strings.Join(seen, ","), "rA,rB")
 	// Reconciliation tells them apart.
 	fps, err := db.StoredFingerprints(ctx, store.SyncPullRequest, f.in.ID, []string{a.Target(), b.Target(), "1"})
@@ -126,17 +118,7 @@ func testWorkItemPerContainer(t *testing.T, db *store.DB) {
 	items, err := db.ListWorkItems(ctx, store.Filter{WorkspaceID: f.ws.ID})
 	must(t, err)
 	eq(t, "three items side by side", len(items), 3)
-	var titles []string
-	var after *store.Cursor
-	for range 5 {
-		rows, err := db.ListWorkItems(ctx, store.Filter{WorkspaceID: f.ws.ID, Limit: 1, After: after})
-		must(t, err)
-		if len(rows) == 0 {
-			break
-		}
-		titles = append(titles, rows[0].Title)
-		after = ptr(rows[0].Cursor())
-	}
+	titles := pageOneByOne(t, db.ListWorkItems, f.ws.ID, store.WorkItem.Cursor, func(w store.WorkItem) string { return w.Title })
 	eq(t, "paged", strings.Join(titles, ","), "item of ,item of rA,item of rB")
 	all, err := db.AllWorkItems(ctx, f.ws.ID, "")
 	must(t, err)
@@ -172,6 +154,26 @@ func testWorkItemPerContainer(t *testing.T, db *store.DB) {
 	unstored, err = db.UnstoredLinkedWorkItems(ctx, f.in.ID, "rA")
 	must(t, err)
 	eq(t, "another container", slices.Equal(unstored, []int64{6}), true)
+}
+
+// pageOneByOne lists a workspace's rows a page of one at a time to the
+// end and names each row it was given.
+func pageOneByOne[T any](t *testing.T, list func(context.Context, store.Filter) ([]T, error), workspaceID string,
+	cursor func(T) store.Cursor, name func(T) string) []string {
+	t.Helper()
+	var out []string
+	var after *store.Cursor
+	for range 10 {
+		rows, err := list(ctx, store.Filter{WorkspaceID: workspaceID, Limit: 1, After: after})
+		must(t, err)
+		if len(rows) == 0 {
+			return out
+		}
+		out = append(out, name(rows[0]))
+		after = ptr(cursor(rows[0]))
+	}
+	t.Fatal("paging does not end")
+	return nil
 }
 
 // oldShape are the columns each rebuilt table had before 00017, with the
