@@ -1015,8 +1015,8 @@ func prEventsStored(ctx context.Context, a *app, sim *azdosim.Sim, ws, in, proje
 			}
 		}
 		lat, err := waitUntil(fmt.Sprintf("PR %d stored", prID), t0, func() (bool, error) {
-			_, err := a.db.GetPullRequest(ctx, ws, in, prID)
-			return err == nil, nil
+			prs, err := a.db.PullRequestsNumbered(ctx, ws, in, prID) // Azure numbers PRs per collection
+			return err == nil && len(prs) > 0, nil
 		})
 		if err != nil {
 			return nil, err

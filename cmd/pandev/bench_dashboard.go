@@ -312,10 +312,11 @@ func dashboardWorld(ctx context.Context, a *app, now time.Time, repos, perRepo i
 						ProviderUpdatedAt: t}); err != nil {
 						return err
 					}
-					if err := tx.AddPRCommit(ctx, key.IntegrationID, id, sha(i-1), nil); err != nil {
+					ref := store.PRRef{IntegrationID: key.IntegrationID, RepoID: repo, PRID: id}
+					if err := tx.AddPRCommit(ctx, ref, sha(i-1), nil); err != nil {
 						return err
 					}
-					if err := tx.UpsertComment(ctx, key.IntegrationID, id, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "rev",
+					if err := tx.UpsertComment(ctx, ref, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "rev",
 						PublishedAt: t.Add(-30 * time.Minute), UpdatedAt: t}); err != nil {
 						return err
 					}
@@ -353,11 +354,11 @@ func groupByFigures(ctx context.Context, db *store.DB, ws string, from, to time.
 	for rows.Next() {
 	}
 	rows.Close()
-	rows, err = db.SQL().QueryContext(ctx, `SELECT p.pr_id, MIN(c.author_date), MAX(p.closed_at) FROM pull_requests p
-		JOIN pr_commits pc ON pc.integration_id = p.integration_id AND pc.pr_id = p.pr_id
-		JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = p.repo_id AND c.sha = pc.sha
+	rows, err = db.SQL().QueryContext(ctx, `SELECT p.repo_id, p.pr_id, MIN(c.author_date), MAX(p.closed_at) FROM pull_requests p
+		JOIN pr_commits pc ON pc.integration_id = p.integration_id AND pc.repo_id = p.repo_id AND pc.pr_id = p.pr_id
+		JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = pc.repo_id AND c.sha = pc.sha
 		WHERE p.workspace_id = $1 AND p.status = 'completed' AND p.closed_at >= $2 AND p.closed_at < $3
-		GROUP BY p.pr_id`, ws, from, to)
+		GROUP BY p.repo_id, p.pr_id`, ws, from, to)
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,10 @@ func TestDisconnectKeepThenDelete(t *testing.T) {
 			// By its webhook; on a loaded machine a delivery can be retried
 			// later than the wait, and Sync now (a reconciliation with the
 			// new token) is the way out the screen offers.
-			stored := func() bool { _, err := r.db.GetPullRequest(ctx, ws, in.ID, prID); return err == nil }
+			stored := func() bool {
+				prs, err := r.db.PullRequestsNumbered(ctx, ws, in.ID, prID)
+				return err == nil && len(prs) == 1
+			}
 			for deadline := time.Now().Add(20 * time.Second); !stored() && time.Now().Before(deadline); {
 				time.Sleep(100 * time.Millisecond)
 			}

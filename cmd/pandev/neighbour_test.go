@@ -82,8 +82,8 @@ func TestSlowWorkspaceDoesNotStallAnother(t *testing.T) {
 				}
 			}
 			within(fmt.Sprintf("B's PR %d from its webhook", prID), func() bool {
-				_, err := r.db.GetPullRequest(ctx, wsB, inB.ID, prID)
-				return err == nil
+				prs, err := r.db.PullRequestsNumbered(ctx, wsB, inB.ID, prID)
+				return err == nil && len(prs) == 1
 			})
 			if n := r.queue.Running(inA.ID); n > jobs.DefaultPerIntegration+2 {
 				t.Fatalf("A runs %d jobs at once; one integration's lanes hold %d", n, jobs.DefaultPerIntegration+2)

@@ -13,6 +13,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/prcomment"
 	"github.com/pandev-metrics/pandev/internal/secret"
+	"github.com/pandev-metrics/pandev/internal/store"
 )
 
 // commentFixture is a server connected to a simulator with one project
@@ -107,7 +108,7 @@ func TestPRCommentOneThreadKeptCurrent(t *testing.T) {
 	first := f.ourThreads(prID, repo)[0].Comments[0].Content
 	ins, _ := f.r.db.ListAllIntegrations(context.Background())
 	waitFor(t, "our own comment to be stored, as not-review", func() bool {
-		d, err := f.r.db.GetPRDetails(context.Background(), ins[0].ID, int64(prID))
+		d, err := f.r.db.GetPRDetails(context.Background(), store.PRRef{IntegrationID: ins[0].ID, RepoID: repo, PRID: int64(prID)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,10 +169,10 @@ func TestPRCommentWithoutWriteScope(t *testing.T) {
 	}
 	prID, repo := f.openPR()
 	waitFor(t, "the failure to be recorded", func() bool {
-		s, err := f.r.db.GetPRCommentState(context.Background(), integrationID(t, f.r), int64(prID))
+		s, err := f.r.db.GetPRCommentState(context.Background(), store.PRRef{IntegrationID: integrationID(t, f.r), RepoID: repo, PRID: int64(prID)})
 		return err == nil && s.Status == "failed"
 	})
-	s, _ := f.r.db.GetPRCommentState(context.Background(), integrationID(t, f.r), int64(prID))
+	s, _ := f.r.db.GetPRCommentState(context.Background(), store.PRRef{IntegrationID: integrationID(t, f.r), RepoID: repo, PRID: int64(prID)})
 	if !strings.Contains(s.Error, "Pull Request Threads: Read & write") {
 		t.Fatalf("status says why: %q", s.Error)
 	}

@@ -165,7 +165,10 @@ func (h *Handlers) ListDeployments(w http.ResponseWriter, r *http.Request) error
 
 // WorkItemJSON is a work item as the API shows it.
 type WorkItemJSON struct {
-	ID            int64      `json:"id"`
+	ID int64 `json:"id"`
+	// Container scopes the id: "" for Azure DevOps (ids are per
+	// organization), the repository for a GitHub issue.
+	Container     string     `json:"container"`
 	Project       string     `json:"project"`
 	Type          string     `json:"type"`
 	Title         string     `json:"title"`
@@ -186,13 +189,13 @@ func (h *Handlers) ListWorkItems(w http.ResponseWriter, r *http.Request) error {
 		list:   h.DB.ListWorkItems,
 		cursor: store.WorkItem.Cursor,
 		json: func(i store.WorkItem) any {
-			return WorkItemJSON{ID: i.WorkItemID, Project: i.ProjectID, Type: i.Type, Title: i.Title, State: i.State,
+			return WorkItemJSON{ID: i.WorkItemID, Container: i.Container, Project: i.ProjectID, Type: i.Type, Title: i.Title, State: i.State,
 				StateCategory: i.StateCategory, Tags: i.Tags, AreaPath: i.AreaPath, CreatedAt: i.CreatedAt,
 				ChangedAt: i.ChangedAt, ResolvedAt: i.ResolvedAt, ClosedAt: i.ClosedAt, Deleted: i.IsDeleted}
 		},
-		columns: []string{"id", "project", "type", "state", "state_category", "tags", "area_path", "created_at", "changed_at", "resolved_at", "closed_at", "deleted", "title"},
+		columns: []string{"id", "container", "project", "type", "state", "state_category", "tags", "area_path", "created_at", "changed_at", "resolved_at", "closed_at", "deleted", "title"},
 		csv: func(i store.WorkItem) []string {
-			return []string{itoa(i.WorkItemID), i.ProjectID, i.Type, i.State, i.StateCategory, i.Tags, i.AreaPath,
+			return []string{itoa(i.WorkItemID), i.Container, i.ProjectID, i.Type, i.State, i.StateCategory, i.Tags, i.AreaPath,
 				formatTime(&i.CreatedAt), formatTime(&i.ChangedAt), formatTime(i.ResolvedAt), formatTime(i.ClosedAt),
 				strconv.FormatBool(i.IsDeleted), i.Title}
 		},

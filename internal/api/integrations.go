@@ -205,7 +205,9 @@ type CommentPreview struct {
 	Skipped     string `json:"skip_reason"` // why it would not be posted, "" if it would
 }
 
-// PreviewPRComment answers GET …/pr-comments/preview?pr=ID: a dry run.
+// PreviewPRComment answers GET …/pr-comments/preview?pr=ID[&repository=ID]:
+// a dry run. Azure DevOps numbers PRs per collection, so the number alone
+// names one; repository is needed only where numbers repeat per repository.
 func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) error {
 	prID, err := strconv.ParseInt(r.URL.Query().Get("pr"), 10, 64)
 	if err != nil || prID <= 0 {
@@ -219,7 +221,8 @@ func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) erro
 	if len(ins) == 0 {
 		return delivery.Errorf(delivery.KindNotFound, "Azure DevOps is not connected").WithHint("connect it first")
 	}
-	content, skip, err := h.Comments.Preview(r.Context(), ws, ins[0].ID, prID)
+	content, skip, err := h.Comments.Preview(r.Context(), ws,
+		store.PRRef{IntegrationID: ins[0].ID, RepoID: r.URL.Query().Get("repository"), PRID: prID})
 	if err != nil {
 		return err
 	}

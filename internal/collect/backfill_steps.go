@@ -293,7 +293,7 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 		}
 		items := make([]fingerprinted, len(got))
 		for i, f := range got {
-			items[i] = fingerprinted{store.SyncPullRequest, strconv.Itoa(f.pr.PullRequestID), prFingerprint(f.pr, f.threads)}
+			items[i] = fingerprinted{store.SyncPullRequest, azurePR(s.key.IntegrationID, f.pr).Target(), prFingerprint(f.pr, f.threads)}
 		}
 		cp.Pos = strconv.Itoa(chunk[len(chunk)-1].id)
 		cp.Pages += int64(2 * len(chunk))
@@ -332,7 +332,7 @@ func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prR
 	}
 	keys := make([]string, len(cands))
 	for i, pr := range cands {
-		keys[i] = strconv.Itoa(pr.PullRequestID)
+		keys[i] = azurePR(s.key.IntegrationID, pr).Target()
 	}
 	stored, err := s.c.db.StoredFingerprints(ctx, store.SyncPullRequest, s.key.IntegrationID, keys)
 	if err != nil {
@@ -340,7 +340,7 @@ func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prR
 	}
 	var out []prRef
 	for _, pr := range cands {
-		have, ok := stored[strconv.Itoa(pr.PullRequestID)]
+		have, ok := stored[azurePR(s.key.IntegrationID, pr).Target()]
 		if !ok {
 			continue // created before the window and still open: collected once it closes
 		}
@@ -349,7 +349,7 @@ func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prR
 		changed := len(fp) != 4 || fp[0] != list[0] || fp[3] != list[3]
 		if !changed && pr.LastMergeSourceCommit != nil {
 			// A push to the source branch shows as a new source commit.
-			d, err := s.c.db.GetPRDetails(ctx, s.key.IntegrationID, int64(pr.PullRequestID))
+			d, err := s.c.db.GetPRDetails(ctx, azurePR(s.key.IntegrationID, pr))
 			if err != nil {
 				return nil, err
 			}
@@ -434,7 +434,7 @@ func (s *syncer) writePR(ctx context.Context, tx *store.Tx, pr azdo.PullRequest,
 	if err != nil || ignored != "" {
 		return err // ignored: a webhook already stored a newer version
 	}
-	id := int64(pr.PullRequestID)
+	ref := azurePR(s.key.IntegrationID, pr)
 	votedAt := voteTimes(threads)
 	for _, r := range pr.Reviewers {
 		if r.IsContainer && r.Vote == 0 {
@@ -444,7 +444,7 @@ func (s *syncer) writePR(ctx context.Context, tx *store.Tx, pr azdo.PullRequest,
 		if r.Vote != 0 {
 			rv.VotedAt = votedAt.at(r.ID, r.Vote)
 		}
-		if err := tx.UpsertReviewer(ctx, s.key.IntegrationID, id, rv); err != nil {
+		if err := tx.UpsertReviewer(ctx, ref, rv); err != nil {
 			return err
 		}
 	}
@@ -458,7 +458,7 @@ func (s *syncer) writePR(ctx context.Context, tx *store.Tx, pr azdo.PullRequest,
 			if updated.IsZero() {
 				updated = published
 			}
-			if err := tx.UpsertComment(ctx, s.key.IntegrationID, id, store.Comment{ThreadID: int64(t.ID), CommentID: int64(c.ID),
+			if err := tx.UpsertComment(ctx, ref, store.Comment{ThreadID: int64(t.ID), CommentID: int64(c.ID),
 				AuthorID: c.Author.ID, AuthorName: c.Author.DisplayName, CommentType: c.CommentType,
 				IsSystem: c.CommentType == "system", IsDeleted: c.IsDeleted || t.IsDeleted,
 				PublishedAt: published.UTC(), UpdatedAt: updated.UTC()}); err != nil {
@@ -815,7 +815,7 @@ func (s *syncer) workItems(ctx context.Context, cp *checkpoint) error {
 	if err := s.readWorkItems(ctx, cp, s.project.ProjectID, ids, true); err != nil {
 		return err
 	}
-	linked, err := s.c.db.UnstoredLinkedWorkItems(ctx, s.key.IntegrationID)
+	linked, err := s.c.db.UnstoredLinkedWorkItems(ctx, s.key.IntegrationID, azureContainer)
 	if err != nil {
 		return err
 	}

@@ -209,7 +209,7 @@ func TestEverySampleEventIsAcceptedAndStored(t *testing.T) {
 		if pr.Title == "" || pr.RepoID != "4bc14d40-c903-45e2-872e-0462c7748079" {
 			t.Fatalf("PR 1 from the samples: %+v", pr)
 		}
-		d, err := db.GetPRDetails(ctx, h.key.IntegrationID, 1)
+		d, err := db.GetPRDetails(ctx, pr.Ref())
 		if err != nil || len(d.Comments) == 0 || d.Comments[0].ThreadID != 5 {
 			t.Fatalf("the comment events' comment on thread 5: %+v %v", d, err)
 		}

@@ -199,7 +199,8 @@ func (s *syncer) prDetails(ctx context.Context, args DetailsArgs) error {
 	// What the API answers now is no older than the event that asked: its
 	// time orders PR versions, and Azure DevOps' clock may run ahead of ours.
 	at := s.c.now()
-	if stored, err := s.c.db.GetPullRequest(ctx, s.key.WorkspaceID, s.key.IntegrationID, int64(args.PRID)); err == nil &&
+	if stored, err := s.c.db.GetPullRequest(ctx, s.key.WorkspaceID,
+		store.PRRef{IntegrationID: s.key.IntegrationID, RepoID: args.RepoID, PRID: int64(args.PRID)}); err == nil &&
 		stored.ProviderUpdatedAt.After(at) {
 		at = stored.ProviderUpdatedAt
 	}

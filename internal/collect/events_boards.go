@@ -43,7 +43,7 @@ func applyWorkItem(ctx context.Context, tx *store.Tx, ev event) (string, error) 
 	}
 	state := fields.str("System.State")
 	created := fields.time("System.CreatedDate").or(ev.CreatedDate)
-	row := store.WorkItem{Key: ev.Key, WorkItemID: id, ProjectID: ev.ProjectID, Rev: rev,
+	row := store.WorkItem{Key: ev.Key, Container: azureContainer, WorkItemID: id, ProjectID: ev.ProjectID, Rev: rev,
 		Type: fields.str("System.WorkItemType"), Title: fields.str("System.Title"), State: state,
 		StateCategory: stateCategory(state), Tags: fields.str("System.Tags"), AreaPath: fields.str("System.AreaPath"),
 		CreatedAt: created, ChangedAt: fields.time("System.ChangedDate").or(ev.CreatedDate),
@@ -75,7 +75,8 @@ func applyWorkItem(ctx context.Context, tx *store.Tx, ev event) (string, error) 
 
 // linkArtifact stores a work item's artifact link to a commit
 // (vstfs:///Git/Commit/{project}%2F{repo}%2F{sha}) or a pull request
-// (vstfs:///Git/PullRequestId/{project}%2F{repo}%2F{id}).
+// (vstfs:///Git/PullRequestId/{project}%2F{repo}%2F{id}, target
+// "<repo>:<id>": the PR's key).
 func linkArtifact(ctx context.Context, tx *store.Tx, k store.Key, workItemID int64, rel relation) error {
 	if rel.Rel != "ArtifactLink" {
 		return nil
@@ -94,14 +95,15 @@ func linkArtifact(ctx context.Context, tx *store.Tx, k store.Key, workItemID int
 	}
 	switch kind {
 	case "Commit":
-		return tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, WorkItemID: workItemID, TargetKind: "commit",
-			TargetID: parts[1] + ":" + parts[2], Origin: "artifact"})
+		return tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: azureContainer, WorkItemID: workItemID,
+			TargetKind: "commit", TargetID: parts[1] + ":" + parts[2], Origin: "artifact"})
 	case "PullRequestId":
-		if _, err := strconv.ParseInt(parts[2], 10, 64); err != nil {
+		id, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil || parts[1] == "" {
 			return nil
 		}
-		return tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, WorkItemID: workItemID, TargetKind: "pull_request",
-			TargetID: parts[2], Origin: "artifact"})
+		return tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: azureContainer, WorkItemID: workItemID,
+			TargetKind: "pull_request", TargetID: store.PRTarget(parts[1], id), Origin: "artifact"})
 	}
 	return nil
 }

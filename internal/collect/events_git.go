@@ -66,13 +66,13 @@ func storeCommit(ctx context.Context, tx *store.Tx, k store.Key, projectID, repo
 	}
 	target := repoID + ":" + c.CommitID
 	for _, id := range delivery.Mentions(c.Comment) {
-		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, WorkItemID: int64(id), TargetKind: "commit", TargetID: target, Origin: "mention"}); err != nil {
+		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: azureContainer, WorkItemID: int64(id), TargetKind: "commit", TargetID: target, Origin: "mention"}); err != nil {
 			return err
 		}
 	}
 	for _, wi := range c.WorkItems {
 		if id, err := strconv.ParseInt(wi.ID, 10, 64); err == nil {
-			if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, WorkItemID: id, TargetKind: "commit", TargetID: target, Origin: "commit_ref"}); err != nil {
+			if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: azureContainer, WorkItemID: id, TargetKind: "commit", TargetID: target, Origin: "commit_ref"}); err != nil {
 				return err
 			}
 		}
@@ -114,6 +114,7 @@ func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullReques
 		}
 		return "", err
 	}
+	ref := pr.ref(ev.IntegrationID)
 	for _, r := range pr.Reviewers {
 		if r.IsContainer && r.Vote == 0 {
 			continue // a group asked to review; it never votes itself
@@ -123,21 +124,21 @@ func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullReques
 			at := ev.CreatedDate // the vote is no later than the event that shows it
 			rv.VotedAt = &at
 		}
-		if err := tx.UpsertReviewer(ctx, ev.IntegrationID, pr.PullRequestID, rv); err != nil {
+		if err := tx.UpsertReviewer(ctx, ref, rv); err != nil {
 			return "", err
 		}
 	}
 	for _, c := range pr.Commits {
-		if err := tx.AddPRCommit(ctx, ev.IntegrationID, pr.PullRequestID, c.CommitID, c.Author.Date.ptr()); err != nil {
+		if err := tx.AddPRCommit(ctx, ref, c.CommitID, c.Author.Date.ptr()); err != nil {
 			return "", err
 		}
 	}
-	target := strconv.FormatInt(pr.PullRequestID, 10)
+	target := ref.Target()
 	link := func(id int64, origin string) error {
-		if err := tx.AddPRWorkItem(ctx, ev.IntegrationID, pr.PullRequestID, id); err != nil {
+		if err := tx.AddPRWorkItem(ctx, ref, azureWorkItem(id)); err != nil {
 			return err
 		}
-		return tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: ev.Key, WorkItemID: id, TargetKind: "pull_request", TargetID: target, Origin: origin})
+		return tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: ev.Key, Container: azureContainer, WorkItemID: id, TargetKind: "pull_request", TargetID: target, Origin: origin})
 	}
 	for _, ref := range pr.WorkItemRefs {
 		if id, err := strconv.ParseInt(ref.ID, 10, 64); err == nil {
@@ -147,7 +148,7 @@ func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullReques
 		}
 	}
 	for _, id := range delivery.Mentions(pr.Title + "\n" + pr.Description) {
-		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: ev.Key, WorkItemID: int64(id), TargetKind: "pull_request", TargetID: target, Origin: "mention"}); err != nil {
+		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: ev.Key, Container: azureContainer, WorkItemID: int64(id), TargetKind: "pull_request", TargetID: target, Origin: "mention"}); err != nil {
 			return "", err
 		}
 	}
@@ -183,7 +184,7 @@ func applyPRComment(ctx context.Context, tx *store.Tx, ev event) (string, error)
 	// The integration's own comments (PanDev's quality comment) are not review.
 	own := in.AccountID != "" && r.Comment.Author.ID == in.AccountID
 	published := r.Comment.PublishedDate.or(ev.CreatedDate)
-	return "", tx.UpsertComment(ctx, ev.IntegrationID, r.PullRequest.PullRequestID, store.Comment{
+	return "", tx.UpsertComment(ctx, r.PullRequest.ref(ev.IntegrationID), store.Comment{
 		ThreadID: thread, CommentID: r.Comment.ID, AuthorID: r.Comment.Author.ID, AuthorName: r.Comment.Author.DisplayName,
 		CommentType: r.Comment.CommentType, IsSystem: r.Comment.CommentType == "system" || own, IsDeleted: r.Comment.IsDeleted,
 		PublishedAt: published, UpdatedAt: r.Comment.LastUpdatedDate.or(published)})

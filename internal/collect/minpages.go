@@ -88,7 +88,7 @@ func MinimumPages(ctx context.Context, db *store.DB, key store.Key, commits Comm
 				if pr.Status != "completed" || len(early) == 0 {
 					continue
 				}
-				d, err := db.GetPRDetails(ctx, pr.IntegrationID, pr.PRID)
+				d, err := db.GetPRDetails(ctx, pr.Ref())
 				if err != nil {
 					return 0, err
 				}

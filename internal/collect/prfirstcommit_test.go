@@ -53,7 +53,7 @@ func TestPRFirstCommitFromAllItsCommits(t *testing.T) {
 			if want.IsZero() {
 				continue
 			}
-			d, err := db.GetPRDetails(ctx, pr.IntegrationID, pr.PRID)
+			d, err := db.GetPRDetails(ctx, pr.Ref())
 			if err != nil {
 				t.Fatal(err)
 			}

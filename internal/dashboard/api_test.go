@@ -532,19 +532,48 @@ func TestPRDescriptionMentionsLinkWorkItems(t *testing.T) {
 				ClosedAt: ptr(at(4, 12)), MergeCommit: "m1", ProviderUpdatedAt: updated})
 			must(t, err)
 			w.processed(t, "pr-"+updated.Format(time.RFC3339))
-			rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
-			must(t, err)
-			r := decodeJSON[PullRequestReport](t, rec.Body.String())
-			if r.WorkItemLinked.Value == nil {
-				t.Fatalf("no work-item-linked share: %s", rec.Body.String())
-			}
-			return *r.WorkItemLinked.Value
+			return linkedShare(t, h, w)
 		}
 		if got := linked("Speeds up the cart (#555 is another tracker's)", at(4, 13)); got != 0 {
 			t.Errorf("an unknown #555 linked the PR: share %v", got)
 		}
 		if got := linked("Fixes #100, the checkout outage", at(4, 14)); got != 1 {
 			t.Errorf("a mention of work item 100 did not link the PR: share %v", got)
+		}
+	})
+}
+
+// linkedShare is the window's share of PRs linked to a work item.
+func linkedShare(t *testing.T, h *Handlers, w world) float64 {
+	t.Helper()
+	rec, err := request(t, h.PullRequests, w, "/api/v1/metrics/pull-requests?"+window)
+	must(t, err)
+	r := decodeJSON[PullRequestReport](t, rec.Body.String())
+	if r.WorkItemLinked.Value == nil {
+		t.Fatalf("no work-item-linked share: %s", rec.Body.String())
+	}
+	return *r.WorkItemLinked.Value
+}
+
+// TestPRLinkTargetsAreKeyedByRepository: a work item's link to a pull
+// request names its repository and number ("<repo>:<number>"): a link to
+// another repository's #1 does not link this repository's #1.
+func TestPRLinkTargetsAreKeyedByRepository(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		w, h := servedScenario(t, db)
+		defer h.Close()
+		share := func(target string) float64 {
+			t.Helper()
+			must(t, db.AddWorkItemLink(bg, store.WorkItemLink{Key: w.key, WorkItemID: 100, TargetKind: "pull_request",
+				TargetID: target, Origin: "artifact"}))
+			w.processed(t, "link-"+target)
+			return linkedShare(t, h, w)
+		}
+		if got := share(store.PRTarget("r9", 1)); got != 0 {
+			t.Errorf("another repository's PR #1 linked r1's: share %v", got)
+		}
+		if got := share(store.PRTarget("r1", 1)); got != 1 {
+			t.Errorf("the link to r1's PR #1 did not link it: share %v", got)
 		}
 	})
 }

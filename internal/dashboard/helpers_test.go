@@ -97,8 +97,8 @@ func scenario(t testing.TB, w world) {
 		Title: "Checkout", Status: "completed", AuthorID: "ann", CreatedAt: at(3, 11), ClosedAt: ptr(at(4, 12)),
 		MergeCommit: "m1", ProviderUpdatedAt: at(4, 12)})
 	must(t, err)
-	must(t, w.db.AddPRCommit(bg, w.key.IntegrationID, 1, "c2", nil))
-	must(t, w.db.UpsertComment(bg, w.key.IntegrationID, 1, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "bob",
+	must(t, w.db.AddPRCommit(bg, store.PRRef{IntegrationID: w.key.IntegrationID, RepoID: "r1", PRID: 1}, "c2", nil))
+	must(t, w.db.UpsertComment(bg, store.PRRef{IntegrationID: w.key.IntegrationID, RepoID: "r1", PRID: 1}, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "bob",
 		PublishedAt: at(3, 13), UpdatedAt: at(3, 13)}))
 	w.deploy(t, "d0", "p1", "r1", "prod", "succeeded", "old", time.Date(2026, 10, 25, 8, 0, 0, 0, time.UTC))
 	w.deploy(t, "d1", "p1", "r1", "prod", "succeeded", "c1", at(3, 9).Add(30*time.Minute))

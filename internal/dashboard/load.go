@@ -3,7 +3,6 @@ package dashboard
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -148,7 +147,7 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, 
 	authors := map[string]string{} // one copy of each author's name
 	rows, err := db.AllPullRequests(ctx, ws, project, repo, func(p *store.PullRequestDetail) {
 		for _, id := range appendMentions(nil, p.Title+"\n"+p.Description, known) {
-			p.WorkItemIDs = append(p.WorkItemIDs, int64(id))
+			p.WorkItems = append(p.WorkItems, store.WorkItemRef{ID: int64(id)})
 		}
 		author, ok := authors[p.AuthorName]
 		if !ok {
@@ -187,10 +186,10 @@ func loadPullRequests(ctx context.Context, db Reader, ws, project, repo string, 
 		for _, c := range p.Comments {
 			pr.Comments = append(pr.Comments, delivery.Comment{Author: c.AuthorID, At: c.PublishedAt.UTC(), System: c.IsSystem})
 		}
-		for _, id := range p.WorkItemIDs {
-			pr.WorkItemIDs = append(pr.WorkItemIDs, int(id))
+		for _, w := range p.WorkItems {
+			pr.WorkItemIDs = append(pr.WorkItemIDs, int(w.ID))
 		}
-		pr.WorkItemIDs = append(pr.WorkItemIDs, links[strconv.FormatInt(p.PRID, 10)]...)
+		pr.WorkItemIDs = append(pr.WorkItemIDs, links[p.Ref().Target()]...)
 		out[i] = pr
 	}
 	return out, titles, nil
@@ -235,7 +234,7 @@ func loadDeployments(ctx context.Context, db Reader, ws, project string) ([]deli
 }
 
 // loadWorkItems reads work items and returns their links by target: commit
-// links keyed "<repo>:<sha>", PR links keyed by the PR id.
+// links keyed "<repo>:<sha>", PR links keyed "<repo>:<pr id>".
 func loadWorkItems(ctx context.Context, db Reader, ws, project string) ([]delivery.WorkItem, map[string][]int, error) {
 	rows, err := db.AllWorkItems(ctx, ws, project)
 	if err != nil {

@@ -55,10 +55,10 @@ func render(f facts) string {
 		}
 	}
 	// Work items.
-	if len(f.details.WorkItemIDs) > 0 {
-		ids := make([]string, len(f.details.WorkItemIDs))
-		for i, id := range f.details.WorkItemIDs {
-			ids[i] = fmt.Sprintf("#%d", id)
+	if len(f.details.WorkItems) > 0 {
+		ids := make([]string, len(f.details.WorkItems))
+		for i, w := range f.details.WorkItems {
+			ids[i] = fmt.Sprintf("%s#%d", w.Container, w.ID) // Azure DevOps' container is ''
 		}
 		fmt.Fprintf(&b, "- **Work items:** %s.\n", strings.Join(ids, ", "))
 	} else {

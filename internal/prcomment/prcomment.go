@@ -34,7 +34,14 @@ const SettingsPath = "Settings → Integrations → Azure DevOps → Advanced"
 // Args is the job that posts or updates one PR's comment.
 type Args struct {
 	IntegrationID string `json:"integration_id"`
-	PRID          int64  `json:"pr_id"`
+	// RepoID is empty in a job queued before PRs were keyed per
+	// repository (migration 00017): its number names one Azure DevOps PR.
+	RepoID string `json:"repo_id,omitempty"`
+	PRID   int64  `json:"pr_id"`
+}
+
+func (a Args) ref() store.PRRef {
+	return store.PRRef{IntegrationID: a.IntegrationID, RepoID: a.RepoID, PRID: a.PRID}
 }
 
 // Kind names the job.
@@ -103,31 +110,33 @@ func skipReason(st store.Settings, pr store.PullRequest) string {
 
 // PRChanged is called, in the transaction that stored a PR change, by the
 // collector; it queues the comment job when comments are on.
-func (s *Service) PRChanged(ctx context.Context, tx *store.Tx, k store.Key, prID int64) error {
+func (s *Service) PRChanged(ctx context.Context, tx *store.Tx, workspaceID string, ref store.PRRef) error {
 	if s.queue == nil {
 		return nil
 	}
-	in, err := tx.GetIntegrationByID(ctx, k.IntegrationID)
+	in, err := tx.GetIntegrationByID(ctx, ref.IntegrationID)
 	if err != nil {
 		return err
 	}
-	pr, err := tx.GetPullRequest(ctx, k.WorkspaceID, k.IntegrationID, prID)
+	pr, err := tx.GetPullRequest(ctx, workspaceID, ref)
 	if err != nil {
 		return err
 	}
 	if skipReason(readSettings(in), pr) != "" {
 		return nil
 	}
-	return s.queue.InsertTx(ctx, tx, Args{IntegrationID: k.IntegrationID, PRID: prID}, nil)
+	return s.queue.InsertTx(ctx, tx, Args{IntegrationID: ref.IntegrationID, RepoID: ref.RepoID, PRID: ref.PRID}, nil)
 }
 
-// Preview builds the comment a PR would get now, without posting.
-func (s *Service) Preview(ctx context.Context, workspaceID, integrationID string, prID int64) (string, string, error) {
-	in, err := s.db.GetIntegration(ctx, workspaceID, integrationID)
+// Preview builds the comment a PR would get now, without posting. A ref
+// without a repository names the PR by its number alone, which must be
+// unique in the integration (Azure DevOps numbers PRs per collection).
+func (s *Service) Preview(ctx context.Context, workspaceID string, ref store.PRRef) (string, string, error) {
+	in, err := s.db.GetIntegration(ctx, workspaceID, ref.IntegrationID)
 	if err != nil {
 		return "", "", err
 	}
-	pr, err := s.db.GetPullRequest(ctx, workspaceID, integrationID, prID)
+	pr, err := s.pullRequest(ctx, workspaceID, ref)
 	if err != nil {
 		return "", "", err
 	}
@@ -135,12 +144,31 @@ func (s *Service) Preview(ctx context.Context, workspaceID, integrationID string
 	return content, skipReason(readSettings(in), pr), err
 }
 
+// pullRequest reads the PR ref names; without a repository, the one PR of
+// the integration with that number.
+func (s *Service) pullRequest(ctx context.Context, workspaceID string, ref store.PRRef) (store.PullRequest, error) {
+	if ref.RepoID != "" {
+		return s.db.GetPullRequest(ctx, workspaceID, ref)
+	}
+	prs, err := s.db.PullRequestsNumbered(ctx, workspaceID, ref.IntegrationID, ref.PRID)
+	switch {
+	case err != nil:
+		return store.PullRequest{}, err
+	case len(prs) == 0:
+		return store.PullRequest{}, delivery.ErrNotFound
+	case len(prs) > 1:
+		return store.PullRequest{}, delivery.Errorf(delivery.KindInvalid, "pull request #%d is in %d repositories", ref.PRID, len(prs)).
+			WithHint("name its repository too (repository=<repository id>)")
+	}
+	return prs[0], nil
+}
+
 func (s *Service) build(ctx context.Context, pr store.PullRequest) (string, error) {
-	details, err := s.db.GetPRDetails(ctx, pr.IntegrationID, pr.PRID)
+	details, err := s.db.GetPRDetails(ctx, pr.Ref())
 	if err != nil {
 		return "", err
 	}
-	size, err := s.db.GetPRSize(ctx, pr.IntegrationID, pr.PRID)
+	size, err := s.db.GetPRSize(ctx, pr.Ref())
 	if err != nil {
 		return "", err
 	}
@@ -170,23 +198,27 @@ func (s *Service) post(ctx context.Context, a Args) error {
 	if err != nil {
 		return err
 	}
-	pr, err := s.db.GetPullRequest(ctx, in.WorkspaceID, in.ID, a.PRID)
+	a.IntegrationID = in.ID
+	pr, err := s.pullRequest(ctx, in.WorkspaceID, a.ref())
 	if delivery.IsNotFound(err) {
 		return nil
+	}
+	if delivery.KindOf(err) == delivery.KindInvalid {
+		return river.JobCancel(err) // an old job's number in several repositories stays ambiguous
 	}
 	if err != nil {
 		return err
 	}
 	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
-	leased, err := s.db.LeasePRComment(ctx, key, a.PRID, s.now(), s.now().Add(leaseTime))
+	leased, err := s.db.LeasePRComment(ctx, in.WorkspaceID, pr.Ref(), s.now(), s.now().Add(leaseTime))
 	if err != nil {
 		return err
 	}
 	if !leased {
 		return river.JobSnooze(time.Second) // another job of this PR is posting
 	}
-	defer s.db.ReleasePRComment(context.WithoutCancel(ctx), in.ID, a.PRID) //nolint:errcheck // the lease also expires
-	state, err := s.db.GetPRCommentState(ctx, in.ID, a.PRID)               // read under the lease: the last job may just have posted
+	defer s.db.ReleasePRComment(context.WithoutCancel(ctx), pr.Ref()) //nolint:errcheck // the lease also expires
+	state, err := s.db.GetPRCommentState(ctx, pr.Ref())               // read under the lease: the last job may just have posted
 	if err != nil {
 		return err
 	}

@@ -120,13 +120,13 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 			WHERE workspace_id = $1 GROUP BY project_id, repo_id ORDER BY 1, 2`},
 		// Children carry no project: they count through their PR.
 		{"p", func(p *DataParts) *string { return &p.PullRequests }, `SELECT p.project_id, p.repo_id,
-			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id))
-				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id))
-				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE c.integration_id = p.integration_id AND c.pr_id = p.pr_id)),
+			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE ` + ofPR("c") + `))
+				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE ` + ofPR("c") + `))
+				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE ` + ofPR("c") + `)),
 			COALESCE(CAST(MAX(p.provider_updated_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM((SELECT SUM(vote)
-				FROM pr_reviewers r WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id)) AS TEXT), '')
+				FROM pr_reviewers r WHERE ` + ofPR("r") + `)) AS TEXT), '')
 				|| '/' || COALESCE(CAST(MAX((SELECT MAX(voted_at) FROM pr_reviewers r
-				WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id)) AS TEXT), '')
+				WHERE ` + ofPR("r") + `)) AS TEXT), '')
 			FROM pull_requests p WHERE p.workspace_id = $1 GROUP BY p.project_id, p.repo_id ORDER BY 1, 2`},
 		{"d", func(p *DataParts) *string { return &p.Deployments }, `SELECT project_id, repo_id, COUNT(*),
 			COALESCE(CAST(MAX(finished_at) AS TEXT), '') || '/' || CAST(COUNT(finished_at) AS TEXT) || '/'
@@ -137,7 +137,7 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 		{"", func(p *DataParts) *string { return &p.Runs }, `SELECT project_id, '', COUNT(*), 'runs'
 			FROM pipeline_runs WHERE workspace_id = $1 GROUP BY project_id`},
 		{"", func(p *DataParts) *string { return &p.WorkItems }, `SELECT w.project_id, '', COUNT(*) + SUM((SELECT COUNT(*)
-				FROM work_item_links l WHERE l.integration_id = w.integration_id AND l.work_item_id = w.work_item_id)),
+				FROM work_item_links l WHERE ` + ofWorkItem("l") + `)),
 			COALESCE(CAST(MAX(w.changed_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM(w.rev) AS TEXT), '')
 			FROM work_items w WHERE w.workspace_id = $1 GROUP BY w.project_id`},
 	} {
@@ -327,6 +327,17 @@ func ofRepository(alias, workspaceID, project, repo string) (string, []any) {
 	return filter + " AND " + alias + ".repo_id = $" + strconv.Itoa(len(args)+1), append(args, repo)
 }
 
+// ofPR joins alias's PR child rows to their PR p.
+func ofPR(alias string) string {
+	return alias + ".integration_id = p.integration_id AND " + alias + ".repo_id = p.repo_id AND " + alias + ".pr_id = p.pr_id"
+}
+
+// ofWorkItem joins alias's work item link rows to their work item w.
+func ofWorkItem(alias string) string {
+	return alias + ".integration_id = w.integration_id AND " + alias + ".container = w.container AND " +
+		alias + ".work_item_id = w.work_item_id"
+}
+
 // PullRequestDetail is a PR row with everything stored about it.
 type PullRequestDetail struct {
 	PullRequest
@@ -343,7 +354,7 @@ type PullRequestDetail struct {
 func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo string, reduce func(*PullRequestDetail)) ([]PullRequestDetail, error) {
 	filter, args := ofRepository("p", workspaceID, project, repo)
 	rows, err := q.q.QueryContext(ctx, `SELECT `+prColumns+` FROM pull_requests p WHERE `+filter+`
-		ORDER BY integration_id, pr_id`, args...)
+		ORDER BY integration_id, repo_id, pr_id`, args...)
 	prs, err := collect(rows, err, func(r rowScanner) (PullRequestDetail, error) {
 		p, err := scanPR(r)
 		d := PullRequestDetail{PullRequest: p}
@@ -355,20 +366,16 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 	if err != nil {
 		return nil, err
 	}
-	type key struct {
-		in string
-		id int64
-	}
-	index := make(map[key]int, len(prs))
+	index := make(map[PRRef]int, len(prs))
 	for i, p := range prs {
-		index[key{p.IntegrationID, p.PRID}] = i
+		index[p.Ref()] = i
 	}
 	child := func(query string, scan func(r rowScanner, d *PRDetails) error) error {
 		rows, err := q.q.QueryContext(ctx, query, args...)
 		_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
-			var k key
+			var k PRRef
 			var d PRDetails
-			if err := scanChild(r, &k.in, &k.id, func(r rowScanner) error { return scan(r, &d) }); err != nil {
+			if err := scanChild(r, &k, func(r rowScanner) error { return scan(r, &d) }); err != nil {
 				return struct{}{}, err
 			}
 			if i, ok := index[k]; ok {
@@ -376,7 +383,7 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 				p.Reviewers = append(p.Reviewers, d.Reviewers...)
 				p.Comments = append(p.Comments, d.Comments...)
 				p.Commits = append(p.Commits, d.Commits...)
-				p.WorkItemIDs = append(p.WorkItemIDs, d.WorkItemIDs...)
+				p.WorkItems = append(p.WorkItems, d.WorkItems...)
 				if t := d.FirstCommitAt; t != nil && (p.FirstCommitAt == nil || t.Before(*p.FirstCommitAt)) {
 					p.FirstCommitAt = t
 				}
@@ -386,9 +393,10 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 		return err
 	}
 	// Children carry no workspace or project: they are read through their PR.
-	ofWorkspace := ` (integration_id, pr_id) IN (SELECT p.integration_id, p.pr_id FROM pull_requests p WHERE ` + filter + `)`
-	if err := child(`SELECT integration_id, pr_id, reviewer_id, display_name, vote, voted_at, is_required
-		FROM pr_reviewers WHERE`+ofWorkspace+` ORDER BY integration_id, pr_id, reviewer_id`, func(r rowScanner, d *PRDetails) error {
+	ofWorkspace := ` (integration_id, repo_id, pr_id) IN (SELECT p.integration_id, p.repo_id, p.pr_id FROM pull_requests p
+		WHERE ` + filter + `)`
+	if err := child(`SELECT integration_id, repo_id, pr_id, reviewer_id, display_name, vote, voted_at, is_required
+		FROM pr_reviewers WHERE`+ofWorkspace+` ORDER BY integration_id, repo_id, pr_id, reviewer_id`, func(r rowScanner, d *PRDetails) error {
 		var v Reviewer
 		var at sql.NullTime
 		err := r.Scan(&v.ReviewerID, &v.DisplayName, &v.Vote, &at, &v.IsRequired)
@@ -398,9 +406,9 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 	}); err != nil {
 		return nil, err
 	}
-	if err := child(`SELECT integration_id, pr_id, thread_id, comment_id, author_id, author_name, comment_type,
+	if err := child(`SELECT integration_id, repo_id, pr_id, thread_id, comment_id, author_id, author_name, comment_type,
 		is_system, is_deleted, published_at, updated_at FROM pr_comments WHERE`+ofWorkspace+`
-		ORDER BY integration_id, pr_id, published_at, thread_id, comment_id`, func(r rowScanner, d *PRDetails) error {
+		ORDER BY integration_id, repo_id, pr_id, published_at, thread_id, comment_id`, func(r rowScanner, d *PRDetails) error {
 		var c Comment
 		err := r.Scan(&c.ThreadID, &c.CommentID, &c.AuthorID, &c.AuthorName, &c.CommentType, &c.IsSystem,
 			&c.IsDeleted, &c.PublishedAt, &c.UpdatedAt)
@@ -409,8 +417,8 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 	}); err != nil {
 		return nil, err
 	}
-	if err := child(`SELECT integration_id, pr_id, sha, authored_at FROM pr_commits WHERE`+ofWorkspace+`
-		ORDER BY integration_id, pr_id, sha`, func(r rowScanner, d *PRDetails) error {
+	if err := child(`SELECT integration_id, repo_id, pr_id, sha, authored_at FROM pr_commits WHERE`+ofWorkspace+`
+		ORDER BY integration_id, repo_id, pr_id, sha`, func(r rowScanner, d *PRDetails) error {
 		var sha string
 		var at sql.NullTime
 		err := r.Scan(&sha, &at)
@@ -422,11 +430,10 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 	}); err != nil {
 		return nil, err
 	}
-	if err := child(`SELECT integration_id, pr_id, work_item_id FROM pr_work_items WHERE`+ofWorkspace+`
-		ORDER BY integration_id, pr_id, work_item_id`, func(r rowScanner, d *PRDetails) error {
-		var id int64
-		err := r.Scan(&id)
-		d.WorkItemIDs = append(d.WorkItemIDs, id)
+	if err := child(`SELECT integration_id, repo_id, pr_id, container, work_item_id FROM pr_work_items WHERE`+ofWorkspace+`
+		ORDER BY integration_id, repo_id, pr_id, container, work_item_id`, func(r rowScanner, d *PRDetails) error {
+		w, err := scanWorkItemRef(r)
+		d.WorkItems = append(d.WorkItems, w)
 		return err
 	}); err != nil {
 		return nil, err
@@ -434,11 +441,12 @@ func (q queries) AllPullRequests(ctx context.Context, workspaceID, project, repo
 	return prs, nil
 }
 
-// scanChild scans a child row whose first two columns are the parent's
-// integration and PR id; rest scans the remaining columns. database/sql
-// scans a row once, so the columns are split with a scanner wrapper.
-func scanChild(r rowScanner, in *string, id *int64, rest func(rowScanner) error) error {
-	s := &splitScanner{r: r, head: []any{in, id}}
+// scanChild scans a child row whose first three columns are the parent's
+// integration, repository and PR id; rest scans the remaining columns.
+// database/sql scans a row once, so the columns are split with a scanner
+// wrapper.
+func scanChild(r rowScanner, pr *PRRef, rest func(rowScanner) error) error {
+	s := &splitScanner{r: r, head: []any{&pr.IntegrationID, &pr.RepoID, &pr.PRID}}
 	return mapErr(rest(s))
 }
 
@@ -528,39 +536,33 @@ type WorkItemDetail struct {
 // integration and id.
 func (q queries) AllWorkItems(ctx context.Context, workspaceID, project string) ([]WorkItemDetail, error) {
 	filter, args := ofProject("w", workspaceID, project)
-	rows, err := q.q.QueryContext(ctx, `
-		SELECT integration_id, workspace_id, work_item_id, project_id, rev, item_type, title, state, state_category,
-			tags, area_path, created_at, changed_at, resolved_at, closed_at, is_deleted
-		FROM work_items w WHERE `+filter+` AND NOT is_deleted ORDER BY integration_id, work_item_id`, args...)
+	rows, err := q.q.QueryContext(ctx, `SELECT `+workItemColumns+` FROM work_items w
+		WHERE `+filter+` AND NOT is_deleted ORDER BY integration_id, container, work_item_id`, args...)
 	items, err := collect(rows, err, func(r rowScanner) (WorkItemDetail, error) {
-		var w WorkItemDetail
-		var res, closed sql.NullTime
-		err := r.Scan(&w.IntegrationID, &w.WorkspaceID, &w.WorkItemID, &w.ProjectID, &w.Rev, &w.Type, &w.Title,
-			&w.State, &w.StateCategory, &w.Tags, &w.AreaPath, &w.CreatedAt, &w.ChangedAt, &res, &closed, &w.IsDeleted)
-		w.ResolvedAt, w.ClosedAt = timePtr(res), timePtr(closed)
-		return w, mapErr(err)
+		w, err := scanWorkItem(r)
+		return WorkItemDetail{WorkItem: w}, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	type key struct {
 		in string
-		id int64
+		WorkItemRef
 	}
 	index := make(map[key]int, len(items))
 	for i, w := range items {
-		index[key{w.IntegrationID, w.WorkItemID}] = i
+		index[key{w.IntegrationID, w.Ref()}] = i
 	}
 	rows, err = q.q.QueryContext(ctx, `
-		SELECT l.integration_id, l.workspace_id, l.work_item_id, l.target_kind, l.target_id, l.origin FROM work_item_links l
-		JOIN work_items w ON w.integration_id = l.integration_id AND w.work_item_id = l.work_item_id
-		WHERE `+filter+` ORDER BY l.integration_id, l.work_item_id, l.target_kind, l.target_id`, args...)
+		SELECT `+linkColumns+` FROM work_item_links l
+		JOIN work_items w ON `+ofWorkItem("l")+`
+		WHERE `+filter+` ORDER BY l.integration_id, l.container, l.work_item_id, l.target_kind, l.target_id`, args...)
 	_, err = collect(rows, err, func(r rowScanner) (struct{}, error) {
-		var l WorkItemLink
-		if err := r.Scan(&l.IntegrationID, &l.WorkspaceID, &l.WorkItemID, &l.TargetKind, &l.TargetID, &l.Origin); err != nil {
-			return struct{}{}, mapErr(err)
+		l, err := scanLink(r)
+		if err != nil {
+			return struct{}{}, err
 		}
-		if i, ok := index[key{l.IntegrationID, l.WorkItemID}]; ok {
+		if i, ok := index[key{l.IntegrationID, WorkItemRef{Container: l.Container, ID: l.WorkItemID}}]; ok {
 			items[i].Links = append(items[i].Links, l)
 		}
 		return struct{}{}, nil

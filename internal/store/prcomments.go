@@ -9,6 +9,7 @@ import (
 // PRCommentState is where PanDev's quality comment on a PR stands.
 type PRCommentState struct {
 	Key
+	RepoID      string
 	PRID        int64
 	ThreadID    int64
 	CommentID   int64
@@ -22,12 +23,12 @@ type PRCommentState struct {
 
 // GetPRCommentState returns a PR's comment state; a PR never commented on
 // has a zero state (no error).
-func (q queries) GetPRCommentState(ctx context.Context, integrationID string, prID int64) (PRCommentState, error) {
-	s := PRCommentState{Key: Key{IntegrationID: integrationID}, PRID: prID}
+func (q queries) GetPRCommentState(ctx context.Context, pr PRRef) (PRCommentState, error) {
+	s := PRCommentState{Key: Key{IntegrationID: pr.IntegrationID}, RepoID: pr.RepoID, PRID: pr.PRID}
 	var posted sql.NullTime
 	err := q.q.QueryRowContext(ctx, `
 		SELECT workspace_id, thread_id, comment_id, content_hash, posted_at, updates, status, error, updated_at
-		FROM pr_comment_state WHERE integration_id = $1 AND pr_id = $2`, integrationID, prID).
+		FROM pr_comment_state WHERE integration_id = $1 AND repo_id = $2 AND pr_id = $3`, pr.IntegrationID, pr.RepoID, pr.PRID).
 		Scan(&s.WorkspaceID, &s.ThreadID, &s.CommentID, &s.ContentHash, &posted, &s.Updates, &s.Status, &s.Error, &s.UpdatedAt)
 	if err == sql.ErrNoRows {
 		return s, nil
@@ -39,15 +40,15 @@ func (q queries) GetPRCommentState(ctx context.Context, integrationID string, pr
 // SavePRCommentState stores a PR's comment state.
 func (q queries) SavePRCommentState(ctx context.Context, s PRCommentState) error {
 	_, err := q.q.ExecContext(ctx, `
-		INSERT INTO pr_comment_state (integration_id, pr_id, workspace_id, thread_id, comment_id, content_hash, posted_at,
+		INSERT INTO pr_comment_state (integration_id, repo_id, pr_id, workspace_id, thread_id, comment_id, content_hash, posted_at,
 			updates, status, error, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (integration_id, pr_id) DO UPDATE SET
+		VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (integration_id, repo_id, pr_id) DO UPDATE SET
 			thread_id = excluded.thread_id, comment_id = excluded.comment_id, content_hash = excluded.content_hash,
 			posted_at = excluded.posted_at, updates = excluded.updates, status = excluded.status,
 			error = excluded.error, updated_at = excluded.updated_at`,
 		s.IntegrationID, s.PRID, s.WorkspaceID, s.ThreadID, s.CommentID, s.ContentHash, nullTime(s.PostedAt),
-		s.Updates, s.Status, s.Error, utc(s.UpdatedAt))
+		s.Updates, s.Status, s.Error, utc(s.UpdatedAt), s.RepoID)
 	return mapErr(err)
 }
 
@@ -89,14 +90,14 @@ type PRSize struct {
 }
 
 // GetPRSize sums the change counts of a PR's stored commits.
-func (q queries) GetPRSize(ctx context.Context, integrationID string, prID int64) (PRSize, error) {
+func (q queries) GetPRSize(ctx context.Context, pr PRRef) (PRSize, error) {
 	var s PRSize
 	var first flexTime
 	err := q.q.QueryRowContext(ctx, `
 		SELECT COUNT(c.sha), COALESCE(SUM(c.adds + c.edits + c.deletes), 0), MIN(c.author_date)
-		FROM pr_commits pc JOIN pull_requests p ON p.integration_id = pc.integration_id AND p.pr_id = pc.pr_id
-		JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = p.repo_id AND c.sha = pc.sha
-		WHERE pc.integration_id = $1 AND pc.pr_id = $2`, integrationID, prID).Scan(&s.Commits, &s.FilesChanged, &first)
+		FROM pr_commits pc
+		JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = pc.repo_id AND c.sha = pc.sha
+		WHERE pc.integration_id = $1 AND pc.repo_id = $2 AND pc.pr_id = $3`, pr.IntegrationID, pr.RepoID, pr.PRID).Scan(&s.Commits, &s.FilesChanged, &first)
 	s.FirstCommitAt = first.ptr()
 	return s, mapErr(err)
 }
@@ -116,12 +117,12 @@ func (q queries) ListRepoPRs(ctx context.Context, integrationID, repoID string, 
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT p.pr_id, COALESCE(p.published_at, p.created_at),
 			(SELECT COALESCE(SUM(c.adds + c.edits + c.deletes), 0) FROM pr_commits pc
-			 JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = p.repo_id AND c.sha = pc.sha
-			 WHERE pc.integration_id = p.integration_id AND pc.pr_id = p.pr_id),
-			(SELECT MIN(m.published_at) FROM pr_comments m WHERE m.integration_id = p.integration_id AND m.pr_id = p.pr_id
-			 AND NOT m.is_system AND m.author_id <> p.author_id),
-			(SELECT MIN(r.voted_at) FROM pr_reviewers r WHERE r.integration_id = p.integration_id AND r.pr_id = p.pr_id
-			 AND r.vote <> 0 AND r.reviewer_id <> p.author_id)
+			 JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = pc.repo_id AND c.sha = pc.sha
+			 WHERE pc.integration_id = p.integration_id AND pc.repo_id = p.repo_id AND pc.pr_id = p.pr_id),
+			(SELECT MIN(m.published_at) FROM pr_comments m WHERE m.integration_id = p.integration_id
+			 AND m.repo_id = p.repo_id AND m.pr_id = p.pr_id AND NOT m.is_system AND m.author_id <> p.author_id),
+			(SELECT MIN(r.voted_at) FROM pr_reviewers r WHERE r.integration_id = p.integration_id
+			 AND r.repo_id = p.repo_id AND r.pr_id = p.pr_id AND r.vote <> 0 AND r.reviewer_id <> p.author_id)
 		FROM pull_requests p
 		WHERE p.integration_id = $1 AND p.repo_id = $2 AND p.created_at >= $3
 		ORDER BY p.pr_id`, integrationID, repoID, utc(since))
@@ -148,15 +149,16 @@ func earliest(a, b *time.Time) *time.Time {
 // LeasePRComment takes the right to post a PR's comment until the lease
 // ends; false means another job holds it. Works the same on both engines:
 // one conditional UPDATE, after making sure the row exists.
-func (q queries) LeasePRComment(ctx context.Context, k Key, prID int64, now, until time.Time) (bool, error) {
+func (q queries) LeasePRComment(ctx context.Context, workspaceID string, pr PRRef, now, until time.Time) (bool, error) {
 	if _, err := q.q.ExecContext(ctx, `
-		INSERT INTO pr_comment_state (integration_id, pr_id, workspace_id, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (integration_id, pr_id) DO NOTHING`, k.IntegrationID, prID, k.WorkspaceID, utc(now)); err != nil {
+		INSERT INTO pr_comment_state (integration_id, repo_id, pr_id, workspace_id, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (integration_id, repo_id, pr_id) DO NOTHING`,
+		pr.IntegrationID, pr.RepoID, pr.PRID, workspaceID, utc(now)); err != nil {
 		return false, mapErr(err)
 	}
-	res, err := q.q.ExecContext(ctx, `UPDATE pr_comment_state SET lease_until = $3
-		WHERE integration_id = $1 AND pr_id = $2 AND (lease_until IS NULL OR lease_until < $4)`,
-		k.IntegrationID, prID, utc(until), utc(now))
+	res, err := q.q.ExecContext(ctx, `UPDATE pr_comment_state SET lease_until = $4
+		WHERE integration_id = $1 AND repo_id = $2 AND pr_id = $3 AND (lease_until IS NULL OR lease_until < $5)`,
+		pr.IntegrationID, pr.RepoID, pr.PRID, utc(until), utc(now))
 	if err != nil {
 		return false, mapErr(err)
 	}
@@ -165,8 +167,8 @@ func (q queries) LeasePRComment(ctx context.Context, k Key, prID int64, now, unt
 }
 
 // ReleasePRComment gives the lease back.
-func (q queries) ReleasePRComment(ctx context.Context, integrationID string, prID int64) error {
-	_, err := q.q.ExecContext(ctx, `UPDATE pr_comment_state SET lease_until = NULL WHERE integration_id = $1 AND pr_id = $2`,
-		integrationID, prID)
+func (q queries) ReleasePRComment(ctx context.Context, pr PRRef) error {
+	_, err := q.q.ExecContext(ctx, `UPDATE pr_comment_state SET lease_until = NULL
+		WHERE integration_id = $1 AND repo_id = $2 AND pr_id = $3`, pr.IntegrationID, pr.RepoID, pr.PRID)
 	return mapErr(err)
 }

@@ -96,14 +96,15 @@ func (q queries) SetCommitParents(ctx context.Context, integrationID, repoID, sh
 	return mapErr(err)
 }
 
-// UnstoredLinkedWorkItems lists work item ids that commits or pull requests
-// of the integration link to but that are not stored (yet).
-func (q queries) UnstoredLinkedWorkItems(ctx context.Context, integrationID string) ([]int64, error) {
+// UnstoredLinkedWorkItems lists the ids of work items of a container
+// ("" for Azure DevOps) that commits or pull requests of the integration
+// link to but that are not stored (yet).
+func (q queries) UnstoredLinkedWorkItems(ctx context.Context, integrationID, container string) ([]int64, error) {
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT DISTINCT l.work_item_id FROM work_item_links l
-		WHERE l.integration_id = $1 AND NOT EXISTS (
-			SELECT 1 FROM work_items w WHERE w.integration_id = l.integration_id AND w.work_item_id = l.work_item_id)
-		ORDER BY l.work_item_id`, integrationID)
+		WHERE l.integration_id = $1 AND l.container = $2 AND NOT EXISTS (
+			SELECT 1 FROM work_items w WHERE `+ofWorkItem("l")+`)
+		ORDER BY l.work_item_id`, integrationID, container)
 	return collect(rows, err, scanOne[int64])
 }
 
@@ -113,10 +114,10 @@ type SyncKind string
 // The kinds reconciliation compares.
 const (
 	SyncCommit      SyncKind = "commit"       // key "<repo id>:<sha>"
-	SyncPullRequest SyncKind = "pull_request" // key: the PR id
+	SyncPullRequest SyncKind = "pull_request" // key "<repo id>:<pr id>" (PRTarget)
 	SyncPipelineRun SyncKind = "pipeline_run" // key: the run id
 	SyncDeployment  SyncKind = "deployment"   // key: the deployment key
-	SyncWorkItem    SyncKind = "work_item"    // key: the work item id
+	SyncWorkItem    SyncKind = "work_item"    // key: the id in container '', "<container>:<id>" in another
 )
 
 // fingerprintSQL is, per kind, the key and fingerprint expressions and the
@@ -125,15 +126,18 @@ const (
 // for the same values computed from fetched items.
 var fingerprintSQL = map[SyncKind]struct{ key, fp, from string }{
 	SyncCommit: {"repo_id || ':' || sha", "'1'", "commits t"},
-	SyncPullRequest: {"CAST(pr_id AS TEXT)", `status || '|' || merge_commit
-		|| '|' || CAST((SELECT COUNT(*) FROM pr_comments c WHERE c.integration_id = t.integration_id AND c.pr_id = t.pr_id) AS TEXT)
-		|| '|' || CAST((SELECT COALESCE(SUM(vote), 0) FROM pr_reviewers r WHERE r.integration_id = t.integration_id AND r.pr_id = t.pr_id) AS TEXT)`,
+	SyncPullRequest: {"repo_id || ':' || CAST(pr_id AS TEXT)", `status || '|' || merge_commit
+		|| '|' || CAST((SELECT COUNT(*) FROM pr_comments c WHERE c.integration_id = t.integration_id
+			AND c.repo_id = t.repo_id AND c.pr_id = t.pr_id) AS TEXT)
+		|| '|' || CAST((SELECT COALESCE(SUM(vote), 0) FROM pr_reviewers r WHERE r.integration_id = t.integration_id
+			AND r.repo_id = t.repo_id AND r.pr_id = t.pr_id) AS TEXT)`,
 		"pull_requests t"},
 	SyncPipelineRun: {"CAST(run_id AS TEXT)", `status || '|' || result
 		|| '|' || CAST((SELECT COUNT(*) FROM pipeline_stages s WHERE s.integration_id = t.integration_id AND s.run_id = t.run_id) AS TEXT)`,
 		"pipeline_runs t"},
 	SyncDeployment: {"deployment_key", "result", "deployments t"},
-	SyncWorkItem:   {"CAST(work_item_id AS TEXT)", "CAST(rev AS TEXT)", "work_items t"},
+	SyncWorkItem: {"CASE WHEN container = '' THEN CAST(work_item_id AS TEXT) ELSE container || ':' || CAST(work_item_id AS TEXT) END",
+		"CAST(rev AS TEXT)", "work_items t"},
 }
 
 // StoredFingerprints returns, for each key of kind that is stored, a short

@@ -10,6 +10,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/store"
 )
 
 // AzurePage is Settings → Integrations → Azure DevOps: the connect form and
@@ -99,7 +100,7 @@ func (h *Pages) AzureDevOps(w http.ResponseWriter, r *http.Request) error {
 		}
 		if len(ins) > 0 {
 			data.PreviewPR = pr
-			data.Preview, data.PreviewSkip, err = h.Comments.Preview(r.Context(), p.WorkspaceID(), ins[0].ID, pr)
+			data.Preview, data.PreviewSkip, err = h.Comments.Preview(r.Context(), p.WorkspaceID(), store.PRRef{IntegrationID: ins[0].ID, PRID: pr})
 			if delivery.IsNotFound(err) {
 				return h.formError(w, r, delivery.Errorf(delivery.KindInvalid, "pull request %d is not collected yet", pr).
 					WithHint("check the number; new pull requests arrive within seconds"), data)

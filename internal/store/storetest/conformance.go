@@ -96,6 +96,11 @@ type fixture struct {
 	key  store.Key
 }
 
+// pr names the fixture integration's PR number id of repository repo.
+func (f fixture) pr(repo string, id int64) store.PRRef {
+	return store.PRRef{IntegrationID: f.in.ID, RepoID: repo, PRID: id}
+}
+
 func newFixture(t *testing.T, db *store.DB, name string) fixture {
 	t.Helper()
 	ws, err := db.EnsureWorkspace(ctx, name, t0)
@@ -390,45 +395,45 @@ func testPullRequests(t *testing.T, db *store.DB) {
 	wrote, err = db.UpsertPullRequest(ctx, older)
 	must(t, err)
 	eq(t, "older ignored", wrote, false)
-	got, err := db.GetPullRequest(ctx, f.ws.ID, f.in.ID, 7)
+	got, err := db.GetPullRequest(ctx, f.ws.ID, pr.Ref())
 	must(t, err)
 	eq(t, "status", got.Status, "completed")
 	eq(t, "title kept", got.Title, "Add login #12")
 	eq(t, "merge commit", got.MergeCommit, "m1")
 	eq(t, "published", got.PublishedAt != nil && got.PublishedAt.Equal(t0.Add(time.Hour)), true)
 	eq(t, "closed", got.ClosedAt != nil && got.ClosedAt.Equal(t0.Add(5*time.Hour)), true)
-	_, err = db.GetPullRequest(ctx, f.ws.ID, f.in.ID, 8)
+	_, err = db.GetPullRequest(ctx, f.ws.ID, store.PRRef{IntegrationID: f.in.ID, RepoID: "r1", PRID: 8})
 	wantKind(t, err, delivery.KindNotFound)
 
 	for range 2 { // every child write converges
-		must(t, db.UpsertReviewer(ctx, f.in.ID, 7, store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 10, VotedAt: ptr(t0.Add(2 * time.Hour))}))
-		must(t, db.UpsertComment(ctx, f.in.ID, 7, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "u2", CommentType: "text", PublishedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}))
-		must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb", nil))
-		must(t, db.AddPRWorkItem(ctx, f.in.ID, 7, 12))
+		must(t, db.UpsertReviewer(ctx, pr.Ref(), store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 10, VotedAt: ptr(t0.Add(2 * time.Hour))}))
+		must(t, db.UpsertComment(ctx, pr.Ref(), store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "u2", CommentType: "text", PublishedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}))
+		must(t, db.AddPRCommit(ctx, pr.Ref(), "bbb", nil))
+		must(t, db.AddPRWorkItem(ctx, pr.Ref(), store.WorkItemRef{ID: 12}))
 	}
-	must(t, db.UpsertReviewer(ctx, f.in.ID, 7, store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 10, VotedAt: ptr(t0.Add(9 * time.Hour))}))
-	must(t, db.UpsertReviewer(ctx, f.in.ID, 7, store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 5}))
-	must(t, db.UpsertComment(ctx, f.in.ID, 7, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "u2", IsDeleted: true, PublishedAt: t0.Add(time.Hour), UpdatedAt: t0}))
-	d, err := db.GetPRDetails(ctx, f.in.ID, 7)
+	must(t, db.UpsertReviewer(ctx, pr.Ref(), store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 10, VotedAt: ptr(t0.Add(9 * time.Hour))}))
+	must(t, db.UpsertReviewer(ctx, pr.Ref(), store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: 5}))
+	must(t, db.UpsertComment(ctx, pr.Ref(), store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "u2", IsDeleted: true, PublishedAt: t0.Add(time.Hour), UpdatedAt: t0}))
+	d, err := db.GetPRDetails(ctx, pr.Ref())
 	must(t, err)
 	eq(t, "one reviewer", len(d.Reviewers), 1)
 	eq(t, "vote updated", d.Reviewers[0].Vote, 5)
 	eq(t, "vote time kept while the vote is unchanged", d.Reviewers[0].VotedAt != nil && d.Reviewers[0].VotedAt.Equal(t0.Add(2*time.Hour)), true)
-	must(t, db.UpsertReviewer(ctx, f.in.ID, 7, store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: -5, VotedAt: ptr(t0.Add(10 * time.Hour))}))
-	d, err = db.GetPRDetails(ctx, f.in.ID, 7)
+	must(t, db.UpsertReviewer(ctx, pr.Ref(), store.Reviewer{ReviewerID: "u2", DisplayName: "Bob", Vote: -5, VotedAt: ptr(t0.Add(10 * time.Hour))}))
+	d, err = db.GetPRDetails(ctx, pr.Ref())
 	must(t, err)
 	eq(t, "a changed vote takes its new time", d.Reviewers[0].VotedAt.Equal(t0.Add(10*time.Hour)), true)
 	eq(t, "one comment", len(d.Comments), 1)
 	eq(t, "older comment edit ignored", d.Comments[0].IsDeleted, false)
 	eq(t, "one commit", len(d.Commits) == 1 && d.Commits[0] == "bbb", true)
 	eq(t, "no author date reported yet", d.FirstCommitAt == nil, true)
-	must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb", ptr(t0.Add(-48*time.Hour)))) // read with includeCommits
-	must(t, db.AddPRCommit(ctx, f.in.ID, 7, "bbb", nil))                        // a webhook lists ids only
-	must(t, db.AddPRCommit(ctx, f.in.ID, 7, "ccc", ptr(t0.Add(-time.Hour))))
-	d, err = db.GetPRDetails(ctx, f.in.ID, 7)
+	must(t, db.AddPRCommit(ctx, pr.Ref(), "bbb", ptr(t0.Add(-48*time.Hour)))) // read with includeCommits
+	must(t, db.AddPRCommit(ctx, pr.Ref(), "bbb", nil))                        // a webhook lists ids only
+	must(t, db.AddPRCommit(ctx, pr.Ref(), "ccc", ptr(t0.Add(-time.Hour))))
+	d, err = db.GetPRDetails(ctx, pr.Ref())
 	must(t, err)
 	eq(t, "the earliest reported author date, kept through a webhook", d.FirstCommitAt != nil && d.FirstCommitAt.Equal(t0.Add(-48*time.Hour)), true)
-	eq(t, "one work item", len(d.WorkItemIDs) == 1 && d.WorkItemIDs[0] == 12, true)
+	eq(t, "one work item", len(d.WorkItems) == 1 && d.WorkItems[0] == store.WorkItemRef{ID: 12}, true)
 	list, err := db.ListPullRequests(ctx, store.Filter{WorkspaceID: f.ws.ID, RepoID: "r1", From: t0, To: t0.Add(time.Second)})
 	must(t, err)
 	eq(t, "listed", len(list), 1)
@@ -528,8 +533,8 @@ func testWorkItems(t *testing.T, db *store.DB) {
 	for range 2 {
 		must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 12, TargetKind: "commit", TargetID: "r1:bbb", Origin: "mention"}))
 	}
-	must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 12, TargetKind: "pull_request", TargetID: "7", Origin: "pr_ref"}))
-	links, err := db.ListWorkItemLinks(ctx, f.ws.ID, f.in.ID, 12)
+	must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 12, TargetKind: "pull_request", TargetID: "r1:7", Origin: "pr_ref"}))
+	links, err := db.ListWorkItemLinks(ctx, f.ws.ID, f.in.ID, store.WorkItemRef{ID: 12})
 	must(t, err)
 	eq(t, "two links", len(links), 2)
 	eq(t, "commit first", links[0].TargetKind, "commit")
@@ -650,14 +655,14 @@ func testTenantIsolation(t *testing.T, db *store.DB) {
 	repos, err := db.ListRepositories(ctx, b.ws.ID, "")
 	must(t, err)
 	eq(t, "B sees none of A", len(commits)+len(prs)+len(deps)+len(items)+len(runs)+len(repos), 0)
-	_, err = db.GetPullRequest(ctx, b.ws.ID, a.in.ID, 1)
+	_, err = db.GetPullRequest(ctx, b.ws.ID, a.pr("r", 1))
 	wantKind(t, err, delivery.KindNotFound)
 	_, err = db.GetIntegration(ctx, b.ws.ID, a.in.ID)
 	wantKind(t, err, delivery.KindNotFound)
 	wantKind(t, db.SetProjectSelected(ctx, store.Key{IntegrationID: a.in.ID, WorkspaceID: b.ws.ID}, "p", true, t0), delivery.KindNotFound)
 	_, err = db.ListProjects(ctx, store.Key{IntegrationID: a.in.ID, WorkspaceID: b.ws.ID}, false)
 	must(t, err)
-	links, err := db.ListWorkItemLinks(ctx, b.ws.ID, a.in.ID, 1)
+	links, err := db.ListWorkItemLinks(ctx, b.ws.ID, a.in.ID, store.WorkItemRef{ID: 1})
 	must(t, err)
 	eq(t, "no links across", len(links), 0)
 }

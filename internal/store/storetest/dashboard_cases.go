@@ -32,11 +32,11 @@ func dashboardRows(t *testing.T, db *store.DB, f fixture, prefix string) {
 		Title: "Fix checkout", Status: "completed", AuthorID: "ann", CreatedAt: t0, ClosedAt: ptr(t0.Add(2 * time.Hour)), MergeCommit: "m",
 		ProviderUpdatedAt: t0})
 	must(t, err)
-	must(t, db.UpsertReviewer(ctx, f.in.ID, 11, store.Reviewer{ReviewerID: "bob", Vote: 10, VotedAt: ptr(t0.Add(time.Hour))}))
-	must(t, db.UpsertComment(ctx, f.in.ID, 11, store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "bob",
+	must(t, db.UpsertReviewer(ctx, f.pr(prefix+"r1", 11), store.Reviewer{ReviewerID: "bob", Vote: 10, VotedAt: ptr(t0.Add(time.Hour))}))
+	must(t, db.UpsertComment(ctx, f.pr(prefix+"r1", 11), store.Comment{ThreadID: 1, CommentID: 1, AuthorID: "bob",
 		PublishedAt: t0.Add(30 * time.Minute), UpdatedAt: t0.Add(30 * time.Minute)}))
-	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "a", nil))
-	must(t, db.AddPRWorkItem(ctx, f.in.ID, 11, 7))
+	must(t, db.AddPRCommit(ctx, f.pr(prefix+"r1", 11), "a", nil))
+	must(t, db.AddPRWorkItem(ctx, f.pr(prefix+"r1", 11), store.WorkItemRef{ID: 7}))
 	must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: 5, ProjectID: prefix + "p1",
 		DefinitionName: "web-deploy", RepoID: prefix + "r1", Tags: "release,prod", Result: "succeeded",
 		FinishedAt: ptr(t0.Add(3 * time.Hour)), Stages: []store.Stage{{RecordID: "s1", Name: "Build", StartedAt: ptr(t0)},
@@ -86,14 +86,14 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	eq(t, "vote time", p.Reviewers[0].VotedAt.Equal(t0.Add(time.Hour)), true)
 	eq(t, "comments", len(p.Comments), 1)
 	eq(t, "commits", slices.Equal(p.Commits, []string{"a"}), true)
-	eq(t, "work items", slices.Equal(p.WorkItemIDs, []int64{7}), true)
+	eq(t, "work items", slices.Equal(p.WorkItems, []store.WorkItemRef{{ID: 7}}), true)
 	eq(t, "title", p.Title, "Fix checkout")
 	eq(t, "no first commit reported", p.FirstCommitAt == nil, true)
 	// The earliest author date the PR commits API reported reaches the
 	// dashboard's read too (it used to be dropped there: #15's end-to-end
 	// comparison found PRs whose cycle time started at a later commit).
-	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "b", ptr(t0.Add(-48*time.Hour))))
-	must(t, db.AddPRCommit(ctx, f.in.ID, 11, "c", ptr(t0.Add(-24*time.Hour))))
+	must(t, db.AddPRCommit(ctx, f.pr("r1", 11), "b", ptr(t0.Add(-48*time.Hour))))
+	must(t, db.AddPRCommit(ctx, f.pr("r1", 11), "c", ptr(t0.Add(-24*time.Hour))))
 	withFirst, err := db.AllPullRequests(ctx, f.ws.ID, "", "", nil)
 	must(t, err)
 	eq(t, "first commit", withFirst[0].FirstCommitAt != nil && withFirst[0].FirstCommitAt.Equal(t0.Add(-48*time.Hour)), true)
@@ -101,11 +101,11 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	// A reader that needs less reduces each row as it is read; the children
 	// still come.
 	reduced, err := db.AllPullRequests(ctx, f.ws.ID, "", "", func(p *store.PullRequestDetail) {
-		p.Title, p.WorkItemIDs = "", append(p.WorkItemIDs, 99)
+		p.Title, p.WorkItems = "", append(p.WorkItems, store.WorkItemRef{ID: 99})
 	})
 	must(t, err)
 	eq(t, "reduced PR", len(reduced) == 1 && reduced[0].Title == "" && len(reduced[0].Reviewers) == 1 &&
-		slices.Equal(reduced[0].WorkItemIDs, []int64{99, 7}), true)
+		slices.Equal(reduced[0].WorkItems, []store.WorkItemRef{{ID: 99}, {ID: 7}}), true)
 
 	deps, err := db.AllDeployments(ctx, f.ws.ID, "")
 	must(t, err)
@@ -127,7 +127,7 @@ func testDashboardReads(t *testing.T, db *store.DB) {
 	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 12, ProjectID: "p2", RepoID: "r2", Status: "active",
 		CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
-	must(t, db.AddPRCommit(ctx, f.in.ID, 12, "z", nil))
+	must(t, db.AddPRCommit(ctx, f.pr("r2", 12), "z", nil))
 	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 9, ProjectID: "p2", Rev: 1, Type: "Bug", CreatedAt: t0, ChangedAt: t0})
 	must(t, err)
 	must(t, db.AddWorkItemLink(ctx, store.WorkItemLink{Key: f.key, WorkItemID: 9, TargetKind: "commit", TargetID: "r2:z", Origin: "mention"}))
@@ -318,7 +318,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	if p4.PullRequests == p3.PullRequests || p4.Commits != p3.Commits || p4.Repositories["r1"] == p3.Repositories["r1"] {
 		t.Fatal("PR part (and its repository's) must change alone")
 	}
-	must(t, db.UpsertReviewer(ctx, f.in.ID, 1, store.Reviewer{ReviewerID: "bob", Vote: 10}))
+	must(t, db.UpsertReviewer(ctx, f.pr("r1", 1), store.Reviewer{ReviewerID: "bob", Vote: 10}))
 	p5 := parts()
 	if p5.PullRequests == p4.PullRequests {
 		t.Fatal("a vote must change the PR part")
@@ -347,7 +347,7 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 2, ProjectID: "p2", RepoID: "r2", Status: "active",
 		CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
-	must(t, db.AddPRCommit(ctx, f.in.ID, 2, "x", nil))
+	must(t, db.AddPRCommit(ctx, f.pr("r2", 2), "x", nil))
 	eq(t, "p1 parts kept", parts().Equal(p8), true)
 	all, err := db.ProjectParts(ctx, f.ws.ID)
 	must(t, err)

@@ -67,9 +67,9 @@ func testFingerprints(t *testing.T, db *store.DB) {
 	_, err := db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 7, ProjectID: "p1", RepoID: "r1",
 		Status: "active", CreatedAt: t0, ProviderUpdatedAt: t0})
 	must(t, err)
-	must(t, db.UpsertReviewer(ctx, id, 7, store.Reviewer{ReviewerID: "u1", Vote: 10}))
-	must(t, db.UpsertReviewer(ctx, id, 7, store.Reviewer{ReviewerID: "u2", Vote: -5}))
-	must(t, db.UpsertComment(ctx, id, 7, store.Comment{ThreadID: 1, CommentID: 1, PublishedAt: t0, UpdatedAt: t0}))
+	must(t, db.UpsertReviewer(ctx, f.pr("r1", 7), store.Reviewer{ReviewerID: "u1", Vote: 10}))
+	must(t, db.UpsertReviewer(ctx, f.pr("r1", 7), store.Reviewer{ReviewerID: "u2", Vote: -5}))
+	must(t, db.UpsertComment(ctx, f.pr("r1", 7), store.Comment{ThreadID: 1, CommentID: 1, PublishedAt: t0, UpdatedAt: t0}))
 	_, err = db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 42, ProjectID: "p1", Rev: 3, CreatedAt: t0, ChangedAt: t0})
 	must(t, err)
 	must(t, db.UpsertPipelineRun(ctx, store.PipelineRun{Key: f.key, RunID: 9, ProjectID: "p1", Status: "completed",
@@ -83,7 +83,7 @@ func testFingerprints(t *testing.T, db *store.DB) {
 		keys []string
 		want map[string]string
 	}{
-		{store.SyncPullRequest, []string{"7", "8"}, map[string]string{"7": "active||1|5"}},
+		{store.SyncPullRequest, []string{"r1:7", "r1:8", "r2:7", "7"}, map[string]string{"r1:7": "active||1|5"}},
 		{store.SyncWorkItem, []string{"42"}, map[string]string{"42": "3"}},
 		{store.SyncPipelineRun, []string{"9"}, map[string]string{"9": "completed|succeeded|1"}},
 		{store.SyncDeployment, []string{"env:1", "env:2"}, map[string]string{"env:1": "failed"}},
@@ -97,7 +97,7 @@ func testFingerprints(t *testing.T, db *store.DB) {
 		}
 	}
 	other := newFixture(t, db, "fp-other")
-	got, err := db.StoredFingerprints(ctx, store.SyncPullRequest, other.key.IntegrationID, []string{"7"})
+	got, err := db.StoredFingerprints(ctx, store.SyncPullRequest, other.key.IntegrationID, []string{"r1:7"})
 	must(t, err)
 	eq(t, "other integration", len(got), 0)
 }
@@ -106,14 +106,14 @@ func testUnstoredLinkedWorkItems(t *testing.T, db *store.DB) {
 	f := newFixture(t, db, "linked")
 	for _, l := range []store.WorkItemLink{
 		{Key: f.key, WorkItemID: 5, TargetKind: "commit", TargetID: "r1:abc", Origin: "mention"},
-		{Key: f.key, WorkItemID: 5, TargetKind: "pull_request", TargetID: "7", Origin: "pr_ref"},
+		{Key: f.key, WorkItemID: 5, TargetKind: "pull_request", TargetID: "r1:7", Origin: "pr_ref"},
 		{Key: f.key, WorkItemID: 6, TargetKind: "commit", TargetID: "r1:abc", Origin: "commit_ref"},
 	} {
 		must(t, db.AddWorkItemLink(ctx, l))
 	}
 	_, err := db.UpsertWorkItem(ctx, store.WorkItem{Key: f.key, WorkItemID: 6, ProjectID: "p1", Rev: 1, CreatedAt: t0, ChangedAt: t0})
 	must(t, err)
-	ids, err := db.UnstoredLinkedWorkItems(ctx, f.key.IntegrationID)
+	ids, err := db.UnstoredLinkedWorkItems(ctx, f.key.IntegrationID, "")
 	must(t, err)
 	eq(t, "unstored", len(ids) == 1 && ids[0] == 5, true)
 }
