@@ -55,18 +55,22 @@ func (p *page) signIn(base, email, password string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`a.button`)))
 }
 
-// signInAt signs in on the server at base and opens path once the page
-// with the navigation shows (a connected workspace's dashboard has no
-// empty-state button to wait for).
+// signInAt signs in on the server at base and opens path once a signed-in
+// page shows (a connected workspace's dashboard has no empty-state button
+// to wait for). It waits for the Sign out form, which only a signed-in page
+// has: the login page's header has a navigation too (Help, API), and
+// navigating away before the sign-in's answer arrived aborted it
+// (net::ERR_ABORTED on a loaded machine).
 func (p *page) signInAt(base, email, password, path string) {
 	p.t.Helper()
 	p.do(chromedp.Navigate(base+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`header.top nav`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/logout"]`)),
 		chromedp.Navigate(base+path))
 }

@@ -44,10 +44,11 @@ func TestBrowserPeople(t *testing.T) {
 	p.shot("members")
 
 	// Their sign-in with the right password is refused, saying why.
+	// (The members page has a password field too: wait for the login form's.)
 	p.do(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), "bob@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), pw),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/login"] input[name="password"]`)),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/login"] input[name="email"]`), "bob@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`form[action="/login"] input[name="password"]`), pw),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.error`)))
 	if msg := p.text(`p.error`); !strings.Contains(msg, "this account is disabled") {
