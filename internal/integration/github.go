@@ -233,6 +233,18 @@ func (g *GitHub) Check(ctx context.Context, apiBase, token string) (CheckResult,
 	res.github = &githubChecked{dep: dep, perms: map[string]string{}}
 	res.User, res.Deployment, res.ProjectCount = r.Login, dep.String(), r.Repositories
 	res.TokenKind, res.Organizations, res.Sample, res.Calls = r.TokenKind, r.Organizations, r.Sample, r.Calls
+	if len(res.Organizations) == 0 && r.Repositories > 0 {
+		// A fine-grained token lists no organizations (GET /user/orgs
+		// answers []): the owners of the repositories it sees are them.
+		if repos, err := c.Repositories(ctx); err == nil {
+			for _, repo := range repos {
+				if repo.Owner != r.Login && !slices.Contains(res.Organizations, repo.Owner) {
+					res.Organizations = append(res.Organizations, repo.Owner)
+				}
+			}
+			res.Calls = c.Calls().Snapshot().Counted // a fresh client: the whole check
+		}
+	}
 	if res.Organizations == nil {
 		res.Organizations = []string{}
 	}
