@@ -212,7 +212,7 @@ func (g *GitHub) RegisterHook(ctx context.Context, integrationID, repoID string)
 	}
 	if refused(err) {
 		g.opts.Logger.Warn("webhook refused", "integration", in.ID, "repository", p.Name, "err", err)
-		if derr := g.dropHookRecords(ctx, in, repoID); derr != nil {
+		if derr := g.dropRepoHookRecords(ctx, in, repoID); derr != nil {
 			return derr
 		}
 		return g.opts.DB.UpsertHookSubscription(ctx, store.HookSubscription{Key: key(in),
@@ -231,8 +231,8 @@ func (g *GitHub) RegisterHook(ctx context.Context, integrationID, repoID string)
 	return nil
 }
 
-// dropHookRecords forgets every recorded hook of a repository.
-func (g *GitHub) dropHookRecords(ctx context.Context, in store.Integration, repoID string) error {
+// dropRepoHookRecords forgets every recorded hook of a repository.
+func (g *GitHub) dropRepoHookRecords(ctx context.Context, in store.Integration, repoID string) error {
 	recorded, err := g.opts.DB.ListHookSubscriptions(ctx, key(in), repoID)
 	if err != nil {
 		return err
@@ -306,7 +306,7 @@ func (g *GitHub) RemoveHook(ctx context.Context, integrationID, repoID string) e
 	if _, err := g.deleteHook(ctx, c, in, p); err != nil && !refused(err) {
 		return err
 	}
-	return g.dropHookRecords(ctx, in, repoID)
+	return g.dropRepoHookRecords(ctx, in, repoID)
 }
 
 func ignoreNotFound(err error) error {
@@ -418,19 +418,14 @@ func (g *GitHub) Disconnect(ctx context.Context, workspaceID string, keepData bo
 		delete(g.clients, in.ID)
 		g.mu.Unlock()
 	}
-	if q, ok := g.opts.Queue.(jobCanceller); ok {
-		if res.JobsCancelled, err = q.CancelIntegrationJobs(ctx, in.ID); err != nil {
-			return res, err
-		}
-		for deadline := time.Now().Add(10 * time.Second); q.Running(in.ID) > 0 && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
+	if res.JobsCancelled, err = cancelJobs(ctx, g.opts.Queue, in.ID); err != nil {
+		return res, err
 	}
 	if client != nil {
 		res.HooksRemoved, res.HooksLeft = g.deleteAllHooks(ctx, client, in)
 	}
 	if keepData {
-		err = g.dropAllHookRecords(ctx, in)
+		err = dropHookRecords(ctx, g.opts.DB, in)
 	} else {
 		err = g.opts.DB.DeleteIntegration(ctx, workspaceID, in.ID)
 	}
@@ -440,21 +435,6 @@ func (g *GitHub) Disconnect(ctx context.Context, workspaceID string, keepData bo
 	g.opts.Logger.Info("GitHub disconnected", "workspace", workspaceID, "integration", in.ID, "data", res.Data,
 		"hooks_removed", res.HooksRemoved, "hooks_left", len(res.HooksLeft), "jobs_cancelled", res.JobsCancelled)
 	return res, nil
-}
-
-func (g *GitHub) dropAllHookRecords(ctx context.Context, in store.Integration) error {
-	return g.opts.DB.InTx(ctx, func(tx *store.Tx) error {
-		hooks, err := tx.ListHookSubscriptions(ctx, key(in), "")
-		if err != nil {
-			return err
-		}
-		for _, h := range hooks {
-			if err := tx.DeleteHookSubscription(ctx, in.ID, h.SubscriptionID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // deleteAllHooks deletes the integration's webhook of every repository it

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/pandev-metrics/pandev/internal/auth"
-	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/integration"
 )
 
@@ -99,19 +97,11 @@ func (h *Pages) GitHubPage(w http.ResponseWriter, r *http.Request) error {
 // githubFormError shows what the user can fix on the page itself, with a
 // 4xx; anything else goes to the server's error handling.
 func (h *Pages) githubFormError(w http.ResponseWriter, r *http.Request, err error, data GitHubPage) error {
-	var de *delivery.Error
-	if !errors.As(err, &de) {
+	status, problem, ok := formProblem(err)
+	if !ok {
 		return err
 	}
-	status := http.StatusBadRequest
-	switch de.Kind {
-	case delivery.KindConflict, delivery.KindPrecondition:
-		status = http.StatusConflict
-	case delivery.KindInvalid:
-	default:
-		return err
-	}
-	data.Error = &integration.Problem{Code: string(de.Kind), Message: de.Message, Hint: de.Hint}
+	data.Error = problem
 	return h.renderGitHub(w, r, status, data)
 }
 
@@ -182,33 +172,16 @@ func (h *Pages) UpdateGitHubToken(w http.ResponseWriter, r *http.Request) error 
 
 // DisconnectGitHub handles Disconnect: keep or delete, confirmed.
 func (h *Pages) DisconnectGitHub(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	p, _ := auth.FromContext(r.Context())
-	data := r.PostFormValue("data")
-	if data != "keep" && data != "delete" || r.PostFormValue("confirm") != "on" {
-		return h.githubFormError(w, r, delivery.Errorf(delivery.KindInvalid, "Disconnect needs a choice and a confirmation").
-			WithHint("choose whether to keep or delete the collected data, tick the box, and press Disconnect again"), GitHubPage{})
-	}
-	res, err := h.GitHub.Disconnect(r.Context(), p.WorkspaceID(), data == "keep")
+	notice, err := disconnect(r, h.GitHub)
 	if err != nil {
 		return h.githubFormError(w, r, err, GitHubPage{})
 	}
-	if len(res.HooksLeft) > 0 {
-		return githubRedirect(w, r, "disconnected-hooks-left")
-	}
-	return githubRedirect(w, r, "disconnected-"+res.Data)
+	return githubRedirect(w, r, notice)
 }
 
 // RetryGitHubJob handles a job's Retry button.
 func (h *Pages) RetryGitHubJob(w http.ResponseWriter, r *http.Request) error {
-	p, _ := auth.FromContext(r.Context())
-	id, err := integration.ParseJobID(r.PathValue("id"))
-	if err == nil {
-		_, err = h.GitHub.RetryJob(r.Context(), p.WorkspaceID(), id)
-	}
-	if err != nil {
+	if err := retryJob(r, h.GitHub); err != nil {
 		return h.githubFormError(w, r, err, GitHubPage{})
 	}
 	return githubRedirect(w, r, "retry")
