@@ -191,7 +191,7 @@ func (g *GitHub) RegisterHook(ctx context.Context, integrationID, repoID string)
 	}
 	p, err := g.opts.DB.GetProject(ctx, key(in), repoID)
 	if err != nil || !p.Selected {
-		return err // deselected meanwhile: the removal job takes over
+		return ignoreNotFound(err) // deselected meanwhile: the removal job takes over
 	}
 	cfg, err := g.hookConfig(in)
 	if err != nil {
