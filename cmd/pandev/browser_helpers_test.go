@@ -67,6 +67,9 @@ func (p *page) signInAt(base, email, password, path string) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="email"]`), email),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		// The sign-in page has the header too: wait until it is gone, or
+		// the navigation below races the form's and one is aborted.
+		chromedp.WaitNotPresent(chromedp.CSS(`input[name="password"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`header.top nav`)),
 		chromedp.Navigate(base+path))
 }
