@@ -43,6 +43,7 @@ type app struct {
 	queue        *jobs.Queue
 	collector    *collect.Collector
 	integrations *integration.Service
+	github       *integration.GitHub
 	comments     *prcomment.Service
 	dashboard    *dashboard.Handlers
 	jobsUI       *riverui.Handler
@@ -67,6 +68,10 @@ type appOptions struct {
 	CommentInterval time.Duration
 	// AzureHTTPClient sends the Azure DevOps calls (benchmarks count them).
 	AzureHTTPClient *http.Client
+	// GitHubHTTPClient sends the GitHub calls (tests trust the simulator's
+	// certificate with it); LocalGitHub says loopback webhooks arrive.
+	GitHubHTTPClient *http.Client
+	LocalGitHub      bool
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -201,6 +206,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		},
 	})
 	a.integrations.Register(workers)
+	a.github = integration.NewGitHub(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "github"),
+		Now: time.Now, AllowHosts: cfg.AllowHosts, GitHubHTTPClient: opts.GitHubHTTPClient, LocalGitHub: opts.LocalGitHub})
+	a.github.Register(workers)
 	a.collector.AttachClients(a.integrations)
 	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
 	a.comments.Register(workers)
@@ -209,13 +217,15 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		ID: a.id, Workers: workers, Logger: logger.With("component", "jobs"), PollInterval: opts.PollInterval,
 		JobTimeout: cfg.JobTimeout,
 		Periodic: []*river.PeriodicJob{jobs.HousekeepingSchedule(interval, a.id),
-			collect.ReconcileSchedule(cfg.ReconcileInterval), collect.SweepSchedule(), integration.HookHealthSchedule(cfg.ReconcileInterval)},
+			collect.ReconcileSchedule(cfg.ReconcileInterval), collect.SweepSchedule(), integration.HookHealthSchedule(cfg.ReconcileInterval),
+			integration.GitHubHookHealthSchedule(cfg.ReconcileInterval)},
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.collector.AttachQueue(a.queue)
 	a.integrations.AttachQueue(a.queue)
+	a.github.AttachQueue(a.queue)
 	a.comments.AttachQueue(a.queue)
 	a.jobsUI, err = riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: riverui.NewEndpoints(a.queue.Client(), nil),
@@ -233,13 +243,17 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.dashboard = dashboard.New(a.db, time.Now, dashboard.Config{Logger: logger.With("component", "dashboard"), BackfillDays: cfg.BackfillDays})
 	publicURL := cfg.DefaultPublicURL(a.listener.Addr().String())
 	a.integrations.SetPublicURL(publicURL)
+	a.github.SetPublicURL(publicURL)
+	ingest := webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now)
 	srv := server.New(server.Deps{
 		DB: a.db, Auth: a.auth, Logger: logger, Registry: reg, JobsUI: a.jobsUI,
 		Integrations:   a.integrations,
+		GitHub:         a.github,
+		GitHubWebhook:  ingest.Serve(webhook.GitHub),
 		Comments:       a.comments,
 		Dashboard:      a.dashboard,
 		BackfillDays:   cfg.BackfillDays,
-		Webhook:        webhook.New(a.db, a.keys, a.collector, logger.With("component", "webhook"), time.Now),
+		Webhook:        ingest,
 		SecureCookies:  strings.HasPrefix(publicURL, "https://"),
 		MetricsToken:   cfg.MetricsToken,
 		TrustedProxies: cfg.TrustedProxies,

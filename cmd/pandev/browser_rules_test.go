@@ -25,8 +25,11 @@ func TestBrowserRulesAndIntegrations(t *testing.T) {
 	if row := p.text(`li[data-provider="azure-devops"]`); !strings.Contains(row, "Connected") || !strings.Contains(row, "Manage") {
 		t.Fatalf("Azure DevOps on the list: %q", row)
 	}
-	if row := p.text(`li[data-provider="github"]`); !strings.Contains(row, "Planned") {
+	if row := p.text(`li[data-provider="github"]`); !strings.Contains(row, "Connect GitHub") {
 		t.Fatalf("GitHub on the list: %q", row)
+	}
+	if row := p.text(`li[data-provider="gitlab"]`); !strings.Contains(row, "Planned") {
+		t.Fatalf("GitLab on the list: %q", row)
 	}
 
 	p.do(chromedp.Click(chromedp.CSS(`nav.tabs a[href="/settings/rules"]`)),

@@ -69,8 +69,12 @@ func TestWorkspaceRulesAndProvidersAPI(t *testing.T) {
 	var e struct {
 		Error struct{ Message, Hint string }
 	}
-	if code := b.api("GET", "/api/v1/integrations/github", nil, &e); code != 404 || !strings.Contains(e.Error.Message, "GitHub integrations are not available") {
+	if code := b.api("GET", "/api/v1/integrations/gitlab", nil, &e); code != 404 || !strings.Contains(e.Error.Message, "GitLab integrations are not available") {
 		t.Fatalf("planned provider: %d %+v", code, e)
+	}
+	var gh integration.Status
+	if code := b.api("GET", "/api/v1/integrations/github", nil, &gh); code != 200 || gh.Connected {
+		t.Fatalf("github before it is connected: %d %+v", code, gh)
 	}
 	if code := b.api("GET", "/api/v1/integrations/nope/jobs", nil, &e); code != 404 || !strings.Contains(e.Error.Hint, "azure-devops") {
 		t.Fatalf("unknown provider: %d %+v", code, e)

@@ -20,7 +20,7 @@ type Page struct {
 }
 
 // Order is the reading order of the pages; the contents page comes first.
-var Order = []string{"index", "connect", "scopes", "collected", "metrics", "troubleshooting"}
+var Order = []string{"index", "connect", "connect-github", "scopes", "collected", "metrics", "troubleshooting"}
 
 // Lookup returns the page called name ("connect", "troubleshooting"…).
 func Lookup(name string) (Page, bool) {

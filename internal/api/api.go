@@ -21,7 +21,9 @@ type Handlers struct {
 	DB           *store.DB
 	Auth         *auth.Service
 	Integrations Integrations
-	Comments     *prcomment.Service
+	// GitHub is the GitHub connection (nil: answered as not available).
+	GitHub   Connection
+	Comments *prcomment.Service
 }
 
 // decode reads a JSON body into v, refusing unknown fields and trailing data.

@@ -10,9 +10,12 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// Integrations is what the integration endpoints need (package integration
-// implements it; declared here, where it is used).
-type Integrations interface {
+// Connection is what the /api/v1/integrations/{provider} endpoints need of
+// one provider's connection (package integration implements it for Azure
+// DevOps and GitHub; declared here, where it is used). The result types are
+// shared: a GitHub repository is a project of the picker, a permission a
+// scope of the check.
+type Connection interface {
 	Check(ctx context.Context, orgURL, token string) (integration.CheckResult, error)
 	Activate(ctx context.Context, workspaceID, orgURL, token string, confirmLimited bool) (integration.Status, error)
 	Status(ctx context.Context, workspaceID string) (integration.Status, error)
@@ -23,22 +26,40 @@ type Integrations interface {
 	UpdateSettings(ctx context.Context, workspaceID string, st integration.Settings) (integration.Settings, error)
 	SyncNow(ctx context.Context, workspaceID string) error
 	RerunBackfill(ctx context.Context, workspaceID, projectID string) (integration.Status, error)
-	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 	Jobs(ctx context.Context, workspaceID string) ([]integration.Job, error)
 	Disconnect(ctx context.Context, workspaceID string, keepData bool) (integration.DisconnectResult, error)
+	RetryJob(ctx context.Context, workspaceID string, id int64) (integration.Job, error)
+}
+
+// Integrations is the Azure DevOps connection with what only it has (the
+// Organization URL change, the rules preview against its data) and the
+// workspace's rules.
+type Integrations interface {
+	Connection
+	PreviewRules(ctx context.Context, workspaceID string, st integration.Settings) (integration.RulesPreview, error)
 	ChangeOrgURL(ctx context.Context, workspaceID, orgURL, token string) (integration.Status, error)
 	Rules(ctx context.Context, workspaceID string) (integration.RuleSet, error)
 	SetRules(ctx context.Context, workspaceID, projectID string, r store.RuleSettings) (integration.RuleSet, error)
 	ClearProjectRules(ctx context.Context, workspaceID, projectID string) (integration.RuleSet, error)
-	RetryJob(ctx context.Context, workspaceID string, id int64) (integration.Job, error)
 }
 
 type connectRequest struct {
 	OrgURL string `json:"org_url"`
+	// APIURL is GitHub's API base (empty: github.com); org_url is read
+	// the same way.
+	APIURL string `json:"api_url,omitempty"`
 	Token  string `json:"token"`
 	// ConfirmLimited activates a token that lacks a scope of the manual's
 	// Step 1 (Activate answers 409 without it).
 	ConfirmLimited bool `json:"confirm_limited,omitempty"`
+}
+
+// address is the organization URL or API base the request names.
+func (c connectRequest) address() string {
+	if c.APIURL != "" {
+		return c.APIURL
+	}
+	return c.OrgURL
 }
 
 // CheckConnection answers POST /api/v1/integrations/azure-devops/check.
@@ -51,7 +72,7 @@ func (h *Handlers) CheckConnection(w http.ResponseWriter, r *http.Request) error
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	res, err := prov.Check(r.Context(), req.OrgURL, req.Token)
+	res, err := prov.Check(r.Context(), req.address(), req.Token)
 	if err != nil {
 		return err
 	}
@@ -68,7 +89,7 @@ func (h *Handlers) Activate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	st, err := prov.Activate(r.Context(), principal(r).WorkspaceID(), req.OrgURL, req.Token, req.ConfirmLimited)
+	st, err := prov.Activate(r.Context(), principal(r).WorkspaceID(), req.address(), req.Token, req.ConfirmLimited)
 	if err != nil {
 		return err
 	}
@@ -98,7 +119,7 @@ type ProjectChoice struct {
 
 // ListProjects answers GET /api/v1/integrations/azure-devops/projects.
 func (h *Handlers) ListProjects(w http.ResponseWriter, r *http.Request) error {
-	prov, err := h.provider(r)
+	prov, err := h.unitProvider(r, "projects")
 	if err != nil {
 		return err
 	}
@@ -115,7 +136,7 @@ func (h *Handlers) ListProjects(w http.ResponseWriter, r *http.Request) error {
 
 // SelectProjects answers PUT /api/v1/integrations/azure-devops/projects.
 func (h *Handlers) SelectProjects(w http.ResponseWriter, r *http.Request) error {
-	prov, err := h.provider(r)
+	prov, err := h.unitProvider(r, "projects")
 	if err != nil {
 		return err
 	}
@@ -186,7 +207,10 @@ func (h *Handlers) RerunBackfill(w http.ResponseWriter, r *http.Request) error {
 	return write(w, http.StatusAccepted, st)
 }
 
-// SyncNow answers POST /api/v1/integrations/azure-devops/sync.
+// SyncNow answers POST /api/v1/integrations/{provider}/sync: Azure DevOps
+// queues a reconciliation; GitHub reads its repository list again
+// (selecting new repositories of whole organizations) and queues a check
+// of every webhook.
 func (h *Handlers) SyncNow(w http.ResponseWriter, r *http.Request) error {
 	prov, err := h.provider(r)
 	if err != nil {
@@ -195,7 +219,113 @@ func (h *Handlers) SyncNow(w http.ResponseWriter, r *http.Request) error {
 	if err := prov.SyncNow(r.Context(), principal(r).WorkspaceID()); err != nil {
 		return err
 	}
-	return write(w, http.StatusAccepted, map[string]string{"status": "reconcile queued"})
+	status := "reconcile queued"
+	if r.PathValue("provider") == integration.GitHubProvider {
+		status = "repositories refreshed; webhook check queued"
+	}
+	return write(w, http.StatusAccepted, map[string]string{"status": status})
+}
+
+// GetSettings answers GET /api/v1/integrations/{provider}/settings.
+func (h *Handlers) GetSettings(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.provider(r)
+	if err != nil {
+		return err
+	}
+	st, err := prov.Settings(r.Context(), principal(r).WorkspaceID())
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, st)
+}
+
+// RepositoryChoice is a GitHub repository of the picker, with its webhook.
+type RepositoryChoice struct {
+	ID       string                 `json:"id"` // GitHub's numeric id
+	FullName string                 `json:"full_name"`
+	Owner    string                 `json:"owner"`
+	Selected bool                   `json:"selected"`
+	Hook     integration.HookHealth `json:"hook"`
+}
+
+// RepositoryList is the picker: repositories grouped by owner (sorted by
+// full name), and the owners whose new repositories are selected.
+type RepositoryList struct {
+	Repositories []RepositoryChoice `json:"repositories"`
+	Owners       []string           `json:"owners"`
+	AutoOwners   []string           `json:"auto_owners"`
+}
+
+func repositoryList(st integration.Status) RepositoryList {
+	out := RepositoryList{Repositories: []RepositoryChoice{}, Owners: st.Owners, AutoOwners: []string{}}
+	if out.Owners == nil {
+		out.Owners = []string{}
+	}
+	if st.Settings != nil && st.Settings.AutoOwners != nil {
+		out.AutoOwners = st.Settings.AutoOwners
+	}
+	for _, p := range st.Projects {
+		out.Repositories = append(out.Repositories, RepositoryChoice{ID: p.ID, FullName: p.Name, Owner: p.Owner, Selected: p.Selected, Hook: p.Hooks})
+	}
+	return out
+}
+
+// ListRepositories answers GET /api/v1/integrations/github/repositories:
+// the stored list with the selection and each webhook's health.
+func (h *Handlers) ListRepositories(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.unitProvider(r, "repositories")
+	if err != nil {
+		return err
+	}
+	st, err := prov.Status(r.Context(), principal(r).WorkspaceID())
+	if err != nil {
+		return err
+	}
+	if !st.Connected {
+		return delivery.Errorf(delivery.KindNotFound, "GitHub is not connected").
+			WithHint("connect it first: Settings → Integrations → GitHub → Check connection, then Activate")
+	}
+	return write(w, http.StatusOK, repositoryList(st))
+}
+
+// RefreshRepositories answers POST /api/v1/integrations/github/repositories:
+// the list read again from GitHub (new repositories of whole organizations
+// selected), then as GET.
+func (h *Handlers) RefreshRepositories(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.unitProvider(r, "repositories")
+	if err != nil {
+		return err
+	}
+	ws := principal(r).WorkspaceID()
+	if _, err := prov.RefreshProjects(r.Context(), ws); err != nil {
+		return err
+	}
+	st, err := prov.Status(r.Context(), ws)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, repositoryList(st))
+}
+
+// SelectRepositories answers PUT /api/v1/integrations/github/repositories
+// {"selected": [ids]}: newly selected repositories get their webhook,
+// deselected ones lose it.
+func (h *Handlers) SelectRepositories(w http.ResponseWriter, r *http.Request) error {
+	prov, err := h.unitProvider(r, "repositories")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Selected []string `json:"selected"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	st, err := prov.SelectProjects(r.Context(), principal(r).WorkspaceID(), req.Selected)
+	if err != nil {
+		return err
+	}
+	return write(w, http.StatusOK, repositoryList(st))
 }
 
 // CommentPreview is the comment a PR would get now.
@@ -232,7 +362,7 @@ func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) erro
 // PreviewRules answers POST /api/v1/integrations/azure-devops/rules/preview
 // with what candidate rules would match, before they are saved.
 func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
-	prov, err := h.provider(r)
+	prov, err := h.azureOnly(r, "a rules preview")
 	if err != nil {
 		return err
 	}
@@ -250,7 +380,7 @@ func (h *Handlers) PreviewRules(w http.ResponseWriter, r *http.Request) error {
 // ChangeOrgURL answers PUT /api/v1/integrations/{provider}/org-url: another
 // URL of the same organization (token optional: the stored one is used).
 func (h *Handlers) ChangeOrgURL(w http.ResponseWriter, r *http.Request) error {
-	prov, err := h.provider(r)
+	prov, err := h.azureOnly(r, "an Organization URL to change")
 	if err != nil {
 		return err
 	}
@@ -376,20 +506,54 @@ func (h *Handlers) DeleteProjectRules(w http.ResponseWriter, r *http.Request) er
 // /api/v1/integrations/{provider} and /settings/integrations/{provider}.
 // Planned ones answer 404 saying so.
 var (
-	Providers = []string{"azure-devops"}
-	planned   = map[string]string{"github": "GitHub", "gitlab": "GitLab", "bitbucket": "Bitbucket"}
+	Providers = []string{integration.Provider, integration.GitHubProvider}
+	planned   = map[string]string{"gitlab": "GitLab", "bitbucket": "Bitbucket"}
 )
 
-// provider is the integration service of the route's {provider}.
-func (h *Handlers) provider(r *http.Request) (Integrations, error) {
+const hintProviders = "use /api/v1/integrations/azure-devops or /api/v1/integrations/github"
+
+// provider is the connection service of the route's {provider}.
+func (h *Handlers) provider(r *http.Request) (Connection, error) {
 	switch p := r.PathValue("provider"); {
-	case p == "azure-devops":
+	case p == integration.Provider && h.Integrations != nil:
 		return h.Integrations, nil
+	case p == integration.GitHubProvider && h.GitHub != nil:
+		return h.GitHub, nil
 	case planned[p] != "":
 		return nil, delivery.Errorf(delivery.KindNotFound, "%s integrations are not available in this version", planned[p]).
-			WithHint("connect Azure DevOps at /api/v1/integrations/azure-devops; the others are planned")
+			WithHint("connect Azure DevOps or GitHub; the others are planned")
 	default:
-		return nil, delivery.Errorf(delivery.KindNotFound, "there is no %q integration", p).
-			WithHint("use /api/v1/integrations/azure-devops")
+		return nil, delivery.Errorf(delivery.KindNotFound, "there is no %q integration", p).WithHint(hintProviders)
 	}
+}
+
+// unitProvider is provider for the routes of one unit of selection: Azure
+// DevOps picks projects, GitHub repositories.
+func (h *Handlers) unitProvider(r *http.Request, unit string) (Connection, error) {
+	prov, err := h.provider(r)
+	if err != nil {
+		return nil, err
+	}
+	p := r.PathValue("provider")
+	want := "projects"
+	if p == integration.GitHubProvider {
+		want = "repositories"
+	}
+	if unit != want {
+		return nil, delivery.Errorf(delivery.KindNotFound, "%s integrations select %s, not %s", p, want, unit).
+			WithHint("use /api/v1/integrations/" + p + "/" + want)
+	}
+	return prov, nil
+}
+
+// azureOnly is the Azure DevOps service for the routes only it has.
+func (h *Handlers) azureOnly(r *http.Request, what string) (Integrations, error) {
+	if _, err := h.provider(r); err != nil {
+		return nil, err
+	}
+	if p := r.PathValue("provider"); p != integration.Provider {
+		return nil, delivery.Errorf(delivery.KindNotFound, "the %s integration has no %s", p, what).
+			WithHint("it is an Azure DevOps route: /api/v1/integrations/azure-devops/…")
+	}
+	return h.Integrations, nil
 }

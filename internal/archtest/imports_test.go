@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"internal/githubapi":       {"delivery", "secret", "netguard"},
 	"internal/webhook":         {"delivery", "secret", "store"},
 	"internal/collect":         {"delivery", "store", "azdo", "webhook", "jobs"},
-	"internal/integration":     {"delivery", "secret", "store", "azdo", "collect", "netguard"},
+	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "netguard"},
 	"internal/prcomment":       {"delivery", "store", "azdo"},
 	"internal/web":             {"delivery", "store", "auth", "integration", "prcomment", "docs/guide"},
 	"internal/api":             {"delivery", "store", "auth", "integration", "prcomment", "csvexport"},

@@ -25,11 +25,19 @@ type CheckResult struct {
 	Scopes       []ScopeResult `json:"scopes"`
 	Problems     []Problem     `json:"problems"` // why it cannot be activated
 	Warnings     []Problem     `json:"warnings"` // what will not work, though it can be activated
+	// GitHub only: the token's kind ("fine-grained" or "classic"), the
+	// organizations it sees, the repository its permissions were tested on
+	// and the calls the check spent.
+	TokenKind     string   `json:"token_kind,omitempty"`
+	Organizations []string `json:"organizations,omitempty"`
+	Sample        string   `json:"sample,omitempty"`
+	Calls         int      `json:"calls,omitempty"`
 
 	deployment azdo.Deployment
 	account    string
 	accountID  string
 	projects   []azdo.Project
+	github     *githubChecked
 }
 
 // ScopeResult is one scope, tested by a cheap call: the manual's four
@@ -42,6 +50,8 @@ type ScopeResult struct {
 	OK       bool   `json:"ok"`
 	Breaks   string `json:"breaks,omitempty"`
 	Fix      string `json:"fix,omitempty"`
+	// Call is the harmless request that tested it (GitHub).
+	Call string `json:"call,omitempty"`
 }
 
 // Problem is something wrong, said with how to fix it.

@@ -67,30 +67,14 @@ func (s *Service) Disconnect(ctx context.Context, workspaceID string, keepData b
 		delete(s.clients, in.ID)
 		s.mu.Unlock()
 	}
-	if q, ok := s.opts.Queue.(jobCanceller); ok {
-		if res.JobsCancelled, err = q.CancelIntegrationJobs(ctx, in.ID); err != nil {
-			return res, err
-		}
-		for deadline := time.Now().Add(10 * time.Second); q.Running(in.ID) > 0 && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
+	if res.JobsCancelled, err = cancelJobs(ctx, s.opts.Queue, in.ID); err != nil {
+		return res, err
 	}
 	if client != nil {
 		res.HooksRemoved, res.HooksLeft = s.deleteAllHooks(ctx, client, in.ID)
 	}
 	if keepData {
-		err = s.opts.DB.InTx(ctx, func(tx *store.Tx) error {
-			hooks, err := tx.ListHookSubscriptions(ctx, key(in), "")
-			if err != nil {
-				return err
-			}
-			for _, h := range hooks {
-				if err := tx.DeleteHookSubscription(ctx, in.ID, h.SubscriptionID); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err = dropHookRecords(ctx, s.opts.DB, in)
 	} else {
 		err = s.opts.DB.DeleteIntegration(ctx, workspaceID, in.ID)
 	}
@@ -123,4 +107,39 @@ func (s *Service) deleteAllHooks(ctx context.Context, c *azdo.Client, integratio
 		removed++
 	}
 	return removed, left
+}
+
+// cancelJobs cancels an integration's waiting jobs and gives the running
+// ones a moment to stop (a hook registration that was running must not
+// put a hook back after Disconnect deleted them).
+func cancelJobs(ctx context.Context, queue jobInserter, integrationID string) (int, error) {
+	q, ok := queue.(jobCanceller)
+	if !ok {
+		return 0, nil
+	}
+	n, err := q.CancelIntegrationJobs(ctx, integrationID)
+	if err != nil {
+		return n, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); q.Running(integrationID) > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return n, nil
+}
+
+// dropHookRecords forgets every recorded hook of an integration (its hooks
+// were deleted at the provider).
+func dropHookRecords(ctx context.Context, db *store.DB, in store.Integration) error {
+	return db.InTx(ctx, func(tx *store.Tx) error {
+		hooks, err := tx.ListHookSubscriptions(ctx, key(in), "")
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			if err := tx.DeleteHookSubscription(ctx, in.ID, h.SubscriptionID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

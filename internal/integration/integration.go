@@ -65,6 +65,12 @@ type Options struct {
 	LocalAzureDevOps bool
 	// StartReconcile enqueues a reconciliation of the integration in tx.
 	StartReconcile func(ctx context.Context, tx *store.Tx, integrationID string) error
+	// GitHubHTTPClient is used for GitHub calls; nil means the client's
+	// default.
+	GitHubHTTPClient *http.Client
+	// LocalGitHub says the GitHub (an Enterprise Server, or the demo's
+	// simulator) runs where loopback webhook URLs reach this server.
+	LocalGitHub bool
 }
 
 // Service is the integration's use cases.
@@ -135,8 +141,17 @@ func (s *Service) Client(ctx context.Context, integrationID string) (*azdo.Clien
 
 // errDisconnected is the answer to anything that would call Azure DevOps
 // for an integration an admin disconnected keeping its data.
-var errDisconnected = delivery.Errorf(delivery.KindPrecondition, "Azure DevOps is disconnected; the data collected until then is kept").
-	WithHint("connect it again: Settings → Integrations → Azure DevOps → Check connection, then Activate with the same Organization URL")
+var errDisconnected = disconnectedError(azureName)
+
+// azureName is how screens and messages name Azure DevOps.
+const azureName = "Azure DevOps"
+
+// disconnectedError is the answer to anything that would call a provider
+// for an integration an admin disconnected keeping its data.
+func disconnectedError(name string) *delivery.Error {
+	return delivery.Errorf(delivery.KindPrecondition, "%s is disconnected; the data collected until then is kept", name).
+		WithHint("connect it again: Settings → Integrations → " + name + " → Check connection, then Activate with the same address")
+}
 
 // forWorkspace returns the workspace's connected Azure DevOps integration.
 func (s *Service) forWorkspace(ctx context.Context, workspaceID string) (store.Integration, error) {
@@ -150,13 +165,19 @@ func (s *Service) forWorkspace(ctx context.Context, workspaceID string) (store.I
 // anyForWorkspace returns the workspace's Azure DevOps integration,
 // connected or disconnected with its data kept.
 func (s *Service) anyForWorkspace(ctx context.Context, workspaceID string) (store.Integration, error) {
-	ins, err := s.opts.DB.ListIntegrations(ctx, workspaceID, Provider)
+	return integrationFor(ctx, s.opts.DB, workspaceID, Provider, azureName)
+}
+
+// integrationFor returns the workspace's integration of a provider,
+// connected or disconnected with its data kept.
+func integrationFor(ctx context.Context, db *store.DB, workspaceID, provider, name string) (store.Integration, error) {
+	ins, err := db.ListIntegrations(ctx, workspaceID, provider)
 	if err != nil {
 		return store.Integration{}, err
 	}
 	if len(ins) == 0 {
-		return store.Integration{}, delivery.Errorf(delivery.KindNotFound, "Azure DevOps is not connected").
-			WithHint("connect it first: Settings → Integrations → Azure DevOps → Check connection, then Activate")
+		return store.Integration{}, delivery.Errorf(delivery.KindNotFound, "%s is not connected", name).
+			WithHint("connect it first: Settings → Integrations → " + name + " → Check connection, then Activate")
 	}
 	return ins[0], nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
+	"github.com/pandev-metrics/pandev/internal/store"
 )
 
 // jobAdmin is what the workspace's job list needs of the queue (jobs.Queue).
@@ -46,9 +48,13 @@ var jobLabels = map[string]string{
 	"register_hooks": "Service hook registration",
 	"remove_hooks":   "Service hook removal",
 	"hook_health":    "Service hook health check",
-	"event_details":  "Reading what an event lacks",
-	"pr_comment":     "Pull request comment",
-	"webhook_events": "Webhook processing",
+	// GitHub's repository webhooks.
+	"github_register_hook": "Webhook registration",
+	"github_remove_hook":   "Webhook removal",
+	"github_hook_health":   "Webhook health check",
+	"event_details":        "Reading what an event lacks",
+	"pr_comment":           "Pull request comment",
+	"webhook_events":       "Webhook processing",
 }
 
 // jobsShown bounds the list: the newest jobs of the integration.
@@ -60,15 +66,20 @@ func (s *Service) Jobs(ctx context.Context, workspaceID string) ([]Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.jobAdmin()
+	return integrationJobs(ctx, s.opts.DB, s.opts.Queue, in)
+}
+
+// integrationJobs lists an integration's newest background jobs.
+func integrationJobs(ctx context.Context, db *store.DB, queue jobInserter, in store.Integration) ([]Job, error) {
+	q, err := jobAdminOf(queue)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.opts.DB.IntegrationJobIDs(ctx, in.ID, jobsShown)
+	ids, err := db.IntegrationJobIDs(ctx, in.ID, jobsShown)
 	if err != nil {
 		return nil, err
 	}
-	projects, err := s.opts.DB.ListProjects(ctx, key(in), false)
+	projects, err := db.ListProjects(ctx, key(in), false)
 	if err != nil {
 		return nil, err
 	}
@@ -96,14 +107,19 @@ func (s *Service) RetryJob(ctx context.Context, workspaceID string, id int64) (J
 	if err != nil {
 		return Job{}, err
 	}
-	q, err := s.jobAdmin()
+	return retryIntegrationJob(ctx, s.opts.Queue, s.opts.Logger, in, id)
+}
+
+// retryIntegrationJob runs one of an integration's jobs again now.
+func retryIntegrationJob(ctx context.Context, queue jobInserter, logger *slog.Logger, in store.Integration, id int64) (Job, error) {
+	q, err := jobAdminOf(queue)
 	if err != nil {
 		return Job{}, err
 	}
 	row, err := q.Job(ctx, id)
 	if delivery.IsNotFound(err) || err == nil && argsIntegration(row) != in.ID {
 		return Job{}, delivery.Errorf(delivery.KindNotFound, "there is no job %d in this workspace", id).
-			WithHint("pick a job from the list (GET /api/v1/integrations/azure-devops/jobs)")
+			WithHint("pick a job from the list (GET /api/v1/integrations/" + in.Provider + "/jobs)")
 	}
 	if err != nil {
 		return Job{}, err
@@ -115,7 +131,7 @@ func (s *Service) RetryJob(ctx context.Context, workspaceID string, id int64) (J
 	if err := q.Retry(ctx, id); err != nil {
 		return Job{}, err
 	}
-	s.opts.Logger.Info("job retried by a workspace admin", "integration", in.ID, "job", id, "kind", row.Kind)
+	logger.Info("job retried by a workspace admin", "integration", in.ID, "job", id, "kind", row.Kind)
 	if row, err = q.Job(ctx, id); err != nil {
 		return Job{}, err
 	}
@@ -132,8 +148,8 @@ func ParseJobID(s string) (int64, error) {
 	return id, nil
 }
 
-func (s *Service) jobAdmin() (jobAdmin, error) {
-	if q, ok := s.opts.Queue.(jobAdmin); ok {
+func jobAdminOf(queue jobInserter) (jobAdmin, error) {
+	if q, ok := queue.(jobAdmin); ok {
 		return q, nil
 	}
 	return nil, delivery.Errorf(delivery.KindUnavailable, "the job queue is not running").

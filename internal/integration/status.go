@@ -41,6 +41,11 @@ type Status struct {
 	// its data (Connected is false, State "disconnected"): the dashboard
 	// still shows what was collected until then.
 	Disconnected *time.Time `json:"disconnected_at,omitempty"`
+	// TokenKind is a GitHub token's kind: fine-grained or classic.
+	TokenKind string `json:"token_kind,omitempty"`
+	// Owners are the users and organizations of the repositories (GitHub),
+	// for the picker's groups and its "whole organization" toggles.
+	Owners []string `json:"owners,omitempty"`
 }
 
 // SyncRun is one finished backfill or reconciliation.
@@ -66,6 +71,8 @@ type ProjectStatus struct {
 	Name     string     `json:"name"`
 	Selected bool       `json:"selected"`
 	Hooks    HookHealth `json:"hooks"`
+	// Owner is a GitHub repository's owner (user or organization).
+	Owner string `json:"owner,omitempty"`
 	// Backfill is this project's backfill progress, nil before it starts.
 	Backfill *collect.ProjectProgress `json:"backfill,omitempty"`
 }
@@ -80,6 +87,10 @@ type HookHealth struct {
 	// tried again until the token changes.
 	Unavailable []string `json:"unavailable,omitempty"`
 	Registered  bool     `json:"registered"`
+	// Failing counts hooks whose latest deliveries failed (GitHub's
+	// last_response and deliveries); Detail says what GitHub reported.
+	Failing int    `json:"failing,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // Status reports the workspace's integration.

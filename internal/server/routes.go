@@ -26,6 +26,10 @@ func (s *Server) routes() []route {
 	if s.deps.Webhook != nil {
 		webhookHandler = s.deps.Webhook.ServeHTTP
 	}
+	githubWebhook := notFound
+	if s.deps.GitHubWebhook != nil {
+		githubWebhook = s.deps.GitHubWebhook
+	}
 	return []route{
 		// Health and operations.
 		{"GET /healthz", public, s.healthz},
@@ -38,6 +42,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/azure/webhook/merge-request", machine, webhookHandler},
 		{"POST /v1/azure/webhook/boards", machine, webhookHandler},
 		{"POST /v1/azure/webhook/pipeline", machine, webhookHandler},
+		// GitHub repository webhooks: ?integration=ID, X-Hub-Signature-256.
+		{"POST /v1/github/webhook", machine, githubWebhook},
 
 		// Browser pages.
 		{"GET /static/", public, serveHTTP(web.Static())},
@@ -61,6 +67,13 @@ func (s *Server) routes() []route {
 		{"POST /settings/integrations/azure-devops/disconnect", admin, s.pages.DisconnectAzure},
 		{"POST /settings/integrations/azure-devops/projects/{id}/backfill", admin, s.pages.RerunBackfill},
 		{"POST /settings/integrations/azure-devops/jobs/{id}/retry", admin, s.pages.RetryJob},
+		{"GET /settings/integrations/github", admin, s.pages.GitHubPage},
+		{"POST /settings/integrations/github", admin, s.pages.ConnectGitHub},
+		{"POST /settings/integrations/github/repositories", admin, s.pages.SaveRepositories},
+		{"POST /settings/integrations/github/refresh", admin, s.pages.RefreshGitHub},
+		{"POST /settings/integrations/github/token", admin, s.pages.UpdateGitHubToken},
+		{"POST /settings/integrations/github/disconnect", admin, s.pages.DisconnectGitHub},
+		{"POST /settings/integrations/github/jobs/{id}/retry", admin, s.pages.RetryGitHubJob},
 		{"GET /settings/teams", member, s.pages.Teams},
 		{"POST /settings/teams", admin, s.pages.CreateTeam},
 		{"POST /settings/teams/{id}", admin, s.pages.SaveTeam},
@@ -95,6 +108,10 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/integrations/{provider}/projects", admin, s.api.SelectProjects},
 		{"PUT /api/v1/integrations/{provider}/token", admin, s.api.UpdateToken},
 		{"PUT /api/v1/integrations/{provider}/org-url", admin, s.api.ChangeOrgURL},
+		{"GET /api/v1/integrations/{provider}/repositories", admin, s.api.ListRepositories},
+		{"PUT /api/v1/integrations/{provider}/repositories", admin, s.api.SelectRepositories},
+		{"POST /api/v1/integrations/{provider}/repositories", admin, s.api.RefreshRepositories},
+		{"GET /api/v1/integrations/{provider}/settings", admin, s.api.GetSettings},
 		{"PATCH /api/v1/integrations/{provider}/settings", admin, s.api.PatchSettings},
 		{"POST /api/v1/integrations/{provider}/sync", admin, s.api.SyncNow},
 		{"POST /api/v1/integrations/{provider}/projects/{id}/backfill", admin, s.api.RerunBackfill},

@@ -40,6 +40,11 @@ type Deps struct {
 	Webhook ErrorHandler
 	// Integrations manages the Azure DevOps connection.
 	Integrations *integration.Service
+	// GitHub manages the GitHub connection.
+	GitHub *integration.GitHub
+	// GitHubWebhook ingests GitHub's repository webhook deliveries
+	// (webhook.Handler.Serve(webhook.GitHub)).
+	GitHubWebhook func(w http.ResponseWriter, r *http.Request) error
 	// Dashboard serves the metrics API, the dashboard page and its live events.
 	Dashboard *dashboard.Handlers
 	// Comments previews PR comments.
@@ -92,8 +97,9 @@ const (
 func New(d Deps) *Server {
 	s := &Server{
 		deps: d,
-		api:  &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations), Comments: d.Comments},
-		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, Comments: d.Comments, BackfillDays: d.BackfillDays, Secure: d.SecureCookies,
+		api: &api.Handlers{DB: d.DB, Auth: d.Auth, Integrations: integrationsOrNil(d.Integrations), GitHub: githubOrNil(d.GitHub),
+			Comments: d.Comments},
+		pages: &web.Pages{DB: d.DB, Auth: d.Auth, Integrations: d.Integrations, GitHub: d.GitHub, Comments: d.Comments, BackfillDays: d.BackfillDays, Secure: d.SecureCookies,
 			TrustedProxies: d.TrustedProxies},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pandev_http_requests_total", Help: "HTTP requests by route and status code.",
@@ -293,6 +299,14 @@ func serveHTTP(h http.Handler) handlerFunc {
 		h.ServeHTTP(w, r)
 		return nil
 	}
+}
+
+// githubOrNil keeps a nil service a nil interface (tests without it).
+func githubOrNil(g *integration.GitHub) api.Connection {
+	if g == nil {
+		return nil
+	}
+	return g
 }
 
 // integrationsOrNil keeps a nil service a nil interface (tests without it).

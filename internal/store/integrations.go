@@ -109,6 +109,14 @@ func (q queries) UpdateIntegrationToken(ctx context.Context, workspaceID, id str
 	return affectedOne(res, err, "integration")
 }
 
+// UpdateIntegrationDeployment replaces what is known of the server and the
+// token's kind (a new token may be of another kind, a server upgraded).
+func (q queries) UpdateIntegrationDeployment(ctx context.Context, id, deployment, serverVersion string) error {
+	res, err := q.q.ExecContext(ctx, `UPDATE integrations SET deployment = $2, server_version = $3 WHERE id = $1`,
+		id, deployment, serverVersion)
+	return affectedOne(res, err, "integration")
+}
+
 // SetIntegrationScopes replaces the stored scope states (JSON: scope →
 // state), e.g. when a reconciliation finds a scope granted since.
 func (q queries) SetIntegrationScopes(ctx context.Context, id, scopes string, now time.Time) error {

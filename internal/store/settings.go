@@ -16,6 +16,10 @@ type Settings struct {
 	PostPRComments  bool            `json:"post_pr_comments"`
 	ProjectComments map[string]bool `json:"project_comments,omitempty"` // per-project overrides of PostPRComments
 	CommentOnDrafts bool            `json:"comment_on_drafts,omitempty"`
+	// AutoOwners are GitHub users and organizations whose new repositories
+	// are selected when the repository list is refreshed ("whole
+	// organization").
+	AutoOwners []string `json:"auto_owners,omitempty"`
 	RuleSettings
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -116,9 +117,21 @@ func (h *Pages) AzureDevOps(w http.ResponseWriter, r *http.Request) error {
 // formError shows what the user can fix on the page itself, with a 4xx;
 // anything else goes to the server's error handling.
 func (h *Pages) formError(w http.ResponseWriter, r *http.Request, err error, data AzurePage) error {
+	status, problem, ok := formProblem(err)
+	if !ok {
+		return err
+	}
+	data.Error = problem
+	return h.renderAzure(w, r, status, data)
+}
+
+// formProblem is an error the user can fix on the page itself (bad input,
+// a conflict, an earlier step missing): the status and what to show. ok is
+// false for anything else.
+func formProblem(err error) (int, *integration.Problem, bool) {
 	var de *delivery.Error
 	if !errors.As(err, &de) {
-		return err
+		return 0, nil, false
 	}
 	status := http.StatusBadRequest
 	switch de.Kind {
@@ -126,10 +139,48 @@ func (h *Pages) formError(w http.ResponseWriter, r *http.Request, err error, dat
 		status = http.StatusConflict
 	case delivery.KindInvalid:
 	default:
-		return err
+		return 0, nil, false
 	}
-	data.Error = &integration.Problem{Code: string(de.Kind), Message: de.Message, Hint: de.Hint}
-	return h.renderAzure(w, r, status, data)
+	return status, &integration.Problem{Code: string(de.Kind), Message: de.Message, Hint: de.Hint}, true
+}
+
+// connection is what the integration pages' shared forms need of a
+// provider's service.
+type connection interface {
+	Disconnect(ctx context.Context, workspaceID string, keepData bool) (integration.DisconnectResult, error)
+	RetryJob(ctx context.Context, workspaceID string, id int64) (integration.Job, error)
+}
+
+// disconnect handles a Disconnect form: the admin chose keep or delete and
+// confirmed. It returns the notice to show.
+func disconnect(r *http.Request, c connection) (string, error) {
+	if err := parseForm(r); err != nil {
+		return "", err
+	}
+	p, _ := auth.FromContext(r.Context())
+	data := r.PostFormValue("data")
+	if data != "keep" && data != "delete" || r.PostFormValue("confirm") != "on" {
+		return "", delivery.Errorf(delivery.KindInvalid, "Disconnect needs a choice and a confirmation").
+			WithHint("choose whether to keep or delete the collected data, tick the box, and press Disconnect again")
+	}
+	res, err := c.Disconnect(r.Context(), p.WorkspaceID(), data == "keep")
+	if err != nil {
+		return "", err
+	}
+	if len(res.HooksLeft) > 0 {
+		return "disconnected-hooks-left", nil
+	}
+	return "disconnected-" + res.Data, nil
+}
+
+// retryJob handles a job's Retry button.
+func retryJob(r *http.Request, c connection) error {
+	p, _ := auth.FromContext(r.Context())
+	id, err := integration.ParseJobID(r.PathValue("id"))
+	if err == nil {
+		_, err = c.RetryJob(r.Context(), p.WorkspaceID(), id)
+	}
+	return err
 }
 
 // ConnectAzure handles the connect form: Check connection or Activate.
@@ -261,33 +312,16 @@ func (h *Pages) ChangeAzureOrgURL(w http.ResponseWriter, r *http.Request) error 
 // DisconnectAzure handles Disconnect: the form says whether the data is
 // kept or deleted, and the admin confirmed.
 func (h *Pages) DisconnectAzure(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(r); err != nil {
-		return err
-	}
-	p, _ := auth.FromContext(r.Context())
-	data := r.PostFormValue("data")
-	if data != "keep" && data != "delete" || r.PostFormValue("confirm") != "on" {
-		return h.formError(w, r, delivery.Errorf(delivery.KindInvalid, "Disconnect needs a choice and a confirmation").
-			WithHint("choose whether to keep or delete the collected data, tick the box, and press Disconnect again"), AzurePage{})
-	}
-	res, err := h.Integrations.Disconnect(r.Context(), p.WorkspaceID(), data == "keep")
+	notice, err := disconnect(r, h.Integrations)
 	if err != nil {
 		return h.formError(w, r, err, AzurePage{})
 	}
-	if len(res.HooksLeft) > 0 {
-		return redirect(w, r, "disconnected-hooks-left")
-	}
-	return redirect(w, r, "disconnected-"+res.Data)
+	return redirect(w, r, notice)
 }
 
 // RetryJob handles a failed job's Retry button in Background work.
 func (h *Pages) RetryJob(w http.ResponseWriter, r *http.Request) error {
-	p, _ := auth.FromContext(r.Context())
-	id, err := integration.ParseJobID(r.PathValue("id"))
-	if err == nil {
-		_, err = h.Integrations.RetryJob(r.Context(), p.WorkspaceID(), id)
-	}
-	if err != nil {
+	if err := retryJob(r, h.Integrations); err != nil {
 		return h.formError(w, r, err, AzurePage{})
 	}
 	return redirect(w, r, "retry")

@@ -56,16 +56,30 @@ func (h *Pages) IntegrationsIndex(w http.ResponseWriter, r *http.Request) error 
 	}
 	azure := ProviderEntry{Provider: "azure-devops", Name: "Azure DevOps", Available: true, Connected: st.Connected,
 		State: st.State, OrgURL: st.OrgURL}
-	azure.StateLabel = map[string]string{"connected": "Connected", "limited": "Connected — limited"}[st.State]
-	if azure.StateLabel == "" {
-		azure.StateLabel = "Error"
+	azure.StateLabel = stateLabel(st.State)
+	gh := ProviderEntry{Provider: "github", Name: "GitHub", Available: h.GitHub != nil}
+	if h.GitHub != nil {
+		gst, err := h.GitHub.Status(r.Context(), p.WorkspaceID())
+		if err != nil {
+			return err
+		}
+		gh.Connected, gh.State, gh.OrgURL = gst.Connected, gst.State, gst.OrgURL
+		gh.StateLabel = stateLabel(gst.State)
 	}
 	return render(w, http.StatusOK, "integrations.html", IntegrationsPage{Chrome: chrome("Integrations", p), Providers: []ProviderEntry{
 		azure,
-		{Provider: "github", Name: "GitHub"},
+		gh,
 		{Provider: "gitlab", Name: "GitLab"},
 		{Provider: "bitbucket", Name: "Bitbucket"},
 	}})
+}
+
+// stateLabel is how the index names an integration's state.
+func stateLabel(state string) string {
+	if l := map[string]string{"connected": "Connected", "limited": "Connected — limited"}[state]; l != "" {
+		return l
+	}
+	return "Error"
 }
 
 // Rules renders Settings → Rules.

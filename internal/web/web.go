@@ -48,10 +48,13 @@ func NoListing(h http.Handler) http.Handler {
 // page names a template and the type of data it takes; the templates test
 // executes each with a zero value of its type.
 var pages = map[string]any{
-	"login.html":   LoginPage{},
-	"home.html":    HomePage{},
-	"error.html":   ErrorPage{},
-	"azure.html":   AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
+	"login.html": LoginPage{},
+	"home.html":  HomePage{},
+	"error.html": ErrorPage{},
+	"azure.html": AzurePage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}}},
+	"github.html": GitHubPage{Status: integration.Status{Connected: true, Settings: &integration.Settings{}},
+		Groups: []RepositoryGroup{{Repositories: []integration.ProjectStatus{{}}}}, Check: &integration.CheckResult{OK: true},
+		Jobs: []integration.Job{{}}, Error: &integration.Problem{}},
 	"members.html": MembersPage{Members: []store.Member{{}}, Error: &Problem{}},
 	"tokens.html":  TokensPage{Tokens: []store.APIToken{{}}, Created: "pdm_x", Error: &Problem{}},
 	"rules.html": RulesPage{Set: integration.RuleSet{Projects: []integration.ProjectRules{{}}}, Projects: []integration.ProjectStatus{{}},
@@ -206,6 +209,7 @@ type Pages struct {
 	DB           *store.DB
 	Auth         *auth.Service
 	Integrations *integration.Service
+	GitHub       *integration.GitHub
 	Comments     *prcomment.Service
 	BackfillDays int
 	Secure       bool // set the Secure flag on cookies (https)

@@ -245,6 +245,8 @@ func testIntegrations(t *testing.T, db *store.DB) {
 	must(t, db.UpdateIntegrationToken(ctx, f.ws.ID, f.in.ID, store.TokenUpdate{Sealed: "sealed-2", Hint: "…wxyz",
 		Account: "Bot", AccountID: "bot-id", Scopes: `{"code_read":"granted"}`}, t0.Add(time.Hour)))
 	wantKind(t, db.UpdateIntegrationToken(ctx, other.ws.ID, f.in.ID, store.TokenUpdate{Sealed: "x"}, t0), delivery.KindNotFound)
+	must(t, db.UpdateIntegrationDeployment(ctx, f.in.ID, `{"web":"https://github.example.com"}`, "3.19"))
+	wantKind(t, db.UpdateIntegrationDeployment(ctx, "missing", "{}", ""), delivery.KindNotFound)
 	must(t, db.MarkIntegrationSynced(ctx, f.in.ID, t0.Add(2*time.Hour)))
 	wantKind(t, db.MarkIntegrationSynced(ctx, "missing", t0), delivery.KindNotFound)
 	must(t, db.UpdateIntegrationSettings(ctx, f.ws.ID, f.in.ID, `{"post_comments":true}`, t0.Add(time.Hour)))
@@ -259,6 +261,7 @@ func testIntegrations(t *testing.T, db *store.DB) {
 	eq(t, "new token clears the error", got.ErrorMessage, "")
 	eq(t, "account", got.Account+"/"+got.AccountID, "Bot/bot-id")
 	eq(t, "scopes", got.Scopes, `{"code_read":"granted"}`)
+	eq(t, "deployment", got.Deployment+" "+got.ServerVersion, `{"web":"https://github.example.com"} 3.19`)
 	eq(t, "last sync", got.LastSyncAt != nil && got.LastSyncAt.Equal(t0.Add(2*time.Hour)), true)
 
 	hook := store.HookSubscription{Key: f.key, SubscriptionID: "s1", ProjectID: "p1", EventType: "git.push", Status: "enabled", CheckedAt: t0}

@@ -1,4 +1,5 @@
-// Settings → Integrations → Azure DevOps: project search and select-all,
+// Settings → Integrations → Azure DevOps and GitHub: search and select-all
+// (GitHub: "whole organization" selects the owner's repositories),
 // and backfill progress that follows the server's event stream without a
 // reload. A static file: the pages' Content-Security-Policy forbids inline
 // script.
@@ -19,7 +20,8 @@
     all.checked = boxes.length > 0 && on === boxes.length;
     all.indeterminate = on > 0 && on < boxes.length;
     const total = rows().length;
-    count.textContent = boxes.length === total ? total + ' projects' : boxes.length + ' of ' + total + ' projects shown';
+    const unit = form.dataset.unit || 'projects';
+    count.textContent = boxes.length === total ? total + ' ' + unit : boxes.length + ' of ' + total + ' ' + unit + ' shown';
   }
   search.addEventListener('input', () => {
     const q = search.value.trim().toLowerCase();
@@ -30,6 +32,11 @@
     shown().forEach((r) => { const b = box(r); if (b) b.checked = all.checked; });
     syncAll();
   });
+  form.querySelectorAll('input[data-whole]').forEach((w) => w.addEventListener('change', () => {
+    if (!w.checked) return;
+    w.closest('tbody').querySelectorAll('tr[data-project]').forEach((r) => { const b = box(r); if (b) b.checked = true; });
+    syncAll();
+  }));
   form.addEventListener('change', (e) => { if (e.target !== all && e.target !== search) syncAll(); });
   syncAll();
 
