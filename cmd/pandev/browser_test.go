@@ -43,7 +43,8 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
-	if err != nil || !strings.Contains(text, "No data yet") || !strings.Contains(text, "Connect Azure DevOps") {
+	if err != nil || !strings.Contains(text, "No data yet") || !strings.Contains(text, "Connect Azure DevOps") ||
+		!strings.Contains(text, "Connect GitHub") {
 		t.Fatalf("dashboard: %q %v", text, err)
 	}
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {

@@ -57,7 +57,8 @@ func TestSignInSessionsCSRFAndAPIErrors(t *testing.T) {
 		t.Fatalf("session cookie flags: %+v", cookie)
 	}
 	res, body = b.do("GET", "/", "", nil, map[string]string{"Accept": "text/html"})
-	if res.StatusCode != 200 || !strings.Contains(body, "No data yet") || strings.Contains(body, "Connect Azure DevOps</a>") {
+	if res.StatusCode != 200 || !strings.Contains(body, "No data yet") || strings.Contains(body, "Connect Azure DevOps</a>") ||
+		strings.Contains(body, "Connect GitHub</a>") {
 		t.Fatalf("member dashboard shows the empty state without the admin's connect button: %d\n%s", res.StatusCode, body)
 	}
 	_, body = b.do("GET", "/api/v1/me", "", nil, nil)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,6 +169,8 @@ type HomePage struct {
 	Chrome
 	Workspace string
 	Connected bool
+	// Sources names the connected providers ("Azure DevOps", "GitHub").
+	Sources []string
 }
 
 // ErrorPage is shown to browsers for failed page requests.
@@ -281,11 +284,18 @@ func (h *Pages) Home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ins, err := h.DB.ListIntegrations(r.Context(), ws.ID, "azure-devops")
+	ins, err := h.DB.ListIntegrations(r.Context(), ws.ID, "")
 	if err != nil {
 		return err
 	}
-	return render(w, http.StatusOK, "home.html", HomePage{Chrome: chrome("Dashboard", p), Workspace: ws.Name, Connected: len(ins) > 0})
+	page := HomePage{Chrome: chrome("Dashboard", p), Workspace: ws.Name, Connected: len(ins) > 0}
+	for _, in := range ins {
+		name := map[string]string{"azure-devops": "Azure DevOps", "github": "GitHub"}[in.Provider]
+		if name != "" && !slices.Contains(page.Sources, name) {
+			page.Sources = append(page.Sources, name)
+		}
+	}
+	return render(w, http.StatusOK, "home.html", page)
 }
 
 // safeNext keeps post-login redirects on this site.
