@@ -21,6 +21,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/dashboard"
 	"github.com/pandev-metrics/pandev/internal/integration"
@@ -201,7 +202,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		},
 	})
 	a.integrations.Register(workers)
-	a.collector.AttachClients(a.integrations)
+	a.collector.AttachSource(azure.New(a.integrations))
 	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
 	a.comments.Register(workers)
 	a.collector.AttachPRObserver(a.comments)
