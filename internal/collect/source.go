@@ -20,6 +20,13 @@ import (
 // PR observer, token problems — is the Collector's, the same for every
 // provider. The Azure DevOps source is internal/collect/azure.
 //
+// Errors: a client returns delivery errors in the user's words. A
+// delivery.KindUnauthorized or KindForbidden that Client.Blocked does not
+// claim is the token's: the Collector shows it on the integration and the
+// job waits for Update token; anything else is retried with the queue's
+// backoff, resuming from the checkpoints (waiting out a rate limit is the
+// client's, before it answers).
+//
 // An integration whose provider has no Source attached is not collected:
 // its deliveries stay pending in the inbox, and its backfill and
 // reconciliation jobs end recording NoSourceError; once a version with the
