@@ -21,6 +21,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/dashboard"
 	"github.com/pandev-metrics/pandev/internal/integration"
@@ -209,7 +210,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	a.github = integration.NewGitHub(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "github"),
 		Now: time.Now, AllowHosts: cfg.AllowHosts, GitHubHTTPClient: opts.GitHubHTTPClient, LocalGitHub: opts.LocalGitHub})
 	a.github.Register(workers)
-	a.collector.AttachClients(a.integrations)
+	a.collector.AttachSource(azure.New(a.integrations))
 	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
 	a.comments.Register(workers)
 	a.collector.AttachPRObserver(a.comments)

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
-	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -771,7 +771,7 @@ func (b *bench) backfill(ctx context.Context) error {
 	b.add(Result{Scenario: "backfill", Name: "API calls", Value: calls, Unit: "calls"})
 	// The calls that read data against the fewest pages that can carry what
 	// was stored (branch lists and commit pages per branch from the truth).
-	minimum, err := collect.MinimumPages(ctx, a.db, key, func(projectID string, from time.Time) (map[string]map[string]int, error) {
+	minimum, err := azure.MinimumPages(ctx, a.db, key, func(projectID string, from time.Time) (map[string]map[string]int, error) {
 		return sim.TruthCommitsByBranch(projectID, from.UTC().Format(time.RFC3339))
 	})
 	if err != nil {

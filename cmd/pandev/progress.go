@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -29,7 +30,7 @@ func showBackfill(ctx context.Context, a *app, workspaceID string, out io.Writer
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		progress, err := collect.Progress(ctx, a.db, key)
+		progress, err := collect.Progress(ctx, a.db, key, azure.Resources)
 		if err != nil {
 			return
 		}

@@ -36,8 +36,9 @@ var allowed = map[string][]string{
 	"internal/azdo":            {"delivery", "secret", "netguard"},
 	"internal/githubapi":       {"delivery", "secret", "netguard"},
 	"internal/webhook":         {"delivery", "secret", "store"},
-	"internal/collect":         {"delivery", "store", "azdo", "webhook", "jobs"},
-	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "netguard"},
+	"internal/collect":         {"delivery", "store", "webhook", "jobs"}, // provider-neutral: no azdo (adr/0016)
+	"internal/collect/azure":   {"delivery", "store", "azdo", "webhook", "collect"},
+	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "collect/azure", "netguard"},
 	"internal/prcomment":       {"delivery", "store", "azdo"},
 	"internal/web":             {"delivery", "store", "auth", "integration", "prcomment", "docs/guide"},
 	"internal/api":             {"delivery", "store", "auth", "integration", "prcomment", "csvexport"},

@@ -28,6 +28,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/azdospec"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/prcomment"
@@ -391,7 +392,7 @@ func drive(t *testing.T, mode, serverVersion string) (*azdosim.Sim, azdo.Deploym
 
 	// The backfill and a reconciliation of every selected project.
 	col := collect.New(db, slog.New(slog.DiscardHandler), time.Now)
-	col.AttachClients(svc)
+	col.AttachSource(azure.New(svc))
 	step("Backfill", col.Backfill(ctx, collect.BackfillArgs{IntegrationID: in.ID}))
 	_, err = col.Reconcile(ctx, in.ID)
 	step("Reconcile", err)

@@ -10,7 +10,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -121,49 +120,15 @@ func markToken(err error, in store.Integration) error {
 	return &withToken{err: err, sealed: in.TokenSealed}
 }
 
-// Page sizes: the largest each list is known to accept. The spec documents
-// no maxima (PROTOCOL §5 gap); these are the values the service is commonly
-// reported to honour, and larger ones only make it cut pages short.
-const (
-	commitPageSize  = 1000
-	prPageSize      = 1000
-	buildPageSize   = 1000
-	envPageSize     = 1000
-	releasePageSize = 100
-	// chunk is how many per-item calls (PR details, timelines, work item
-	// batches of 200) run before their rows are written and checkpointed.
-	prChunk    = 8
-	buildChunk = 16
-	wiChunk    = 4
-	// envSlack is how long before the window a deployment record may have
-	// been queued and still finish inside it (approvals can wait days).
-	envSlack = 7 * 24 * time.Hour
-)
-
-// Resources of a project, in collection order. Later steps use what
-// earlier ones stored (repositories → commits, runs → deployments).
-const (
-	resBackfill     = "backfill" // the project row: window and start of the running backfill
-	resRepositories = "repositories"
-	resCommits      = "commits"
-	resPullRequests = "pull_requests"
-	resRuns         = "pipeline_runs"
-	resEnvDeploys   = "environment_deployments"
-	resReleases     = "release_deployments"
-	resWorkItems    = "work_items"
-	resDerive       = "deployments"
-)
-
-var resources = []string{resRepositories, resCommits, resPullRequests, resRuns, resEnvDeploys, resReleases, resWorkItems, resDerive}
+// resBackfill is the project's own checkpoint row: the window and start
+// of the running backfill.
+const resBackfill = "backfill"
 
 // Backfill collects the window of every kind we store for the project(s)
 // of args, resuming a backfill of the same project that stopped midway,
 // and marks the integration synced when every project is done.
 func (c *Collector) Backfill(ctx context.Context, args BackfillArgs) error {
-	if c.clients == nil {
-		return errors.New("collect: no client source attached")
-	}
-	client, in, err := c.clients.Client(ctx, args.IntegrationID)
+	src, in, err := c.sourceOf(ctx, args.IntegrationID)
 	if err != nil {
 		return err
 	}
@@ -179,10 +144,17 @@ func (c *Collector) Backfill(ctx context.Context, args BackfillArgs) error {
 	if days <= 0 {
 		days = DefaultBackfillDays
 	}
+	if src == nil {
+		return c.noSource(ctx, in, "backfill", args.ProjectID, projects, days)
+	}
+	client, in, err := src.Client(ctx, args.IntegrationID)
+	if err != nil {
+		return err
+	}
 	run := store.SyncRun{Key: key, Kind: "backfill", ProjectID: args.ProjectID, StartedAt: c.now()}
 	var fetched int64
 	for _, p := range projects {
-		n, perr := c.backfillProject(ctx, client, key, p, days)
+		n, perr := c.backfillProject(ctx, src, client, key, p, days)
 		fetched += n
 		if perr != nil && ctx.Err() != nil {
 			// Stopped (shutdown, job timeout): the error of whatever call the
@@ -223,17 +195,18 @@ func (c *Collector) projectsFor(ctx context.Context, key store.Key, projectID st
 }
 
 // backfillProject runs (or resumes) the backfill of one project.
-func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, key store.Key, p store.Project, days int) (int64, error) {
+func (c *Collector) backfillProject(ctx context.Context, src Source, client Client, key store.Key, p store.Project, days int) (int64, error) {
 	cps, err := c.checkpoints(ctx, key, p.ProjectID)
 	if err != nil {
 		return 0, err
 	}
 	now := c.now().UTC().Truncate(time.Second)
 	bf, ok := cps[resBackfill]
-	if !ok || bf.Finished != nil || bf.Days != days {
-		// A new backfill: every resource starts over.
-		bf = &checkpoint{Started: now, From: now.AddDate(0, 0, -days), Days: days}
-		cps = map[string]*checkpoint{resBackfill: bf}
+	if !ok || bf.Finished != nil || bf.Days != days || bf.Started.IsZero() {
+		// A new backfill: every resource starts over. (One that waited for
+		// a source has no start: it starts now.)
+		bf = &Checkpoint{Started: now, From: now.AddDate(0, 0, -days), Days: days}
+		cps = map[string]*Checkpoint{resBackfill: bf}
 	}
 	bf.Error, bf.Hint = "", "" // running again
 	// Coverage starts where the first backfill does (METRICS.md): recorded
@@ -241,26 +214,27 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 	if err := c.db.NoteCollectedSince(ctx, key, p.ProjectID, bf.From); err != nil {
 		return 0, err
 	}
-	s := c.newSyncer(client, key, p, bf.From, bf.Started, false)
-	s.rules = c.rulesOf(ctx, key.WorkspaceID, p.ProjectID)
+	s := c.newRun(key, p, bf.From, bf.Started, false)
+	s.Rules = c.rulesOf(ctx, key.WorkspaceID, p.ProjectID)
 	s.cps = cps
-	if err := s.save(ctx, c.db, resBackfill, bf, nil); err != nil {
+	if err := s.Save(ctx, c.db, resBackfill, bf, nil); err != nil {
 		return 0, err
 	}
-	for _, res := range resources {
-		cp := cps[res]
+	pc := client.Project(s)
+	for _, res := range src.Resources() {
+		cp := cps[res.Name]
 		if cp != nil && cp.Finished != nil {
 			continue
 		}
 		if cp == nil {
-			cp = &checkpoint{Started: c.now().UTC()}
-			cps[res] = cp
+			cp = &Checkpoint{Started: c.now().UTC()}
+			cps[res.Name] = cp
 		}
 		var b *Blocked
-		if dep := cps[dependsOn[res]]; dep != nil && dep.Blocked != nil {
+		if dep := cps[res.DependsOn]; res.DependsOn != "" && dep != nil && dep.Blocked != nil {
 			b = dep.Blocked // listed per repository: blocked with them
-		} else if err := s.step(ctx, res, cp); err != nil {
-			if b, err = s.blockedBy(ctx, res, err); err != nil {
+		} else if err := s.step(ctx, pc, res.Name, cp); err != nil {
+			if b, err = s.blockedBy(ctx, client, res, err); err != nil {
 				s.failed(ctx, bf, err)
 				return s.fetched.Load(), err
 			}
@@ -269,20 +243,20 @@ func (c *Collector) backfillProject(ctx context.Context, client *azdo.Client, ke
 			// Not collected, and said so; the other resources go on.
 			fin := c.now().UTC()
 			cp.Blocked, cp.Finished = b, &fin
-			if err := s.save(ctx, c.db, res, cp, nil); err != nil {
+			if err := s.Save(ctx, c.db, res.Name, cp, nil); err != nil {
 				return s.fetched.Load(), err
 			}
 		}
 	}
 	fin := c.now().UTC()
 	bf.Finished = &fin
-	return s.fetched.Load(), s.save(ctx, c.db, resBackfill, bf, &bf.Started)
+	return s.fetched.Load(), s.Save(ctx, c.db, resBackfill, bf, &bf.Started)
 }
 
 // failed records on the backfill's row why it stopped, so the progress
 // says so (with the fix) instead of estimating a time left. A stop by the
 // job's slice or a shutdown is not a failure: the next slice resumes.
-func (s *syncer) failed(ctx context.Context, bf *checkpoint, err error) {
+func (s *Run) failed(ctx context.Context, bf *Checkpoint, err error) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -291,18 +265,18 @@ func (s *syncer) failed(ctx context.Context, bf *checkpoint, err error) {
 	if errors.As(err, &de) {
 		bf.Error, bf.Hint = de.Message, de.Hint
 	}
-	if serr := s.save(context.WithoutCancel(ctx), s.c.db, resBackfill, bf, nil); serr != nil {
-		s.log.Warn("backfill failure not recorded", "err", serr)
+	if serr := s.Save(context.WithoutCancel(ctx), s.c.db, resBackfill, bf, nil); serr != nil {
+		s.Log.Warn("backfill failure not recorded", "err", serr)
 	}
 }
 
-// newSyncer prepares the collection of one project from a time on.
-func (c *Collector) newSyncer(client *azdo.Client, key store.Key, p store.Project, from, started time.Time, reconcile bool) *syncer {
+// newRun prepares the collection of one project from a time on.
+func (c *Collector) newRun(key store.Key, p store.Project, from, started time.Time, reconcile bool) *Run {
 	logger := c.logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &syncer{c: c, client: client, key: key, project: p, from: from, started: started, reconcile: reconcile,
-		rules: delivery.DefaultRules(), log: logger.With("integration", key.IntegrationID, "project", p.Name),
-		fanout: 8, cps: map[string]*checkpoint{}}
+	return &Run{c: c, DB: c.db, Key: key, Project: p, From: from, Started: started, Reconcile: reconcile,
+		Rules: delivery.DefaultRules(), Log: logger.With("integration", key.IntegrationID, "project", p.Name),
+		Fanout: 8, cps: map[string]*Checkpoint{}}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/azdosim"
-	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
@@ -72,20 +72,20 @@ func realClient(b *testing.B, e *simEnv, sim *azdosim.Sim) {
 		b.Fatal(err)
 	}
 	e.client = client
-	e.c.AttachClients(clients{client: client, in: in})
+	e.c.AttachSource(azure.New(clients{client: client, in: in}))
 }
 
 // minimumPages is collect.MinimumPages with the simulator's truth of the
 // commits per branch.
 func minimumPages(b *testing.B, e *simEnv) int64 {
-	n, err := collect.MinimumPages(context.Background(), e.db, e.key, truthCommitsByBranch(e.sim))
+	n, err := azure.MinimumPages(context.Background(), e.db, e.key, truthCommitsByBranch(e.sim))
 	if err != nil {
 		b.Fatal(err)
 	}
 	return n
 }
 
-func truthCommitsByBranch(sim *azdosim.Sim) collect.CommitsByBranch {
+func truthCommitsByBranch(sim *azdosim.Sim) azure.CommitsByBranch {
 	return func(projectID string, from time.Time) (map[string]map[string]int, error) {
 		return sim.TruthCommitsByBranch(projectID, from.UTC().Format(time.RFC3339))
 	}

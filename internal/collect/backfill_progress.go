@@ -9,47 +9,54 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// checkpoint is what sync_watermarks.cursor holds for one resource of a
-// project: where a running backfill is (Pos, meaning per resource), how much
-// it has done, and when it started and finished. The "backfill" row also
-// holds the window, so a resumed backfill collects exactly the same window.
-type checkpoint struct {
-	Pos   string `json:"pos,omitempty"`
-	Done  int64  `json:"done"`
-	Total int64  `json:"total,omitempty"` // 0 while unknown
+// Checkpoint is what sync_watermarks.cursor holds for one resource of a
+// project: where a running backfill is (Pos, meaning per resource: the
+// source's to set and read), how much it has done, and when it started and
+// finished. The "backfill" row also holds the window, so a resumed
+// backfill collects exactly the same window.
+type Checkpoint struct {
+	// Pos is where the resource's backfill resumes.
+	Pos string `json:"pos,omitempty"`
+	// Done counts the items stored (Run.Write adds them).
+	Done int64 `json:"done"`
+	// Total is how many there are, 0 while unknown.
+	Total int64 `json:"total,omitempty"`
 	// Share estimates the part done of a resource whose total is unknown
 	// (commits, runs), from where its walk is in the window.
-	Share    float64    `json:"share,omitempty"`
-	Pages    int64      `json:"pages"`
+	Share float64 `json:"share,omitempty"`
+	// Pages counts the calls made.
+	Pages int64 `json:"pages"`
+	// Started and Finished: when the resource's collection did.
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished,omitempty"`
-	// Blocked: Azure DevOps refused this resource (a missing scope or
+	// Blocked: the provider refused this resource (a missing scope or
 	// permission); it counts as finished for the backfill and is skipped by
 	// reconciliations until a new token unblocks it.
 	Blocked *Blocked `json:"blocked,omitempty"`
 	// Error and Hint: why the last run of a backfill stopped (on the
 	// "backfill" row), until it runs again.
-	Error string    `json:"error,omitempty"`
-	Hint  string    `json:"hint,omitempty"`
-	From  time.Time `json:"from,omitzero"`
-	Days  int       `json:"days,omitempty"`
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
+	// From and Days: the window (on the "backfill" row).
+	From time.Time `json:"from,omitzero"`
+	Days int       `json:"days,omitempty"`
 	// watermark is the column beside the cursor: everything up to it is stored.
 	watermark *time.Time
 }
 
-// watermarkSaver is a *store.DB or a *store.Tx: checkpoints are written in
+// WatermarkSaver is a *store.DB or a *store.Tx: checkpoints are written in
 // the same transaction as the rows they account for.
-type watermarkSaver interface {
+type WatermarkSaver interface {
 	SaveWatermark(ctx context.Context, w store.Watermark) error
 }
 
 // checkpoints reads the checkpoints of a project's resources.
-func (c *Collector) checkpoints(ctx context.Context, key store.Key, projectID string) (map[string]*checkpoint, error) {
+func (c *Collector) checkpoints(ctx context.Context, key store.Key, projectID string) (map[string]*Checkpoint, error) {
 	wms, err := c.db.ListWatermarks(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*checkpoint{}
+	out := map[string]*Checkpoint{}
 	for _, w := range wms {
 		if w.ProjectID != projectID {
 			continue
@@ -59,22 +66,23 @@ func (c *Collector) checkpoints(ctx context.Context, key store.Key, projectID st
 	return out, nil
 }
 
-func parseCheckpoint(w store.Watermark) *checkpoint {
-	cp := &checkpoint{}
+func parseCheckpoint(w store.Watermark) *Checkpoint {
+	cp := &Checkpoint{}
 	if json.Unmarshal([]byte(w.Cursor), cp) != nil {
-		cp = &checkpoint{Started: w.UpdatedAt}
+		cp = &Checkpoint{Started: w.UpdatedAt}
 	}
 	cp.Done = max(cp.Done, w.ItemsDone)
 	cp.watermark = w.Watermark
 	return cp
 }
 
-// save writes a checkpoint; watermark, when set, says everything up to it
-// is stored (the start of the run that finished the resource).
-func (s *syncer) save(ctx context.Context, q watermarkSaver, resource string, cp *checkpoint, watermark *time.Time) error {
+// Save writes a checkpoint, in q (the run's database, or the transaction
+// of the rows it accounts for); watermark, when set, says everything up to
+// it is stored (the start of the run that finished the resource).
+func (r *Run) Save(ctx context.Context, q WatermarkSaver, resource string, cp *Checkpoint, watermark *time.Time) error {
 	b, _ := json.Marshal(cp)
-	w := store.Watermark{Key: s.key, ProjectID: s.project.ProjectID, Resource: resource, Cursor: string(b),
-		ItemsDone: cp.Done, UpdatedAt: s.c.now(), Watermark: watermark}
+	w := store.Watermark{Key: r.Key, ProjectID: r.Project.ProjectID, Resource: resource, Cursor: string(b),
+		ItemsDone: cp.Done, UpdatedAt: r.c.now(), Watermark: watermark}
 	if watermark == nil {
 		w.Watermark = cp.watermark // keep the last complete sync while a new one runs
 	} else {
@@ -95,7 +103,7 @@ type ResourceProgress struct {
 	Finished *time.Time `json:"finished,omitempty"`
 	// Watermark: everything up to this time is stored.
 	Watermark *time.Time `json:"watermark,omitempty"`
-	// Blocked: Azure DevOps refused this resource; not collected until the
+	// Blocked: the provider refused this resource; not collected until the
 	// token has the scope (or the account the permission).
 	Blocked *Blocked `json:"blocked,omitempty"`
 }
@@ -118,7 +126,7 @@ type ProjectProgress struct {
 	// Failed: the backfill stopped with this error and waits (for a new
 	// token, or its retry); no estimate is given meanwhile.
 	Failed *Failure `json:"failed,omitempty"`
-	// Blocked lists the resources Azure DevOps refused, with the fix.
+	// Blocked lists the resources the provider refused, with the fix.
 	Blocked []BlockedResource `json:"blocked,omitempty"`
 }
 
@@ -136,9 +144,10 @@ type BlockedResource struct {
 }
 
 // Progress reports the backfill progress of every project of the
-// integration that has one. The estimate of the remaining time is taken at
-// the project's last checkpoint, from the pace until then.
-func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgress, error) {
+// integration that has one; resources are its source's (Source.Resources).
+// The estimate of the remaining time is taken at the project's last
+// checkpoint, from the pace until then.
+func Progress(ctx context.Context, db *store.DB, key store.Key, resources []Resource) ([]ProjectProgress, error) {
 	wms, err := db.ListWatermarks(ctx, key)
 	if err != nil {
 		return nil, err
@@ -172,14 +181,15 @@ func Progress(ctx context.Context, db *store.DB, key store.Key) ([]ProjectProgre
 	for _, id := range order {
 		p := byProject[id]
 		rank := map[string]int{}
+		label := map[string]string{}
 		for i, r := range resources {
-			rank[r] = i
+			rank[r.Name], label[r.Name] = i, r.Label
 		}
 		sort.Slice(p.Resources, func(i, j int) bool { return rank[p.Resources[i].Resource] < rank[p.Resources[j].Resource] })
 		var done float64
 		for _, r := range p.Resources {
 			if r.Blocked != nil {
-				p.Blocked = append(p.Blocked, BlockedResource{Resource: r.Resource, What: ResourceLabel(r.Resource), Blocked: *r.Blocked})
+				p.Blocked = append(p.Blocked, BlockedResource{Resource: r.Resource, What: label[r.Resource], Blocked: *r.Blocked})
 			}
 			p.ItemsDone += r.ItemsDone
 			p.Pages += r.Pages

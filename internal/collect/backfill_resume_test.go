@@ -9,6 +9,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
@@ -31,7 +32,7 @@ func TestBackfillResumes(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("backfill stopped at call %d: want context.Canceled, got %v", stopAt, err)
 			}
-			ps, perr := collect.Progress(context.Background(), db, e.key)
+			ps, perr := collect.Progress(context.Background(), db, e.key, azure.Resources)
 			if perr != nil {
 				t.Fatal(perr)
 			}
@@ -103,7 +104,7 @@ func TestProgressMovesWhileCommitsAreRead(t *testing.T) {
 		midway := 0
 		for range 30 { // stops a thirtieth of a backfill's calls apart
 			_ = e.backfillUntil(e.calls.n.Load() + max(4, calls/30))
-			ps, err := collect.Progress(context.Background(), db, e.key)
+			ps, err := collect.Progress(context.Background(), db, e.key, azure.Resources)
 			if err != nil {
 				t.Fatal(err)
 			}

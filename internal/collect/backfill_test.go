@@ -19,6 +19,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/netguard"
 	"github.com/pandev-metrics/pandev/internal/secret"
@@ -249,7 +250,7 @@ func newSimEnvFor(t testing.TB, db *store.DB, sim *azdosim.Sim, workspace string
 			e.scopes[sc] = true
 		}
 	}
-	e.c.AttachClients(clients{client: client, in: in})
+	e.c.AttachSource(azure.New(clients{client: client, in: in}))
 	ps, err := client.ListProjects(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +312,7 @@ func (e *simEnv) backfill(ctx context.Context) error {
 // window is the backfill window's start, read from the progress report.
 func (e *simEnv) window() time.Time {
 	e.t.Helper()
-	ps, err := collect.Progress(context.Background(), e.db, e.key)
+	ps, err := collect.Progress(context.Background(), e.db, e.key, azure.Resources)
 	if err != nil || len(ps) == 0 || ps[0].From == nil {
 		e.t.Fatalf("no backfill progress: %v %v", ps, err)
 	}

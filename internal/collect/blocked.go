@@ -3,80 +3,40 @@ package collect
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sort"
 	"time"
 
-	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// Blocked says why one resource of a project is not collected: Azure DevOps
-// refused it (401 naming the user, or 403) while the token itself still
-// works. The scope is the one that would fix it. A blocked resource does not
-// stop the others: the backfill and every reconciliation complete the rest,
-// and Update token re-reads exactly the blocked resources whose scope the
-// new token has.
+// Blocked says why one resource of a project is not collected: the
+// provider refused it (for Azure DevOps a 401 naming the user, or a 403)
+// while the token itself still works. The scope is the one that would fix
+// it. A blocked resource does not stop the others: the backfill and every
+// reconciliation complete the rest, and Update token re-reads exactly the
+// blocked resources whose scope the new token has.
 type Blocked struct {
-	Scope   azdo.Scope `json:"scope"`
-	Label   string     `json:"label"`   // the scope as the PAT page names it: "Release: Read"
-	Message string     `json:"message"` // what is missing from the figures
-	Hint    string     `json:"hint"`    // how to fix it
-	At      time.Time  `json:"at"`
+	Scope   string    `json:"scope"`   // the provider's name of the scope
+	Label   string    `json:"label"`   // the scope as the token page names it: "Release: Read"
+	Message string    `json:"message"` // what is missing from the figures
+	Hint    string    `json:"hint"`    // how to fix it
+	At      time.Time `json:"at"`      // when it was refused (the Collector sets it)
 }
-
-// resourceScope is the PAT scope each resource is read with ("" for the
-// steps that read only the database).
-var resourceScope = map[string]azdo.Scope{
-	resRepositories: azdo.ScopeCodeRead,
-	resCommits:      azdo.ScopeCodeRead,
-	resPullRequests: azdo.ScopeCodeRead,
-	resRuns:         azdo.ScopeBuildRead,
-	resEnvDeploys:   azdo.ScopeEnvironmentManage,
-	resReleases:     azdo.ScopeReleaseRead,
-	resWorkItems:    azdo.ScopeWorkItemsRead,
-}
-
-// resourceLabels name the resources as the status screen does.
-var resourceLabels = map[string]string{resRepositories: "repositories", resCommits: "commits", resPullRequests: "pull requests",
-	resRuns: "pipeline runs", resEnvDeploys: "environment deployments", resReleases: "classic release deployments",
-	resWorkItems: "work items", resDerive: "deployments"}
-
-// ResourceLabel is a resource's name for people ("pipeline runs").
-func ResourceLabel(resource string) string { return resourceLabels[resource] }
-
-// ResourceScope is the PAT scope a resource is read with.
-func ResourceScope(resource string) azdo.Scope { return resourceScope[resource] }
-
-// dependsOn: a resource that reads what another stored can be read only
-// when that one can (commits and pull requests are listed per repository).
-var dependsOn = map[string]string{resCommits: resRepositories, resPullRequests: resRepositories}
 
 // blockedBy decides whether err means that res cannot be read with this
-// token: a 403, or a 401 while connectionData still answers for the user.
-// It returns the Blocked to record, or the error to fail with (the token
-// stopped working, or anything else).
-func (s *syncer) blockedBy(ctx context.Context, res string, err error) (*Blocked, error) {
-	sc := resourceScope[res]
+// token. It returns the Blocked to record, or the error to fail with.
+func (r *Run) blockedBy(ctx context.Context, client Client, res Resource, err error) (*Blocked, error) {
 	kind := delivery.KindOf(err)
-	if sc == "" || kind != delivery.KindForbidden && kind != delivery.KindUnauthorized || ctx.Err() != nil {
+	if res.Scope == "" || kind != delivery.KindForbidden && kind != delivery.KindUnauthorized || ctx.Err() != nil {
 		return nil, err
 	}
-	if kind == delivery.KindUnauthorized {
-		if terr := s.client.TokenWorks(ctx); terr != nil {
-			return nil, err // the token itself: the integration shows it
-		}
+	b := client.Blocked(ctx, res, err)
+	if b == nil {
+		return nil, err
 	}
-	breaks, fix := azdo.ScopeAdvice(sc)
-	b := &Blocked{Scope: sc, Label: azdo.ScopeLabel(sc), Message: breaks, Hint: fix, At: s.c.now().UTC()}
-	var se *azdo.ScopeError
-	var de *delivery.Error
-	if kind == delivery.KindForbidden && !errors.As(err, &se) && errors.As(err, &de) {
-		// 403: the scope is there, the account lacks a permission.
-		b.Message, b.Hint = de.Message, de.Hint
-	}
-	s.log.Warn("resource not collected: Azure DevOps refused it", "resource", res, "scope", b.Label, "err", err)
+	b.At = r.c.now().UTC()
+	r.Log.Warn("resource not collected: the provider refused it", "resource", res.Name, "scope", b.Label, "err", err)
 	return b, nil
 }
 
@@ -86,11 +46,8 @@ func (s *syncer) blockedBy(ctx context.Context, res string, err error) (*Blocked
 // exactly those resources in the original window, then derives deployments
 // again. Resources that were collected are not read again. It returns the
 // projects to backfill.
-func Unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo.Scope) bool) ([]string, error) {
-	return unblock(ctx, tx, key, granted)
-}
-
-func unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo.Scope) bool) ([]string, error) {
+// resources are the integration's source's.
+func Unblock(ctx context.Context, tx *store.Tx, key store.Key, resources []Resource, granted func(scope string) bool) ([]string, error) {
 	wms, err := tx.ListWatermarks(ctx, key)
 	if err != nil {
 		return nil, err
@@ -105,8 +62,8 @@ func unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo
 	var reopen []string
 	for projectID, rows := range byProject {
 		changed := false
-		for _, res := range resources {
-			w, ok := rows[res]
+		for _, r := range resources {
+			w, ok := rows[r.Name]
 			if !ok {
 				continue
 			}
@@ -114,7 +71,7 @@ func unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo
 			if cp.Blocked == nil || !granted(cp.Blocked.Scope) {
 				continue
 			}
-			fresh := checkpoint{Started: cp.Started}
+			fresh := Checkpoint{Started: cp.Started}
 			if err := saveCheckpoint(ctx, tx, w, &fresh); err != nil {
 				return nil, err
 			}
@@ -123,16 +80,17 @@ func unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo
 		if !changed {
 			continue
 		}
-		// Derive again once the new rows are in, and reopen the backfill
+		// Derive again once the new rows are in (the resources that read only
+		// the database: Azure DevOps' deployments), and reopen the backfill
 		// (same window: it resumes rather than starting over).
-		for _, res := range []string{resDerive, resBackfill} {
+		for _, res := range append(derived(resources), resBackfill) {
 			w, ok := rows[res]
 			if !ok {
 				continue
 			}
 			cp := parseCheckpoint(w)
 			cp.Finished, cp.Error, cp.Hint = nil, "", ""
-			if res == resDerive {
+			if res != resBackfill {
 				cp.Done, cp.Total = 0, 0
 			}
 			if err := saveCheckpoint(ctx, tx, w, cp); err != nil {
@@ -146,7 +104,7 @@ func unblock(ctx context.Context, tx *store.Tx, key store.Key, granted func(azdo
 }
 
 // saveCheckpoint writes cp into the row w came from, keeping its watermark.
-func saveCheckpoint(ctx context.Context, q watermarkSaver, w store.Watermark, cp *checkpoint) error {
+func saveCheckpoint(ctx context.Context, q WatermarkSaver, w store.Watermark, cp *Checkpoint) error {
 	b, _ := json.Marshal(cp)
 	w.Cursor, w.ItemsDone = string(b), cp.Done
 	return q.SaveWatermark(ctx, w)
@@ -158,9 +116,9 @@ func saveCheckpoint(ctx context.Context, q watermarkSaver, w store.Watermark, cp
 // their projects' backfills queued, and the stored scope states updated, so
 // Sync now and the next reconciliation pick up a scope added to the same
 // token. It returns the projects whose backfill was queued.
-func (c *Collector) recheckBlocked(ctx context.Context, client *azdo.Client, in store.Integration, projects []store.Project) ([]string, error) {
+func (c *Collector) recheckBlocked(ctx context.Context, src Source, client Client, in store.Integration, projects []store.Project) ([]string, error) {
 	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
-	probeIn := map[azdo.Scope]string{} // scope → a project it is blocked in
+	probeIn := map[string]string{} // scope → a project it is blocked in
 	days := map[string]int{}
 	for _, p := range projects {
 		cps, err := c.checkpoints(ctx, key, p.ProjectID)
@@ -176,9 +134,9 @@ func (c *Collector) recheckBlocked(ctx context.Context, client *azdo.Client, in 
 			}
 		}
 	}
-	granted := map[azdo.Scope]bool{}
+	granted := map[string]bool{}
 	for sc, project := range probeIn {
-		if client.ProbeScope(ctx, sc, project).OK() {
+		if client.Granted(ctx, sc, project) {
 			granted[sc] = true
 		}
 	}
@@ -190,13 +148,13 @@ func (c *Collector) recheckBlocked(ctx context.Context, client *azdo.Client, in 
 		scopes = map[string]string{}
 	}
 	for sc := range granted {
-		scopes[string(sc)] = string(azdo.ScopeGranted)
+		scopes[sc] = scopeGranted
 	}
 	states, _ := json.Marshal(scopes)
 	var reopened []string
 	err := c.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if reopened, err = unblock(ctx, tx, key, func(sc azdo.Scope) bool { return granted[sc] }); err != nil {
+		if reopened, err = Unblock(ctx, tx, key, src.Resources(), func(sc string) bool { return granted[sc] }); err != nil {
 			return err
 		}
 		if err := tx.SetIntegrationScopes(ctx, in.ID, string(states), c.now()); err != nil {
@@ -216,4 +174,19 @@ func (c *Collector) recheckBlocked(ctx context.Context, client *azdo.Client, in 
 		c.logger.Info("scopes granted since: backfilling what they unlock", "integration", in.ID, "projects", len(reopened))
 	}
 	return reopened, err
+}
+
+// scopeGranted is the stored state of a scope the token has
+// (store.Integration.Scopes, as Check connection records it).
+const scopeGranted = "granted"
+
+// derived are the resources that read only what the others stored.
+func derived(resources []Resource) []string {
+	var out []string
+	for _, r := range resources {
+		if r.Scope == "" {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }

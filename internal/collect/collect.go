@@ -1,22 +1,21 @@
-// Package collect turns Azure DevOps data into stored rows: it processes
-// webhook events from the inbox (and, in later slices, backfills and
-// reconciles). Every write is an idempotent upsert keyed by provider ids,
-// so the same item arriving by webhook, backfill or reconciliation, in any
-// order and any number of times, converges to one row.
+// Package collect turns a provider's data into stored rows: it drains
+// webhook deliveries from the inbox, backfills and reconciles, with what
+// the integration's provider's Source provides (internal/collect/azure is
+// Azure DevOps'). Every write is an idempotent upsert keyed by provider
+// ids, so the same item arriving by webhook, backfill or reconciliation,
+// in any order and any number of times, converges to one row.
 package collect
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -72,20 +71,14 @@ type txInserter interface {
 	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error
 }
 
-// ClientSource gives the Azure DevOps client of an integration: one per
-// integration, so its concurrency limit and pacing hold across all jobs.
-// The integration package implements it.
-type ClientSource interface {
-	Client(ctx context.Context, integrationID string) (*azdo.Client, store.Integration, error)
-}
-
 // Collector processes events into rows.
 type Collector struct {
 	db         *store.DB
 	logger     *slog.Logger
 	now        func() time.Time
 	queue      txInserter
-	clients    ClientSource
+	mu         sync.RWMutex
+	sources    map[string]Source // by provider
 	prObserver PRObserver
 	slice      time.Duration // how long a backfill job runs before continuing in a new one
 }
@@ -93,7 +86,7 @@ type Collector struct {
 // New returns a Collector. Attach the queue once it exists: the queue needs
 // the Collector's workers first.
 func New(db *store.DB, logger *slog.Logger, now func() time.Time) *Collector {
-	return &Collector{db: db, logger: logger, now: now, slice: jobs.DefaultJobTimeout / 2}
+	return &Collector{db: db, logger: logger, now: now, slice: jobs.DefaultJobTimeout / 2, sources: map[string]Source{}}
 }
 
 // SetJobTimeout tells the Collector the queue's job timeout: a backfill
@@ -103,8 +96,66 @@ func (c *Collector) SetJobTimeout(d time.Duration) { c.slice = d / 2 }
 // AttachQueue sets the queue that processing jobs are inserted into.
 func (c *Collector) AttachQueue(q txInserter) { c.queue = q }
 
-// AttachClients sets where jobs get their Azure DevOps clients.
-func (c *Collector) AttachClients(cs ClientSource) { c.clients = cs }
+// AttachSource adds the source of its provider's integrations (replacing
+// one of the same provider). Jobs of that provider use it from then on.
+func (c *Collector) AttachSource(src Source) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sources[src.Provider()] = src
+}
+
+// source is the provider's source, nil when it has none.
+func (c *Collector) source(provider string) Source {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.sources[provider]
+}
+
+// sourceOf returns an integration and its provider's source (nil when
+// that provider has none).
+func (c *Collector) sourceOf(ctx context.Context, integrationID string) (Source, store.Integration, error) {
+	in, err := c.db.GetIntegrationByID(ctx, integrationID)
+	if err != nil {
+		return nil, in, err
+	}
+	return c.source(in.Provider), in, nil
+}
+
+// noSource ends a backfill of an integration whose provider has no source:
+// each project's backfill records why (the status shows it, with the fix)
+// and waits, unstarted, for a reconciliation in a version with the source,
+// which queues it again; the sync run records it too. Nothing is retried.
+func (c *Collector) noSource(ctx context.Context, in store.Integration, kind, projectID string, projects []store.Project, days int) error {
+	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
+	reason := &NoSourceError{Provider: in.Provider}
+	for _, p := range projects {
+		cps, err := c.checkpoints(ctx, key, p.ProjectID)
+		if err != nil {
+			return err
+		}
+		if bf := cps[resBackfill]; bf != nil && bf.Finished != nil {
+			continue // collected by an earlier version: kept as it is
+		}
+		r := c.newRun(key, p, time.Time{}, time.Time{}, false)
+		if err := r.Save(ctx, c.db, resBackfill, &Checkpoint{Days: days, Error: reason.Error(), Hint: reason.Hint()}, nil); err != nil {
+			return err
+		}
+	}
+	_, err := c.noSourceRun(ctx, in, kind, projectID)
+	return err
+}
+
+// noSourceRun records a sync run that ended because the integration's
+// provider has no source; the job ends without an error.
+func (c *Collector) noSourceRun(ctx context.Context, in store.Integration, kind, projectID string) (store.SyncRun, error) {
+	now := c.now()
+	reason := &NoSourceError{Provider: in.Provider}
+	if c.logger != nil {
+		c.logger.Info("not collected: "+reason.Error(), "integration", in.ID, "job", kind)
+	}
+	return c.db.RecordSyncRun(ctx, store.SyncRun{Key: store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID},
+		Kind: kind, ProjectID: projectID, StartedAt: now, FinishedAt: now, Error: reason.Error()})
+}
 
 // Register adds the Collector's workers.
 func (c *Collector) Register(workers *river.Workers) {
@@ -125,12 +176,25 @@ type eventWorker struct {
 
 func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
 	c, id := w.c, job.Args.IntegrationID
+	src, _, err := c.sourceOf(ctx, id)
+	if delivery.IsNotFound(err) {
+		return nil // deleted with its deliveries
+	}
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		// No collection for this provider in this version: its deliveries
+		// stay pending, for a version that collects them (the sweep leaves
+		// them alone meanwhile).
+		return nil
+	}
 	if len(job.Args.EventIDs) > 0 {
 		stored, err := c.db.ListInboxEvents(ctx, id, job.Args.EventIDs)
 		if err != nil {
 			return err
 		}
-		if err := c.processStored(ctx, stored); err != nil {
+		if err := c.processStored(ctx, src, stored); err != nil {
 			return err
 		}
 	}
@@ -143,7 +207,7 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 			return err
 		}
 		if len(pending) > 0 && c.now().Before(deadline) {
-			if err := c.processStored(ctx, pending); err != nil {
+			if err := c.processStored(ctx, src, pending); err != nil {
 				return err
 			}
 			continue
@@ -196,9 +260,19 @@ type sweepWorker struct {
 }
 
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	ids, err := w.c.db.IntegrationsWithStalePending(ctx, w.c.now().Add(-30*time.Second))
+	stale, err := w.c.db.IntegrationsWithStalePending(ctx, w.c.now().Add(-30*time.Second))
 	if err != nil {
 		return err
+	}
+	var ids []string
+	for _, id := range stale {
+		src, _, err := w.c.sourceOf(ctx, id)
+		if err != nil && !delivery.IsNotFound(err) {
+			return err
+		}
+		if src != nil { // the deliveries of a provider without a source wait
+			ids = append(ids, id)
+		}
 	}
 	for _, id := range ids {
 		if err := w.c.db.InTx(ctx, func(tx *store.Tx) error {
@@ -226,37 +300,6 @@ const (
 	statusFailed    = "failed"
 )
 
-// event is a stored delivery being processed.
-type event struct {
-	store.Key
-	webhook.Envelope
-	ProjectID string
-}
-
-// handler applies one event type within tx; it returns a reason when the
-// event is deliberately ignored.
-type handler func(ctx context.Context, tx *store.Tx, ev event) (ignored string, err error)
-
-// handlers routes by eventType; anything else is stored and ignored.
-var handlers = map[string]handler{
-	"git.push":                                   applyPush,
-	"git.pullrequest.created":                    applyPullRequest,
-	"git.pullrequest.updated":                    applyPullRequest,
-	"git.pullrequest.merged":                     applyPullRequest,
-	"ms.vss-code.git-pullrequest-comment-event":  applyPRComment,
-	"git.repo.created":                           applyRepository,
-	"git.repo.renamed":                           applyRepository,
-	"git.repo.deleted":                           applyRepository,
-	"workitem.created":                           applyWorkItem,
-	"workitem.updated":                           applyWorkItem,
-	"workitem.restored":                          applyWorkItem,
-	"workitem.deleted":                           applyWorkItem,
-	"build.complete":                             applyBuild,
-	"ms.vss-pipelines.run-state-changed-event":   applyPipelineRun,
-	"ms.vss-pipelines.stage-state-changed-event": applyPipelineRun,
-	"ms.vss-release.deployment-completed-event":  applyReleaseDeployment,
-}
-
 // applyChunk bounds how many events share one transaction: far fewer
 // commits on SQLite's single writer than one per event, and short enough
 // that a webhook delivery waiting for the writer is not held up.
@@ -265,8 +308,8 @@ const applyChunk = 16
 // pendingEvent is a stored event ready to apply, or with its outcome
 // already known (ignored, or unreadable).
 type pendingEvent struct {
-	event
-	h              handler
+	Event
+	h              *Handler
 	status, reason string // set when there is nothing to apply
 }
 
@@ -276,14 +319,15 @@ type pendingEvent struct {
 // is retried. Events share transactions in chunks; when a chunk fails, its
 // events are applied one at a time, so an unreadable event is recorded as
 // failed without holding up its neighbours.
-func (c *Collector) processStored(ctx context.Context, stored []store.InboxEvent) error {
+func (c *Collector) processStored(ctx context.Context, src Source, stored []store.InboxEvent) error {
 	selected := map[string]bool{} // project id → selected, read once per page
+	handlers := src.Handlers()
 	var todo []pendingEvent
 	for _, s := range stored {
 		if s.Status != "pending" {
 			continue // already done: a retried job after a crash between commit and completion
 		}
-		pe, err := c.prepare(ctx, s, selected)
+		pe, err := c.prepare(ctx, src, handlers, s, selected)
 		if err != nil {
 			return err
 		}
@@ -312,20 +356,20 @@ func (c *Collector) processStored(ctx context.Context, stored []store.InboxEvent
 	return nil
 }
 
-// prepare reads a stored event's envelope and finds its handler and
-// project; the outcome is set when the event is not to be applied.
-func (c *Collector) prepare(ctx context.Context, stored store.InboxEvent, selected map[string]bool) (pendingEvent, error) {
-	env, err := webhook.ParseEnvelope([]byte(stored.Payload))
+// prepare reads a stored event through its source and finds its handler
+// and project; the outcome is set when the event is not to be applied.
+func (c *Collector) prepare(ctx context.Context, src Source, handlers map[string]Handler, stored store.InboxEvent, selected map[string]bool) (pendingEvent, error) {
+	ev, err := src.Read(stored)
 	if err != nil {
-		return pendingEvent{event: event{Key: stored.Key, Envelope: webhook.Envelope{ID: stored.EventID}},
+		return pendingEvent{Event: Event{Key: stored.Key, ID: stored.EventID},
 			status: statusFailed, reason: err.Error()}, nil
 	}
-	pe := pendingEvent{event: event{Key: stored.Key, Envelope: env, ProjectID: projectOf([]byte(stored.Payload))}}
-	pe.ID = stored.EventID
-	if pe.CreatedDate.IsZero() {
-		pe.CreatedDate = stored.ReceivedAt
+	ev.Key, ev.ID = stored.Key, stored.EventID
+	if ev.At.IsZero() {
+		ev.At = stored.ReceivedAt
 	}
-	h, known := handlers[env.EventType]
+	pe := pendingEvent{Event: ev}
+	h, known := handlers[ev.EventType]
 	switch {
 	case !known:
 		pe.status, pe.reason = statusIgnored, "event type not collected"
@@ -347,7 +391,7 @@ func (c *Collector) prepare(ctx context.Context, stored store.InboxEvent, select
 		pe.status, pe.reason = statusIgnored, "project not selected"
 		return pe, nil
 	}
-	pe.h = h
+	pe.h = &h
 	return pe, nil
 }
 
@@ -356,7 +400,7 @@ func (c *Collector) prepare(ctx context.Context, stored store.InboxEvent, select
 func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
 	rules := map[store.Key]map[string]delivery.Rules{} // read before the transaction (SQLite has one writer connection)
 	for _, pe := range chunk {
-		if _, ok := rules[pe.Key][pe.ProjectID]; !ok && pe.h != nil && runEvents[pe.EventType] {
+		if _, ok := rules[pe.Key][pe.ProjectID]; !ok && pe.h != nil && pe.h.Rules {
 			if rules[pe.Key] == nil {
 				rules[pe.Key] = map[string]delivery.Rules{}
 			}
@@ -376,26 +420,27 @@ func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
 			if !mine || pe.h == nil {
 				continue
 			}
-			ignored, err := pe.h(ctx, tx, pe.event)
+			ev := pe.Event
+			if pe.h.Rules {
+				ev.Rules = rules[pe.Key][pe.ProjectID]
+			}
+			done, err := pe.h.Apply(ctx, tx, ev)
 			if err != nil {
 				return err
 			}
-			if ignored != "" {
-				if err := tx.MarkInboxEvent(ctx, pe.IntegrationID, pe.ID, statusIgnored, ignored, c.now()); err != nil {
+			if done.Ignored != "" {
+				if err := tx.MarkInboxEvent(ctx, pe.IntegrationID, pe.ID, statusIgnored, done.Ignored, c.now()); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := c.notifyPR(ctx, tx, pe.event); err != nil {
-				return err
-			}
-			if d, ok := detailsFor(pe.event); ok && c.queue != nil {
-				if err := c.queue.InsertTx(ctx, tx, d, nil); err != nil {
+			if done.PR != nil && c.prObserver != nil {
+				if err := c.prObserver.PRChanged(ctx, tx, pe.WorkspaceID, *done.PR); err != nil {
 					return err
 				}
 			}
-			if r, ok := rules[pe.Key][pe.ProjectID]; ok && runEvents[pe.EventType] {
-				if err := deriveRun(ctx, tx, pe.event, r); err != nil {
+			if done.Details != nil && c.queue != nil {
+				if err := c.queue.InsertTx(ctx, tx, *done.Details, nil); err != nil {
 					return err
 				}
 			}
@@ -406,47 +451,4 @@ func (c *Collector) apply(ctx context.Context, chunk []pendingEvent) error {
 
 func (c *Collector) mark(ctx context.Context, k store.Key, eventID, status, reason string) error {
 	return c.db.MarkInboxEvent(ctx, k.IntegrationID, eventID, status, reason, c.now())
-}
-
-// projectOf finds the project an event belongs to: the envelope's
-// resourceContainers, else where each resource type keeps it.
-func projectOf(payload []byte) string {
-	var p struct {
-		ResourceContainers struct {
-			Project struct {
-				ID string `json:"id"`
-			} `json:"project"`
-		} `json:"resourceContainers"`
-		Resource struct {
-			ProjectID  string     `json:"projectId"`
-			Project    projectRef `json:"project"`
-			Repository struct {
-				Project projectRef `json:"project"`
-			} `json:"repository"`
-			PullRequest struct {
-				Repository struct {
-					Project projectRef `json:"project"`
-				} `json:"repository"`
-			} `json:"pullRequest"`
-		} `json:"resource"`
-	}
-	_ = json.Unmarshal(payload, &p)
-	for _, id := range []string{p.ResourceContainers.Project.ID, p.Resource.ProjectID, p.Resource.Repository.Project.ID,
-		p.Resource.PullRequest.Repository.Project.ID, p.Resource.Project.ID} {
-		if id != "" && id != "00000000-0000-0000-0000-000000000000" {
-			return id
-		}
-	}
-	return ""
-}
-
-// decodeResource reads the event's resource into v.
-func decodeResource(ev event, v any) error {
-	if len(ev.Resource) == 0 || string(ev.Resource) == "null" {
-		return &badPayload{err: errors.New("the event has no resource")}
-	}
-	if err := json.Unmarshal(ev.Resource, v); err != nil {
-		return &badPayload{err: fmt.Errorf("resource of %s: %w", ev.EventType, err)}
-	}
-	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/samples"
 	"github.com/pandev-metrics/pandev/internal/secret"
@@ -63,6 +64,7 @@ func newHarness(t testing.TB, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	c := collect.New(db, logger, time.Now)
+	c.AttachSource(azure.New(nil)) // deliveries only
 	workers := river.NewWorkers()
 	c.Register(workers)
 	q, err := jobs.New(db, jobs.Config{ID: "test", Workers: workers, Logger: logger, PollInterval: 20 * time.Millisecond})

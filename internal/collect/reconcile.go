@@ -8,7 +8,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -17,7 +16,7 @@ import (
 // the service lists with a delay.
 const ReconcileOverlap = 30 * time.Minute
 
-// ReconcileArgs is the job that asks Azure DevOps what changed since the
+// ReconcileArgs is the job that asks the provider what changed since the
 // last sync in every selected project of an integration and stores what
 // webhooks did not deliver.
 type ReconcileArgs struct {
@@ -71,7 +70,8 @@ func ReconcileSchedule(interval time.Duration) *river.PeriodicJob {
 		&river.PeriodicJobOpts{ID: "reconcile"})
 }
 
-// EnqueueReconciles inserts one reconciliation per Azure DevOps integration.
+// EnqueueReconciles inserts one reconciliation per connected integration
+// whose provider has a source.
 func (c *Collector) EnqueueReconciles(ctx context.Context) error {
 	if c.queue == nil {
 		return errors.New("collect: no queue attached")
@@ -82,7 +82,7 @@ func (c *Collector) EnqueueReconciles(ctx context.Context) error {
 	}
 	return c.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, in := range ins {
-			if in.Provider != "azure-devops" || in.DisconnectedAt != nil {
+			if c.source(in.Provider) == nil || in.DisconnectedAt != nil {
 				continue
 			}
 			if err := c.queue.InsertTx(ctx, tx, ReconcileArgs{IntegrationID: in.ID}, nil); err != nil {
@@ -100,10 +100,14 @@ func (c *Collector) EnqueueReconciles(ctx context.Context) error {
 // deployments, records the run (items fetched, items that were missing or
 // stale: missed deliveries) and marks the integration synced.
 func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.SyncRun, error) {
-	if c.clients == nil {
-		return store.SyncRun{}, errors.New("collect: no client source attached")
+	src, in, err := c.sourceOf(ctx, integrationID)
+	if err != nil {
+		return store.SyncRun{}, err
 	}
-	client, in, err := c.clients.Client(ctx, integrationID)
+	if src == nil {
+		return c.noSourceRun(ctx, in, "reconcile", "")
+	}
+	client, in, err := src.Client(ctx, integrationID)
 	if err != nil {
 		return store.SyncRun{}, err
 	}
@@ -111,14 +115,14 @@ func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.
 	run := store.SyncRun{Key: key, Kind: "reconcile", StartedAt: c.now()}
 	projects, err := c.db.ListProjects(ctx, key, true)
 	if err == nil {
-		_, err = c.recheckBlocked(ctx, client, in, projects)
+		_, err = c.recheckBlocked(ctx, src, client, in, projects)
 	}
 	for _, p := range projects {
 		if err != nil {
 			break
 		}
 		var fetched, recovered int64
-		fetched, recovered, err = c.reconcileProject(ctx, client, key, p)
+		fetched, recovered, err = c.reconcileProject(ctx, src, client, key, p)
 		run.ItemsFetched += fetched
 		run.ItemsRecovered += recovered
 		if err != nil {
@@ -139,12 +143,18 @@ func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.
 	return run, markToken(err, in)
 }
 
-func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, key store.Key, p store.Project) (int64, int64, error) {
+func (c *Collector) reconcileProject(ctx context.Context, src Source, client Client, key store.Key, p store.Project) (int64, int64, error) {
 	cps, err := c.checkpoints(ctx, key, p.ProjectID)
 	if err != nil {
 		return 0, 0, err
 	}
 	bf := cps[resBackfill]
+	if bf != nil && bf.Started.IsZero() && bf.Finished == nil && c.queue != nil {
+		// Its backfill waited for a source (noSource): there is one now.
+		return 0, 0, c.db.InTx(ctx, func(tx *store.Tx) error {
+			return c.queue.InsertTx(ctx, tx, BackfillArgs{IntegrationID: key.IntegrationID, ProjectID: p.ProjectID, Days: bf.Days}, nil)
+		})
+	}
 	if bf == nil || bf.Finished == nil {
 		return 0, 0, nil // the backfill has not finished: it collects this project
 	}
@@ -155,9 +165,10 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 			return 0, 0, err
 		}
 	}
+	resources := src.Resources()
 	var since *time.Time
-	for _, res := range resources {
-		cp := cps[res]
+	for _, r := range resources {
+		cp := cps[r.Name]
 		if cp != nil && cp.Blocked != nil {
 			continue // refused: not read until a new token unblocks it
 		}
@@ -172,33 +183,36 @@ func (c *Collector) reconcileProject(ctx context.Context, client *azdo.Client, k
 		since = &bf.From // every resource is refused: only derivation is left
 	}
 	started := c.now().UTC()
-	s := c.newSyncer(client, key, p, since.Add(-ReconcileOverlap), started, true)
-	s.rules = c.rulesOf(ctx, key.WorkspaceID, p.ProjectID)
-	for _, res := range resources {
+	s := c.newRun(key, p, since.Add(-ReconcileOverlap), started, true)
+	s.Rules = c.rulesOf(ctx, key.WorkspaceID, p.ProjectID)
+	pc := client.Project(s)
+	for _, r := range resources {
+		res := r.Name
 		if cps[res].Blocked != nil {
 			continue
 		}
-		if dep := cps[dependsOn[res]]; dep != nil && dep.Blocked != nil {
+		if dep := cps[r.DependsOn]; r.DependsOn != "" && dep != nil && dep.Blocked != nil {
 			continue
 		}
-		if err := s.step(ctx, res, &checkpoint{Started: started}); err != nil {
-			b, err := s.blockedBy(ctx, res, err)
+		if err := s.step(ctx, pc, res, &Checkpoint{Started: started}); err != nil {
+			b, err := s.blockedBy(ctx, client, r, err)
 			if err != nil {
 				return s.fetched.Load(), s.recovered.Load(), err
 			}
 			// Refused since the last run (a scope removed, a permission
 			// taken away): recorded, and the others go on.
 			cps[res].Blocked = b
-			if err := s.save(ctx, c.db, res, cps[res], nil); err != nil {
+			if err := s.Save(ctx, c.db, res, cps[res], nil); err != nil {
 				return s.fetched.Load(), s.recovered.Load(), err
 			}
 		}
 	}
-	for _, res := range resources {
+	for _, r := range resources {
+		res := r.Name
 		if cps[res].Blocked != nil {
 			continue
 		}
-		if err := s.save(ctx, c.db, res, cps[res], &started); err != nil {
+		if err := s.Save(ctx, c.db, res, cps[res], &started); err != nil {
 			return s.fetched.Load(), s.recovered.Load(), err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/azdosim"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
@@ -76,7 +77,7 @@ func TestScopeMatrix(t *testing.T) {
 				e.useToken(sim.FullPAT(), allSimScopes)
 				var reopened []string
 				if err := db.InTx(ctx, func(tx *store.Tx) error {
-					reopened, err = collect.Unblock(ctx, tx, e.key, func(azdo.Scope) bool { return true })
+					reopened, err = collect.Unblock(ctx, tx, e.key, azure.Resources, func(string) bool { return true })
 					return err
 				}); err != nil {
 					t.Fatal(err)
@@ -120,17 +121,17 @@ func TestScopeMatrix(t *testing.T) {
 // blocked lists the resources any project has blocked, with the scope.
 func (e *simEnv) blocked() map[string]azdo.Scope {
 	e.t.Helper()
-	ps, err := collect.Progress(context.Background(), e.db, e.key)
+	ps, err := collect.Progress(context.Background(), e.db, e.key, azure.Resources)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	out := map[string]azdo.Scope{}
 	for _, p := range ps {
 		for _, b := range p.Blocked {
-			if prev, ok := out[b.Resource]; ok && prev != b.Scope {
+			if prev, ok := out[b.Resource]; ok && prev != azdo.Scope(b.Scope) {
 				e.t.Errorf("%s blocked on %s and %s", b.Resource, prev, b.Scope)
 			}
-			out[b.Resource] = b.Scope
+			out[b.Resource] = azdo.Scope(b.Scope)
 			if b.Label == "" || b.Message == "" || !strings.Contains(b.Hint, "Update token") {
 				e.t.Errorf("blocked %s says too little: %+v", b.Resource, b.Blocked)
 			}
@@ -147,7 +148,7 @@ func (e *simEnv) useToken(pat string, scopes []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.c.AttachClients(clients{client: e.client, in: in})
+	e.c.AttachSource(azure.New(clients{client: e.client, in: in}))
 	e.scopes = map[string]bool{}
 	for _, sc := range scopes {
 		e.scopes[sc] = true

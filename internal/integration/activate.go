@@ -11,6 +11,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -204,7 +205,7 @@ func (s *Service) afterNewToken(ctx context.Context, in store.Integration, res C
 			refused[h.ProjectID] = true
 		}
 	}
-	progress, err := collect.Progress(ctx, s.opts.DB, key(in))
+	progress, err := collect.Progress(ctx, s.opts.DB, key(in), azure.Resources)
 	if err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ func (s *Service) afterNewToken(ctx context.Context, in store.Integration, res C
 		if err := tx.DeleteRefusedHooks(ctx, in.ID); err != nil {
 			return err
 		}
-		reopen, err := collect.Unblock(ctx, tx, key(in), func(sc azdo.Scope) bool { return granted[sc] })
+		reopen, err := collect.Unblock(ctx, tx, key(in), azure.Resources, func(sc string) bool { return granted[azdo.Scope(sc)] })
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -182,7 +183,7 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 			hh.Disabled++
 		}
 	}
-	if st.Backfill, err = collect.Progress(ctx, s.opts.DB, key(in)); err != nil {
+	if st.Backfill, err = collect.Progress(ctx, s.opts.DB, key(in), azure.Resources); err != nil {
 		return st, err
 	}
 	runs, err := s.opts.DB.ListSyncRuns(ctx, key(in), 5)
@@ -211,7 +212,7 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 			continue
 		}
 		for _, b := range pp.Blocked {
-			addLimited(b.Scope, b.Message, b.Hint)
+			addLimited(azdo.Scope(b.Scope), b.Message, b.Hint)
 		}
 	}
 	if st.State == "connected" && requiredMissing {

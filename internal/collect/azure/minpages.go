@@ -1,9 +1,10 @@
-package collect
+package azure
 
 import (
 	"context"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -23,7 +24,7 @@ type CommitsByBranch func(projectID string, from time.Time) (map[string]map[stri
 // the calls made by it.
 func MinimumPages(ctx context.Context, db *store.DB, key store.Key, commits CommitsByBranch) (int64, error) {
 	pages := func(n, size int) int64 { return int64(max(1, (n+size-1)/size)) }
-	progress, err := Progress(ctx, db, key)
+	progress, err := collect.Progress(ctx, db, key, Resources)
 	if err != nil {
 		return 0, err
 	}

@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -36,7 +37,7 @@ func applyPush(ctx context.Context, tx *store.Tx, ev event) (string, error) {
 		return "", err
 	}
 	if push.Repository.ID == "" {
-		return "", &badPayload{err: errors.New("push without repository id")}
+		return "", collect.Unreadable(errors.New("push without repository id"))
 	}
 	if err := tx.UpsertRepository(ctx, repositoryRow(ev.Key, ev.ProjectID, push.Repository)); err != nil {
 		return "", err
@@ -52,7 +53,7 @@ func applyPush(ctx context.Context, tx *store.Tx, ev event) (string, error) {
 // storeCommit upserts a commit and links the work items it mentions or lists.
 func storeCommit(ctx context.Context, tx *store.Tx, k store.Key, projectID, repoID string, c gitCommit) error {
 	if c.CommitID == "" {
-		return &badPayload{err: errors.New("commit without id")}
+		return collect.Unreadable(errors.New("commit without id"))
 	}
 	row := store.Commit{Key: k, RepoID: repoID, SHA: c.CommitID, ProjectID: projectID,
 		AuthorName: c.Author.Name, AuthorEmail: c.Author.Email,
@@ -94,7 +95,7 @@ func applyPullRequest(ctx context.Context, tx *store.Tx, ev event) (string, erro
 
 func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullRequest) (string, error) {
 	if pr.PullRequestID == 0 || pr.Repository.ID == "" {
-		return "", &badPayload{err: errors.New("pull request without id or repository")}
+		return "", collect.Unreadable(errors.New("pull request without id or repository"))
 	}
 	if err := tx.UpsertRepository(ctx, repositoryRow(ev.Key, ev.ProjectID, pr.Repository)); err != nil {
 		return "", err
@@ -102,8 +103,8 @@ func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullReques
 	row := store.PullRequest{Key: ev.Key, PRID: pr.PullRequestID, ProjectID: ev.ProjectID, RepoID: pr.Repository.ID,
 		Title: pr.Title, Description: pr.Description, Status: pr.Status, IsDraft: pr.IsDraft,
 		AuthorID: pr.CreatedBy.ID, AuthorName: pr.CreatedBy.DisplayName, SourceRef: pr.SourceRefName,
-		TargetRef: pr.TargetRefName, CreatedAt: pr.CreationDate.or(ev.CreatedDate), ClosedAt: pr.ClosedDate.ptr(),
-		ProviderUpdatedAt: ev.CreatedDate}
+		TargetRef: pr.TargetRefName, CreatedAt: pr.CreationDate.or(ev.At), ClosedAt: pr.ClosedDate.ptr(),
+		ProviderUpdatedAt: ev.At}
 	if pr.LastMergeCommit != nil && pr.Status == "completed" {
 		row.MergeCommit = pr.LastMergeCommit.CommitID
 	}
@@ -121,7 +122,7 @@ func storePullRequest(ctx context.Context, tx *store.Tx, ev event, pr pullReques
 		}
 		rv := store.Reviewer{ReviewerID: r.ID, DisplayName: r.DisplayName, Vote: r.Vote, IsRequired: r.IsRequired}
 		if r.Vote != 0 {
-			at := ev.CreatedDate // the vote is no later than the event that shows it
+			at := ev.At // the vote is no later than the event that shows it
 			rv.VotedAt = &at
 		}
 		if err := tx.UpsertReviewer(ctx, ref, rv); err != nil {
@@ -166,7 +167,7 @@ func applyPRComment(ctx context.Context, tx *store.Tx, ev event) (string, error)
 		return "", err
 	}
 	if r.Comment.ID == 0 {
-		return "", &badPayload{err: errors.New("comment without id")}
+		return "", collect.Unreadable(errors.New("comment without id"))
 	}
 	if _, err := storePullRequest(ctx, tx, ev, r.PullRequest); err != nil {
 		return "", err
@@ -183,7 +184,7 @@ func applyPRComment(ctx context.Context, tx *store.Tx, ev event) (string, error)
 	}
 	// The integration's own comments (PanDev's quality comment) are not review.
 	own := in.AccountID != "" && r.Comment.Author.ID == in.AccountID
-	published := r.Comment.PublishedDate.or(ev.CreatedDate)
+	published := r.Comment.PublishedDate.or(ev.At)
 	return "", tx.UpsertComment(ctx, r.PullRequest.ref(ev.IntegrationID), store.Comment{
 		ThreadID: thread, CommentID: r.Comment.ID, AuthorID: r.Comment.Author.ID, AuthorName: r.Comment.Author.DisplayName,
 		CommentType: r.Comment.CommentType, IsSystem: r.Comment.CommentType == "system" || own, IsDeleted: r.Comment.IsDeleted,
@@ -206,7 +207,7 @@ func applyRepository(ctx context.Context, tx *store.Tx, ev event) (string, error
 		repo.ID, repo.Name = r.RepositoryID, r.RepositoryName
 	}
 	if repo.ID == "" {
-		return "", &badPayload{err: errors.New("repository event without repository id")}
+		return "", collect.Unreadable(errors.New("repository event without repository id"))
 	}
 	if strings.HasSuffix(ev.EventType, ".deleted") {
 		repo.IsDisabled = true

@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -38,7 +39,7 @@ func applyBuild(ctx context.Context, tx *store.Tx, ev event) (string, error) {
 		return "", err
 	}
 	if b.ID == 0 {
-		return "", &badPayload{err: errors.New("build without id")}
+		return "", collect.Unreadable(errors.New("build without id"))
 	}
 	status, result := b.Status, b.Result
 	if result == "" { // old shape: "succeeded", "failed", "partiallySucceeded", "stopped"
@@ -117,7 +118,7 @@ func applyPipelineRun(ctx context.Context, tx *store.Tx, ev event) (string, erro
 		id = r.RunID
 	}
 	if id == 0 {
-		return "", &badPayload{err: errors.New("pipeline event without a run id")}
+		return "", collect.Unreadable(errors.New("pipeline event without a run id"))
 	}
 	run := store.PipelineRun{Key: ev.Key, RunID: id, ProjectID: ev.ProjectID, DefinitionID: r.Run.Pipeline.ID,
 		DefinitionName: r.Run.Pipeline.Name, SourceBranch: r.Run.Resources.Repositories.Self.RefName,
@@ -192,10 +193,10 @@ func applyReleaseDeployment(ctx context.Context, tx *store.Tx, ev event) (string
 		releaseID = env.ReleaseID
 	}
 	if releaseID == 0 || env.ID == 0 {
-		return "", &badPayload{err: errors.New("release deployment without release or environment id")}
+		return "", collect.Unreadable(errors.New("release deployment without release or environment id"))
 	}
 	attempt, status := 0, env.Status
-	started, finished := env.ModifiedOn.ptr(), env.ModifiedOn.or(ev.CreatedDate)
+	started, finished := env.ModifiedOn.ptr(), env.ModifiedOn.or(ev.At)
 	if d := r.Deployment; d != nil {
 		attempt = max(d.Attempt, 1)
 		status = firstNonEmpty(d.DeploymentStatus, status)

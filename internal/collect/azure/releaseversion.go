@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func (s *syncer) releaseVersions(ctx context.Context, deps []azdo.ReleaseDeploym
 		}
 	}
 	if len(missing) > 0 {
-		rels, err := s.client.Releases(ctx, s.project.ProjectID, missing)
+		rels, err := s.client.Releases(ctx, s.Project.ProjectID, missing)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +77,7 @@ func (s *syncer) resolveArtifacts(ctx context.Context, as []azdo.ReleaseArtifact
 		if err != nil {
 			return releaseVersion{}, nil
 		}
-		run, err := s.c.db.PipelineRun(ctx, s.key.IntegrationID, id)
+		run, err := s.DB.PipelineRun(ctx, s.Key.IntegrationID, id)
 		if delivery.IsNotFound(err) {
 			return releaseVersion{}, nil
 		}

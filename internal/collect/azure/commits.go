@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -83,8 +84,8 @@ func parseCommittedPos(pos string) (time.Time, bool) {
 // linear history; a branch's first own commit gets the commit it forked
 // from); merge commits get their real parents from the pull request that
 // made them (see writePR). Cursor: see commitCursor.
-func (s *syncer) commits(ctx context.Context, cp *checkpoint) error {
-	if s.reconcile {
+func (s *syncer) commits(ctx context.Context, cp *collect.Checkpoint) error {
+	if s.Reconcile {
 		return s.pushedCommits(ctx, cp)
 	}
 	repos, err := s.activeRepos(ctx)
@@ -125,7 +126,7 @@ func (s *syncer) commitsShare(branch string, reached time.Time) float64 {
 	if branch != "" {
 		return base + slot*0.9
 	}
-	return base + slot*0.9*s.windowShare(reached, s.started)
+	return base + slot*0.9*s.windowShare(reached, s.Started)
 }
 
 // repoGone reports whether err says Azure DevOps does not know the
@@ -135,14 +136,14 @@ func (s *syncer) repoGone(repo store.Repository, err error) bool {
 	if !delivery.IsNotFound(err) {
 		return false
 	}
-	s.c.logger.Info("repository skipped: Azure DevOps does not know it", "project", s.project.ProjectID,
+	s.Logger().Info("repository skipped: Azure DevOps does not know it", "project", s.Project.ProjectID,
 		"repository", repo.RepoID, "error", err)
 	return true
 }
 
 // repoCommits walks one repository's branches from the cursor on.
-func (s *syncer) repoCommits(ctx context.Context, cp *checkpoint, repo store.Repository, at commitCursor) error {
-	refs, err := s.client.Branches(ctx, s.project.ProjectID, repo.RepoID)
+func (s *syncer) repoCommits(ctx context.Context, cp *collect.Checkpoint, repo store.Repository, at commitCursor) error {
+	refs, err := s.client.Branches(ctx, s.Project.ProjectID, repo.RepoID)
 	if err != nil {
 		return err
 	}
@@ -190,8 +191,8 @@ func (s *syncer) repoCommits(ctx context.Context, cp *checkpoint, repo store.Rep
 // The default branch ("") is read whole; another branch stops at the end of
 // a page whose last commit was already collected: the rest is history
 // shared with a branch walked before.
-func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.Repository, name, pos string, seen map[string]bool) error {
-	q := azdo.CommitQuery{FromDate: s.from, IncludeWorkItems: true, PageSize: commitPageSize}
+func (s *syncer) branchCommits(ctx context.Context, cp *collect.Checkpoint, repo store.Repository, name, pos string, seen map[string]bool) error {
+	q := azdo.CommitQuery{FromDate: s.From, IncludeWorkItems: true, PageSize: commitPageSize}
 	if t, ok := parseCommittedPos(pos); ok {
 		q.ToDate = t
 	}
@@ -201,9 +202,9 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 	var held *azdo.Commit
 	var buf []pendingCommit
 	flush := func(pos string) error {
-		items := make([]fingerprinted, len(buf))
+		items := make([]collect.Fingerprinted, len(buf))
 		for k, p := range buf {
-			items[k] = fingerprinted{store.SyncCommit, repo.RepoID + ":" + p.c.CommitID, "1"}
+			items[k] = collect.Fingerprinted{Kind: store.SyncCommit, Key: repo.RepoID + ":" + p.c.CommitID, FP: "1"}
 		}
 		batch := buf
 		buf = nil
@@ -211,9 +212,9 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 		if t, ok := parseCommittedPos(pos); ok {
 			cp.Share = s.commitsShare(name, t)
 		} else if pos == "done" {
-			cp.Share = s.commitsShare(name, s.from)
+			cp.Share = s.commitsShare(name, s.From)
 		}
-		return s.write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
+		return s.Write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
 			for _, p := range batch {
 				if err := s.writeCommit(ctx, tx, repo.RepoID, p); err != nil {
 					return err
@@ -226,7 +227,7 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 	if q.FirstPageSize > 0 {
 		pageEnd = q.FirstPageSize
 	}
-	for c, err := range s.client.Commits(ctx, s.project.ProjectID, repo.RepoID, q) {
+	for c, err := range s.client.Commits(ctx, s.Project.ProjectID, repo.RepoID, q) {
 		if err != nil {
 			return err
 		}
@@ -257,7 +258,7 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 			stop := known
 			if !known {
 				key := repo.RepoID + ":" + c.CommitID
-				stored, err := s.c.db.StoredFingerprints(ctx, store.SyncCommit, s.key.IntegrationID, []string{key})
+				stored, err := s.DB.StoredFingerprints(ctx, store.SyncCommit, s.Key.IntegrationID, []string{key})
 				if err != nil {
 					return err
 				}
@@ -281,7 +282,7 @@ func (s *syncer) branchCommits(ctx context.Context, cp *checkpoint, repo store.R
 // per push). A push whose new heads are stored with parents already was
 // read through the REST lists before (a webhook delivery stores commits
 // without parents or change counts, and those pushes are read again).
-func (s *syncer) pushedCommits(ctx context.Context, cp *checkpoint) error {
+func (s *syncer) pushedCommits(ctx context.Context, cp *collect.Checkpoint) error {
 	repos, err := s.activeRepos(ctx)
 	if err != nil {
 		return err
@@ -290,7 +291,7 @@ func (s *syncer) pushedCommits(ctx context.Context, cp *checkpoint) error {
 		var todo []azdo.Push
 		n := 0
 		gone := false
-		for p, err := range s.client.Pushes(ctx, s.project.ProjectID, repo.RepoID, azdo.PushQuery{FromDate: s.from,
+		for p, err := range s.client.Pushes(ctx, s.Project.ProjectID, repo.RepoID, azdo.PushQuery{FromDate: s.From,
 			IncludeRefUpdates: true, PageSize: pushPageSize}) {
 			if err != nil {
 				if gone = s.repoGone(repo, err); gone {
@@ -312,8 +313,8 @@ func (s *syncer) pushedCommits(ctx context.Context, cp *checkpoint) error {
 			continue
 		}
 		got := make([][]pendingCommit, len(todo))
-		err := parallel(ctx, len(todo), s.fanout, func(ctx context.Context, i int) error {
-			cs, err := azdo.Collect(s.client.PushCommits(ctx, s.project.ProjectID, repo.RepoID, todo[i].PushID, pushCommitPage))
+		err := parallel(ctx, len(todo), s.Fanout, func(ctx context.Context, i int) error {
+			cs, err := azdo.Collect(s.client.PushCommits(ctx, s.Project.ProjectID, repo.RepoID, todo[i].PushID, pushCommitPage))
 			if err != nil {
 				return err
 			}
@@ -335,18 +336,18 @@ func (s *syncer) pushedCommits(ctx context.Context, cp *checkpoint) error {
 		}
 		cp.Pages += int64(len(todo))
 		var batch []pendingCommit
-		var items []fingerprinted
+		var items []collect.Fingerprinted
 		dup := map[string]bool{}
 		for _, cs := range got {
 			for _, p := range cs {
 				if !dup[p.c.CommitID] {
 					dup[p.c.CommitID] = true
 					batch = append(batch, p)
-					items = append(items, fingerprinted{store.SyncCommit, repo.RepoID + ":" + p.c.CommitID, "1"})
+					items = append(items, collect.Fingerprinted{Kind: store.SyncCommit, Key: repo.RepoID + ":" + p.c.CommitID, FP: "1"})
 				}
 			}
 		}
-		if err := s.write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
+		if err := s.Write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
 			for _, p := range batch {
 				if err := s.writeCommit(ctx, tx, repo.RepoID, p); err != nil {
 					return err
@@ -371,7 +372,7 @@ func (s *syncer) pushNeeded(ctx context.Context, repoID string, p azdo.Push) (bo
 		if strings.Trim(ru.NewObjectID, "0") == "" {
 			continue
 		}
-		parents, err := s.c.db.CommitParents(ctx, s.key.IntegrationID, repoID, ru.NewObjectID)
+		parents, err := s.DB.CommitParents(ctx, s.Key.IntegrationID, repoID, ru.NewObjectID)
 		if err != nil {
 			return false, err
 		}
@@ -391,14 +392,14 @@ func (s *syncer) writeCommit(ctx context.Context, tx *store.Tx, repoID string, p
 	if err := json.Unmarshal(raw, &gc); err != nil {
 		return err
 	}
-	if err := storeCommit(ctx, tx, s.key, s.project.ProjectID, repoID, gc); err != nil {
+	if err := storeCommit(ctx, tx, s.Key, s.Project.ProjectID, repoID, gc); err != nil {
 		return err
 	}
 	switch {
 	case len(p.c.Parents) > 0:
-		return tx.SetCommitParents(ctx, s.key.IntegrationID, repoID, p.c.CommitID, p.c.Parents, true)
+		return tx.SetCommitParents(ctx, s.Key.IntegrationID, repoID, p.c.CommitID, p.c.Parents, true)
 	case p.parent != "":
-		return tx.SetCommitParents(ctx, s.key.IntegrationID, repoID, p.c.CommitID, []string{p.parent}, false)
+		return tx.SetCommitParents(ctx, s.Key.IntegrationID, repoID, p.c.CommitID, []string{p.parent}, false)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -14,8 +15,8 @@ import (
 // into deployments (METRICS.md "Deployment"). What a deployment changed is
 // computed by the metrics from the commit graph when a figure asks; it is
 // not stored: one implementation, in internal/metrics.
-func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
-	since := s.from.Add(-24 * time.Hour) // runs finishing around the boundary
+func (s *syncer) derive(ctx context.Context, cp *collect.Checkpoint) error {
+	since := s.From.Add(-24 * time.Hour) // runs finishing around the boundary
 	deps, err := s.listDeployments(ctx, time.Time{})
 	if err != nil {
 		return err
@@ -31,11 +32,11 @@ func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
 	if err != nil {
 		return err
 	}
-	derived := deriveDeployments(runs, deps, s.rules)
+	derived := deriveDeployments(runs, deps, s.Rules)
 	superseded := supersededStages(deps)
 	cp.Total = int64(len(derived))
-	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.DeleteDeployments(ctx, s.key.IntegrationID, superseded); err != nil {
+	return s.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.DeleteDeployments(ctx, s.Key.IntegrationID, superseded); err != nil {
 			return err
 		}
 		for _, d := range derived {
@@ -50,15 +51,15 @@ func (s *syncer) derive(ctx context.Context, cp *checkpoint) error {
 
 // listRuns pages through the project's runs finished (or queued) since.
 func (s *syncer) listRuns(ctx context.Context, since time.Time) ([]store.PipelineRun, error) {
-	f := store.Filter{WorkspaceID: s.key.WorkspaceID, ProjectID: s.project.ProjectID, From: since, Limit: 500}
+	f := store.Filter{WorkspaceID: s.Key.WorkspaceID, ProjectID: s.Project.ProjectID, From: since, Limit: 500}
 	var out []store.PipelineRun
 	for {
-		page, err := s.c.db.ListPipelineRuns(ctx, f)
+		page, err := s.DB.ListPipelineRuns(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range page {
-			if r.IntegrationID == s.key.IntegrationID {
+			if r.IntegrationID == s.Key.IntegrationID {
 				out = append(out, r)
 			}
 		}
@@ -72,15 +73,15 @@ func (s *syncer) listRuns(ctx context.Context, since time.Time) ([]store.Pipelin
 
 // listDeployments pages through the project's deployments finished since.
 func (s *syncer) listDeployments(ctx context.Context, since time.Time) ([]store.Deployment, error) {
-	f := store.Filter{WorkspaceID: s.key.WorkspaceID, ProjectID: s.project.ProjectID, From: since, Limit: 500}
+	f := store.Filter{WorkspaceID: s.Key.WorkspaceID, ProjectID: s.Project.ProjectID, From: since, Limit: 500}
 	var out []store.Deployment
 	for {
-		page, err := s.c.db.ListDeployments(ctx, f, false)
+		page, err := s.DB.ListDeployments(ctx, f, false)
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range page {
-			if d.IntegrationID == s.key.IntegrationID {
+			if d.IntegrationID == s.Key.IntegrationID {
 				out = append(out, d)
 			}
 		}
@@ -240,23 +241,6 @@ func firstTime(ts ...*time.Time) *time.Time {
 	}
 	return nil
 }
-
-// rulesOf returns the deployment, production and incident rules of a
-// workspace's project (its own, else the workspace's; METRICS.md's
-// defaults where unset).
-func (c *Collector) rulesOf(ctx context.Context, workspaceID, projectID string) delivery.Rules {
-	r, err := c.db.GetWorkspaceRules(ctx, workspaceID)
-	if err != nil {
-		return delivery.DefaultRules()
-	}
-	return r.For(projectID).RulesOrDefault()
-}
-
-// runEvents store a pipeline run: the deployments it makes are derived in
-// the transaction that stores it, so a figure counts a deployment as soon as
-// the webhook arrives rather than at the next reconciliation.
-var runEvents = map[string]bool{"build.complete": true, "ms.vss-pipelines.run-state-changed-event": true,
-	"ms.vss-pipelines.stage-state-changed-event": true}
 
 // eventRunID is the run a pipeline event is about (0 when it names none).
 func eventRunID(ev event) int64 {

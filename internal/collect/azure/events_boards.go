@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -39,14 +40,14 @@ func applyWorkItem(ctx context.Context, tx *store.Tx, ev event) (string, error) 
 		}
 	}
 	if id == 0 {
-		return "", &badPayload{err: errors.New("work item event without an id")}
+		return "", collect.Unreadable(errors.New("work item event without an id"))
 	}
 	state := fields.str("System.State")
-	created := fields.time("System.CreatedDate").or(ev.CreatedDate)
+	created := fields.time("System.CreatedDate").or(ev.At)
 	row := store.WorkItem{Key: ev.Key, Container: azureContainer, WorkItemID: id, ProjectID: ev.ProjectID, Rev: rev,
 		Type: fields.str("System.WorkItemType"), Title: fields.str("System.Title"), State: state,
 		StateCategory: stateCategory(state), Tags: fields.str("System.Tags"), AreaPath: fields.str("System.AreaPath"),
-		CreatedAt: created, ChangedAt: fields.time("System.ChangedDate").or(ev.CreatedDate),
+		CreatedAt: created, ChangedAt: fields.time("System.ChangedDate").or(ev.At),
 		ResolvedAt: fields.time("Microsoft.VSTS.Common.ResolvedDate").ptr(),
 		ClosedAt:   fields.time("Microsoft.VSTS.Common.ClosedDate").ptr(),
 		IsDeleted:  ev.EventType == "workitem.deleted"}

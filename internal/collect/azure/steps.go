@@ -1,135 +1,53 @@
-package collect
+package azure
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
-	"github.com/pandev-metrics/pandev/internal/webhook"
 )
 
-// syncer collects one project from a time on, for a backfill (checkpointed
-// per resource) or a reconciliation (which counts what was missing).
+// syncer collects one project of an integration from a time on: the
+// neutral run (checkpoints, counts, rules) with the Azure DevOps client.
 type syncer struct {
-	c         *Collector
-	client    *azdo.Client
-	key       store.Key
-	project   store.Project
-	from      time.Time // collect what was created or changed from here on
-	started   time.Time // when this backfill or reconciliation began
-	reconcile bool
-	rules     delivery.Rules
-	log       *slog.Logger
-	fanout    int // per-item calls in flight (the client caps them too)
-	cps       map[string]*checkpoint
+	*collect.Run
+	client *azdo.Client
 	// repoShare is the commits step's progress before the repository it
 	// walks, and that repository's part of it.
 	repoShare [2]float64
-
-	fetched, recovered atomic.Int64
 }
 
-// step runs one resource and marks it finished.
-func (s *syncer) step(ctx context.Context, res string, cp *checkpoint) error {
-	var err error
+// Collect runs one resource.
+func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint) error {
 	switch res {
 	case resRepositories:
-		err = s.repositories(ctx, cp)
+		return s.repositories(ctx, cp)
 	case resCommits:
-		err = s.commits(ctx, cp)
+		return s.commits(ctx, cp)
 	case resPullRequests:
-		err = s.pullRequests(ctx, cp)
+		return s.pullRequests(ctx, cp)
 	case resRuns:
-		err = s.runs(ctx, cp)
+		return s.runs(ctx, cp)
 	case resEnvDeploys:
-		err = s.environmentDeployments(ctx, cp)
+		return s.environmentDeployments(ctx, cp)
 	case resReleases:
-		err = s.releaseDeployments(ctx, cp)
+		return s.releaseDeployments(ctx, cp)
 	case resWorkItems:
-		err = s.workItems(ctx, cp)
+		return s.workItems(ctx, cp)
 	case resDerive:
-		err = s.derive(ctx, cp)
-	default:
-		err = fmt.Errorf("collect: unknown resource %q", res)
+		return s.derive(ctx, cp)
 	}
-	if err != nil || s.reconcile {
-		return err // a reconciliation moves the watermarks once every resource is done
-	}
-	fin := s.c.now().UTC()
-	cp.Finished = &fin
-	started := s.started
-	return s.save(ctx, s.c.db, res, cp, &started)
-}
-
-// write stores one batch in a transaction together with the resource's
-// checkpoint (backfill), so a crash never leaves rows without the
-// checkpoint that accounts for them or the other way round. In a
-// reconciliation it first counts the batch's items whose stored state
-// differs from the fetched one: missed deliveries.
-func (s *syncer) write(ctx context.Context, res string, cp *checkpoint, items []fingerprinted, fn func(tx *store.Tx) error) error {
-	s.fetched.Add(int64(len(items)))
-	return s.c.db.InTx(ctx, func(tx *store.Tx) error {
-		if s.reconcile && len(items) > 0 {
-			n, err := countChanged(ctx, tx, s.key.IntegrationID, items)
-			if err != nil {
-				return err
-			}
-			s.recovered.Add(int64(n))
-		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if s.reconcile {
-			return nil
-		}
-		cp.Done += int64(len(items))
-		return s.save(ctx, tx, res, cp, nil)
-	})
-}
-
-// fingerprinted is a fetched item with the text StoredFingerprints gives for
-// the same state.
-type fingerprinted struct {
-	kind store.SyncKind
-	key  string
-	fp   string
-}
-
-func countChanged(ctx context.Context, tx *store.Tx, integrationID string, items []fingerprinted) (int, error) {
-	byKind := map[store.SyncKind][]fingerprinted{}
-	for _, it := range items {
-		if it.kind != "" { // repositories are not compared
-			byKind[it.kind] = append(byKind[it.kind], it)
-		}
-	}
-	n := 0
-	for kind, its := range byKind {
-		keys := make([]string, len(its))
-		for i, it := range its {
-			keys[i] = it.key
-		}
-		stored, err := tx.StoredFingerprints(ctx, kind, integrationID, keys)
-		if err != nil {
-			return 0, err
-		}
-		for _, it := range its {
-			if fp, ok := stored[it.key]; !ok || fp != it.fp {
-				n++
-			}
-		}
-	}
-	return n, nil
+	return fmt.Errorf("collect: unknown resource %q", res)
 }
 
 // parallel runs fn for every index of n with at most limit in flight and
@@ -172,23 +90,22 @@ func (s *syncer) event(eventType string, resource any, at time.Time) (event, err
 	if err != nil {
 		return event{}, err
 	}
-	return event{Key: s.key, ProjectID: s.project.ProjectID,
-		Envelope: webhook.Envelope{EventType: eventType, CreatedDate: at, Resource: raw}}, nil
+	return event{Key: s.Key, ProjectID: s.Project.ProjectID, EventType: eventType, At: at, Resource: raw}, nil
 }
 
 // ---- repositories -------------------------------------------------------------------------------
 
-func (s *syncer) repositories(ctx context.Context, cp *checkpoint) error {
-	repos, err := s.client.Repositories(ctx, s.project.ProjectID)
+func (s *syncer) repositories(ctx context.Context, cp *collect.Checkpoint) error {
+	repos, err := s.client.Repositories(ctx, s.Project.ProjectID)
 	if err != nil {
 		return err
 	}
 	cp.Pages++
 	cp.Total = int64(len(repos))
-	items := make([]fingerprinted, len(repos))
-	return s.write(ctx, resRepositories, cp, items, func(tx *store.Tx) error {
+	items := make([]collect.Fingerprinted, len(repos))
+	return s.Write(ctx, resRepositories, cp, items, func(tx *store.Tx) error {
 		for _, r := range repos {
-			row := repositoryRow(s.key, s.project.ProjectID, gitRepository{ID: r.ID, Name: r.Name,
+			row := repositoryRow(s.Key, s.Project.ProjectID, gitRepository{ID: r.ID, Name: r.Name,
 				DefaultBranch: r.DefaultBranch, RemoteURL: r.RemoteURL, WebURL: r.WebURL, IsDisabled: r.IsDisabled})
 			if err := tx.UpsertRepository(ctx, row); err != nil {
 				return err
@@ -200,13 +117,13 @@ func (s *syncer) repositories(ctx context.Context, cp *checkpoint) error {
 
 // activeRepos lists the project's stored repositories that can be read.
 func (s *syncer) activeRepos(ctx context.Context) ([]store.Repository, error) {
-	all, err := s.c.db.ListRepositories(ctx, s.key.WorkspaceID, s.project.ProjectID)
+	all, err := s.DB.ListRepositories(ctx, s.Key.WorkspaceID, s.Project.ProjectID)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Repository
 	for _, r := range all {
-		if r.IntegrationID == s.key.IntegrationID && !r.IsDisabled {
+		if r.IntegrationID == s.Key.IntegrationID && !r.IsDisabled {
 			out = append(out, r)
 		}
 	}
@@ -230,13 +147,13 @@ type prRef struct {
 // then reads each one's details (commits, work item refs, full description)
 // and threads, the two things no list carries. Cursor: the last PR id done;
 // PRs are done in descending id order.
-func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
+func (s *syncer) pullRequests(ctx context.Context, cp *collect.Checkpoint) error {
 	seen := map[int]bool{}
 	var refs []prRef
 	for _, rng := range []string{"created", "closed"} {
 		n := 0
-		for pr, err := range s.client.PullRequests(ctx, s.project.ProjectID, "", azdo.PullRequestQuery{
-			Status: "all", MinTime: s.from, TimeRangeType: rng, PageSize: prPageSize}) {
+		for pr, err := range s.client.PullRequests(ctx, s.Project.ProjectID, "", azdo.PullRequestQuery{
+			Status: "all", MinTime: s.From, TimeRangeType: rng, PageSize: prPageSize}) {
 			if err != nil {
 				return err
 			}
@@ -248,7 +165,7 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 		}
 		cp.Pages += int64(n/prPageSize + 1)
 	}
-	if s.reconcile {
+	if s.Reconcile {
 		active, err := s.changedActivePRs(ctx, seen)
 		if err != nil {
 			return err
@@ -270,14 +187,14 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 			commits []azdo.Commit // its commits no list of the window brought
 		}
 		got := make([]fetched, len(chunk))
-		err := parallel(ctx, len(chunk), s.fanout, func(ctx context.Context, i int) error {
-			at := s.c.now()
-			pr, err := s.client.PullRequest(ctx, s.project.ProjectID, chunk[i].repoID, chunk[i].id,
+		err := parallel(ctx, len(chunk), s.Fanout, func(ctx context.Context, i int) error {
+			at := s.Now()
+			pr, err := s.client.PullRequest(ctx, s.Project.ProjectID, chunk[i].repoID, chunk[i].id,
 				azdo.PullRequestOptions{IncludeCommits: true, IncludeWorkItemRefs: true})
 			if err != nil {
 				return err
 			}
-			threads, err := s.client.PullRequestThreads(ctx, s.project.ProjectID, chunk[i].repoID, chunk[i].id)
+			threads, err := s.client.PullRequestThreads(ctx, s.Project.ProjectID, chunk[i].repoID, chunk[i].id)
 			if err != nil {
 				return err
 			}
@@ -291,13 +208,13 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 		if err != nil {
 			return err
 		}
-		items := make([]fingerprinted, len(got))
+		items := make([]collect.Fingerprinted, len(got))
 		for i, f := range got {
-			items[i] = fingerprinted{store.SyncPullRequest, azurePR(s.key.IntegrationID, f.pr).Target(), prFingerprint(f.pr, f.threads)}
+			items[i] = collect.Fingerprinted{Kind: store.SyncPullRequest, Key: azurePR(s.Key.IntegrationID, f.pr).Target(), FP: prFingerprint(f.pr, f.threads)}
 		}
 		cp.Pos = strconv.Itoa(chunk[len(chunk)-1].id)
 		cp.Pages += int64(2 * len(chunk))
-		if err := s.write(ctx, resPullRequests, cp, items, func(tx *store.Tx) error {
+		if err := s.Write(ctx, resPullRequests, cp, items, func(tx *store.Tx) error {
 			for i, f := range got {
 				for _, c := range f.commits {
 					if err := s.writeCommit(ctx, tx, chunk[i].repoID, pendingCommit{c: c}); err != nil {
@@ -322,7 +239,7 @@ func (s *syncer) pullRequests(ctx context.Context, cp *checkpoint) error {
 // completion brings it.
 func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prRef, error) {
 	var cands []azdo.PullRequest
-	for pr, err := range s.client.PullRequests(ctx, s.project.ProjectID, "", azdo.PullRequestQuery{Status: "active", PageSize: prPageSize}) {
+	for pr, err := range s.client.PullRequests(ctx, s.Project.ProjectID, "", azdo.PullRequestQuery{Status: "active", PageSize: prPageSize}) {
 		if err != nil {
 			return nil, err
 		}
@@ -332,15 +249,15 @@ func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prR
 	}
 	keys := make([]string, len(cands))
 	for i, pr := range cands {
-		keys[i] = azurePR(s.key.IntegrationID, pr).Target()
+		keys[i] = azurePR(s.Key.IntegrationID, pr).Target()
 	}
-	stored, err := s.c.db.StoredFingerprints(ctx, store.SyncPullRequest, s.key.IntegrationID, keys)
+	stored, err := s.DB.StoredFingerprints(ctx, store.SyncPullRequest, s.Key.IntegrationID, keys)
 	if err != nil {
 		return nil, err
 	}
 	var out []prRef
 	for _, pr := range cands {
-		have, ok := stored[azurePR(s.key.IntegrationID, pr).Target()]
+		have, ok := stored[azurePR(s.Key.IntegrationID, pr).Target()]
 		if !ok {
 			continue // created before the window and still open: collected once it closes
 		}
@@ -349,7 +266,7 @@ func (s *syncer) changedActivePRs(ctx context.Context, seen map[int]bool) ([]prR
 		changed := len(fp) != 4 || fp[0] != list[0] || fp[3] != list[3]
 		if !changed && pr.LastMergeSourceCommit != nil {
 			// A push to the source branch shows as a new source commit.
-			d, err := s.c.db.GetPRDetails(ctx, azurePR(s.key.IntegrationID, pr))
+			d, err := s.DB.GetPRDetails(ctx, azurePR(s.Key.IntegrationID, pr))
 			if err != nil {
 				return nil, err
 			}
@@ -381,14 +298,14 @@ func (s *syncer) missingPRCommits(ctx context.Context, repoID string, pr azdo.Pu
 		if k >= maxPRCommitReads {
 			break
 		}
-		parents, err := s.c.db.CommitParents(ctx, s.key.IntegrationID, repoID, c.CommitID)
+		parents, err := s.DB.CommitParents(ctx, s.Key.IntegrationID, repoID, c.CommitID)
 		if err != nil {
 			return nil, err
 		}
 		if len(parents) > 0 {
 			continue // stored from a list, with its change counts
 		}
-		full, err := s.client.Commit(ctx, s.project.ProjectID, repoID, c.CommitID)
+		full, err := s.client.Commit(ctx, s.Project.ProjectID, repoID, c.CommitID)
 		if delivery.IsNotFound(err) {
 			continue
 		}
@@ -434,7 +351,7 @@ func (s *syncer) writePR(ctx context.Context, tx *store.Tx, pr azdo.PullRequest,
 	if err != nil || ignored != "" {
 		return err // ignored: a webhook already stored a newer version
 	}
-	ref := azurePR(s.key.IntegrationID, pr)
+	ref := azurePR(s.Key.IntegrationID, pr)
 	votedAt := voteTimes(threads)
 	for _, r := range pr.Reviewers {
 		if r.IsContainer && r.Vote == 0 {
@@ -468,7 +385,7 @@ func (s *syncer) writePR(ctx context.Context, tx *store.Tx, pr azdo.PullRequest,
 	}
 	if pr.Status == "completed" && pr.LastMergeCommit != nil && pr.LastMergeTargetCommit != nil && pr.LastMergeSourceCommit != nil {
 		parents := []string{pr.LastMergeTargetCommit.CommitID, pr.LastMergeSourceCommit.CommitID}
-		if err := tx.SetCommitParents(ctx, s.key.IntegrationID, pr.Repository.ID, pr.LastMergeCommit.CommitID, parents, true); err != nil {
+		if err := tx.SetCommitParents(ctx, s.Key.IntegrationID, pr.Repository.ID, pr.LastMergeCommit.CommitID, parents, true); err != nil {
 			return err
 		}
 	}
@@ -537,8 +454,8 @@ func (v votes) at(reviewer string, vote int) *time.Time {
 // runs lists builds (YAML runs included) finished since from, oldest
 // first, deleted ones too (they ran), and reads each one's timeline for its
 // stages. Cursor: the finish time the next run starts from.
-func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
-	minTime := s.from
+func (s *syncer) runs(ctx context.Context, cp *collect.Checkpoint) error {
+	minTime := s.From
 	if t, err := time.Parse(time.RFC3339Nano, cp.Pos); err == nil {
 		minTime = t
 	}
@@ -549,12 +466,12 @@ func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
 			return nil
 		}
 		stages := make([][]store.Stage, len(chunk))
-		err := parallel(ctx, len(chunk), s.fanout, func(ctx context.Context, i int) error {
+		err := parallel(ctx, len(chunk), s.Fanout, func(ctx context.Context, i int) error {
 			b := chunk[i]
 			if b.Deleted {
 				return nil // its timeline is gone (404)
 			}
-			tl, err := s.client.BuildTimeline(ctx, s.project.ProjectID, b.ID)
+			tl, err := s.client.BuildTimeline(ctx, s.Project.ProjectID, b.ID)
 			if delivery.IsNotFound(err) {
 				return nil
 			}
@@ -568,17 +485,17 @@ func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
 			return err
 		}
 		rows := make([]store.PipelineRun, len(chunk))
-		items := make([]fingerprinted, len(chunk))
+		items := make([]collect.Fingerprinted, len(chunk))
 		for i, b := range chunk {
 			rows[i] = s.runRow(b, stages[i])
-			items[i] = fingerprinted{store.SyncPipelineRun, strconv.Itoa(b.ID),
-				fmt.Sprintf("%s|%s|%d", rows[i].Status, rows[i].Result, len(rows[i].Stages))}
+			items[i] = collect.Fingerprinted{Kind: store.SyncPipelineRun, Key: strconv.Itoa(b.ID),
+				FP: fmt.Sprintf("%s|%s|%d", rows[i].Status, rows[i].Result, len(rows[i].Stages))}
 		}
 		cp.Pos = chunk[len(chunk)-1].FinishTime.UTC().Format(time.RFC3339Nano)
-		cp.Share = s.windowShare(s.from, chunk[len(chunk)-1].FinishTime.UTC()) // runs come oldest first
+		cp.Share = s.windowShare(s.From, chunk[len(chunk)-1].FinishTime.UTC()) // runs come oldest first
 		cp.Pages += int64(len(chunk))
 		chunk = nil
-		return s.write(ctx, resRuns, cp, items, func(tx *store.Tx) error {
+		return s.Write(ctx, resRuns, cp, items, func(tx *store.Tx) error {
 			for _, r := range rows {
 				if err := tx.UpsertPipelineRun(ctx, r); err != nil {
 					return err
@@ -587,7 +504,7 @@ func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
 			return nil
 		})
 	}
-	for b, err := range s.client.Builds(ctx, s.project.ProjectID, azdo.BuildQuery{MinTime: minTime,
+	for b, err := range s.client.Builds(ctx, s.Project.ProjectID, azdo.BuildQuery{MinTime: minTime,
 		QueryOrder: "finishTimeAscending", DeletedFilter: "includeDeleted", PageSize: buildPageSize}) {
 		if err != nil {
 			return err
@@ -609,7 +526,7 @@ func (s *syncer) runs(ctx context.Context, cp *checkpoint) error {
 // windowShare is the part of the collection window [from, started]
 // between a and b, for the progress of a walk through it by time.
 func (s *syncer) windowShare(a, b time.Time) float64 {
-	span := s.started.Sub(s.from)
+	span := s.Started.Sub(s.From)
 	if span <= 0 {
 		return 0
 	}
@@ -621,7 +538,7 @@ func (s *syncer) runRow(b azdo.Build, stages []store.Stage) store.PipelineRun {
 	if strings.EqualFold(b.Repository.Type, "TfsGit") {
 		repoID = b.Repository.ID
 	}
-	return store.PipelineRun{Key: s.key, RunID: int64(b.ID), ProjectID: s.project.ProjectID, DefinitionID: int64(b.Definition.ID),
+	return store.PipelineRun{Key: s.Key, RunID: int64(b.ID), ProjectID: s.Project.ProjectID, DefinitionID: int64(b.Definition.ID),
 		DefinitionName: b.Definition.Name, RepoID: repoID, SourceBranch: b.SourceBranch, SourceVersion: b.SourceVersion,
 		Tags: strings.Join(b.Tags, ","), Status: b.Status, Result: b.Result, QueuedAt: timePtr(b.QueueTime),
 		StartedAt: timePtr(b.StartTime), FinishedAt: timePtr(b.FinishTime), Stages: stages}
@@ -654,8 +571,8 @@ func timePtr(t azdo.Time) *time.Time {
 // (newest first) back to the window, as deployments "env:<record id>".
 // Their repository and commit come from the run (see derive). Cursor: the
 // environment ids done.
-func (s *syncer) environmentDeployments(ctx context.Context, cp *checkpoint) error {
-	envs, err := s.client.Environments(ctx, s.project.ProjectID)
+func (s *syncer) environmentDeployments(ctx context.Context, cp *collect.Checkpoint) error {
+	envs, err := s.client.Environments(ctx, s.Project.ProjectID)
 	if delivery.KindOf(err) == delivery.KindPrecondition {
 		return nil // Server 2019: no environments; runs and stages still give deployments
 	}
@@ -673,30 +590,30 @@ func (s *syncer) environmentDeployments(ctx context.Context, cp *checkpoint) err
 			continue
 		}
 		var recs []azdo.EnvironmentDeploymentRecord
-		for r, err := range s.client.EnvironmentDeployments(ctx, s.project.ProjectID, env.ID) {
+		for r, err := range s.client.EnvironmentDeployments(ctx, s.Project.ProjectID, env.ID) {
 			if err != nil {
 				return err
 			}
 			if len(recs)%envPageSize == 0 {
 				cp.Pages++
 			}
-			if !r.QueueTime.IsZero() && r.QueueTime.Before(s.from.Add(-envSlack)) {
+			if !r.QueueTime.IsZero() && r.QueueTime.Before(s.From.Add(-envSlack)) {
 				break
 			}
 			recs = append(recs, r)
 		}
 		rows := make([]store.Deployment, 0, len(recs))
-		items := make([]fingerprinted, 0, len(recs))
+		items := make([]collect.Fingerprinted, 0, len(recs))
 		for _, r := range recs {
 			d := s.envDeployment(env, r)
 			rows = append(rows, d)
-			items = append(items, fingerprinted{store.SyncDeployment, d.DeploymentKey, d.Result})
+			items = append(items, collect.Fingerprinted{Kind: store.SyncDeployment, Key: d.DeploymentKey, FP: d.Result})
 		}
 		if cp.Pos != "" {
 			cp.Pos += ","
 		}
 		cp.Pos += strconv.Itoa(env.ID)
-		if err := s.write(ctx, resEnvDeploys, cp, items, func(tx *store.Tx) error {
+		if err := s.Write(ctx, resEnvDeploys, cp, items, func(tx *store.Tx) error {
 			for _, d := range rows {
 				if err := tx.UpsertDeployment(ctx, d); err != nil {
 					return err
@@ -711,8 +628,8 @@ func (s *syncer) environmentDeployments(ctx context.Context, cp *checkpoint) err
 }
 
 func (s *syncer) envDeployment(env azdo.Environment, r azdo.EnvironmentDeploymentRecord) store.Deployment {
-	return store.Deployment{Key: s.key, DeploymentKey: fmt.Sprintf("env:%d", r.ID), ProjectID: s.project.ProjectID,
-		Source: "environment", Environment: env.Name, IsProduction: toProduction(s.rules, env.Name),
+	return store.Deployment{Key: s.Key, DeploymentKey: fmt.Sprintf("env:%d", r.ID), ProjectID: s.Project.ProjectID,
+		Source: "environment", Environment: env.Name, IsProduction: toProduction(s.Rules, env.Name),
 		Result: r.Result, RunID: int64(r.Owner.ID), StartedAt: timePtr(r.StartTime), FinishedAt: timePtr(r.FinishTime)}
 }
 
@@ -723,7 +640,7 @@ func (s *syncer) envDeployment(env azdo.Environment, r azdo.EnvironmentDeploymen
 // the finished ones (azdo.ReleaseDeployment.FinishedOn: completedOn is
 // often absent) through the webhook path, so both produce the same
 // deployment key. Running ones are left to the next reconciliation.
-func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
+func (s *syncer) releaseDeployments(ctx context.Context, cp *collect.Checkpoint) error {
 	// A resumed run reads the list again (a few pages) and writes it all:
 	// deployments that completed meanwhile would shift any prefix to skip.
 	var batch []azdo.ReleaseDeployment
@@ -733,7 +650,7 @@ func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 		if err != nil {
 			return err
 		}
-		items := make([]fingerprinted, 0, len(batch))
+		items := make([]collect.Fingerprinted, 0, len(batch))
 		evs := make([]event, 0, len(batch))
 		for _, d := range batch {
 			ev, key, err := s.releaseEvent(d)
@@ -741,25 +658,25 @@ func (s *syncer) releaseDeployments(ctx context.Context, cp *checkpoint) error {
 				return err
 			}
 			evs = append(evs, ev)
-			items = append(items, fingerprinted{store.SyncDeployment, key, releaseResult(d.DeploymentStatus)})
+			items = append(items, collect.Fingerprinted{Kind: store.SyncDeployment, Key: key, FP: releaseResult(d.DeploymentStatus)})
 		}
 		batch = nil
-		return s.write(ctx, resReleases, cp, items, func(tx *store.Tx) error {
+		return s.Write(ctx, resReleases, cp, items, func(tx *store.Tx) error {
 			for _, ev := range evs {
 				if _, err := applyReleaseDeployment(ctx, tx, ev); err != nil {
 					return err
 				}
 			}
 			for id, v := range versions {
-				if err := tx.SetReleaseVersion(ctx, s.key.IntegrationID, int64(id), v.repo, v.sha); err != nil {
+				if err := tx.SetReleaseVersion(ctx, s.Key.IntegrationID, int64(id), v.repo, v.sha); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
-	for d, err := range s.client.ReleaseDeployments(ctx, s.project.ProjectID, azdo.ReleaseDeploymentQuery{
-		MinModifiedTime: s.from, DeploymentStatus: "all", QueryOrder: "ascending", PageSize: releasePageSize}) {
+	for d, err := range s.client.ReleaseDeployments(ctx, s.Project.ProjectID, azdo.ReleaseDeploymentQuery{
+		MinModifiedTime: s.From, DeploymentStatus: "all", QueryOrder: "ascending", PageSize: releasePageSize}) {
 		if err != nil {
 			return err
 		}
@@ -803,7 +720,7 @@ func (s *syncer) releaseEvent(d azdo.ReleaseDeployment) (event, string, error) {
 // relations; then the items that stored commits and PRs link to but that
 // are not stored yet (changed earlier, or in another project). Cursor: the
 // last id done.
-func (s *syncer) workItems(ctx context.Context, cp *checkpoint) error {
+func (s *syncer) workItems(ctx context.Context, cp *collect.Checkpoint) error {
 	ids, err := s.changedWorkItemIDs(ctx, cp)
 	if err != nil {
 		return err
@@ -812,10 +729,10 @@ func (s *syncer) workItems(ctx context.Context, cp *checkpoint) error {
 	if last, err := strconv.Atoi(cp.Pos); err == nil {
 		ids = ids[sort.SearchInts(ids, last+1):]
 	}
-	if err := s.readWorkItems(ctx, cp, s.project.ProjectID, ids, true); err != nil {
+	if err := s.readWorkItems(ctx, cp, s.Project.ProjectID, ids, true); err != nil {
 		return err
 	}
-	linked, err := s.c.db.UnstoredLinkedWorkItems(ctx, s.key.IntegrationID, azureContainer)
+	linked, err := s.DB.UnstoredLinkedWorkItems(ctx, s.Key.IntegrationID, azureContainer)
 	if err != nil {
 		return err
 	}
@@ -826,10 +743,10 @@ func (s *syncer) workItems(ctx context.Context, cp *checkpoint) error {
 	return s.readWorkItems(ctx, cp, "", more, false)
 }
 
-func (s *syncer) readWorkItems(ctx context.Context, cp *checkpoint, project string, ids []int, advance bool) error {
+func (s *syncer) readWorkItems(ctx context.Context, cp *collect.Checkpoint, project string, ids []int, advance bool) error {
 	var names map[string]string
 	if project == "" && len(ids) > 0 {
-		ps, err := s.c.db.ListProjects(ctx, s.key, false)
+		ps, err := s.DB.ListProjects(ctx, s.Key, false)
 		if err != nil {
 			return err
 		}
@@ -843,7 +760,7 @@ func (s *syncer) readWorkItems(ctx context.Context, cp *checkpoint, project stri
 		group := ids[start:min(start+batch*wiChunk, len(ids))]
 		nb := (len(group) + batch - 1) / batch
 		got := make([][]azdo.WorkItem, nb)
-		err := parallel(ctx, nb, s.fanout, func(ctx context.Context, i int) error {
+		err := parallel(ctx, nb, s.Fanout, func(ctx context.Context, i int) error {
 			part := group[i*batch : min((i+1)*batch, len(group))]
 			w, err := s.client.WorkItems(ctx, project, part, azdo.WorkItemsOptions{Expand: "relations"})
 			got[i] = w
@@ -863,8 +780,8 @@ func (s *syncer) readWorkItems(ctx context.Context, cp *checkpoint, project stri
 			return err
 		}
 		var evs []event
-		var items []fingerprinted
-		at := s.c.now()
+		var items []collect.Fingerprinted
+		at := s.Now()
 		for _, ws := range got {
 			for _, w := range ws {
 				ev, err := s.event("workitem.created", map[string]any{"id": w.ID, "rev": w.Rev, "fields": w.Fields, "relations": w.Relations}, at)
@@ -872,16 +789,16 @@ func (s *syncer) readWorkItems(ctx context.Context, cp *checkpoint, project stri
 					return err
 				}
 				if names != nil {
-					ev.ProjectID = firstNonEmpty(names[strings.ToLower(w.Field("System.TeamProject"))], s.project.ProjectID)
+					ev.ProjectID = firstNonEmpty(names[strings.ToLower(w.Field("System.TeamProject"))], s.Project.ProjectID)
 				}
 				evs = append(evs, ev)
-				items = append(items, fingerprinted{store.SyncWorkItem, strconv.Itoa(w.ID), strconv.Itoa(w.Rev)})
+				items = append(items, collect.Fingerprinted{Kind: store.SyncWorkItem, Key: strconv.Itoa(w.ID), FP: strconv.Itoa(w.Rev)})
 			}
 		}
 		if advance {
 			cp.Pos = strconv.Itoa(group[len(group)-1])
 		}
-		if err := s.write(ctx, resWorkItems, cp, items, func(tx *store.Tx) error {
+		if err := s.Write(ctx, resWorkItems, cp, items, func(tx *store.Tx) error {
 			for _, ev := range evs {
 				if _, err := applyWorkItem(ctx, tx, ev); err != nil {
 					return err

@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func (s *syncer) resolveFromUpdates(ctx context.Context, items []*azdo.WorkItem)
 	var need []*azdo.WorkItem
 	var keys []string
 	for _, w := range items {
-		if lacksResolution(w) && isIncident(s.rules, w) {
+		if lacksResolution(w) && isIncident(s.Rules, w) {
 			need = append(need, w)
 			keys = append(keys, strconv.Itoa(w.ID))
 		}
@@ -51,7 +51,7 @@ func (s *syncer) resolveFromUpdates(ctx context.Context, items []*azdo.WorkItem)
 	if len(need) == 0 {
 		return nil
 	}
-	stored, err := s.c.db.StoredFingerprints(ctx, store.SyncWorkItem, s.key.IntegrationID, keys)
+	stored, err := s.DB.StoredFingerprints(ctx, store.SyncWorkItem, s.Key.IntegrationID, keys)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *syncer) resolveFromUpdates(ctx context.Context, items []*azdo.WorkItem)
 			todo = append(todo, w)
 		}
 	}
-	return parallel(ctx, len(todo), s.fanout, func(ctx context.Context, i int) error {
+	return parallel(ctx, len(todo), s.Fanout, func(ctx context.Context, i int) error {
 		w := todo[i]
 		ups, err := s.client.WorkItemUpdates(ctx, "", w.ID)
 		if err != nil {

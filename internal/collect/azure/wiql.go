@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
+	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 )
 
@@ -16,7 +17,7 @@ import (
 const minWiqlWindow = time.Second
 
 // changedWorkItemIDs lists, sorted and without duplicates, the ids of the
-// project's work items changed from s.from on. One WIQL query does it while
+// project's work items changed from s.From on. One WIQL query does it while
 // the result is under the service's cap (20,000, PROTOCOL §4). Past it the
 // service refuses the query (VS402337, *azdo.WiqlLimitError) and the window
 // is split by change time: the open-ended query becomes a bounded part
@@ -25,7 +26,7 @@ const minWiqlWindow = time.Second
 // service's clock is ahead). Parts are asked in time order, so an item that
 // changes meanwhile moves to a later part and is listed once or twice, never
 // lost. A part of one second still over the cap is an error.
-func (s *syncer) changedWorkItemIDs(ctx context.Context, cp *checkpoint) ([]int, error) {
+func (s *syncer) changedWorkItemIDs(ctx context.Context, cp *collect.Checkpoint) ([]int, error) {
 	seen := map[int]struct{}{}
 	query := func(from, to time.Time) error {
 		q := "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND [System.ChangedDate] >= '" +
@@ -33,7 +34,7 @@ func (s *syncer) changedWorkItemIDs(ctx context.Context, cp *checkpoint) ([]int,
 		if !to.IsZero() {
 			q += " AND [System.ChangedDate] < '" + to.UTC().Format(time.RFC3339) + "'"
 		}
-		res, err := s.client.Wiql(ctx, s.project.ProjectID, q+" ORDER BY [System.Id]", 0)
+		res, err := s.client.Wiql(ctx, s.Project.ProjectID, q+" ORDER BY [System.Id]", 0)
 		if err != nil {
 			return err
 		}
@@ -59,7 +60,7 @@ func (s *syncer) changedWorkItemIDs(ctx context.Context, cp *checkpoint) ([]int,
 		}
 		return bounded(mid, to)
 	}
-	from, step := s.from.Truncate(time.Second), minWiqlWindow
+	from, step := s.From.Truncate(time.Second), minWiqlWindow
 	for {
 		err := query(from, time.Time{})
 		var le *azdo.WiqlLimitError
@@ -69,7 +70,7 @@ func (s *syncer) changedWorkItemIDs(ctx context.Context, cp *checkpoint) ([]int,
 			}
 			break
 		}
-		mid := from.Add(max(s.c.now().Sub(from)/2, step)).Truncate(time.Second)
+		mid := from.Add(max(s.Now().Sub(from)/2, step)).Truncate(time.Second)
 		if !mid.After(from) {
 			mid = from.Add(step)
 		}
@@ -96,7 +97,7 @@ func (s *syncer) tooManyChanged(at time.Time, le *azdo.WiqlLimitError, err error
 	return &delivery.Error{Kind: delivery.KindUpstream,
 		Message: fmt.Sprintf("Cannot list the work items of project %s changed at %s: more of them changed within that second than %s "+
 			"Azure DevOps returns for one query (VS402337), and PanDev Metrics narrows its query by change time down to one second only",
-			s.project.Name, at.UTC().Format(time.RFC3339), limit),
+			s.Project.Name, at.UTC().Format(time.RFC3339), limit),
 		Hint: "A bulk change (an import, or renaming an area or iteration) usually touches that many work items at once. " +
 			"Deselect the project in Settings → Integrations → Azure DevOps so that the other projects keep being collected, and report this to PanDev Metrics support.",
 		Err: err}

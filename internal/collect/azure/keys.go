@@ -1,4 +1,4 @@
-package collect
+package azure
 
 import (
 	"github.com/pandev-metrics/pandev/internal/azdo"
