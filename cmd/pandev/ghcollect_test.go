@@ -152,6 +152,15 @@ func TestGitHubCollection(t *testing.T) {
 				t.Fatalf("backfill made %d calls, the pages needed are %d", calls, minimum)
 			}
 
+			// Re-run backfill starts it again (nothing is stored twice).
+			if code := b.api("POST", "/api/v1/integrations/github/projects/"+id+"/backfill", nil, &st); code != 202 {
+				t.Fatalf("re-run backfill: %d %+v", code, st)
+			}
+			waitJobs(t, r, collect.BackfillArgs{}.Kind(), 2)
+			if n := count(t, r, `SELECT COUNT(*) FROM pull_requests WHERE integration_id = $1 AND repo_id = $2`, in.ID, id); n != len(want) {
+				t.Fatalf("%d pull requests stored after the re-run, the truth has %d in the window", n, len(want))
+			}
+
 			// A pull request opened: its delivery is applied by the drain,
 			// and its commits are read by the details job.
 			before := len(sim.Deliveries())
