@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pandev-metrics/pandev/internal/collect"
 	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
@@ -28,16 +27,7 @@ func TestGitHubCollection(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
-			sim := startGitHubSim(t)
-			cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t), "PANDEV_SECRET_KEY": "Z2l0aHViLWdpdGh1Yi1naXRodWItZ2l0aHViLTEyMzQ="})
-			r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond, GitHubHTTPClient: sim.HTTPClient(), LocalGitHub: true})
-			if _, err := r.auth.CreateUser(ctx, "admin@acme.example", pw, "acme", store.RoleAdmin); err != nil {
-				t.Fatal(err)
-			}
-			b := newBrowser(t, r.URL())
-			if res := b.login("admin@acme.example", pw); res.StatusCode != http.StatusSeeOther {
-				t.Fatalf("sign in: %d", res.StatusCode)
-			}
+			sim, r, b := startGitHubApp(t, eng)
 			var st integration.Status
 			if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": sim.Token()}, &st); code != 201 {
 				t.Fatalf("activate: %d %+v", code, st)
