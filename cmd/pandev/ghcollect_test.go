@@ -22,7 +22,8 @@ import (
 // branch's commits — with no call more than the pages needed; a
 // pull_request delivery signed by the simulator is applied by the drain
 // (its commits read by the details job), a review's delivery stores the
-// vote, and the same delivery posted again changes nothing.
+// vote, a dropped delivery's PR is recovered (and counted) by the
+// reconciliation, and the same delivery posted again changes nothing.
 func TestGitHubCollection(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
@@ -197,6 +198,29 @@ func TestGitHubCollection(t *testing.T) {
 			if n := count(t, r, `SELECT COUNT(*) FROM pr_reviewers WHERE integration_id = $1 AND repo_id = $2 AND pr_id = $3 AND vote = 10 AND voted_at IS NOT NULL`,
 				in.ID, id, opened.Number); n != 1 {
 				t.Fatalf("%d approvals stored after the review's delivery", n)
+			}
+
+			// A lost delivery: the reconciliation reads what changed since
+			// its watermark and counts the PR as recovered.
+			sim.DropDeliveries(1)
+			before = len(sim.Deliveries())
+			lost, err := sim.Activity(githubsim.ActivityRequest{Kind: "pull_request_opened", Repo: repo.FullName, Commits: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.WaitDeliveries(ctxTimeout(t), before+1); err != nil {
+				t.Fatal(err)
+			}
+			lostRef := store.PRRef{IntegrationID: in.ID, RepoID: id, PRID: int64(lost.Number)}
+			if _, err := r.db.GetPullRequest(ctx, in.WorkspaceID, lostRef); err == nil {
+				t.Fatal("the dropped delivery's PR is stored before the reconciliation")
+			}
+			run, err := r.collector.Reconcile(ctx, in.ID)
+			if err != nil || run.Error != "" || run.ItemsRecovered != 1 {
+				t.Fatalf("reconcile: %+v %v", run, err)
+			}
+			if d, err := r.db.GetPRDetails(ctx, lostRef); err != nil || len(d.Commits) != 2 {
+				t.Fatalf("the lost PR after the reconciliation: %+v %v", d, err)
 			}
 
 			// The same pull_request delivery again changes nothing.
