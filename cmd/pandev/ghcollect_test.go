@@ -143,6 +143,20 @@ func TestGitHubCollection(t *testing.T) {
 				t.Fatalf("backfill made %d calls, the pages needed are %d", calls, minimum)
 			}
 
+			// The status shows the repository's backfill, finished, with its calls.
+			if code := b.api("GET", "/api/v1/integrations/github", nil, &st); code != 200 {
+				t.Fatalf("status: %d", code)
+			}
+			shown := false
+			for _, ps := range st.Projects {
+				if ps.ID == id {
+					shown = ps.Backfill != nil && ps.Backfill.Finished != nil && ps.Backfill.Pages == calls
+				}
+			}
+			if !shown || len(st.Runs) == 0 {
+				t.Fatalf("status after the backfill: %+v", st)
+			}
+
 			// Re-run backfill starts it again (nothing is stored twice).
 			if code := b.api("POST", "/api/v1/integrations/github/projects/"+id+"/backfill", nil, &st); code != 202 {
 				t.Fatalf("re-run backfill: %d %+v", code, st)

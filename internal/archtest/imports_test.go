@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"internal/collect":         {"delivery", "store", "webhook", "jobs"}, // provider-neutral: no azdo (adr/0016)
 	"internal/collect/azure":   {"delivery", "store", "azdo", "webhook", "collect"},
 	"internal/collect/github":  {"delivery", "store", "githubapi", "collect"},
-	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "collect/azure", "netguard"},
+	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "collect/azure", "collect/github", "netguard"},
 	"internal/prcomment":       {"delivery", "store", "azdo"},
 	"internal/web":             {"delivery", "store", "auth", "integration", "prcomment", "docs/guide"},
 	"internal/api":             {"delivery", "store", "auth", "integration", "prcomment", "csvexport"},
