@@ -22,6 +22,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/auth"
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/collect/azure"
+	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/config"
 	"github.com/pandev-metrics/pandev/internal/dashboard"
 	"github.com/pandev-metrics/pandev/internal/integration"
@@ -208,9 +209,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 	})
 	a.integrations.Register(workers)
 	a.github = integration.NewGitHub(integration.Options{DB: a.db, Keys: a.keys, Logger: logger.With("component", "github"),
-		Now: time.Now, AllowHosts: cfg.AllowHosts, GitHubHTTPClient: opts.GitHubHTTPClient, LocalGitHub: opts.LocalGitHub})
+		Now: time.Now, AllowHosts: cfg.AllowHosts, GitHubHTTPClient: opts.GitHubHTTPClient, LocalGitHub: opts.LocalGitHub,
+		BackfillDays: cfg.BackfillDays,
+		StartBackfill: func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error {
+			return a.queue.InsertNowTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
+		}})
 	a.github.Register(workers)
 	a.collector.AttachSource(azure.New(a.integrations))
+	a.collector.AttachSource(ghcollect.New(a.github))
 	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
 	a.comments.Register(workers)
 	a.collector.AttachPRObserver(a.comments)

@@ -29,6 +29,23 @@ func startGitHubSim(t *testing.T) *githubsim.Sim {
 	return sim
 }
 
+// startGitHubApp runs the simulator and a server that trusts it, with
+// an admin of workspace acme signed in.
+func startGitHubApp(t *testing.T, eng chaosEngine) (*githubsim.Sim, *running, *browser) {
+	t.Helper()
+	sim := startGitHubSim(t)
+	cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t), "PANDEV_SECRET_KEY": "Z2l0aHViLWdpdGh1Yi1naXRodWItZ2l0aHViLTEyMzQ="})
+	r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond, GitHubHTTPClient: sim.HTTPClient(), LocalGitHub: true})
+	if _, err := r.auth.CreateUser(context.Background(), "admin@acme.example", pw, "acme", store.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, r.URL())
+	if res := b.login("admin@acme.example", pw); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", res.StatusCode)
+	}
+	return sim, r, b
+}
+
 type repositoryList struct {
 	Repositories []struct {
 		ID, FullName, Owner string
@@ -51,16 +68,7 @@ func TestGitHubConnectionThroughTheAPI(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
-			sim := startGitHubSim(t)
-			cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t), "PANDEV_SECRET_KEY": "Z2l0aHViLWdpdGh1Yi1naXRodWItZ2l0aHViLTEyMzQ="})
-			r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond, GitHubHTTPClient: sim.HTTPClient(), LocalGitHub: true})
-			if _, err := r.auth.CreateUser(ctx, "admin@acme.example", pw, "acme", store.RoleAdmin); err != nil {
-				t.Fatal(err)
-			}
-			b := newBrowser(t, r.URL())
-			if res := b.login("admin@acme.example", pw); res.StatusCode != http.StatusSeeOther {
-				t.Fatalf("sign in: %d", res.StatusCode)
-			}
+			sim, r, b := startGitHubApp(t, eng)
 			var e errorBody
 			noPRs := sim.NewFineGrainedToken(map[string]string{"contents": "read"})
 			var check integration.CheckResult

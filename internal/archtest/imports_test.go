@@ -38,7 +38,8 @@ var allowed = map[string][]string{
 	"internal/webhook":         {"delivery", "secret", "store"},
 	"internal/collect":         {"delivery", "store", "webhook", "jobs"}, // provider-neutral: no azdo (adr/0016)
 	"internal/collect/azure":   {"delivery", "store", "azdo", "webhook", "collect"},
-	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "collect/azure", "netguard"},
+	"internal/collect/github":  {"delivery", "store", "githubapi", "collect"},
+	"internal/integration":     {"delivery", "secret", "store", "azdo", "githubapi", "collect", "collect/azure", "collect/github", "netguard"},
 	"internal/prcomment":       {"delivery", "store", "azdo"},
 	"internal/web":             {"delivery", "store", "auth", "integration", "prcomment", "docs/guide"},
 	"internal/api":             {"delivery", "store", "auth", "integration", "prcomment", "csvexport"},

@@ -168,6 +168,12 @@ func (c *Client) Check(ctx context.Context) (res CheckResult, err error) {
 	return res, nil
 }
 
+// Probe makes Check connection's harmless call for one permission (its
+// Key) on one repository: nil when the token has it there.
+func (c *Client) Probe(ctx context.Context, key, owner, repo string) error {
+	return c.probe(ctx, key, owner, repo)
+}
+
 // probe makes the harmless call that tests one permission.
 func (c *Client) probe(ctx context.Context, key, owner, repo string) error {
 	one := &github.ListOptions{PerPage: 1}

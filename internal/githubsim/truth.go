@@ -1,22 +1,27 @@
 package githubsim
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // TruthPull is a pull request as ground truth: what a correct client reads from the API.
 type TruthPull struct {
-	Number        int        `json:"number"`
-	ID            int64      `json:"id"`
-	Title         string     `json:"title"`
-	State         string     `json:"state"`
-	Draft         bool       `json:"draft"`
-	Author        string     `json:"author"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	MergedAt      *time.Time `json:"merged_at,omitempty"`
-	ClosedAt      *time.Time `json:"closed_at,omitempty"`
-	Commits       int        `json:"commits"`
-	Reviews       int        `json:"reviews"`
-	FirstCommitAt time.Time  `json:"first_commit_at"`
+	Number    int        `json:"number"`
+	ID        int64      `json:"id"`
+	Title     string     `json:"title"`
+	State     string     `json:"state"`
+	Draft     bool       `json:"draft"`
+	Author    string     `json:"author"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	MergedAt  *time.Time `json:"merged_at,omitempty"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	Commits   int        `json:"commits"`
+	Reviews   int        `json:"reviews"`
+	// Reviewers are the logins of those who reviewed it, each once, in the order of their first review.
+	Reviewers     []string  `json:"reviewers,omitempty"`
+	FirstCommitAt time.Time `json:"first_commit_at"`
 }
 
 // TruthRepo is one repository's ground truth.
@@ -26,9 +31,12 @@ type TruthRepo struct {
 	Pulls       []TruthPull `json:"pulls"`
 	Issues      int         `json:"issues"` // plain issues, without pull requests
 	MainCommits int         `json:"main_commits"`
-	Runs        int         `json:"workflow_runs"`
-	Deployments int         `json:"deployments"`
-	Hooks       int         `json:"hooks"`
+	// MainCommitDates are the default branch's commits' committer dates, newest first (what
+	// the commits list's since filters on).
+	MainCommitDates []time.Time `json:"main_commit_dates,omitempty"`
+	Runs            int         `json:"workflow_runs"`
+	Deployments     int         `json:"deployments"`
+	Hooks           int         `json:"hooks"`
 }
 
 // Truth is the ground truth of every repository, pull requests in number order.
@@ -38,6 +46,9 @@ func (s *Sim) Truth() []TruthRepo {
 	var out []TruthRepo
 	for _, r := range s.w.org.repos {
 		tr := TruthRepo{FullName: r.fullName(), ID: r.id, MainCommits: len(r.branches["main"]), Runs: len(r.runs), Deployments: len(r.deploys), Hooks: len(r.hooks)}
+		for _, c := range r.branches[r.defaultBranch] {
+			tr.MainCommitDates = append(tr.MainCommitDates, c.committed)
+		}
 		for _, i := range r.issues {
 			if i.pull == nil {
 				tr.Issues++
@@ -46,6 +57,11 @@ func (s *Sim) Truth() []TruthRepo {
 		for _, p := range r.pulls {
 			tp := TruthPull{Number: p.number, ID: p.id, Title: p.title, State: p.state, Draft: p.draft, Author: p.user.login,
 				CreatedAt: p.created, UpdatedAt: p.updated, Commits: len(p.commits), Reviews: len(p.reviews), FirstCommitAt: p.commits[0].authored}
+			for _, v := range p.reviews {
+				if !slices.Contains(tp.Reviewers, v.user.login) {
+					tp.Reviewers = append(tp.Reviewers, v.user.login)
+				}
+			}
 			if !p.merged.IsZero() {
 				m := p.merged
 				tp.MergedAt = &m

@@ -39,7 +39,8 @@ var GitHubEvents = []string{"push", "pull_request", "pull_request_review", "pull
 // the repository picker (a repository is the unit of selection: one
 // provider_projects row and one repositories row per repository, keyed by
 // GitHub's numeric id), repository webhooks, token rotation, settings and
-// Disconnect. Collection is not part of it yet.
+// Disconnect; selecting a repository queues its backfill (collect/github
+// collects it).
 type GitHub struct {
 	opts Options
 
@@ -552,10 +553,22 @@ func (g *GitHub) selectTx(ctx context.Context, tx *store.Tx, in store.Integratio
 	if err := tx.SetProjectSelected(ctx, key(in), repoID, true, now); err != nil {
 		return err
 	}
+	if err := g.startBackfill(ctx, tx, in, repoID); err != nil {
+		return err
+	}
 	if g.opts.Queue == nil {
 		return nil
 	}
 	return g.opts.Queue.InsertTx(ctx, tx, RegisterGitHubHookArgs{IntegrationID: in.ID, ProjectID: repoID}, nil)
+}
+
+// startBackfill queues a selected repository's backfill in tx (none when
+// no backfill is wired).
+func (g *GitHub) startBackfill(ctx context.Context, tx *store.Tx, in store.Integration, repoID string) error {
+	if g.opts.StartBackfill == nil {
+		return nil
+	}
+	return g.opts.StartBackfill(ctx, tx, in.ID, repoID, g.opts.BackfillDays)
 }
 
 // SelectProjects saves the repository selection: newly selected ones get
@@ -711,14 +724,36 @@ func (g *GitHub) SyncNow(ctx context.Context, workspaceID string) error {
 	})
 }
 
-// RerunBackfill is not available for GitHub yet: activity is collected by
-// a later version.
+// RerunBackfill runs a selected repository's backfill again now: a
+// finished one starts over for a fresh window (rows are upserted by
+// GitHub's ids, nothing is counted twice), a stopped or failed one resumes
+// where it stopped.
 func (g *GitHub) RerunBackfill(ctx context.Context, workspaceID, projectID string) (Status, error) {
-	if _, err := g.forWorkspace(ctx, workspaceID); err != nil {
+	in, err := g.forWorkspace(ctx, workspaceID)
+	if err != nil {
 		return Status{}, err
 	}
-	return Status{}, delivery.Errorf(delivery.KindPrecondition, "GitHub history is not collected in this version").
-		WithHint("selected repositories get their webhooks now; their deliveries wait in the inbox until collection arrives")
+	p, err := g.opts.DB.GetProject(ctx, key(in), projectID)
+	if delivery.IsNotFound(err) {
+		return Status{}, delivery.Errorf(delivery.KindNotFound, "%q is not a repository of this GitHub connection", projectID).
+			WithHint("use the ids from GET /api/v1/integrations/github/repositories")
+	}
+	if err != nil {
+		return Status{}, err
+	}
+	if !p.Selected {
+		return Status{}, delivery.Errorf(delivery.KindPrecondition, "repository %s is not selected", p.Name).
+			WithHint("select it and save: selecting a repository starts its backfill")
+	}
+	if g.opts.StartBackfill == nil {
+		return Status{}, delivery.Errorf(delivery.KindUnavailable, "backfill is not available in this build").
+			WithHint("webhooks keep collecting; try again after upgrading")
+	}
+	if err := g.opts.DB.InTx(ctx, func(tx *store.Tx) error { return g.startBackfill(ctx, tx, in, projectID) }); err != nil {
+		return Status{}, err
+	}
+	g.opts.Logger.Info("backfill re-run", "integration", in.ID, "repository", p.Name)
+	return g.Status(ctx, workspaceID)
 }
 
 // Jobs lists the GitHub integration's newest background jobs.

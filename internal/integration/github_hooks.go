@@ -13,6 +13,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
+	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/githubapi"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -516,6 +518,16 @@ func (g *GitHub) Status(ctx context.Context, workspaceID string) (Status, error)
 		return st, err
 	}
 	st.Settings = &settings
+	if st.Backfill, err = collect.Progress(ctx, g.opts.DB, key(in), ghcollect.Resources); err != nil {
+		return st, err
+	}
+	progress := map[string]*collect.ProjectProgress{}
+	for i := range st.Backfill {
+		progress[st.Backfill[i].ProjectID] = &st.Backfill[i]
+	}
+	if st.Runs, err = syncRuns(ctx, g.opts.DB, key(in)); err != nil {
+		return st, err
+	}
 	repos, err := g.opts.DB.ListProjects(ctx, key(in), false)
 	if err != nil {
 		return st, err
@@ -550,7 +562,7 @@ func (g *GitHub) Status(ctx context.Context, workspaceID string) (Status, error)
 	for _, p := range repos {
 		owner, _ := splitName(p)
 		owners[owner] = true
-		ps := ProjectStatus{ID: p.ProjectID, Name: p.Name, Owner: owner, Selected: p.Selected}
+		ps := ProjectStatus{ID: p.ProjectID, Name: p.Name, Owner: owner, Selected: p.Selected, Backfill: progress[p.ProjectID]}
 		if hh := byRepo[p.ProjectID]; hh != nil {
 			ps.Hooks = *hh
 		}

@@ -186,13 +186,8 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 	if st.Backfill, err = collect.Progress(ctx, s.opts.DB, key(in), azure.Resources); err != nil {
 		return st, err
 	}
-	runs, err := s.opts.DB.ListSyncRuns(ctx, key(in), 5)
-	if err != nil {
+	if st.Runs, err = syncRuns(ctx, s.opts.DB, key(in)); err != nil {
 		return st, err
-	}
-	for _, r := range runs {
-		st.Runs = append(st.Runs, SyncRun{Kind: string(r.Kind), Project: r.ProjectID, Finished: r.FinishedAt,
-			Duration: r.Duration().Round(time.Millisecond).String(), Fetched: r.ItemsFetched, Recovered: r.ItemsRecovered, Error: r.Error})
 	}
 	counts, lastErr, err := s.opts.DB.CountPRCommentStates(ctx, key(in))
 	if err != nil {
@@ -239,4 +234,15 @@ func (s *Service) Status(ctx context.Context, workspaceID string) (Status, error
 func projectRow(k store.Key, p azdo.Project) store.Project {
 	return store.Project{Key: k, ProjectID: p.ID, Name: p.Name, Description: p.Description, State: p.State,
 		Visibility: p.Visibility, LastUpdateTime: p.LastUpdateTime.Ptr()}
+}
+
+// syncRuns are an integration's latest backfill and reconciliation runs.
+func syncRuns(ctx context.Context, db *store.DB, k store.Key) ([]SyncRun, error) {
+	runs, err := db.ListSyncRuns(ctx, k, 5)
+	var out []SyncRun
+	for _, r := range runs {
+		out = append(out, SyncRun{Kind: string(r.Kind), Project: r.ProjectID, Finished: r.FinishedAt,
+			Duration: r.Duration().Round(time.Millisecond).String(), Fetched: r.ItemsFetched, Recovered: r.ItemsRecovered, Error: r.Error})
+	}
+	return out, err
 }

@@ -1,0 +1,95 @@
+package github
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	gh "github.com/google/go-github/v75/github"
+
+	"github.com/pandev-metrics/pandev/internal/collect"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// commits lists the default branch's commits since the window's start
+// (GitHub's list without sha is the default branch's), newest first, a
+// page per write. Cursor: the next page. An empty repository (409) has
+// none.
+func (s *syncer) commits(ctx context.Context, cp *collect.Checkpoint) error {
+	owner, name, err := s.ownerName()
+	if err != nil {
+		return err
+	}
+	page := 1
+	if p, ok := pageOf(cp.Pos); ok {
+		page = p
+	}
+	since := s.since()
+	for page != 0 {
+		list, resp, err := call(ctx, cp, func(ctx context.Context) ([]*gh.RepositoryCommit, *gh.Response, error) {
+			return s.c.GitHub().Repositories.ListCommits(ctx, owner, name, &gh.CommitsListOptions{Since: since,
+				ListOptions: gh.ListOptions{PerPage: pageSize, Page: page}})
+		})
+		if resp != nil && resp.StatusCode == 409 { // "Git Repository is empty."
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		page = resp.NextPage
+		cp.Pos = pagePos(page)
+		items := make([]collect.Fingerprinted, len(list))
+		rows := make([]store.Commit, len(list))
+		for i, c := range list {
+			rows[i] = commitRow(s.Key, s.Project.ProjectID, c)
+			items[i] = collect.Fingerprinted{Kind: store.SyncCommit, Key: s.Project.ProjectID + ":" + c.GetSHA(), FP: "1"}
+		}
+		if err := s.Write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
+			for _, row := range rows {
+				if err := tx.UpsertCommit(ctx, row); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitRow is a listed commit as the store keeps it: git's author name
+// and e-mail, the author and committer dates, the message and parents.
+func commitRow(k store.Key, repo string, c *gh.RepositoryCommit) store.Commit {
+	author, committer := c.GetCommit().GetAuthor(), c.GetCommit().GetCommitter()
+	row := store.Commit{Key: k, RepoID: repo, SHA: c.GetSHA(), ProjectID: repo,
+		AuthorName: author.GetName(), AuthorEmail: author.GetEmail(), AuthorDate: author.GetDate().Time,
+		CommitterDate: committer.GetDate().Time, Message: c.GetCommit().GetMessage()}
+	if row.CommitterDate.IsZero() {
+		row.CommitterDate = row.AuthorDate
+	}
+	for _, p := range c.Parents {
+		row.Parents = append(row.Parents, p.GetSHA())
+	}
+	return row
+}
+
+// pushCommit is a commit of a push delivery (no parents, no counts: the
+// next reconciliation's list brings them).
+type pushCommit struct {
+	ID        string    `json:"id"`
+	Message   string    `json:"message"`
+	Timestamp time.Time `json:"timestamp"`
+	Author    struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	} `json:"author"`
+}
+
+// pagePos and pageOf keep the commits walk's next page in the cursor.
+func pagePos(page int) string { return strconv.Itoa(page) }
+
+func pageOf(pos string) (int, bool) {
+	n, err := strconv.Atoi(pos)
+	return n, err == nil && n > 0
+}
