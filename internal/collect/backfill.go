@@ -94,9 +94,31 @@ func (c *Collector) jobError(ctx context.Context, integrationID string, err erro
 		if _, gerr := c.db.GetIntegrationByID(ctx, integrationID); delivery.IsNotFound(gerr) {
 			return river.JobCancel(err) // the integration was deleted
 		}
+	case delivery.KindRateLimited:
+		// The provider's rate limit is spent (GitHub's primary limit until
+		// its reset, a secondary limit's retry-after, Azure DevOps' 429
+		// after its own pacing): wait until then and resume from the
+		// checkpoint. A snooze is not an attempt, so waiting out a limit
+		// never uses up the job's retries.
+		wait := rateLimitWait(delivery.RetryAfterSeconds(err))
+		c.logger.Info("rate limited: the job resumes after the wait", "integration", integrationID, "wait", wait.String(), "error", err.Error())
+		return river.JobSnooze(wait)
 	}
 	return err
 }
+
+// rateLimitWait is how long a rate-limited job waits: the provider's
+// retry-after and a second, a minute when it named none, at most
+// maxRateLimitWait (GitHub's primary limit resets within the hour).
+func rateLimitWait(retryAfterSeconds int) time.Duration {
+	if retryAfterSeconds <= 0 {
+		return time.Minute
+	}
+	return min(time.Duration(retryAfterSeconds)*time.Second+time.Second, maxRateLimitWait)
+}
+
+// maxRateLimitWait bounds a rate-limited job's wait.
+const maxRateLimitWait = 65 * time.Minute
 
 // tokenRetry is how long a job whose token was refused waits before trying again.
 const tokenRetry = time.Minute
