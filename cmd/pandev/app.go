@@ -213,6 +213,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		BackfillDays: cfg.BackfillDays,
 		StartBackfill: func(ctx context.Context, tx *store.Tx, integrationID, projectID string, days int) error {
 			return a.queue.InsertNowTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
+		},
+		StartReconcile: func(ctx context.Context, tx *store.Tx, integrationID string) error {
+			return a.queue.InsertNowTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
 		}})
 	a.github.Register(workers)
 	a.collector.AttachSource(azure.New(a.integrations))

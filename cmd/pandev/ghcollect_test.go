@@ -236,6 +236,23 @@ func TestGitHubCollection(t *testing.T) {
 			if d, err := r.db.GetPRDetails(ctx, lostRef); err != nil || len(d.Commits) != 2 {
 				t.Fatalf("the lost PR after the reconciliation: %+v %v", d, err)
 			}
+			// The screen's way out for a lost delivery: Sync now reconciles at once.
+			sim.DropDeliveries(1)
+			before = len(sim.Deliveries())
+			lost2, err := sim.Activity(githubsim.ActivityRequest{Kind: "pull_request_opened", Repo: repo.FullName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.WaitDeliveries(ctxTimeout(t), before+1); err != nil {
+				t.Fatal(err)
+			}
+			if code := b.api("POST", "/api/v1/integrations/github/sync", nil, nil); code != 202 {
+				t.Fatalf("sync now: %d", code)
+			}
+			waitFor(t, "the PR of a lost delivery after Sync now", func() bool {
+				_, err := r.db.GetPullRequest(ctx, in.WorkspaceID, store.PRRef{IntegrationID: in.ID, RepoID: id, PRID: int64(lost2.Number)})
+				return err == nil
+			})
 
 			// The same pull_request delivery again changes nothing.
 			snapshot := func() string {

@@ -706,8 +706,9 @@ func (g *GitHub) UpdateSettings(ctx context.Context, workspaceID string, st Sett
 }
 
 // SyncNow reads the repository list again (selecting new repositories of
-// the whole organizations chosen) and checks every webhook now.
-// Collecting GitHub activity is not part of this version.
+// the whole organizations chosen), checks every webhook and runs a
+// reconciliation now (what changed since the last one, with conditional
+// requests).
 func (g *GitHub) SyncNow(ctx context.Context, workspaceID string) error {
 	in, err := g.forWorkspace(ctx, workspaceID)
 	if err != nil {
@@ -720,7 +721,13 @@ func (g *GitHub) SyncNow(ctx context.Context, workspaceID string) error {
 		return nil
 	}
 	return g.opts.DB.InTx(ctx, func(tx *store.Tx) error {
-		return g.opts.Queue.InsertTx(ctx, tx, GitHubHookHealthArgs{IntegrationID: in.ID}, nil)
+		if err := g.opts.Queue.InsertTx(ctx, tx, GitHubHookHealthArgs{IntegrationID: in.ID}, nil); err != nil {
+			return err
+		}
+		if g.opts.StartReconcile == nil {
+			return nil
+		}
+		return g.opts.StartReconcile(ctx, tx, in.ID)
 	})
 }
 
