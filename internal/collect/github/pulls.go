@@ -48,7 +48,7 @@ type syncer struct {
 func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint) error {
 	switch res {
 	case resPullRequests:
-		if !s.Reconcile && s.pulls == PullsGraphQL {
+		if s.pulls.byGraphQL(s.Reconcile) {
 			return s.pullRequestsGraphQL(ctx, cp)
 		}
 		return s.pullRequests(ctx, cp)

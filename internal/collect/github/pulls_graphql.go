@@ -23,14 +23,26 @@ const (
 	// PullsREST: backfills read by REST too (a list page, then each PR's
 	// reviews, review comments and commits).
 	PullsREST
+	// PullsGraphQLAlways: reconciliations read by GraphQL too (measured in
+	// adr/0020: without conditional requests an unchanged repository still
+	// costs a point a query).
+	PullsGraphQLAlways
 )
 
 // String names the path.
 func (p PullsPath) String() string {
-	if p == PullsREST {
+	switch p {
+	case PullsREST:
 		return "rest"
+	case PullsGraphQLAlways:
+		return "graphql-always"
 	}
 	return "graphql"
+}
+
+// byGraphQL says whether this run reads pull requests by GraphQL.
+func (p PullsPath) byGraphQL(reconcile bool) bool {
+	return p == PullsGraphQLAlways || (p == PullsGraphQL && !reconcile)
 }
 
 // The page of the GraphQL query: GitHub's cost is the sum over connections

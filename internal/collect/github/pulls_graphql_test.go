@@ -14,6 +14,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/collect"
 	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
+	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/githubapi"
 	"github.com/pandev-metrics/pandev/internal/githubsim"
 	"github.com/pandev-metrics/pandev/internal/netguard"
@@ -98,14 +99,27 @@ func newGHEnv(t testing.TB, db *store.DB, sim *githubsim.Sim, name string, path 
 	return e
 }
 
-// backfill runs every repository's backfill of the window (days).
-func (e *ghEnv) backfill(t testing.TB, days int) {
+// backfill runs every repository's backfill of the window (days). A
+// rate limit's wait is waited out on the simulator's clock (a job would
+// snooze until then) and the backfill resumed; it returns the waits.
+func (e *ghEnv) backfill(t testing.TB, days int) int {
 	t.Helper()
+	waits := 0
 	for _, p := range e.projects {
-		if err := e.c.Backfill(context.Background(), collect.BackfillArgs{IntegrationID: e.in.ID, ProjectID: p.ProjectID, Days: days}); err != nil {
-			t.Fatal(err)
+		for {
+			err := e.c.Backfill(context.Background(), collect.BackfillArgs{IntegrationID: e.in.ID, ProjectID: p.ProjectID, Days: days})
+			if delivery.KindOf(err) == delivery.KindRateLimited && waits < 100 {
+				waits++
+				e.sim.Advance(time.Duration(max(60, delivery.RetryAfterSeconds(err))+1) * time.Second)
+				continue
+			}
+			if err != nil {
+				t.Fatalf("after %d waits: %v (%s)", waits, err, delivery.KindOf(err))
+			}
+			break
 		}
 	}
+	return waits
 }
 
 // prTables are the tables a pull request's backfill writes.
