@@ -58,10 +58,10 @@ const (
 	gqlCommits  = 100
 )
 
-// pullsQuery reads one page of a repository's pull requests, most recently
+// PullsQuery reads one page of a repository's pull requests, most recently
 // updated first, with what the store keeps of each. Every field is in
 // GitHub's schema (@octokit/graphql-schema; the simulator validates it).
-var pullsQuery = fmt.Sprintf(`query PullRequests($owner: String!, $name: String!, $after: String) {
+var PullsQuery = fmt.Sprintf(`query PullRequests($owner: String!, $name: String!, $after: String) {
   repository(owner: $owner, name: $name) {
     pullRequests(first: %d, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) {
       pageInfo { hasNextPage endCursor }
@@ -223,7 +223,7 @@ func (s *syncer) pullRequestsGraphQL(ctx context.Context, cp *collect.Checkpoint
 	vars := map[string]any{"owner": owner, "name": name, "after": nil}
 	for more := true; more; {
 		var page gqlPullsPage
-		err := s.c.GraphQL(ctx, pullsQuery, vars, &page)
+		err := s.c.GraphQL(ctx, PullsQuery, vars, &page)
 		cp.Pages++
 		if err != nil {
 			return err
