@@ -115,7 +115,7 @@ func graphQLError(resp *http.Response, errs []GraphQLError) error {
 		mp := &MissingPermission{Accepted: "", Status: http.StatusForbidden, Message: e.Message}
 		return &delivery.Error{Kind: delivery.KindUpstream, Err: mp,
 			Message: fmt.Sprintf("The token may not read %s (GitHub: %s)", where, e.Message),
-			Hint:    "Give the token the permission to read it (pull requests: Pull requests: Read), then Check connection again"}
+			Hint:    "Give the token Pull requests: Read (a classic token: the repo scope), then Check connection again"}
 	case "NOT_FOUND":
 		return &delivery.Error{Kind: delivery.KindNotFound, Err: fmt.Errorf("graphql: %s", e.Message),
 			Message: "GitHub has no " + where + " the token can see (" + e.Message + ")",

@@ -122,4 +122,3 @@ func resourcePages(t testing.TB, e *ghEnv, res string) int {
 	}
 	return n
 }
-
