@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,12 @@ func startSim(t testing.TB, profile string) *githubsim.Sim {
 // the simulator's address: an Enterprise Server (/api/v3, /api/graphql).
 func newGHEnv(t testing.TB, db *store.DB, sim *githubsim.Sim, name string, path ghcollect.PullsPath) *ghEnv {
 	t.Helper()
+	return newGHEnvHTTP(t, db, sim, name, path, sim.HTTPClient())
+}
+
+// newGHEnvHTTP is newGHEnv sending through hc.
+func newGHEnvHTTP(t testing.TB, db *store.DB, sim *githubsim.Sim, name string, path ghcollect.PullsPath, hc *http.Client) *ghEnv {
+	t.Helper()
 	ctx := context.Background()
 	ws, err := db.EnsureWorkspace(ctx, name, time.Now())
 	if err != nil {
@@ -72,7 +79,7 @@ func newGHEnv(t testing.TB, db *store.DB, sim *githubsim.Sim, name string, path 
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := githubapi.New(githubapi.Options{API: api, Token: secret.New(sim.Token()), HTTPClient: sim.HTTPClient(), Hosts: netguard.MustParse(sim.Host())})
+	client, err := githubapi.New(githubapi.Options{API: api, Token: secret.New(sim.Token()), HTTPClient: hc, Hosts: netguard.MustParse(sim.Host())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,54 +179,57 @@ func (e *ghEnv) rows(t testing.TB, table string) []string {
 // requests are read by GraphQL stores exactly the rows a REST backfill
 // stores, table by table — through Enterprise Server's paths, as the
 // product reaches the simulator — and the PRs stored are the simulator's truth of the window.
-// A reconciliation after a few changes (by REST, as the product does)
-// brings both to the same rows again.
+// A reconciliation after a few changes (by REST, as the product does; by
+// GraphQL for PullsGraphQLAlways) brings them to the same rows again.
 func TestPullsGraphQLEqualsREST(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		{
-			{
-				sim := startSim(t, "small")
-				rest := newGHEnv(t, db, sim, "rest", ghcollect.PullsREST)
-				gql := newGHEnv(t, db, sim, "graphql", ghcollect.PullsGraphQL)
-				rest.backfill(t, 0)
-				gql.backfill(t, 0)
-				if s := gql.client.Calls().Snapshot(); s.GraphQLCalls == 0 || s.Points == 0 {
-					t.Fatalf("the GraphQL backfill sent no GraphQL query: %+v", s)
-				}
-				if s := rest.client.Calls().Snapshot(); s.GraphQLCalls != 0 {
-					t.Fatalf("the REST backfill sent %d GraphQL queries", s.GraphQLCalls)
-				}
-				same(t, rest, gql)
-				// The truth: every PR updated in the window, and none other.
-				from := window(t, gql)
-				want := 0
-				for _, tr := range sim.Truth() {
-					for _, p := range tr.Pulls {
-						if !p.UpdatedAt.Before(from) {
-							want++
-						}
-					}
-				}
-				if got := len(gql.rows(t, "pull_requests")); got != want || want == 0 {
-					t.Fatalf("%d pull requests stored, the truth has %d in the window", got, want)
-				}
-
-				// A few changes, then a reconciliation of each.
-				for _, kind := range []string{"pull_request_opened", "review", "review_comment", "pull_request_merged"} {
-					if _, err := sim.Activity(githubsim.ActivityRequest{Kind: kind, Commits: 2}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				for _, e := range []*ghEnv{rest, gql} {
-					if _, err := e.c.Reconcile(context.Background(), e.in.ID); err != nil {
-						t.Fatal(err)
-					}
-				}
-				same(t, rest, gql)
-				if got := len(gql.rows(t, "pull_requests")); got != want+1 {
-					t.Fatalf("%d pull requests stored after the reconciliation, want %d", got, want+1)
+		sim := startSim(t, "small")
+		rest := newGHEnv(t, db, sim, "rest", ghcollect.PullsREST)
+		gql := newGHEnv(t, db, sim, "graphql", ghcollect.PullsGraphQL)
+		always := newGHEnv(t, db, sim, "graphql-always", ghcollect.PullsGraphQLAlways)
+		rest.backfill(t, 0)
+		gql.backfill(t, 0)
+		always.backfill(t, 0)
+		if s := gql.client.Calls().Snapshot(); s.GraphQLCalls == 0 || s.Points == 0 {
+			t.Fatalf("the GraphQL backfill sent no GraphQL query: %+v", s)
+		}
+		if s := rest.client.Calls().Snapshot(); s.GraphQLCalls != 0 {
+			t.Fatalf("the REST backfill sent %d GraphQL queries", s.GraphQLCalls)
+		}
+		same(t, rest, gql)
+		// The truth: every PR updated in the window, and none other.
+		from := window(t, gql)
+		want := 0
+		for _, tr := range sim.Truth() {
+			for _, p := range tr.Pulls {
+				if !p.UpdatedAt.Before(from) {
+					want++
 				}
 			}
+		}
+		if got := len(gql.rows(t, "pull_requests")); got != want || want == 0 {
+			t.Fatalf("%d pull requests stored, the truth has %d in the window", got, want)
+		}
+
+		// A few changes, then a reconciliation of each.
+		for _, kind := range []string{"pull_request_opened", "review", "review_comment", "pull_request_merged"} {
+			if _, err := sim.Activity(githubsim.ActivityRequest{Kind: kind, Commits: 2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		calls := always.client.Calls().Snapshot().GraphQLCalls
+		for _, e := range []*ghEnv{rest, gql, always} {
+			if _, err := e.c.Reconcile(context.Background(), e.in.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		same(t, rest, gql)
+		same(t, rest, always)
+		if always.client.Calls().Snapshot().GraphQLCalls == calls {
+			t.Fatal("PullsGraphQLAlways reconciled without GraphQL")
+		}
+		if got := len(gql.rows(t, "pull_requests")); got != want+1 {
+			t.Fatalf("%d pull requests stored after the reconciliation, want %d", got, want+1)
 		}
 	})
 }
@@ -282,4 +292,60 @@ func TestPullsGraphQLForbidden(t *testing.T) {
 	if err == nil || !errors.As(err, &mp) || !strings.Contains(err.Error(), "repository.pullRequests") {
 		t.Fatalf("GraphQL without pull_requests: %v", err)
 	}
+}
+
+// failNth fails the nth GraphQL request (a connection cut) and passes
+// every other request on.
+type failNth struct {
+	next http.RoundTripper
+	n    int
+	seen int
+}
+
+func (f *failNth) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/graphql") {
+		f.seen++
+		if f.seen == f.n {
+			return nil, fmt.Errorf("connection cut before query %d", f.n)
+		}
+	}
+	return f.next.RoundTrip(r)
+}
+
+// TestPullsGraphQLResumes, on both engines: a GraphQL backfill cut after
+// its first page (a killed process, a lost connection) resumes from its
+// checkpoint and ends with exactly the rows of an uninterrupted REST
+// backfill; the page written before the cut is not written again.
+func TestPullsGraphQLResumes(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := startSim(t, "medium")
+		hc := sim.HTTPClient()
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		cut := &failNth{next: next, n: 2}
+		hc.Transport = cut
+		gql := newGHEnvHTTP(t, db, sim, "graphql", ghcollect.PullsGraphQL, hc)
+		rest := newGHEnv(t, db, sim, "rest", ghcollect.PullsREST)
+		rest.projects, gql.projects = rest.projects[:1], gql.projects[:1] // one repository: 150 PRs, two pages
+		rest.backfill(t, 120)
+		err := gql.c.Backfill(context.Background(), collect.BackfillArgs{IntegrationID: gql.in.ID, ProjectID: gql.projects[0].ProjectID, Days: 120})
+		if err == nil || !strings.Contains(err.Error(), "connection cut") {
+			t.Fatalf("the cut backfill: %v", err)
+		}
+		first := len(gql.rows(t, "pull_requests"))
+		if first != 100 {
+			t.Fatalf("%d pull requests stored before the cut, the first page has 100", first)
+		}
+		gql.backfill(t, 120)
+		for _, table := range prTables[:4] {
+			if a, b := rest.rows(t, table), gql.rows(t, table); !slices.Equal(a, b) {
+				t.Fatalf("%s: %d rows by REST, %d by the resumed GraphQL backfill", table, len(a), len(b))
+			}
+		}
+		if n := len(gql.rows(t, "pull_requests")); n != 150 {
+			t.Fatalf("%d pull requests after the resume, want 150", n)
+		}
+	})
 }
