@@ -415,6 +415,10 @@ type (
 		p *pull
 		c *commit
 	}
+	gqlReview struct {
+		p *pull
+		v *review
+	}
 	gqlPull struct {
 		r *repo
 		p *pull
@@ -550,27 +554,23 @@ func (x *gqlExec) resolve(typ string, f *ast.Field, v any, path []any) (any, *gq
 		}
 	case gqlPull:
 		return x.pullField(p, f, args)
-	case *review:
+	case gqlReview:
 		switch f.Name {
 		case "databaseId":
-			return p.id, nil
+			return p.v.id, nil
 		case "state":
-			return p.state, nil
+			return p.v.state, nil
 		case "body":
-			return p.body, nil
+			return p.v.body, nil
 		case "submittedAt":
-			return ts(p.submitted), nil
+			return ts(p.v.submitted), nil
 		case "author":
-			return p.user, nil
+			return p.v.user, nil
 		case "comments":
 			var items []any
-			for _, pr := range x.pullsOf() {
-				if slices.Contains(pr.reviews, p) {
-					for _, c := range pr.comments {
-						if c.reviewID == p.id {
-							items = append(items, c)
-						}
-					}
+			for _, c := range p.p.comments {
+				if c.reviewID == p.v.id {
+					items = append(items, c)
 				}
 			}
 			return page(items, args)
@@ -634,14 +634,6 @@ func (x *gqlExec) resolve(typ string, f *ast.Field, v any, path []any) (any, *gq
 		}
 	}
 	return nil, unsupported(typ, f.Name)
-}
-
-func (x *gqlExec) pullsOf() []*pull {
-	var out []*pull
-	for _, r := range x.s.w.org.repos {
-		out = append(out, r.pulls...)
-	}
-	return out
 }
 
 // pullRequests: states filter (OPEN, CLOSED, MERGED), orderBy {field: CREATED_AT|UPDATED_AT,
@@ -727,7 +719,7 @@ func (x *gqlExec) pullField(gp gqlPull, f *ast.Field, args map[string]any) (any,
 	case "reviews":
 		items := make([]any, len(p.reviews))
 		for i, v := range p.reviews {
-			items[i] = v
+			items[i] = gqlReview{p: p, v: v}
 		}
 		return page(items, args)
 	case "commits":
