@@ -40,13 +40,17 @@ const (
 // syncer collects one repository of an integration from a time on.
 type syncer struct {
 	*collect.Run
-	c *githubapi.Client
+	c     *githubapi.Client
+	pulls PullsPath
 }
 
 // Collect runs one resource.
 func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint) error {
 	switch res {
 	case resPullRequests:
+		if s.pulls.byGraphQL(s.Reconcile) {
+			return s.pullRequestsGraphQL(ctx, cp)
+		}
 		return s.pullRequests(ctx, cp)
 	case resCommits:
 		return s.commits(ctx, cp)

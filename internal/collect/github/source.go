@@ -32,12 +32,19 @@ type ClientSource interface {
 }
 
 // Source is the GitHub source.
-type Source struct{ clients ClientSource }
+type Source struct {
+	clients ClientSource
+	pulls   PullsPath
+}
 
 // New returns the GitHub source, reading with the clients given. Without
 // clients (nil) it applies deliveries only: backfills and reconciliations
 // fail saying so, and details jobs are skipped.
 func New(clients ClientSource) *Source { return &Source{clients: clients} }
+
+// WithPulls sets how pull-request backfills read (default PullsGraphQL,
+// adr/0020) and returns the source.
+func (s *Source) WithPulls(p PullsPath) *Source { s.pulls = p; return s }
 
 var _ collect.Source = (*Source)(nil)
 
@@ -113,17 +120,18 @@ func (s *Source) Client(ctx context.Context, integrationID string) (collect.Clie
 	if err != nil {
 		return nil, in, err
 	}
-	return client{c: c}, in, nil
+	return client{c: c, pulls: s.pulls}, in, nil
 }
 
 // client is an integration's GitHub client.
 type client struct {
-	c *githubapi.Client
+	c     *githubapi.Client
+	pulls PullsPath
 }
 
 // Project collects one repository.
 func (c client) Project(run *collect.Run) collect.ProjectClient {
-	return &syncer{Run: run, c: c.c}
+	return &syncer{Run: run, c: c.c, pulls: c.pulls}
 }
 
 // permissionOf is the permission of a resource's scope as the token page
