@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,7 +325,8 @@ func TestGitHubPRCommentOneKeptCurrent(t *testing.T) {
 // read pull requests but not write them posts nothing; the comment's
 // status, the integration status and the settings screen say to grant
 // Pull requests: Read and write; Update token with it posts the refused
-// comment.
+// comment. Then the screen's form turns the repository off: a PR opened
+// there gets no comment.
 func TestGitHubPRCommentWithoutWritePermission(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
@@ -362,6 +364,29 @@ func TestGitHubPRCommentWithoutWritePermission(t *testing.T) {
 			if code := f.b.api("GET", "/api/v1/integrations/github", nil, &after); code != 200 || after.Comments == nil ||
 				after.Comments.LastError != "" || after.Comments.Counts["posted"] != 1 || after.Comments.Counts["failed"] != 0 {
 				t.Fatalf("status after Update token: %d %+v", code, after.Comments)
+			}
+
+			// The screen's form: comments stay on, this repository off. A
+			// PR opened there gets no comment, even once its commits are read.
+			repoID := f.ref(n).RepoID
+			form := url.Values{"post_pr_comments": {"on"}, "comments_" + repoID: {"off"}}
+			if res, body := f.b.do("POST", "/settings/integrations/github/comments", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()),
+				map[string]string{"Origin": f.b.base, "Sec-Fetch-Site": "same-origin"}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("comment settings form: %d %s", res.StatusCode, body)
+			}
+			var saved integration.Settings
+			if code := f.b.api("GET", "/api/v1/integrations/github/settings", nil, &saved); code != 200 || !saved.PostPRComments ||
+				len(saved.ProjectComments) != 1 || saved.ProjectComments[repoID] {
+				t.Fatalf("settings after the form: %d %+v", code, saved)
+			}
+			off, _ := f.activity(githubsim.ActivityRequest{Kind: "pull_request_opened", Commits: 2})
+			waitFor(t, "the PR's commits", func() bool {
+				d, err := f.r.db.GetPRDetails(context.Background(), f.ref(off.Number))
+				return err == nil && len(d.Commits) == 2
+			})
+			f.idle()
+			if got, s := f.ours(off.Number), f.state(off.Number); len(got) != 0 || s.Status != "" {
+				t.Fatalf("a repository with comments off: comments %+v, state %+v", got, s)
 			}
 		})
 	}
