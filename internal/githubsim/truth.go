@@ -22,6 +22,18 @@ type TruthPull struct {
 	// Reviewers are the logins of those who reviewed it, each once, in the order of their first review.
 	Reviewers     []string  `json:"reviewers,omitempty"`
 	FirstCommitAt time.Time `json:"first_commit_at"`
+	// Comments are the conversation's comments (issue comments on the pull request), oldest
+	// first: what a bot that keeps one comment current must leave exactly once.
+	Comments []TruthComment `json:"comments,omitempty"`
+}
+
+// TruthComment is one issue comment on a pull request.
+type TruthComment struct {
+	ID        int64     `json:"id"`
+	Author    string    `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // TruthRepo is one repository's ground truth.
@@ -61,6 +73,9 @@ func (s *Sim) Truth() []TruthRepo {
 				if !slices.Contains(tp.Reviewers, v.user.login) {
 					tp.Reviewers = append(tp.Reviewers, v.user.login)
 				}
+			}
+			for _, c := range p.issue.comments {
+				tp.Comments = append(tp.Comments, TruthComment{ID: c.id, Author: c.user.login, Body: c.body, CreatedAt: c.created, UpdatedAt: c.updated})
 			}
 			if !p.merged.IsZero() {
 				m := p.merged
