@@ -50,6 +50,10 @@ func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint
 		return s.pullRequests(ctx, cp)
 	case resCommits:
 		return s.commits(ctx, cp)
+	case resWorkflowRuns:
+		return s.workflowRuns(ctx, cp)
+	case resDeployments:
+		return s.deployments(ctx, cp)
 	}
 	return fmt.Errorf("collect: unknown resource %q", res)
 }
