@@ -247,3 +247,50 @@ func TestGitHubDORA(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubDORAWithoutActions, on both engines: a token without Actions:
+// Read activates (the permission is optional), and its backfill blocks
+// workflow runs with the fix shown on the status while deployments and the
+// rest are collected.
+func TestGitHubDORAWithoutActions(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			ctx := context.Background()
+			sim, r, b := startGitHubApp(t, eng)
+			token := sim.NewFineGrainedToken(map[string]string{"contents": "read", "pull_requests": "read", "deployments": "read",
+				"webhooks": "write"})
+			var st integration.Status
+			if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": token}, &st); code != 201 {
+				t.Fatalf("activate without Actions: Read: %d %+v", code, st)
+			}
+			repo := sim.Truth()[0]
+			id := strconv.FormatInt(repo.ID, 10)
+			var list repositoryList
+			if code := b.api("PUT", "/api/v1/integrations/github/repositories", map[string]any{"selected": []string{id}}, &list); code != 200 {
+				t.Fatalf("select: %d %+v", code, list)
+			}
+			waitJobs(t, r, collect.BackfillArgs{}.Kind(), 1)
+			if code := b.api("GET", "/api/v1/integrations/github", nil, &st); code != 200 {
+				t.Fatalf("status: %d", code)
+			}
+			var blocked []collect.BlockedResource
+			for _, ps := range st.Projects {
+				if ps.ID == id && ps.Backfill != nil {
+					blocked = ps.Backfill.Blocked
+				}
+			}
+			if len(blocked) != 1 || blocked[0].Resource != "workflow_runs" || blocked[0].Scope != "actions" ||
+				!strings.Contains(blocked[0].Message, "workflow runs") || !strings.Contains(blocked[0].Hint, "Actions: Read") ||
+				!strings.Contains(blocked[0].Hint, "Update token") {
+				t.Fatalf("blocked resources: %+v", blocked)
+			}
+			ins, _ := r.db.ListIntegrations(ctx, wsOf(t, r, "acme"), integration.GitHubProvider)
+			if n := count(t, r, `SELECT COUNT(*) FROM pipeline_runs WHERE integration_id = $1`, ins[0].ID); n != 0 {
+				t.Fatalf("%d runs stored without Actions: Read", n)
+			}
+			if n := count(t, r, `SELECT COUNT(*) FROM deployments WHERE integration_id = $1 AND deployment_key LIKE 'deployment:%'`, ins[0].ID); n == 0 {
+				t.Fatal("no deployment collected: only workflow runs are blocked")
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func (s *syncer) since() time.Time {
 func call[T any](ctx context.Context, cp *collect.Checkpoint, f func(context.Context) (T, *gh.Response, error)) (T, *gh.Response, error) {
 	v, resp, err := f(ctx)
 	cp.Pages++
-	return v, resp, githubapi.Classify(err)
+	return v, resp, classify(err)
 }
 
 // allPages reads every page of a list (at most limit items, 0: all).
