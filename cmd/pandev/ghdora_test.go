@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pandev-metrics/pandev/internal/collect"
+	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/githubsim"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -106,6 +107,40 @@ func TestGitHubDORA(t *testing.T) {
 			}
 			if n := count(t, r, `SELECT COUNT(*) FROM deployments WHERE integration_id = $1 AND repo_id = $2`, in.ID, id); n != wantDeps || n == 0 {
 				t.Fatalf("%d deployments stored, the truth has %d in the window", n, wantDeps)
+			}
+
+			// Calls: the runs' pages of the window's days (one range: under
+			// GitHub's cap of 1,000), the deployments' pages until one older
+			// than the window, and one statuses call per deployment.
+			listedRuns, olderDep := 0, false
+			for _, tr := range repo.RunList {
+				if !sec(tr.CreatedAt).Before(from.UTC().Truncate(24 * time.Hour)) {
+					listedRuns++
+				}
+			}
+			for _, td := range repo.DeploymentList {
+				olderDep = olderDep || sec(td.CreatedAt).Before(from)
+			}
+			listedDeps := wantDeps
+			if olderDep {
+				listedDeps++
+			}
+			pages := func(n int) int64 {
+				p := int64(max(1, (n+99)/100))
+				if n > 0 && n%100 == 0 {
+					p++ // a full last page: GitHub links a next, empty one
+				}
+				return p
+			}
+			prog, err := collect.Progress(ctx, r.db, k, ghcollect.Resources)
+			if err != nil || len(prog) != 1 {
+				t.Fatalf("progress: %+v %v", prog, err)
+			}
+			for _, rp := range prog[0].Resources {
+				want := map[string]int64{"workflow_runs": pages(listedRuns), "deployments": pages(listedDeps) + int64(wantDeps)}
+				if w, ok := want[rp.Resource]; ok && rp.Pages != w {
+					t.Fatalf("%s: %d calls, the pages needed are %d", rp.Resource, rp.Pages, w)
+				}
 			}
 
 			// The dashboard counts the successful production deployments.
