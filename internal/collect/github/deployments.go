@@ -223,7 +223,7 @@ func applyDeploymentStatus(ctx context.Context, tx *store.Tx, ev collect.Event) 
 	stored, err := tx.GetDeployment(ctx, ev.IntegrationID, row.DeploymentKey)
 	switch {
 	case err == nil && stored.FinishedAt != nil && (row.FinishedAt == nil || row.FinishedAt.Before(*stored.FinishedAt)):
-		return collect.Applied{Ignored: "the stored deployment finished with a newer status"}, nil
+		return collect.Applied{Ignored: "the stored deployment is finished: only a newer success, failure or error changes it"}, nil
 	case err != nil && !delivery.IsNotFound(err):
 		return collect.Applied{}, err
 	}
