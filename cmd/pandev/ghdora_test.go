@@ -279,6 +279,29 @@ func TestGitHubDORA(t *testing.T) {
 			if now := snapshot(); now != was {
 				t.Fatalf("the reconciliation changed the data: %s → %s", was, now)
 			}
+
+			// A deployment whose deliveries were lost: the reconciliation
+			// reads it with its statuses and counts it recovered.
+			sim.DropDeliveries(3)
+			n := len(sim.Deliveries())
+			lost, err := sim.Activity(githubsim.ActivityRequest{Kind: "deployment", Repo: repo.FullName, Environment: "production", State: "failure"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.WaitDeliveries(ctxTimeout(t), n+3); err != nil {
+				t.Fatal(err)
+			}
+			lostKey := "deployment:" + strconv.FormatInt(lost.ID, 10)
+			if _, err := r.db.GetDeployment(ctx, in.ID, lostKey); err == nil {
+				t.Fatal("the lost deployment is stored before the reconciliation")
+			}
+			rec, err = r.collector.Reconcile(ctx, in.ID)
+			if err != nil || rec.Error != "" || rec.ItemsRecovered != 1 {
+				t.Fatalf("reconcile after lost deliveries: %+v %v", rec, err)
+			}
+			if d, err := r.db.GetDeployment(ctx, in.ID, lostKey); err != nil || d.Result != "failed" || d.FinishedAt == nil || !d.IsProduction {
+				t.Fatalf("the lost deployment after the reconciliation: %+v %v", d, err)
+			}
 		})
 	}
 }
