@@ -31,28 +31,8 @@ func TestGitHubDORA(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
 			// A backfill of 90 days reads all of the simulator's 60.
-			sim := startGitHubSim(t)
-			cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t), "PANDEV_BACKFILL_DAYS": "90",
-				"PANDEV_SECRET_KEY": "Z2l0aHViLWdpdGh1Yi1naXRodWItZ2l0aHViLTEyMzQ="})
-			r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond, GitHubHTTPClient: sim.HTTPClient(), LocalGitHub: true})
-			if _, err := r.auth.CreateUser(ctx, "admin@acme.example", pw, "acme", store.RoleAdmin); err != nil {
-				t.Fatal(err)
-			}
-			b := newBrowser(t, r.URL())
-			if res := b.login("admin@acme.example", pw); res.StatusCode != http.StatusSeeOther {
-				t.Fatalf("sign in: %d", res.StatusCode)
-			}
-			var st integration.Status
-			if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": sim.Token()}, &st); code != 201 {
-				t.Fatalf("activate: %d %+v", code, st)
-			}
-			repo := sim.Truth()[0]
-			id := strconv.FormatInt(repo.ID, 10)
-			var list repositoryList
-			if code := b.api("PUT", "/api/v1/integrations/github/repositories", map[string]any{"selected": []string{id}}, &list); code != 200 {
-				t.Fatalf("select: %d %+v", code, list)
-			}
-			waitJobs(t, r, collect.BackfillArgs{}.Kind(), 1)
+			sim, r, b := startGitHubAppEnv(t, eng, map[string]string{"PANDEV_BACKFILL_DAYS": "90"})
+			repo, id := backfillFirstRepository(t, sim, r, b, sim.Token())
 			ins, _ := r.db.ListIntegrations(ctx, wsOf(t, r, "acme"), integration.GitHubProvider)
 			in := ins[0]
 			k := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
@@ -317,17 +297,8 @@ func TestGitHubDORAWithoutActions(t *testing.T) {
 			sim, r, b := startGitHubApp(t, eng)
 			token := sim.NewFineGrainedToken(map[string]string{"contents": "read", "pull_requests": "read", "deployments": "read",
 				"webhooks": "write"})
+			_, id := backfillFirstRepository(t, sim, r, b, token)
 			var st integration.Status
-			if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": token}, &st); code != 201 {
-				t.Fatalf("activate without Actions: Read: %d %+v", code, st)
-			}
-			repo := sim.Truth()[0]
-			id := strconv.FormatInt(repo.ID, 10)
-			var list repositoryList
-			if code := b.api("PUT", "/api/v1/integrations/github/repositories", map[string]any{"selected": []string{id}}, &list); code != 200 {
-				t.Fatalf("select: %d %+v", code, list)
-			}
-			waitJobs(t, r, collect.BackfillArgs{}.Kind(), 1)
 			if code := b.api("GET", "/api/v1/integrations/github", nil, &st); code != 200 {
 				t.Fatalf("status: %d", code)
 			}
@@ -351,4 +322,22 @@ func TestGitHubDORAWithoutActions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// backfillFirstRepository activates GitHub with token, selects the
+// simulator's first repository and waits for its backfill.
+func backfillFirstRepository(t *testing.T, sim *githubsim.Sim, r *running, b *browser, token string) (githubsim.TruthRepo, string) {
+	t.Helper()
+	var st integration.Status
+	if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": token}, &st); code != 201 {
+		t.Fatalf("activate: %d %+v", code, st)
+	}
+	repo := sim.Truth()[0]
+	id := strconv.FormatInt(repo.ID, 10)
+	var list repositoryList
+	if code := b.api("PUT", "/api/v1/integrations/github/repositories", map[string]any{"selected": []string{id}}, &list); code != 200 {
+		t.Fatalf("select: %d %+v", code, list)
+	}
+	waitJobs(t, r, collect.BackfillArgs{}.Kind(), 1)
+	return repo, id
 }
