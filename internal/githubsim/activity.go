@@ -24,6 +24,9 @@ type ActivityRequest struct {
 	Commits int `json:"commits,omitempty"`
 	// Conclusion of a workflow run: success (default), failure or cancelled.
 	Conclusion string `json:"conclusion,omitempty"`
+	// Workflow names a workflow run's workflow (default CI): the workflow file's name key,
+	// which GitHub sends as the run's name (OpenAPI workflow-run.name).
+	Workflow string `json:"workflow,omitempty"`
 	// Environment of a deployment (default production) and State its final status: success
 	// (default), failure or error.
 	Environment string `json:"environment,omitempty"`
@@ -207,6 +210,10 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 		head := r.branches["main"][0]
 		rn := w.genRun(r, head, "main", "push", now, false)
 		rn.number = len(r.runs)
+		if req.Workflow != "" {
+			rn.name, rn.path = req.Workflow, ".github/workflows/"+strings.ToLower(strings.ReplaceAll(req.Workflow, " ", "-"))+".yml"
+			rn.workflowID = w.id()
+		}
 		pub("workflow_run", "requested", func(u urls) obj { return u.workflowRunEvent(r, rn, "requested") })
 		rn.status, rn.conclusion, rn.updated = "completed", req.Conclusion, now
 		if rn.conclusion == "" {

@@ -260,6 +260,7 @@ func walk(t *testing.T, v *validator, s *Sim, base, tok string) {
 	expect(v.call("PATCH", r+"/issues/comments/999999999", tok, map[string]any{"body": "x"}), 404, "edit a deleted comment")
 	expect(v.call("GET", r+"/actions/runs?per_page=5", tok, nil), 200, "runs")
 	expect(v.call("GET", r+"/actions/runs?created=>=2000-01-01&per_page=5", tok, nil), 200, "runs created")
+	expect(v.call("GET", r+"/actions/runs?created=2000-01-01..2100-01-01&per_page=100&page=1", tok, nil), 200, "runs created in a range (the collector's walk)")
 	a = v.call("GET", r+"/deployments", tok, nil)
 	expect(a, 200, "deployments")
 	var deps []map[string]any

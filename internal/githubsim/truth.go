@@ -49,6 +49,31 @@ type TruthRepo struct {
 	Runs            int         `json:"workflow_runs"`
 	Deployments     int         `json:"deployments"`
 	Hooks           int         `json:"hooks"`
+	// RunList and DeploymentList are the workflow runs and deployments, oldest first.
+	RunList        []TruthRun        `json:"run_list,omitempty"`
+	DeploymentList []TruthDeployment `json:"deployment_list,omitempty"`
+}
+
+// TruthRun is a workflow run as ground truth.
+type TruthRun struct {
+	ID         int64     `json:"id"`
+	Name       string    `json:"name"`
+	Status     string    `json:"status"`
+	Conclusion string    `json:"conclusion,omitempty"`
+	HeadSHA    string    `json:"head_sha"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// TruthDeployment is a deployment as ground truth: its latest terminal status (success,
+// failure, error) decides it, "" while it has none.
+type TruthDeployment struct {
+	ID          int64      `json:"id"`
+	SHA         string     `json:"sha"`
+	Environment string     `json:"environment"`
+	CreatedAt   time.Time  `json:"created_at"`
+	State       string     `json:"state,omitempty"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
 }
 
 // Truth is the ground truth of every repository, pull requests in number order.
@@ -60,6 +85,20 @@ func (s *Sim) Truth() []TruthRepo {
 		tr := TruthRepo{FullName: r.fullName(), ID: r.id, MainCommits: len(r.branches["main"]), Runs: len(r.runs), Deployments: len(r.deploys), Hooks: len(r.hooks)}
 		for _, c := range r.branches[r.defaultBranch] {
 			tr.MainCommitDates = append(tr.MainCommitDates, c.committed)
+		}
+		for _, x := range r.runs {
+			tr.RunList = append(tr.RunList, TruthRun{ID: x.id, Name: x.name, Status: x.status, Conclusion: x.conclusion, HeadSHA: x.headSHA,
+				CreatedAt: x.created, UpdatedAt: x.updated})
+		}
+		for _, d := range r.deploys {
+			td := TruthDeployment{ID: d.id, SHA: d.sha, Environment: d.environment, CreatedAt: d.created}
+			for _, st := range d.statuses { // oldest first: the last terminal one decides
+				if st.state == "success" || st.state == "failure" || st.state == "error" {
+					at := st.created
+					td.State, td.FinishedAt = st.state, &at
+				}
+			}
+			tr.DeploymentList = append(tr.DeploymentList, td)
 		}
 		for _, i := range r.issues {
 			if i.pull == nil {

@@ -22,6 +22,9 @@ var handlers = map[string]collect.Handler{
 	"pull_request":        {Apply: applyPullRequest},
 	"pull_request_review": {Apply: applyReview},
 	"push":                {Apply: applyPush},
+	"workflow_run":        {Apply: applyWorkflowRun, Rules: true},
+	"deployment":          {Apply: applyDeployment, Rules: true},
+	"deployment_status":   {Apply: applyDeploymentStatus, Rules: true},
 	"ping": {Apply: func(context.Context, *store.Tx, collect.Event) (collect.Applied, error) {
 		return collect.Applied{Ignored: "ping: GitHub's test delivery of a new webhook carries no activity"}, nil
 	}},

@@ -54,6 +54,10 @@ func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint
 		return s.pullRequests(ctx, cp)
 	case resCommits:
 		return s.commits(ctx, cp)
+	case resWorkflowRuns:
+		return s.workflowRuns(ctx, cp)
+	case resDeployments:
+		return s.deployments(ctx, cp)
 	}
 	return fmt.Errorf("collect: unknown resource %q", res)
 }
@@ -80,7 +84,7 @@ func (s *syncer) since() time.Time {
 func call[T any](ctx context.Context, cp *collect.Checkpoint, f func(context.Context) (T, *gh.Response, error)) (T, *gh.Response, error) {
 	v, resp, err := f(ctx)
 	cp.Pages++
-	return v, resp, githubapi.Classify(err)
+	return v, resp, classify(err)
 }
 
 // allPages reads every page of a list (at most limit items, 0: all).

@@ -55,6 +55,8 @@ func (*Source) Provider() string { return Provider }
 const (
 	resPullRequests = "pull_requests"
 	resCommits      = "commits"
+	resWorkflowRuns = "workflow_runs"
+	resDeployments  = "deployments"
 )
 
 // Resources are a repository's resources, each with the fine-grained
@@ -62,6 +64,8 @@ const (
 var Resources = []collect.Resource{
 	{Name: resPullRequests, Label: "pull requests", Scope: "pull_requests"},
 	{Name: resCommits, Label: "commits", Scope: "contents"},
+	{Name: resWorkflowRuns, Label: "workflow runs", Scope: "actions"},
+	{Name: resDeployments, Label: "deployments", Scope: "deployments"},
 }
 
 // Resources are a repository's, in collection order.
