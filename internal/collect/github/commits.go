@@ -45,8 +45,12 @@ func (s *syncer) commits(ctx context.Context, cp *collect.Checkpoint) error {
 			items[i] = collect.Fingerprinted{Kind: store.SyncCommit, Key: s.Project.ProjectID + ":" + c.GetSHA(), FP: "1"}
 		}
 		if err := s.Write(ctx, resCommits, cp, items, func(tx *store.Tx) error {
+			resolve := containers(tx, s.Key, s.Project.ProjectID, s.Project.Name)
 			for _, row := range rows {
 				if err := tx.UpsertCommit(ctx, row); err != nil {
+					return err
+				}
+				if err := linkCommit(ctx, tx, s.Key, resolve, row.RepoID, row.SHA, row.Message, 0); err != nil {
 					return err
 				}
 			}
@@ -59,12 +63,16 @@ func (s *syncer) commits(ctx context.Context, cp *collect.Checkpoint) error {
 }
 
 // commitRow is a listed commit as the store keeps it: git's author name
-// and e-mail, the author and committer dates, the message and parents.
+// and e-mail, the GitHub account of the author when GitHub knows one, the
+// author and committer dates, the message and parents.
 func commitRow(k store.Key, repo string, c *gh.RepositoryCommit) store.Commit {
 	author, committer := c.GetCommit().GetAuthor(), c.GetCommit().GetCommitter()
 	row := store.Commit{Key: k, RepoID: repo, SHA: c.GetSHA(), ProjectID: repo,
 		AuthorName: author.GetName(), AuthorEmail: author.GetEmail(), AuthorDate: author.GetDate().Time,
 		CommitterDate: committer.GetDate().Time, Message: c.GetCommit().GetMessage()}
+	if u := c.GetAuthor(); u.GetID() != 0 { // the GitHub account the author e-mail belongs to
+		row.AuthorID, row.AuthorLogin = strconv.FormatInt(u.GetID(), 10), u.GetLogin()
+	}
 	if row.CommitterDate.IsZero() {
 		row.CommitterDate = row.AuthorDate
 	}
@@ -81,8 +89,9 @@ type pushCommit struct {
 	Message   string    `json:"message"`
 	Timestamp time.Time `json:"timestamp"`
 	Author    struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
+		Name     string `json:"name"`
+		Email    string `json:"email"`
+		Username string `json:"username"` // the GitHub login, when the e-mail is an account's
 	} `json:"author"`
 }
 

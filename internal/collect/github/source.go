@@ -48,6 +48,7 @@ func (*Source) Provider() string { return Provider }
 const (
 	resPullRequests = "pull_requests"
 	resCommits      = "commits"
+	resIssues       = "issues" // issues.go: work items
 )
 
 // Resources are a repository's resources, each with the fine-grained
@@ -55,6 +56,7 @@ const (
 var Resources = []collect.Resource{
 	{Name: resPullRequests, Label: "pull requests", Scope: "pull_requests"},
 	{Name: resCommits, Label: "commits", Scope: "contents"},
+	{Name: resIssues, Label: "issues", Scope: "issues"},
 }
 
 // Resources are a repository's, in collection order.
@@ -75,6 +77,9 @@ type envelope struct {
 	HeadCommit *struct {
 		Timestamp time.Time `json:"timestamp"`
 	} `json:"head_commit"`
+	Issue *struct {
+		UpdatedAt time.Time `json:"updated_at"`
+	} `json:"issue"`
 }
 
 // Read reads a webhook delivery: the event type ingest stored from
@@ -97,6 +102,8 @@ func (*Source) Read(stored store.InboxEvent) (collect.Event, error) {
 		ev.At = env.PullRequest.UpdatedAt
 	case env.HeadCommit != nil && !env.HeadCommit.Timestamp.IsZero():
 		ev.At = env.HeadCommit.Timestamp
+	case env.Issue != nil && !env.Issue.UpdatedAt.IsZero():
+		ev.At = env.Issue.UpdatedAt
 	}
 	return ev, nil
 }

@@ -1,0 +1,209 @@
+package github
+
+import (
+	"context"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// IssueRef is an issue a text names: "#123" (the text's own repository),
+// "owner/repo#123", either after a closing keyword ("Fixes #123").
+type IssueRef struct {
+	// Repo is "owner/repo" as written, "" for the text's own repository.
+	Repo    string
+	Number  int
+	Closing bool
+}
+
+// issueRefPattern finds references as GitHub links them ("Linking a pull
+// request to an issue", docs.github.com/en/issues/tracking-your-work-with-issues/
+// using-issues/linking-a-pull-request-to-an-issue): a closing keyword —
+// close, closes, closed, fix, fixes, fixed, resolve, resolves, resolved,
+// any case, optionally followed by a colon — then "#N" or "OWNER/REPO#N";
+// without a keyword the same forms are mentions. Each issue needs its own
+// keyword ("Fixes #1 and #2" closes #1 and mentions #2).
+var issueRefPattern = regexp.MustCompile(`(?i)(?:\b(close|closes|closed|fix|fixes|fixed|resolve|resolves|resolved)(?::\s*|\s+))?` +
+	`(?:([a-z0-9][a-z0-9-]*)/([a-z0-9._-]+))?#([0-9]+)`)
+
+// IssueRefs returns the issues text references, in order of first
+// appearance, each once (closing when any of its references closes). As
+// with Azure DevOps' #1234 mentions (delivery.Mentions), a reference is
+// not preceded by a letter, digit, '&' or '/', does not run on into a
+// letter or digit, and does not sit inside a URL; numbers that do not fit
+// 32 bits or are zero are not references.
+func IssueRefs(text string) []IssueRef {
+	var out []IssueRef
+	index := map[IssueRef]int{} // by repo and number, Closing false
+	for _, m := range issueRefPattern.FindAllStringSubmatchIndex(text, -1) {
+		start, end, hash := m[0], m[1], m[8]-1
+		refStart := hash
+		if m[4] >= 0 {
+			refStart = m[4]
+		}
+		if !refBoundary(text, refStart, end) || inURL(text, hash) {
+			continue
+		}
+		n, ok := issueNumber(text[m[8]:m[9]])
+		if !ok {
+			continue
+		}
+		r := IssueRef{Number: n}
+		if m[4] >= 0 {
+			r.Repo = text[m[4]:m[5]] + "/" + text[m[6]:m[7]]
+		}
+		closing := m[2] >= 0 && start == m[2]
+		key := IssueRef{Repo: strings.ToLower(r.Repo), Number: n}
+		if i, seen := index[key]; seen {
+			out[i].Closing = out[i].Closing || closing
+			continue
+		}
+		r.Closing = closing
+		index[key] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// refBoundary: nothing word-like (nor '&', '/') before the reference, and
+// nothing word-like right after its digits.
+func refBoundary(text string, start, end int) bool {
+	if start > 0 {
+		r, _ := utf8.DecodeLastRuneInString(text[:start])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '&' || r == '/' || r == '.' || r == '-' || r == '_' {
+			return false
+		}
+	}
+	if end < len(text) {
+		r, _ := utf8.DecodeRuneInString(text[end:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// inURL: the whitespace-delimited token holding the '#' has a scheme or
+// starts with "www." before it.
+func inURL(text string, hash int) bool {
+	start := strings.LastIndexFunc(text[:hash], unicode.IsSpace) + 1
+	if start > 0 {
+		_, size := utf8.DecodeRuneInString(text[start-1:])
+		start += size - 1
+	}
+	token := strings.ToLower(text[start:hash])
+	return strings.Contains(token, "://") || strings.HasPrefix(token, "www.")
+}
+
+func issueNumber(digits string) (int, bool) {
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// Link origins of GitHub references.
+const (
+	originClosing = "closing" // a closing keyword in the PR's title or description, or a commit message
+	originMention = "mention" // a reference without one
+)
+
+// refContainer resolves a reference to its issue's container (the
+// repository's id): the text's own repository for "#N" and for its own
+// full name; another selected repository of the integration by its full
+// name; ok false for a repository not collected (its issues are not work
+// items here, and its id is unknown).
+type refContainer func(ctx context.Context, r IssueRef) (string, bool, error)
+
+// containers resolves references made in repository repo (id, full name),
+// reading the integration's repositories only when a text names another.
+func containers(tx *store.Tx, k store.Key, repo, fullName string) refContainer {
+	var byName map[string]string
+	return func(ctx context.Context, r IssueRef) (string, bool, error) {
+		if r.Repo == "" || (fullName != "" && strings.EqualFold(r.Repo, fullName)) {
+			return repo, true, nil
+		}
+		if byName == nil {
+			ps, err := tx.ListProjects(ctx, k, false)
+			if err != nil {
+				return "", false, err
+			}
+			byName = map[string]string{}
+			for _, p := range ps {
+				byName[strings.ToLower(p.Name)] = p.ProjectID
+				if p.ProjectID == repo && fullName == "" {
+					fullName = p.Name
+				}
+			}
+		}
+		id, ok := byName[strings.ToLower(r.Repo)]
+		return id, ok, nil
+	}
+}
+
+// writeLinks links the issues a PR's title and description reference to
+// the PR (a closing reference is also the PR's work item, as Azure DevOps'
+// work item refs are), and those its commits' messages reference to the
+// commits. Links only add rows: the same PR written again changes nothing.
+func writeLinks(ctx context.Context, tx *store.Tx, k store.Key, ref store.PRRef, f fetchedPR) error {
+	resolve := containers(tx, k, ref.RepoID, f.pr.GetBase().GetRepo().GetFullName())
+	target := ref.Target()
+	for _, r := range IssueRefs(f.pr.GetTitle() + "\n" + f.pr.GetBody()) {
+		container, ok, err := resolve(ctx, r)
+		if err != nil {
+			return err
+		}
+		if !ok || (container == ref.RepoID && int64(r.Number) == ref.PRID) {
+			continue
+		}
+		origin := originMention
+		if r.Closing {
+			origin = originClosing
+			if err := tx.AddPRWorkItem(ctx, ref, store.WorkItemRef{Container: container, ID: int64(r.Number)}); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: container, WorkItemID: int64(r.Number),
+			TargetKind: "pull_request", TargetID: target, Origin: origin}); err != nil {
+			return err
+		}
+	}
+	for _, c := range f.commits {
+		// "Work on #12" in PR #12's own commits names the PR, not an issue.
+		msg := c.GetCommit().GetMessage()
+		if err := linkCommit(ctx, tx, k, resolve, ref.RepoID, c.GetSHA(), msg, ref.PRID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linkCommit links the issues a commit message references to the commit
+// ("<repo>:<sha>"), as Azure DevOps' #1234 mentions in commit messages.
+// A reference to number not (in the commit's own repository) is skipped.
+func linkCommit(ctx context.Context, tx *store.Tx, k store.Key, resolve refContainer, repo, sha, message string, not int64) error {
+	for _, r := range IssueRefs(message) {
+		container, ok, err := resolve(ctx, r)
+		if err != nil {
+			return err
+		}
+		if !ok || (container == repo && int64(r.Number) == not) {
+			continue
+		}
+		origin := originMention
+		if r.Closing {
+			origin = originClosing
+		}
+		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: container, WorkItemID: int64(r.Number),
+			TargetKind: "commit", TargetID: repo + ":" + sha, Origin: origin}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
