@@ -132,7 +132,7 @@ func TestGitHubCollection(t *testing.T) {
 			if older {
 				listed++ // the first PR older than the window ends the walk
 			}
-			minimum := int64(max(1, (listed+99)/100) + 2*len(want) + prCommitPages + max(1, (mainSince+99)/100))
+			minimum := int64(max(1, (listed+99)/100)+2*len(want)+prCommitPages+max(1, (mainSince+99)/100)) + issuePages(repo, from)
 			if mainSince > 0 && mainSince%100 == 0 {
 				minimum++ // a full last page: GitHub links a next, empty one
 			}
