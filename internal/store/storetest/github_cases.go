@@ -16,7 +16,7 @@ func init() {
 // testCommitAuthorAccount: GitHub's commit list gives the author's
 // account id and login, a push only the login; a later write without them
 // keeps what is stored. Migration 00019 keeps existing commits (down to
-// 17 and up again: the rows stay, the account reads '').
+// 17 and up again: the rows stay, the account reads ”).
 func testCommitAuthorAccount(t *testing.T, db *store.DB) {
 	f := newFixture(t, db, "acme")
 	listed := store.Commit{Key: f.key, RepoID: "42", SHA: "aaa", ProjectID: "42", AuthorName: "Ann", AuthorEmail: "ann@x",
