@@ -10,7 +10,7 @@ import (
 )
 
 // The drill-downs show names where the metrics keep ids, and link each row
-// to the item in Azure DevOps. The names are kept beside the analysis as it
+// to the item in Azure DevOps or GitHub. The names are kept beside the analysis as it
 // is built (a PR's title cut to titleMax), so a page never reads the store
 // for them.
 

@@ -39,7 +39,7 @@ func mentionAt(text string, i int) (id, end int, ok bool) {
 		end++
 	}
 	digits := text[i+1 : end]
-	if digits == "" || !mentionBoundary(text, i, end) || insideURL(text, i) {
+	if digits == "" || !mentionBoundary(text, i, end) || InsideURL(text, i) {
 		return 0, end, false
 	}
 	id, ok = parseID(digits)
@@ -65,11 +65,11 @@ func mentionBoundary(text string, hash, end int) bool {
 	return true
 }
 
-// insideURL reports whether the '#' at text[hash] belongs to a URL: the
+// InsideURL reports whether the '#' at text[hash] belongs to a URL: the
 // whitespace-delimited token it is in has a scheme ("://") or starts with
 // "www." before the '#'. URLs cannot contain whitespace, so the token is a
 // safe upper bound for the URL.
-func insideURL(text string, hash int) bool {
+func InsideURL(text string, hash int) bool {
 	start := strings.LastIndexFunc(text[:hash], unicode.IsSpace) + 1
 	if start > 0 {
 		// LastIndexFunc gives the first byte of the space rune; skip all of it.

@@ -77,15 +77,8 @@ func apply(t *testing.T, db *store.DB, k store.Key, event string, n int, payload
 func TestHandlersReadGitHubsExamples(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		ws, err := db.EnsureWorkspace(ctx, "acme", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := store.Key{IntegrationID: store.NewID(), WorkspaceID: ws.ID}
-		if _, err := db.CreateIntegration(ctx, store.Integration{ID: k.IntegrationID, WorkspaceID: ws.ID, Provider: ghcollect.Provider,
-			OrgURL: "https://github.com", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
+		k := githubKey(t, db)
+		ws := store.Workspace{ID: k.WorkspaceID}
 		for n, p := range examples(t, "pull_request") {
 			ev, done, err := apply(t, db, k, "pull_request", n, p)
 			if err != nil {

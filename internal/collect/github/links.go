@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -46,7 +47,7 @@ func IssueRefs(text string) []IssueRef {
 		if m[4] >= 0 {
 			refStart = m[4]
 		}
-		if !refBoundary(text, refStart, end) || inURL(text, hash) {
+		if !refBoundary(text, refStart, end) || delivery.InsideURL(text, hash) {
 			continue
 		}
 		n, ok := issueNumber(text[m[8]:m[9]])
@@ -86,18 +87,6 @@ func refBoundary(text string, start, end int) bool {
 		}
 	}
 	return true
-}
-
-// inURL: the whitespace-delimited token holding the '#' has a scheme or
-// starts with "www." before it.
-func inURL(text string, hash int) bool {
-	start := strings.LastIndexFunc(text[:hash], unicode.IsSpace) + 1
-	if start > 0 {
-		_, size := utf8.DecodeRuneInString(text[start-1:])
-		start += size - 1
-	}
-	token := strings.ToLower(text[start:hash])
-	return strings.Contains(token, "://") || strings.HasPrefix(token, "www.")
 }
 
 func issueNumber(digits string) (int, bool) {
