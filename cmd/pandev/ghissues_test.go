@@ -47,7 +47,8 @@ func issuePages(repo githubsim.TruthRepo, from time.Time) int64 {
 // incident under the default rule; a pull request whose title says
 // "Fixes #N" links to it (its work item, origin closing) and one that
 // mentions "#N" links as a mention; closing the issue resolves the
-// incident, which the dashboard's incidents list shows with its project.
+// incident, which the dashboard's incidents list shows with its project;
+// an issue whose delivery was lost is recovered by the reconciliation.
 func TestGitHubIssues(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
@@ -187,6 +188,25 @@ func TestGitHubIssues(t *testing.T) {
 				}
 				return false
 			})
+
+			// A lost issues delivery: the reconciliation reads the issue and
+			// counts it recovered; the issues already stored are not.
+			sim.DropDeliveries(1)
+			before := len(sim.Deliveries())
+			lost, err := sim.Activity(githubsim.ActivityRequest{Kind: "issue_opened", Repo: repo.FullName, Title: "Lost delivery"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.WaitDeliveries(ctxTimeout(t), before+1); err != nil {
+				t.Fatal(err)
+			}
+			run, err := r.collector.Reconcile(ctx, in.ID)
+			if err != nil || run.Error != "" || run.ItemsRecovered != 1 {
+				t.Fatalf("reconcile: %+v %v", run, err)
+			}
+			if w := workItem(t, r, in, store.WorkItemRef{Container: id, ID: int64(lost.Number)}); w.Title != "Lost delivery" {
+				t.Fatalf("the lost issue after the reconciliation: %+v", w)
+			}
 		})
 	}
 }
