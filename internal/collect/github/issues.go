@@ -82,51 +82,32 @@ func issueKey(repo string, number int) string { return repo + ":" + strconv.Itoa
 // skips the pull requests GitHub's issue list includes. Cursor: the next
 // page. A repository with issues turned off answers 410: nothing to read.
 func (s *syncer) issues(ctx context.Context, cp *collect.Checkpoint) error {
-	owner, name, err := s.ownerName()
-	if err != nil {
-		return err
-	}
-	page := 1
-	if p, ok := pageOf(cp.Pos); ok {
-		page = p
-	}
-	since := s.since()
-	repo := s.Project.ProjectID
-	for page != 0 {
-		list, resp, err := call(ctx, cp, func(ctx context.Context) ([]*gh.Issue, *gh.Response, error) {
+	since, repo := s.since(), s.Project.ProjectID
+	return eachPage(ctx, s, resIssues, cp, 410, // "Issues are disabled for this repo"
+		func(ctx context.Context, owner, name string, page int) ([]*gh.Issue, *gh.Response, error) {
 			return s.c.GitHub().Issues.ListByRepo(ctx, owner, name, &gh.IssueListByRepoOptions{State: "all", Sort: "updated",
 				Direction: "desc", Since: since, ListOptions: gh.ListOptions{PerPage: pageSize, Page: page}})
-		})
-		if resp != nil && resp.StatusCode == 410 { // "Issues are disabled for this repo"
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		page = resp.NextPage
-		cp.Pos = pagePos(page)
-		var rows []store.WorkItem
-		var items []collect.Fingerprinted
-		for _, i := range list {
-			if i.IsPullRequest() {
-				continue // a pull request: collected as one
-			}
-			w := issueItem(s.Key, repo, i)
-			rows = append(rows, w)
-			items = append(items, collect.Fingerprinted{Kind: store.SyncWorkItem, Key: issueKey(repo, i.GetNumber()), FP: strconv.Itoa(w.Rev)})
-		}
-		if err := s.Write(ctx, resIssues, cp, items, func(tx *store.Tx) error {
-			for _, w := range rows {
-				if _, err := tx.UpsertWorkItem(ctx, w); err != nil {
-					return err
+		},
+		func(list []*gh.Issue) ([]collect.Fingerprinted, func(*store.Tx) error) {
+			var rows []store.WorkItem
+			var items []collect.Fingerprinted
+			for _, i := range list {
+				if i.IsPullRequest() {
+					continue // a pull request: collected as one
 				}
+				w := issueItem(s.Key, repo, i)
+				rows = append(rows, w)
+				items = append(items, collect.Fingerprinted{Kind: store.SyncWorkItem, Key: issueKey(repo, i.GetNumber()), FP: strconv.Itoa(w.Rev)})
 			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+			return items, func(tx *store.Tx) error {
+				for _, w := range rows {
+					if _, err := tx.UpsertWorkItem(ctx, w); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		})
 }
 
 // applyIssue stores an issue as an issues delivery shows it (opened,
