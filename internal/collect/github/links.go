@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -71,22 +69,14 @@ func IssueRefs(text string) []IssueRef {
 	return out
 }
 
-// refBoundary: nothing word-like (nor '&', '/') before the reference, and
-// nothing word-like right after its digits.
+// refBoundary: the boundaries of a #1234 mention (delivery.MentionBoundary),
+// and no '/', '.', '-' or '_' before an owner ("a/owner/repo#1",
+// "my-org/repo#1" read from "org" would name the wrong repository).
 func refBoundary(text string, start, end int) bool {
-	if start > 0 {
-		r, _ := utf8.DecodeLastRuneInString(text[:start])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '&' || r == '/' || r == '.' || r == '-' || r == '_' {
-			return false
-		}
+	if start > 0 && strings.ContainsAny(text[start-1:start], "/.-_") {
+		return false
 	}
-	if end < len(text) {
-		r, _ := utf8.DecodeRuneInString(text[end:])
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return false
-		}
-	}
-	return true
+	return delivery.MentionBoundary(text, start, end)
 }
 
 func issueNumber(digits string) (int, bool) {
