@@ -115,6 +115,12 @@ func TestGitHubIssues(t *testing.T) {
 			if want == 0 || len(stored) != want {
 				t.Fatalf("%d issues stored, the truth has %d in the window", len(stored), want)
 			}
+			// Links: commit messages such as "Merge pull request #5" name
+			// pull requests (they share the repository's numbers), not issues.
+			if n := count(t, r, `SELECT COUNT(*) FROM work_item_links l JOIN pull_requests p ON p.integration_id = l.integration_id
+				AND p.repo_id = l.container AND p.pr_id = l.work_item_id WHERE l.integration_id = $1`, in.ID); n != 0 {
+				t.Fatalf("%d links to work items that are pull requests", n)
+			}
 			prog, err := collect.Progress(ctx, r.db, k, ghcollect.Resources)
 			if err != nil || len(prog) != 1 {
 				t.Fatalf("progress: %+v %v", prog, err)

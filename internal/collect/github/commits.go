@@ -35,7 +35,7 @@ func (s *syncer) commits(ctx context.Context, cp *collect.Checkpoint) error {
 					if err := tx.UpsertCommit(ctx, row); err != nil {
 						return err
 					}
-					if err := linkCommit(ctx, tx, s.Key, resolve, row.RepoID, row.SHA, row.Message, 0); err != nil {
+					if err := linkCommit(ctx, tx, s.Key, resolve, row.RepoID, row.SHA, row.Message); err != nil {
 						return err
 					}
 				}

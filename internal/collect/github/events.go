@@ -147,7 +147,7 @@ func applyPush(ctx context.Context, tx *store.Tx, ev collect.Event) (collect.App
 			CommitterDate: c.Timestamp, Message: c.Message}); err != nil {
 			return collect.Applied{}, err
 		}
-		if err := linkCommit(ctx, tx, ev.Key, resolve, repo, c.ID, c.Message, 0); err != nil {
+		if err := linkCommit(ctx, tx, ev.Key, resolve, repo, c.ID, c.Message); err != nil {
 			return collect.Applied{}, err
 		}
 	}

@@ -102,7 +102,29 @@ type refContainer func(ctx context.Context, r IssueRef) (string, bool, error)
 
 // containers resolves references made in repository repo (id, full name),
 // reading the integration's repositories only when a text names another.
+// A number that is a stored pull request of its repository names no issue
+// (PRs and issues share a repository's numbers: "Merge pull request #5"),
+// so it resolves to none.
 func containers(tx *store.Tx, k store.Key, repo, fullName string) refContainer {
+	find := repoOf(tx, k, repo, fullName)
+	return func(ctx context.Context, r IssueRef) (string, bool, error) {
+		container, ok, err := find(ctx, r)
+		if err != nil || !ok {
+			return "", false, err
+		}
+		_, err = tx.GetPullRequest(ctx, k.WorkspaceID, store.PRRef{IntegrationID: k.IntegrationID, RepoID: container, PRID: int64(r.Number)})
+		switch {
+		case err == nil:
+			return "", false, nil
+		case delivery.IsNotFound(err):
+			return container, true, nil
+		}
+		return "", false, err
+	}
+}
+
+// repoOf resolves a reference's repository to its id.
+func repoOf(tx *store.Tx, k store.Key, repo, fullName string) refContainer {
 	var byName map[string]string
 	return func(ctx context.Context, r IssueRef) (string, bool, error) {
 		if r.Repo == "" || (fullName != "" && strings.EqualFold(r.Repo, fullName)) {
@@ -138,7 +160,7 @@ func writeLinks(ctx context.Context, tx *store.Tx, k store.Key, ref store.PRRef,
 		if err != nil {
 			return err
 		}
-		if !ok || (container == ref.RepoID && int64(r.Number) == ref.PRID) {
+		if !ok {
 			continue
 		}
 		origin := originMention
@@ -154,9 +176,7 @@ func writeLinks(ctx context.Context, tx *store.Tx, k store.Key, ref store.PRRef,
 		}
 	}
 	for _, c := range f.commits {
-		// "Work on #12" in PR #12's own commits names the PR, not an issue.
-		msg := c.GetCommit().GetMessage()
-		if err := linkCommit(ctx, tx, k, resolve, ref.RepoID, c.GetSHA(), msg, ref.PRID); err != nil {
+		if err := linkCommit(ctx, tx, k, resolve, ref.RepoID, c.GetSHA(), c.GetCommit().GetMessage()); err != nil {
 			return err
 		}
 	}
@@ -165,14 +185,13 @@ func writeLinks(ctx context.Context, tx *store.Tx, k store.Key, ref store.PRRef,
 
 // linkCommit links the issues a commit message references to the commit
 // ("<repo>:<sha>"), as Azure DevOps' #1234 mentions in commit messages.
-// A reference to number not (in the commit's own repository) is skipped.
-func linkCommit(ctx context.Context, tx *store.Tx, k store.Key, resolve refContainer, repo, sha, message string, not int64) error {
+func linkCommit(ctx context.Context, tx *store.Tx, k store.Key, resolve refContainer, repo, sha, message string) error {
 	for _, r := range IssueRefs(message) {
 		container, ok, err := resolve(ctx, r)
 		if err != nil {
 			return err
 		}
-		if !ok || (container == repo && int64(r.Number) == not) {
+		if !ok {
 			continue
 		}
 		origin := originMention
