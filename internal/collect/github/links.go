@@ -154,26 +154,11 @@ func repoOf(tx *store.Tx, k store.Key, repo, fullName string) refContainer {
 // commits. Links only add rows: the same PR written again changes nothing.
 func writeLinks(ctx context.Context, tx *store.Tx, k store.Key, ref store.PRRef, f fetchedPR) error {
 	resolve := containers(tx, k, ref.RepoID, f.pr.GetBase().GetRepo().GetFullName())
-	target := ref.Target()
-	for _, r := range IssueRefs(f.pr.GetTitle() + "\n" + f.pr.GetBody()) {
-		container, ok, err := resolve(ctx, r)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		origin := originMention
-		if r.Closing {
-			origin = originClosing
-			if err := tx.AddPRWorkItem(ctx, ref, store.WorkItemRef{Container: container, ID: int64(r.Number)}); err != nil {
-				return err
-			}
-		}
-		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: container, WorkItemID: int64(r.Number),
-			TargetKind: "pull_request", TargetID: target, Origin: origin}); err != nil {
-			return err
-		}
+	err := link(ctx, tx, k, resolve, f.pr.GetTitle()+"\n"+f.pr.GetBody(), "pull_request", ref.Target(), func(w store.WorkItemRef) error {
+		return tx.AddPRWorkItem(ctx, ref, w)
+	})
+	if err != nil {
+		return err
 	}
 	for _, c := range f.commits {
 		if err := linkCommit(ctx, tx, k, resolve, ref.RepoID, c.GetSHA(), c.GetCommit().GetMessage()); err != nil {
@@ -186,7 +171,15 @@ func writeLinks(ctx context.Context, tx *store.Tx, k store.Key, ref store.PRRef,
 // linkCommit links the issues a commit message references to the commit
 // ("<repo>:<sha>"), as Azure DevOps' #1234 mentions in commit messages.
 func linkCommit(ctx context.Context, tx *store.Tx, k store.Key, resolve refContainer, repo, sha, message string) error {
-	for _, r := range IssueRefs(message) {
+	return link(ctx, tx, k, resolve, message, "commit", repo+":"+sha, nil)
+}
+
+// link stores a link from each issue text references to the target, its
+// origin closing or mention; closing, when given, is called for each
+// closing reference too.
+func link(ctx context.Context, tx *store.Tx, k store.Key, resolve refContainer, text, kind, target string,
+	closing func(store.WorkItemRef) error) error {
+	for _, r := range IssueRefs(text) {
 		container, ok, err := resolve(ctx, r)
 		if err != nil {
 			return err
@@ -197,9 +190,14 @@ func linkCommit(ctx context.Context, tx *store.Tx, k store.Key, resolve refConta
 		origin := originMention
 		if r.Closing {
 			origin = originClosing
+			if closing != nil {
+				if err := closing(store.WorkItemRef{Container: container, ID: int64(r.Number)}); err != nil {
+					return err
+				}
+			}
 		}
 		if err := tx.AddWorkItemLink(ctx, store.WorkItemLink{Key: k, Container: container, WorkItemID: int64(r.Number),
-			TargetKind: "commit", TargetID: repo + ":" + sha, Origin: origin}); err != nil {
+			TargetKind: kind, TargetID: target, Origin: origin}); err != nil {
 			return err
 		}
 	}
