@@ -135,7 +135,7 @@ func TestGitHubCollection(t *testing.T) {
 			allCalls := int64(0)
 			for _, rp := range prog[0].Resources {
 				allCalls += rp.Pages
-				if rp.Resource == "pull_requests" || rp.Resource == "commits" { // runs and deployments: TestGitHubDORA
+				if rp.Resource == "pull_requests" || rp.Resource == "commits" || rp.Resource == "issues" { // runs and deployments: TestGitHubDORA
 					calls += rp.Pages
 				}
 			}
@@ -143,7 +143,7 @@ func TestGitHubCollection(t *testing.T) {
 			if older {
 				listed++ // the first PR older than the window ends the walk
 			}
-			minimum := int64(max(1, (listed+99)/100) + prCommitPages + max(1, (mainSince+99)/100))
+			minimum := int64(max(1, (listed+99)/100)+prCommitPages+max(1, (mainSince+99)/100)) + issuePages(repo, from)
 			if mainSince > 0 && mainSince%100 == 0 {
 				minimum++ // a full last page: GitHub links a next, empty one
 			}

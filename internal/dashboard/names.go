@@ -10,7 +10,7 @@ import (
 )
 
 // The drill-downs show names where the metrics keep ids, and link each row
-// to the item in Azure DevOps. The names are kept beside the analysis as it
+// to the item in Azure DevOps or GitHub. The names are kept beside the analysis as it
 // is built (a PR's title cut to titleMax), so a page never reads the store
 // for them.
 
@@ -44,9 +44,14 @@ func shortTitle(s string) string {
 type names struct {
 	orgURL   string // https://dev.azure.com/org, without a trailing slash
 	projects map[string]string
-	repos    map[string]string // repository id → name
-	deps     map[string]deploymentName
-	prs      map[string]map[int]prName // repository id → PR id → name
+	// sites are the projects' own integration URLs (an Azure DevOps
+	// organization, a GitHub site), without a trailing slash; github holds
+	// the projects that are GitHub repositories.
+	sites  map[string]string
+	github map[string]bool
+	repos  map[string]string // repository id → name
+	deps   map[string]deploymentName
+	prs    map[string]map[int]prName // repository id → PR id → name
 }
 
 // names are built once per snapshot, on first use.
@@ -58,8 +63,13 @@ func (s *Snapshot) names() names {
 func (s *Snapshot) buildNames() names {
 	n := names{orgURL: strings.TrimRight(s.orgURL, "/"), projects: map[string]string{}, repos: map[string]string{},
 		deps: map[string]deploymentName{}, prs: map[string]map[int]prName{}}
+	n.sites, n.github = map[string]string{}, map[string]bool{}
 	for _, sc := range s.Scopes {
 		n.projects[sc.ProjectID] = sc.Name
+		if sc.SiteURL != "" {
+			n.sites[sc.ProjectID] = strings.TrimRight(sc.SiteURL, "/")
+		}
+		n.github[sc.ProjectID] = sc.Provider == "github"
 		for _, r := range sc.Repositories {
 			n.repos[r.RepoID] = r.Name
 		}
@@ -92,15 +102,28 @@ func (n names) repository(id string) string {
 // projectURL is the project's web address; "" without an organization URL
 // or a project name.
 func (n names) projectURL(project string) string {
-	name := n.projects[project]
-	if n.orgURL == "" || name == "" {
+	name, site := n.projects[project], n.orgURL
+	if s := n.sites[project]; s != "" {
+		site = s
+	}
+	if site == "" || name == "" {
 		return ""
 	}
-	return n.orgURL + "/" + url.PathEscape(name)
+	if n.github[project] { // a repository, owner/name
+		owner, repo, ok := strings.Cut(name, "/")
+		if !ok {
+			return ""
+		}
+		return site + "/" + url.PathEscape(owner) + "/" + url.PathEscape(repo)
+	}
+	return site + "/" + url.PathEscape(name)
 }
 
 // pullRequestURL is the web address of PR id in repository repo.
 func (n names) pullRequestURL(project, repo string, id int) string {
+	if n.github[project] {
+		return n.githubURL(project, "/pull/"+strconv.Itoa(id))
+	}
 	p, name := n.projectURL(project), n.repos[repo]
 	if p == "" || name == "" {
 		return ""
@@ -108,8 +131,22 @@ func (n names) pullRequestURL(project, repo string, id int) string {
 	return p + "/_git/" + url.PathEscape(name) + "/pullrequest/" + strconv.Itoa(id)
 }
 
-// workItemURL is the web address of a work item.
+// githubURL is a page of a GitHub repository (the project); "" when its
+// name or site is unknown.
+func (n names) githubURL(project, page string) string {
+	p := n.projectURL(project)
+	if p == "" {
+		return ""
+	}
+	return p + page
+}
+
+// workItemURL is the web address of a work item: in a GitHub repository
+// its issue (the issue's html_url; an issue's number is its repository's).
 func (n names) workItemURL(project string, id int) string {
+	if n.github[project] {
+		return n.githubURL(project, "/issues/"+strconv.Itoa(id))
+	}
 	p := n.projectURL(project)
 	if p == "" {
 		return ""
@@ -119,6 +156,9 @@ func (n names) workItemURL(project string, id int) string {
 
 // commitURL is the web address of a commit.
 func (n names) commitURL(project, repo, sha string) string {
+	if n.github[project] && sha != "" {
+		return n.githubURL(project, "/commit/"+url.PathEscape(sha))
+	}
 	p, name := n.projectURL(project), n.repos[repo]
 	if p == "" || name == "" || sha == "" {
 		return ""
@@ -131,7 +171,7 @@ func (n names) commitURL(project, repo, sha string) string {
 // or the classic release (release:<release>:<environment>:<attempt>).
 func (n names) deploymentURL(project, key string) string {
 	p := n.projectURL(project)
-	if p == "" {
+	if p == "" || n.github[project] { // GitHub's deployments: not linked yet
 		return ""
 	}
 	if rest, ok := strings.CutPrefix(key, "release:"); ok {

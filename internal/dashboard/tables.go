@@ -136,7 +136,7 @@ type LeadTimeRow struct {
 	Commit         string `json:"commit,omitempty"`
 	Repository     string `json:"repository"`
 	RepositoryName string `json:"repository_name"`
-	// WebURL is the PR (or the commit) in Azure DevOps; "" when unknown.
+	// WebURL is the PR (or the commit) in Azure DevOps or GitHub; "" when unknown.
 	WebURL         string    `json:"web_url"`
 	Deployment     string    `json:"deployment"`
 	DeploymentName string    `json:"deployment_name"`
@@ -235,7 +235,7 @@ type IncidentRow struct {
 	WorkItem    int    `json:"work_item"`
 	Project     string `json:"project"`
 	ProjectName string `json:"project_name"`
-	// WebURL is the work item in Azure DevOps; "" when unknown.
+	// WebURL is the work item in Azure DevOps, or the issue on GitHub; "" when unknown.
 	WebURL     string     `json:"web_url"`
 	Title      string     `json:"title"`
 	OpenedAt   time.Time  `json:"opened_at"`
@@ -284,7 +284,7 @@ type PullRequestRow struct {
 	Project        string `json:"project"`
 	Repository     string `json:"repository"`
 	RepositoryName string `json:"repository_name"`
-	// WebURL is the PR in Azure DevOps; "" when unknown.
+	// WebURL is the PR in Azure DevOps or GitHub; "" when unknown.
 	WebURL         string     `json:"web_url"`
 	MergedAt       time.Time  `json:"merged_at"`
 	Reviewed       bool       `json:"reviewed"`

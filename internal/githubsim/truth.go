@@ -36,13 +36,28 @@ type TruthComment struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// TruthIssue is a plain issue (not a pull request's) as ground truth.
+type TruthIssue struct {
+	Number      int        `json:"number"`
+	ID          int64      `json:"id"`
+	Title       string     `json:"title"`
+	State       string     `json:"state"`
+	StateReason string     `json:"state_reason,omitempty"`
+	Labels      []string   `json:"labels"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+}
+
 // TruthRepo is one repository's ground truth.
 type TruthRepo struct {
-	FullName    string      `json:"full_name"`
-	ID          int64       `json:"id"`
-	Pulls       []TruthPull `json:"pulls"`
-	Issues      int         `json:"issues"` // plain issues, without pull requests
-	MainCommits int         `json:"main_commits"`
+	FullName string      `json:"full_name"`
+	ID       int64       `json:"id"`
+	Pulls    []TruthPull `json:"pulls"`
+	Issues   int         `json:"issues"` // plain issues, without pull requests
+	// IssueList are the plain issues in number order.
+	IssueList   []TruthIssue `json:"issue_list,omitempty"`
+	MainCommits int          `json:"main_commits"`
 	// MainCommitDates are the default branch's commits' committer dates, newest first (what
 	// the commits list's since filters on).
 	MainCommitDates []time.Time `json:"main_commit_dates,omitempty"`
@@ -103,6 +118,16 @@ func (s *Sim) Truth() []TruthRepo {
 		for _, i := range r.issues {
 			if i.pull == nil {
 				tr.Issues++
+				ti := TruthIssue{Number: i.number, ID: i.id, Title: i.title, State: i.state, StateReason: i.reason,
+					Labels: []string{}, CreatedAt: i.created, UpdatedAt: i.updated}
+				for _, l := range i.labels {
+					ti.Labels = append(ti.Labels, l.name)
+				}
+				if !i.closed.IsZero() {
+					c := i.closed
+					ti.ClosedAt = &c
+				}
+				tr.IssueList = append(tr.IssueList, ti)
 			}
 		}
 		for _, p := range r.pulls {

@@ -195,18 +195,23 @@ type Scope struct {
 	ProjectID    string
 	Name         string
 	Repositories []Repository
+	// Provider and SiteURL are the project's integration's (provider id,
+	// organization URL or GitHub site), for links to the items.
+	Provider, SiteURL string
 }
 
 // ListScopes lists the workspace's projects (selected or holding
 // repositories) with their repositories, by name.
 func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, error) {
 	rows, err := q.q.QueryContext(ctx, `
-		SELECT DISTINCT project_id, name FROM provider_projects WHERE workspace_id = $1
-			AND (selected OR project_id IN (SELECT project_id FROM repositories WHERE workspace_id = $1))
-		ORDER BY name, project_id`, workspaceID)
+		SELECT DISTINCT p.project_id, p.name, i.provider, i.org_url FROM provider_projects p
+			JOIN integrations i ON i.id = p.integration_id
+		WHERE p.workspace_id = $1
+			AND (p.selected OR p.project_id IN (SELECT project_id FROM repositories WHERE workspace_id = $1))
+		ORDER BY p.name, p.project_id`, workspaceID)
 	scopes, err := collect(rows, err, func(r rowScanner) (Scope, error) {
 		var s Scope
-		return s, mapErr(r.Scan(&s.ProjectID, &s.Name))
+		return s, mapErr(r.Scan(&s.ProjectID, &s.Name, &s.Provider, &s.SiteURL))
 	})
 	if err != nil {
 		return nil, err

@@ -58,6 +58,8 @@ func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint
 		return s.workflowRuns(ctx, cp)
 	case resDeployments:
 		return s.deployments(ctx, cp)
+	case resIssues:
+		return s.issues(ctx, cp)
 	}
 	return fmt.Errorf("collect: unknown resource %q", res)
 }
@@ -310,6 +312,9 @@ func writePR(ctx context.Context, tx *store.Tx, k store.Key, projectID string, f
 		return false, err
 	}
 	ref := f.ref(k.IntegrationID, projectID)
+	if err := writeLinks(ctx, tx, k, ref, f); err != nil { // issues referenced: links.go
+		return false, err
+	}
 	for _, rv := range votes(f.reviews) {
 		if err := tx.UpsertReviewer(ctx, ref, rv); err != nil {
 			return false, err

@@ -57,6 +57,7 @@ const (
 	resCommits      = "commits"
 	resWorkflowRuns = "workflow_runs"
 	resDeployments  = "deployments"
+	resIssues       = "issues" // issues.go: work items
 )
 
 // Resources are a repository's resources, each with the fine-grained
@@ -66,6 +67,7 @@ var Resources = []collect.Resource{
 	{Name: resCommits, Label: "commits", Scope: "contents"},
 	{Name: resWorkflowRuns, Label: "workflow runs", Scope: "actions"},
 	{Name: resDeployments, Label: "deployments", Scope: "deployments"},
+	{Name: resIssues, Label: "issues", Scope: "issues"},
 }
 
 // Resources are a repository's, in collection order.
@@ -86,6 +88,9 @@ type envelope struct {
 	HeadCommit *struct {
 		Timestamp time.Time `json:"timestamp"`
 	} `json:"head_commit"`
+	Issue *struct {
+		UpdatedAt time.Time `json:"updated_at"`
+	} `json:"issue"`
 }
 
 // Read reads a webhook delivery: the event type ingest stored from
@@ -108,6 +113,8 @@ func (*Source) Read(stored store.InboxEvent) (collect.Event, error) {
 		ev.At = env.PullRequest.UpdatedAt
 	case env.HeadCommit != nil && !env.HeadCommit.Timestamp.IsZero():
 		ev.At = env.HeadCommit.Timestamp
+	case env.Issue != nil && !env.Issue.UpdatedAt.IsZero():
+		ev.At = env.Issue.UpdatedAt
 	}
 	return ev, nil
 }
