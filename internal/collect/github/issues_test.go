@@ -7,26 +7,9 @@ import (
 	"testing"
 	"time"
 
-	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
 )
-
-// githubKey makes a workspace and a GitHub integration.
-func githubKey(t *testing.T, db *store.DB) store.Key {
-	t.Helper()
-	ctx := context.Background()
-	ws, err := db.EnsureWorkspace(ctx, "acme", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := store.Key{IntegrationID: store.NewID(), WorkspaceID: ws.ID}
-	if _, err := db.CreateIntegration(ctx, store.Integration{ID: k.IntegrationID, WorkspaceID: ws.ID, Provider: ghcollect.Provider,
-		OrgURL: "https://github.com", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // storedIssue is a work item row of a GitHub issue.
 type storedIssue struct {
@@ -59,7 +42,7 @@ func readIssue(t *testing.T, db *store.DB, k store.Key, repo string, number int)
 // (the examples' reopened) does not bring it back.
 func TestIssuesExamples(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		k := githubKey(t, db)
+		k := newGitHubIntegration(t, db)
 		type ex struct {
 			Action string `json:"action"`
 			Issue  struct {
@@ -115,7 +98,7 @@ func TestIssuesExamples(t *testing.T) {
 // the work item type.
 func TestIssueVersions(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		k := githubKey(t, db)
+		k := newGitHubIntegration(t, db)
 		issue := func(updated, state, reason, typ string, labels ...string) json.RawMessage {
 			ls := []map[string]any{}
 			for _, l := range labels {
@@ -158,7 +141,7 @@ func TestIssueVersions(t *testing.T) {
 // one row, and a deletion marks it deleted.
 func TestReviewCommentExamples(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		k := githubKey(t, db)
+		k := newGitHubIntegration(t, db)
 		ctx := context.Background()
 		var deleted json.RawMessage
 		for n, p := range examples(t, "pull_request_review_comment") {
