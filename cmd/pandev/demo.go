@@ -107,7 +107,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := waitHealthy(ctx, a.URL()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "PanDev Metrics demo — Azure DevOps simulator at %s, GitHub simulator at %s\n", sim.OrgURL(), gh.URL())
+	fmt.Fprintf(stdout, "PanDev Metrics demo — Azure DevOps simulator at %s\n                      GitHub simulator at %s\n", sim.OrgURL(), gh.URL())
 	if err := connectDemo(ctx, a, sim, ws.WorkspaceID, stdout); err != nil {
 		return err
 	}

@@ -57,6 +57,15 @@
       if (e.target.name === "source") { form.elements.project.value = ""; form.elements.repository.value = ""; }
       if (validate()) form.requestSubmit();
     });
+    // Back and Forward show a page as the server wrote it for its address:
+    // a page restored from the back-forward cache (or a form the browser
+    // refilled) would otherwise keep the filters picked on it before it was
+    // left, and the controls the submit disabled.
+    window.addEventListener("pageshow", function () {
+      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
+      form.reset();
+      narrowRepositories();
+    });
     form.addEventListener("submit", function (e) {
       if (!validate()) { e.preventDefault(); return; }
       // Leave empty filters out of the URL.
