@@ -57,8 +57,9 @@ var dashboardPage = web.NewPage(templateFiles, "templates/dashboard.html", templ
 		}
 		return fmt.Sprintf("%.0f", *secs)
 	},
-	// link is text linking to href in Azure DevOps (a new tab), or the
-	// text alone when the address is unknown.
+	// link is text linking to href on its provider (a new tab; provider
+	// names it for screen readers, Azure DevOps when ""), or the text
+	// alone when the address is unknown.
 	"link": func(href, text, provider string) template.HTML {
 		text = template.HTMLEscapeString(text)
 		if !strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "http://") {
