@@ -177,6 +177,21 @@ func TestSourceFilter(t *testing.T) {
 			t.Errorf("GitHub's lead time CSV: %v", rows)
 		}
 
+		// Incidents are Azure DevOps work items of Azure projects: none under
+		// GitHub; the work item report names its source too.
+		if rows := csvRows(h.DORA, "/api/v1/metrics/dora?view=incidents&"+window+"&source=github"); len(rows) != 1 {
+			t.Errorf("GitHub's incidents CSV: %v", rows)
+		}
+		if rows := csvRows(h.DORA, "/api/v1/metrics/dora?view=incidents&"+window+"&source=azure-devops"); len(rows) != 3 ||
+			rows[1][indexOf(rows[0], "provider")] != "azure-devops" {
+			t.Errorf("Azure DevOps' incidents CSV: %v", rows)
+		}
+		rec, err = request(t, h.WorkItems, w, "/api/v1/metrics/work-items?"+window+"&source=github")
+		must(t, err)
+		if r := decodeJSON[WorkItemReport](t, rec.Body.String()); r.Window.Source != "github" || r.LeadTime.N != 0 {
+			t.Errorf("GitHub's work item report: %+v", r)
+		}
+
 		// Refusals: an unknown source names the allowed ones; a project of
 		// the other source is not silently emptied.
 		_, err = request(t, h.DORA, w, "/api/v1/metrics/dora?"+window+"&source=gitlab")
