@@ -192,12 +192,15 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 
 // Scope is a project of a workspace with its repositories, for filters.
 type Scope struct {
-	ProjectID    string
-	Name         string
+	ProjectID string
+	Name      string
+	// Provider is the provider of the project's integration ("azure",
+	// "github"): the dashboard's source filter keeps a source's projects.
+	Provider     string
 	Repositories []Repository
-	// Provider and SiteURL are the project's integration's (provider id,
-	// organization URL or GitHub site), for links to the items.
-	Provider, SiteURL string
+	// SiteURL is the project's integration's organization URL (Azure
+	// DevOps) or GitHub site, for links to the items.
+	SiteURL string
 }
 
 // ListScopes lists the workspace's projects (selected or holding
@@ -224,16 +227,37 @@ func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, e
 	for i, s := range scopes {
 		index[s.ProjectID] = i
 	}
+	var providers map[string]string // integration id → provider, read when needed
 	for _, r := range repos {
 		i, ok := index[r.ProjectID]
 		if !ok { // a repository of a project not listed (yet): show it anyway
 			i = len(scopes)
 			index[r.ProjectID] = i
-			scopes = append(scopes, Scope{ProjectID: r.ProjectID, Name: r.ProjectID})
+			if providers == nil {
+				if providers, err = q.integrationProviders(ctx, workspaceID); err != nil {
+					return nil, err
+				}
+			}
+			scopes = append(scopes, Scope{ProjectID: r.ProjectID, Name: r.ProjectID, Provider: providers[r.IntegrationID]})
 		}
 		scopes[i].Repositories = append(scopes[i].Repositories, r)
 	}
 	return scopes, nil
+}
+
+// integrationProviders maps the workspace's integrations to their provider.
+func (q queries) integrationProviders(ctx context.Context, workspaceID string) (map[string]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, provider FROM integrations WHERE workspace_id = $1`, workspaceID)
+	type pair struct{ id, provider string }
+	list, err := collect(rows, err, func(r rowScanner) (pair, error) {
+		var p pair
+		return p, mapErr(r.Scan(&p.id, &p.provider))
+	})
+	out := make(map[string]string, len(list))
+	for _, p := range list {
+		out[p.id] = p.provider
+	}
+	return out, err
 }
 
 // GraphCommit is what the dashboard reads of a commit: its place in the
