@@ -123,7 +123,14 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 			COUNT(*) + SUM((SELECT COUNT(*) FROM pr_comments c WHERE ` + ofPR("c") + `))
 				+ SUM((SELECT COUNT(*) FROM pr_commits c WHERE ` + ofPR("c") + `))
 				+ SUM((SELECT COUNT(*) FROM pr_work_items c WHERE ` + ofPR("c") + `)),
-			COALESCE(CAST(MAX(p.provider_updated_at) AS TEXT), '') || '/' || COALESCE(CAST(SUM((SELECT SUM(vote)
+			COALESCE(CAST(MAX(p.provider_updated_at) AS TEXT), '') || '/'
+				-- each PR's state weighted by its id: GitHub times an update to
+				-- the second, so a PR merged (or published) in the second of
+				-- another's update leaves MAX(provider_updated_at) unmoved
+				|| CAST(SUM(p.pr_id * (CASE p.status WHEN 'completed' THEN 3 WHEN 'abandoned' THEN 5 ELSE 1 END
+					+ CASE WHEN p.is_draft THEN 7 ELSE 0 END + CASE WHEN p.published_at IS NULL THEN 0 ELSE 11 END
+					+ CASE WHEN p.merge_commit = '' THEN 0 ELSE 13 END)) AS TEXT)
+				|| '/' || COALESCE(CAST(SUM((SELECT SUM(vote)
 				FROM pr_reviewers r WHERE ` + ofPR("r") + `)) AS TEXT), '')
 				|| '/' || COALESCE(CAST(MAX((SELECT MAX(voted_at) FROM pr_reviewers r
 				WHERE ` + ofPR("r") + `)) AS TEXT), '')

@@ -273,6 +273,40 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	}
 	p2 = parts()
 
+	// GitHub times a PR to the second: two PRs merged in the same second
+	// leave MAX(provider_updated_at) where the first put it, yet the
+	// second's merge must move the part (it once stayed uncounted until
+	// the next write to the repository).
+	at := t0.Add(2 * time.Hour)
+	for _, id := range []int64{901, 902} {
+		_, err := db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: id, ProjectID: "p1", RepoID: "r1", Status: "active",
+			CreatedAt: t0, ProviderUpdatedAt: t0})
+		must(t, err)
+	}
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 901, ProjectID: "p1", RepoID: "r1", Status: "completed",
+		CreatedAt: t0, ClosedAt: ptr(at), MergeCommit: "m901", ProviderUpdatedAt: at})
+	must(t, err)
+	oneMerged := parts()
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 902, ProjectID: "p1", RepoID: "r1", Status: "completed",
+		CreatedAt: t0, ClosedAt: ptr(at), MergeCommit: "m902", ProviderUpdatedAt: at})
+	must(t, err)
+	twoMerged := parts()
+	if twoMerged.PullRequests == oneMerged.PullRequests || twoMerged.Repositories["r1"] == oneMerged.Repositories["r1"] {
+		t.Fatal("a PR merged in the same second as another must move its repository's part")
+	}
+	// A draft published in that second too.
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 903, ProjectID: "p1", RepoID: "r1", Status: "active", IsDraft: true,
+		CreatedAt: t0, ProviderUpdatedAt: t0})
+	must(t, err)
+	drafted := parts()
+	_, err = db.UpsertPullRequest(ctx, store.PullRequest{Key: f.key, PRID: 903, ProjectID: "p1", RepoID: "r1", Status: "active",
+		CreatedAt: t0, PublishedAt: ptr(at), ProviderUpdatedAt: at})
+	must(t, err)
+	if parts().PullRequests == drafted.PullRequests {
+		t.Fatal("a draft published in the same second as another write must move the part")
+	}
+	p2 = parts()
+
 	// Collected-since is part of the project's fingerprint.
 	eq(t, "no collected-since yet", p2.CollectedSince.IsZero(), true)
 	must(t, db.UpsertProject(ctx, store.Project{Key: f.key, ProjectID: "p1", Name: "Shop"}))
