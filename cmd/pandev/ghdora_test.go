@@ -296,7 +296,7 @@ func TestGitHubDORAWithoutActions(t *testing.T) {
 			ctx := context.Background()
 			sim, r, b := startGitHubApp(t, eng)
 			token := sim.NewFineGrainedToken(map[string]string{"contents": "read", "pull_requests": "read", "deployments": "read",
-				"webhooks": "write"})
+				"issues": "read", "webhooks": "write"})
 			_, id := backfillFirstRepository(t, sim, r, b, token)
 			var st integration.Status
 			if code := b.api("GET", "/api/v1/integrations/github", nil, &st); code != 200 {
