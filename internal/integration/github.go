@@ -471,10 +471,17 @@ func (g *GitHub) UpdateToken(ctx context.Context, workspaceID, token string) (St
 				}
 			}
 		}
-		if in.ErrorMessage != "" && g.opts.StartReconcile != nil {
-			// The token had stopped working: catch up now rather than at the next schedule.
-			if err := g.opts.StartReconcile(ctx, tx, in.ID); err != nil {
+		if in.ErrorMessage != "" {
+			// The token had stopped working: webhooks whose registration it
+			// stopped are registered now (a registered one is kept), and
+			// the reconciliation catches up now rather than at the next schedule.
+			if err := g.queueHooks(ctx, tx, in); err != nil {
 				return err
+			}
+			if g.opts.StartReconcile != nil {
+				if err := g.opts.StartReconcile(ctx, tx, in.ID); err != nil {
+					return err
+				}
 			}
 		}
 		if err := tx.UpdateIntegrationToken(ctx, workspaceID, in.ID, store.TokenUpdate{Sealed: sealed, Hint: tok.Hint(),

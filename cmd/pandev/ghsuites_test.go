@@ -1,0 +1,448 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pandev-metrics/pandev/internal/githubsim"
+	"github.com/pandev-metrics/pandev/internal/integration"
+	"github.com/pandev-metrics/pandev/internal/store"
+)
+
+// The GitHub suites beside the Azure DevOps ones (issue #18, Tests): a
+// refused token, rate limits waited out, new repositories of a whole
+// organization, bad signatures, live deliveries. Each runs on both engines
+// with the real job queue against the simulator.
+
+// ghConnected activates the simulator with token and returns the integration.
+func ghConnected(t *testing.T, sim *githubsim.Sim, r *running, b *browser, token string) store.Integration {
+	t.Helper()
+	var st integration.Status
+	if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": token}, &st); code != 201 {
+		t.Fatalf("activate: %d %+v", code, st)
+	}
+	ins, err := r.db.ListIntegrations(context.Background(), wsOf(t, r, "acme"), integration.GitHubProvider)
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("integrations: %+v %v", ins, err)
+	}
+	return ins[0]
+}
+
+// biggestRepo is the simulator's repository with the most pull requests.
+func biggestRepo(sim *githubsim.Sim) githubsim.TruthRepo {
+	truth := sim.Truth()
+	repo := truth[0]
+	for _, tr := range truth {
+		if len(tr.Pulls) > len(repo.Pulls) {
+			repo = tr
+		}
+	}
+	return repo
+}
+
+// truthOf is the simulator's truth of one repository now.
+func truthOf(t *testing.T, sim *githubsim.Sim, id int64) githubsim.TruthRepo {
+	t.Helper()
+	for _, tr := range sim.Truth() {
+		if tr.ID == id {
+			return tr
+		}
+	}
+	t.Fatalf("the simulator has no repository %d", id)
+	return githubsim.TruthRepo{}
+}
+
+// selectRepos saves the repository selection through the API.
+func selectRepos(t *testing.T, b *browser, ids ...string) {
+	t.Helper()
+	var list repositoryList
+	if code := b.api("PUT", "/api/v1/integrations/github/repositories", map[string]any{"selected": ids}, &list); code != 200 {
+		t.Fatalf("select %v: %d %+v", ids, code, list)
+	}
+}
+
+// assertRepoEqualsTruth checks that what is stored of a repository is what
+// the simulator's truth says of the backfill window: the same pull requests
+// (each once) with their states, and the default branch's commits.
+func assertRepoEqualsTruth(t *testing.T, r *running, sim *githubsim.Sim, in store.Integration, repoID int64) {
+	t.Helper()
+	ctx := context.Background()
+	id := strconv.FormatInt(repoID, 10)
+	p, err := r.db.GetProject(ctx, store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}, id)
+	if err != nil || p.CollectedSince == nil {
+		t.Fatalf("repository %s: %+v %v", id, p, err)
+	}
+	from := *p.CollectedSince
+	tr := truthOf(t, sim, repoID)
+	var want []string
+	for _, pr := range tr.Pulls {
+		if pr.UpdatedAt.Before(from) {
+			continue
+		}
+		status := "active"
+		switch {
+		case pr.MergedAt != nil:
+			status = "completed"
+		case pr.State == "closed":
+			status = "abandoned"
+		}
+		want = append(want, strconv.Itoa(pr.Number)+":"+status)
+	}
+	got := names(t, r, `SELECT CAST(pr_id AS TEXT) || ':' || status FROM pull_requests WHERE integration_id = $1 AND repo_id = $2`, in.ID, id)
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("%s: stored pull requests %v, the truth has %v in the window from %s", tr.FullName, got, want, from)
+	}
+	mainSince := 0
+	for _, at := range tr.MainCommitDates {
+		if !at.Before(from) {
+			mainSince++
+		}
+	}
+	if n := count(t, r, `SELECT COUNT(*) FROM commits WHERE integration_id = $1 AND repo_id = $2`, in.ID, id); n != mainSince {
+		t.Fatalf("%s: %d commits stored, the truth has %d on the default branch since %s", tr.FullName, n, mainSince, from)
+	}
+}
+
+// backfillJobs lists the backfill jobs in these states.
+func backfillJobs(t *testing.T, r *running, states ...rivertype.JobState) []*rivertype.JobRow {
+	t.Helper()
+	res, err := r.queue.Client().JobList(context.Background(), river.NewJobListParams().Kinds("backfill").States(states...).First(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Jobs
+}
+
+// waitingBackfill waits until the repository's backfill job waits (River:
+// scheduled, a snooze) and returns it; a wait is not a failed attempt, so
+// the job has no error recorded.
+func waitingBackfill(t *testing.T, r *running) *rivertype.JobRow {
+	t.Helper()
+	var job *rivertype.JobRow
+	waitFor(t, "the backfill job to wait", func() bool {
+		jobs := backfillJobs(t, r, rivertype.JobStateScheduled)
+		if len(jobs) > 0 {
+			job = jobs[0]
+		}
+		return job != nil
+	})
+	if len(job.Errors) != 0 {
+		t.Fatalf("the waiting backfill used attempts: %+v", job.Errors)
+	}
+	for _, j := range backfillJobs(t, r, rivertype.JobStateDiscarded, rivertype.JobStateRetryable, rivertype.JobStateCancelled) {
+		t.Fatalf("backfill job %d %s: %+v", j.ID, j.State, j.Errors)
+	}
+	return job
+}
+
+// projectStatus is one repository's line of the GitHub status.
+func projectStatus(t *testing.T, b *browser, id string) integration.ProjectStatus {
+	t.Helper()
+	var st integration.Status
+	if code := b.api("GET", "/api/v1/integrations/github", nil, &st); code != 200 {
+		t.Fatalf("status: %d", code)
+	}
+	for _, ps := range st.Projects {
+		if ps.ID == id {
+			return ps
+		}
+	}
+	t.Fatalf("repository %s not in the status: %+v", id, st)
+	return integration.ProjectStatus{}
+}
+
+// githubPage is the HTML of Settings → Integrations → GitHub.
+func githubPage(t *testing.T, b *browser) string {
+	t.Helper()
+	res, body := b.do("GET", "/settings/integrations/github", "", nil, nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("GitHub page: %d", res.StatusCode)
+	}
+	return body
+}
+
+// TestGitHubTokenRevoked: the token revoked on GitHub while a backfill is
+// due → the job's 401 is the token's (as Azure DevOps' KindUnauthorized):
+// the integration shows "GitHub refused the token" with the fix, the job
+// waits instead of burning retries; Update token resumes it at once and
+// the repository ends equal to the truth.
+func TestGitHubTokenRevoked(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			sim, r, b := startGitHubApp(t, eng)
+			tok := sim.NewClassicToken(githubsim.ProductScopes...)
+			in := ghConnected(t, sim, r, b, tok)
+			repo := biggestRepo(sim)
+			id := strconv.FormatInt(repo.ID, 10)
+			sim.RevokeToken(tok)
+			selectRepos(t, b, id)
+			job := waitingBackfill(t, r)
+
+			var st integration.Status
+			waitFor(t, "the token's refusal on the integration", func() bool {
+				b.api("GET", "/api/v1/integrations/github", nil, &st)
+				return st.Error != nil
+			})
+			if st.State != "error" || !strings.Contains(st.Error.Message, "GitHub refused the token (401") ||
+				!strings.Contains(st.Error.Hint, "Update token") {
+				t.Fatalf("status with a revoked token: %+v %+v", st, st.Error)
+			}
+			if page := githubPage(t, b); !strings.Contains(page, "GitHub refused the token") || !strings.Contains(page, "use Update token") {
+				t.Fatal("the GitHub page does not show the refused token with the fix")
+			}
+			if j := waitingBackfill(t, r); j.ID != job.ID || j.Attempt > 1 {
+				t.Fatalf("the waiting job: %+v", j)
+			}
+
+			// The fix: a working token. The waiting backfill runs at once.
+			st = integration.Status{}
+			if code := b.api("PUT", "/api/v1/integrations/github/token", map[string]string{"token": sim.Token()}, &st); code != 200 || st.Error != nil {
+				t.Fatalf("update token: %d %+v %+v", code, st.Error, st)
+			}
+			waitJobs(t, r, "backfill", 1)
+			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
+			// The webhook the revoked token could not register is registered now.
+			waitFor(t, "the repository's webhook", func() bool { return truthOf(t, sim, repo.ID).Hooks == 1 })
+			st = integration.Status{}
+			if b.api("GET", "/api/v1/integrations/github", nil, &st); st.State != "connected" || st.Error != nil {
+				t.Fatalf("status after the new token: %+v", st)
+			}
+		})
+	}
+}
+
+// TestGitHubRateLimitWaitsAndResumes: the token's primary limit runs out in
+// the middle of a backfill → the job waits until GitHub's reset (a snooze:
+// no attempt used), the status and the page say so and until when; once
+// the window resets (the simulator's clock moved an hour, the job made due
+// as Retry on the jobs list does) the backfill resumes from its checkpoint
+// and ends equal to the truth. A secondary limit (retry-after) once, too.
+func TestGitHubRateLimitWaitsAndResumes(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			sim, r, b := startGitHubApp(t, eng)
+			in := ghConnected(t, sim, r, b, sim.Token())
+			repo := biggestRepo(sim)
+			id := strconv.FormatInt(repo.ID, 10)
+			// Enough for the webhook's registration and part of the backfill
+			// (it needs more than a hundred calls).
+			remaining := 30
+			sim.SetRateLimits(githubsim.RateLimits{Remaining: &remaining})
+			selectRepos(t, b, id)
+			job := waitingBackfill(t, r)
+			reset := rateLimitReset(t, sim)
+
+			ps := projectStatus(t, b, id)
+			bf := ps.Backfill
+			if bf == nil || bf.Failed == nil || bf.Failed.Until == nil || bf.Finished != nil || bf.Pages == 0 {
+				t.Fatalf("the waiting backfill's progress: %+v", bf)
+			}
+			if !strings.Contains(bf.Failed.Message, "rate limit for this token is spent until "+reset.UTC().Format(time.RFC3339)) ||
+				!strings.Contains(bf.Failed.Hint, "waits and resumes by itself") {
+				t.Fatalf("the wait as shown: %+v", bf.Failed)
+			}
+			if u := *bf.Failed.Until; u.Before(reset) || u.After(reset.Add(5*time.Second)) {
+				t.Fatalf("waits until %s, GitHub's window resets at %s", u, reset)
+			}
+			if page := githubPage(t, b); !strings.Contains(page, "waiting for GitHub&#39;s rate limit") || !strings.Contains(page, "resumes by itself at") {
+				t.Fatal("the GitHub page does not say the backfill waits for the rate limit")
+			}
+			pagesBefore := bf.Pages
+
+			// The window resets; the job is due (as its snooze ends).
+			sim.Advance(time.Hour)
+			if code := b.api("POST", "/api/v1/integrations/github/jobs/"+strconv.FormatInt(job.ID, 10)+"/retry", nil, nil); code != 200 {
+				t.Fatalf("retry the waiting job: %d", code)
+			}
+			waitJobs(t, r, "backfill", 1)
+			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
+			ps = projectStatus(t, b, id)
+			if ps.Backfill.Failed != nil || ps.Backfill.Finished == nil || ps.Backfill.Pages <= pagesBefore {
+				t.Fatalf("the backfill after the reset: %+v", ps.Backfill)
+			}
+
+			// A secondary limit: GitHub's retry-after is waited out the same way.
+			sim.SetRateLimits(githubsim.RateLimits{SecondaryNext: 1, RetryAfter: 600})
+			if code := b.api("POST", "/api/v1/integrations/github/projects/"+id+"/backfill", nil, nil); code != 202 {
+				t.Fatalf("re-run backfill: %d", code)
+			}
+			job = waitingBackfill(t, r)
+			ps = projectStatus(t, b, id)
+			if f := ps.Backfill.Failed; f == nil || f.Until == nil || !strings.Contains(f.Message, "secondary rate limit asks to wait until") {
+				t.Fatalf("the secondary limit's wait: %+v", ps.Backfill)
+			}
+			if code := b.api("POST", "/api/v1/integrations/github/jobs/"+strconv.FormatInt(job.ID, 10)+"/retry", nil, nil); code != 200 {
+				t.Fatalf("retry the waiting job: %d", code)
+			}
+			waitJobs(t, r, "backfill", 2)
+			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
+		})
+	}
+}
+
+// rateLimitReset is x-ratelimit-reset of the simulator's default token, as
+// GET /rate_limit says (a call GitHub does not count).
+func rateLimitReset(t *testing.T, sim *githubsim.Sim) time.Time {
+	t.Helper()
+	req, _ := http.NewRequest("GET", sim.URL()+"/rate_limit", nil)
+	req.Header.Set("Authorization", "Bearer "+sim.Token())
+	res, err := sim.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	sec, err := strconv.ParseInt(res.Header.Get("X-RateLimit-Reset"), 10, 64)
+	if err != nil || res.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("rate limit: %d %v %v", res.StatusCode, res.Header, err)
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// TestGitHubNewRepositoryPickedUp: with the whole organization chosen, a
+// repository created on GitHub afterwards is picked up by the next
+// reconciliation without anyone asking: selected, its webhook registered,
+// its backfill equal to the truth.
+func TestGitHubNewRepositoryPickedUp(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			ctx := context.Background()
+			sim, r, b := startGitHubApp(t, eng)
+			in := ghConnected(t, sim, r, b, sim.Token())
+			var settings integration.Settings
+			if code := b.api("PATCH", "/api/v1/integrations/github/settings", map[string]any{"auto_owners": []string{sim.Org()}}, &settings); code != 200 {
+				t.Fatalf("settings: %d %+v", code, settings)
+			}
+			n := len(sim.Repos())
+			waitJobs(t, r, "backfill", n)
+			created, err := sim.Activity(githubsim.ActivityRequest{Kind: "repository_created", Repo: "payments"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := strconv.FormatInt(created.ID, 10)
+			if _, err := r.db.GetProject(ctx, store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}, id); err == nil {
+				t.Fatal("the new repository is known before the reconciliation")
+			}
+			// The 15-minute reconciliation, run now.
+			if run, err := r.collector.Reconcile(ctx, in.ID); err != nil || run.Error != "" {
+				t.Fatalf("reconcile: %+v %v", run, err)
+			}
+			p, err := r.db.GetProject(ctx, store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}, id)
+			if err != nil || !p.Selected {
+				t.Fatalf("the new repository after the reconciliation: %+v %v", p, err)
+			}
+			waitJobs(t, r, "backfill", n+1)
+			waitFor(t, "the new repository's webhook", func() bool { return truthOf(t, sim, created.ID).Hooks == 1 })
+			assertRepoEqualsTruth(t, r, sim, in, created.ID)
+			// Its activity arrives live from then on.
+			before := len(sim.Deliveries())
+			opened, err := sim.Activity(githubsim.ActivityRequest{Kind: "pull_request_opened", Repo: created.Repo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.WaitDeliveries(ctxTimeout(t), before+1); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the new repository's live pull request", func() bool {
+				_, err := r.db.GetPullRequest(ctx, in.WorkspaceID, store.PRRef{IntegrationID: in.ID, RepoID: id, PRID: int64(opened.Number)})
+				return err == nil
+			})
+		})
+	}
+}
+
+// TestGitHubBadSignatures: a delivery without X-Hub-Signature-256, with one
+// made with another secret, or for no integration gets 401 and stores
+// nothing; the body (what GitHub's Recent Deliveries tab shows) names the
+// fix in GitHub's terms. The same delivery posted twice stores once.
+func TestGitHubBadSignatures(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			sim, r, b := startGitHubApp(t, eng)
+			in := ghConnected(t, sim, r, b, sim.Token())
+			repo := biggestRepo(sim)
+			selectRepos(t, b, strconv.FormatInt(repo.ID, 10))
+			waitJobs(t, r, "backfill", 1)
+			before := len(sim.Deliveries())
+			if _, err := sim.Activity(githubsim.ActivityRequest{Kind: "pull_request_opened", Repo: repo.FullName}); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := sim.WaitDeliveries(ctxTimeout(t), before+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			good := ds[len(ds)-1]
+			waitDelivery(t, r, in.ID, good.GUID)
+			inbox := func() int {
+				return count(t, r, `SELECT COUNT(*) FROM webhook_inbox WHERE integration_id = $1`, in.ID)
+			}
+			rows := inbox()
+			post := func(query string, headers map[string]string) (int, string) {
+				req, _ := http.NewRequest("POST", r.URL()+"/v1/github/webhook"+query, strings.NewReader(string(good.Payload)))
+				for h, v := range good.Headers {
+					req.Header.Set(h, v)
+				}
+				for h, v := range headers {
+					if v == "" {
+						req.Header.Del(h)
+					} else {
+						req.Header.Set(h, v)
+					}
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				body, _ := io.ReadAll(res.Body)
+				return res.StatusCode, string(body)
+			}
+			// Signed with another secret (a hand-made hook): HMAC-SHA256 of the body.
+			mac := hmac.New(sha256.New, []byte("not-the-integration-secret"))
+			mac.Write(good.Payload)
+			other := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+			for name, c := range map[string]struct {
+				query   string
+				headers map[string]string
+			}{
+				"no signature":        {"?integration=" + in.ID, map[string]string{"X-Hub-Signature-256": "", "X-GitHub-Delivery": "bad-1"}},
+				"another secret":      {"?integration=" + in.ID, map[string]string{"X-Hub-Signature-256": other, "X-GitHub-Delivery": "bad-2"}},
+				"no integration":      {"", map[string]string{"X-GitHub-Delivery": "bad-3"}},
+				"sha1 only":           {"?integration=" + in.ID, map[string]string{"X-Hub-Signature-256": "", "X-Hub-Signature": "sha1=" + strings.Repeat("0", 40), "X-GitHub-Delivery": "bad-4"}},
+				"unknown integration": {"?integration=00000000-0000-0000-0000-000000000000", map[string]string{"X-GitHub-Delivery": "bad-5"}},
+			} {
+				code, body := post(c.query, c.headers)
+				if code != 401 || !strings.Contains(body, "X-Hub-Signature-256") || !strings.Contains(body, "deselect and select the repository") {
+					t.Fatalf("%s: %d %s", name, code, body)
+				}
+			}
+			if n := inbox(); n != rows {
+				t.Fatalf("refused deliveries reached the inbox: %d rows, were %d", n, rows)
+			}
+			// The same delivery twice (GitHub's redelivery keeps X-GitHub-Delivery): stored once.
+			for range 2 {
+				if code, body := post("?integration="+in.ID, nil); code != 200 || !strings.Contains(body, "duplicate") {
+					t.Fatalf("redelivery: %d %s", code, body)
+				}
+			}
+			if n := inbox(); n != rows {
+				t.Fatalf("a redelivery was stored again: %d rows, were %d", n, rows)
+			}
+			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
+		})
+	}
+}
