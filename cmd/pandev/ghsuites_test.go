@@ -78,9 +78,17 @@ func selectRepos(t *testing.T, b *browser, ids ...string) {
 // (each once) with their states, and the default branch's commits.
 func assertRepoEqualsTruth(t *testing.T, r *running, sim *githubsim.Sim, in store.Integration, repoID int64) {
 	t.Helper()
+	assertRepoEqualsTruthIn(t, r.db, sim, in, repoID)
+}
+
+// assertRepoEqualsTruthIn is assertRepoEqualsTruth on a database of
+// another process (the chaos tests' `pandev serve`).
+func assertRepoEqualsTruthIn(t *testing.T, db *store.DB, sim *githubsim.Sim, in store.Integration, repoID int64) {
+	t.Helper()
 	ctx := context.Background()
+	r := &running{app: &app{db: db}}
 	id := strconv.FormatInt(repoID, 10)
-	p, err := r.db.GetProject(ctx, store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}, id)
+	p, err := db.GetProject(ctx, store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}, id)
 	if err != nil || p.CollectedSince == nil {
 		t.Fatalf("repository %s: %+v %v", id, p, err)
 	}
@@ -133,6 +141,14 @@ func backfillJobs(t *testing.T, r *running, states ...rivertype.JobState) []*riv
 func waitingBackfill(t *testing.T, r *running) *rivertype.JobRow {
 	t.Helper()
 	var job *rivertype.JobRow
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, j := range backfillJobs(t, r, rivertype.JobStateAvailable, rivertype.JobStateCompleted, rivertype.JobStateScheduled,
+				rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStatePending) {
+				t.Logf("backfill job %d: %s at %s, attempt %d, errors %v", j.ID, j.State, j.ScheduledAt, j.Attempt, j.Errors)
+			}
+		}
+	})
 	waitFor(t, "the backfill job to wait", func() bool {
 		jobs := backfillJobs(t, r, rivertype.JobStateScheduled)
 		if len(jobs) > 0 {
@@ -227,10 +243,11 @@ func TestGitHubTokenRevoked(t *testing.T) {
 
 // TestGitHubRateLimitWaitsAndResumes: the token's primary limit runs out in
 // the middle of a backfill → the job waits until GitHub's reset (a snooze:
-// no attempt used), the status and the page say so and until when; once
-// the window resets (the simulator's clock moved an hour, the job made due
-// as Retry on the jobs list does) the backfill resumes from its checkpoint
-// and ends equal to the truth. A secondary limit (retry-after) once, too.
+// no attempt used), the status and the page say so and until when; when
+// the window resets the backfill resumes by itself from its checkpoint and
+// ends equal to the truth. The simulator's window is shortened to seconds
+// (RateLimits.Window) so the reset comes without waiting an hour. A
+// secondary limit (retry-after) once, too.
 func TestGitHubRateLimitWaitsAndResumes(t *testing.T) {
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
@@ -239,78 +256,68 @@ func TestGitHubRateLimitWaitsAndResumes(t *testing.T) {
 			repo := biggestRepo(sim)
 			id := strconv.FormatInt(repo.ID, 10)
 			// Enough for the webhook's registration and part of the backfill
-			// (it needs more than a hundred calls).
+			// (it needs more than a hundred calls); the window ends in seconds.
 			remaining := 30
-			sim.SetRateLimits(githubsim.RateLimits{Remaining: &remaining})
+			sim.SetRateLimits(githubsim.RateLimits{Remaining: &remaining, Window: "6s"})
 			selectRepos(t, b, id)
-			job := waitingBackfill(t, r)
-			reset := rateLimitReset(t, sim)
+			waitingBackfill(t, r)
 
 			ps := projectStatus(t, b, id)
 			bf := ps.Backfill
 			if bf == nil || bf.Failed == nil || bf.Failed.Until == nil || bf.Finished != nil || bf.Pages == 0 {
 				t.Fatalf("the waiting backfill's progress: %+v", bf)
 			}
-			if !strings.Contains(bf.Failed.Message, "rate limit for this token is spent until "+reset.UTC().Format(time.RFC3339)) ||
-				!strings.Contains(bf.Failed.Hint, "waits and resumes by itself") {
-				t.Fatalf("the wait as shown: %+v", bf.Failed)
+			_, at, _ := strings.Cut(bf.Failed.Message, "rate limit for this token is spent until ")
+			reset, err := time.Parse(time.RFC3339, at)
+			if err != nil || !strings.Contains(bf.Failed.Hint, "waits and resumes by itself") {
+				t.Fatalf("the wait as shown: %+v (%v)", bf.Failed, err)
 			}
-			if u := *bf.Failed.Until; u.Before(reset) || u.After(reset.Add(5*time.Second)) {
+			if u := *bf.Failed.Until; u.Before(reset) || u.After(reset.Add(3*time.Second)) {
 				t.Fatalf("waits until %s, GitHub's window resets at %s", u, reset)
 			}
-			if page := githubPage(t, b); !strings.Contains(page, "waiting for GitHub&#39;s rate limit") || !strings.Contains(page, "resumes by itself at") {
-				t.Fatal("the GitHub page does not say the backfill waits for the rate limit")
+			if page := githubPage(t, b); !strings.Contains(page, "waiting for GitHub's rate limit") || !strings.Contains(page, "resumes by itself at") {
+				i := strings.Index(page, `class="backfill"`)
+				t.Fatalf("the GitHub page does not say the backfill waits for the rate limit: %s", page[max(0, i):min(len(page), i+700)])
 			}
 			pagesBefore := bf.Pages
 
-			// The window resets; the job is due (as its snooze ends).
-			sim.Advance(time.Hour)
-			if code := b.api("POST", "/api/v1/integrations/github/jobs/"+strconv.FormatInt(job.ID, 10)+"/retry", nil, nil); code != 200 {
-				t.Fatalf("retry the waiting job: %d", code)
-			}
+			// The window resets: the job resumes by itself, without a failed attempt.
 			waitJobs(t, r, "backfill", 1)
 			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
 			ps = projectStatus(t, b, id)
 			if ps.Backfill.Failed != nil || ps.Backfill.Finished == nil || ps.Backfill.Pages <= pagesBefore {
 				t.Fatalf("the backfill after the reset: %+v", ps.Backfill)
 			}
+			for _, j := range backfillJobs(t, r, rivertype.JobStateCompleted) {
+				if len(j.Errors) != 0 {
+					t.Fatalf("the backfill used attempts: %+v", j.Errors)
+				}
+			}
 
 			// A secondary limit: GitHub's retry-after is waited out the same way.
-			sim.SetRateLimits(githubsim.RateLimits{SecondaryNext: 1, RetryAfter: 600})
+			sim.SetRateLimits(githubsim.RateLimits{SecondaryNext: 1, RetryAfter: 3, Window: "1h"})
 			if code := b.api("POST", "/api/v1/integrations/github/projects/"+id+"/backfill", nil, nil); code != 202 {
 				t.Fatalf("re-run backfill: %d", code)
 			}
-			job = waitingBackfill(t, r)
-			ps = projectStatus(t, b, id)
-			if f := ps.Backfill.Failed; f == nil || f.Until == nil || !strings.Contains(f.Message, "secondary rate limit asks to wait until") {
-				t.Fatalf("the secondary limit's wait: %+v", ps.Backfill)
-			}
-			if code := b.api("POST", "/api/v1/integrations/github/jobs/"+strconv.FormatInt(job.ID, 10)+"/retry", nil, nil); code != 200 {
-				t.Fatalf("retry the waiting job: %d", code)
-			}
+			// Its wait is seconds long: the run it stopped records it.
 			waitJobs(t, r, "backfill", 2)
 			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
+			var st integration.Status
+			b.api("GET", "/api/v1/integrations/github", nil, &st)
+			waited := false
+			for _, run := range st.Runs {
+				waited = waited || strings.Contains(run.Error, "secondary rate limit asks to wait until")
+			}
+			if !waited {
+				t.Fatalf("no backfill run stopped for the secondary limit: %+v", st.Runs)
+			}
+			for _, j := range backfillJobs(t, r, rivertype.JobStateCompleted) {
+				if len(j.Errors) != 0 {
+					t.Fatalf("the backfill used attempts: %+v", j.Errors)
+				}
+			}
 		})
 	}
-}
-
-// rateLimitReset is x-ratelimit-reset of the simulator's default token, as
-// GET /rate_limit says (a call GitHub does not count).
-func rateLimitReset(t *testing.T, sim *githubsim.Sim) time.Time {
-	t.Helper()
-	req, _ := http.NewRequest("GET", sim.URL()+"/rate_limit", nil)
-	req.Header.Set("Authorization", "Bearer "+sim.Token())
-	res, err := sim.HTTPClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	io.Copy(io.Discard, res.Body)
-	sec, err := strconv.ParseInt(res.Header.Get("X-RateLimit-Reset"), 10, 64)
-	if err != nil || res.Header.Get("X-RateLimit-Remaining") != "0" {
-		t.Fatalf("rate limit: %d %v %v", res.StatusCode, res.Header, err)
-	}
-	return time.Unix(sec, 0).UTC()
 }
 
 // TestGitHubNewRepositoryPickedUp: with the whole organization chosen, a
