@@ -63,10 +63,10 @@ type bucket struct {
 type limiter struct {
 	clock  *clock
 	window time.Duration // the primary limit's window
-	mu    sync.Mutex
-	cfg   RateLimits
-	users map[string]*bucket
-	ids   map[string]int64
+	mu     sync.Mutex
+	cfg    RateLimits
+	users  map[string]*bucket
+	ids    map[string]int64
 }
 
 func newLimiter(c *clock) *limiter {
