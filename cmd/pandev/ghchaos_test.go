@@ -57,7 +57,7 @@ func TestGitHubKillDuringBackfill(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			dsn := eng.dsn(t)
 			env := []string{"PANDEV_DB=" + dsn, "PANDEV_ALLOW_HOSTS=127.0.0.1:*",
-				"PANDEV_SECRET_KEY=Z2hjaGFvcy1naGNoYW9zLWdoY2hhb3MtZ2hjaGFvcy0x", "PANDEV_JOB_TIMEOUT=" + chaosJobTimeout}
+				"PANDEV_SECRET_KEY=Z2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2dnZ2c=", "PANDEV_JOB_TIMEOUT=" + chaosJobTimeout}
 			runBin(t, bin, env, "admin", "create", "--email", "admin@example.com", "--password", pw)
 			token := runBin(t, bin, env, "token", "create", "--email", "admin@example.com", "--name", "chaos")
 			addr := freeAddr(t)
