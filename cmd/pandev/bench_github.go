@@ -205,15 +205,17 @@ func (b *bench) githubMergeFreshness(ctx context.Context, dsn string, events int
 			return nil, nil, err
 		}
 		t0 := time.Now()
-		if _, err := sim.Activity(githubsim.ActivityRequest{Kind: "pull_request_merged", Repo: repo.FullName}); err != nil {
+		act, err := sim.Activity(githubsim.ActivityRequest{Kind: "pull_request_merged", Repo: repo.FullName})
+		if err != nil {
 			return nil, nil, err
 		}
-		lat, err := waitUntil("a merged GitHub PR counted by PR flow", t0, func() (bool, error) {
+		lat, err := waitUntil(fmt.Sprintf("merged GitHub PR #%d (merge %d) counted by PR flow (was %d)", act.Number, len(counted)+1, before), t0, func() (bool, error) {
 			n, err := apiCount(ctx, prFlow, tok, "merged")
 			return n > before, err
 		})
 		if err != nil {
-			return nil, nil, err
+			pr, gerr := a.db.GetPullRequest(ctx, ws, store.PRRef{IntegrationID: in.ID, RepoID: id, PRID: int64(act.Number)})
+			return nil, nil, fmt.Errorf("%w (stored: %s created %s closed %v updated %s, %v)", err, pr.Status, pr.CreatedAt, pr.ClosedAt, pr.ProviderUpdatedAt, gerr)
 		}
 		counted = append(counted, lat)
 	}
