@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/pandev-metrics/pandev/internal/githubsim"
-	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -27,22 +26,6 @@ func ghChaosSim(t *testing.T, seed int64, profile string) *githubsim.Sim {
 		t.Fatal(err)
 	}
 	return sim
-}
-
-// ghBackfillState reads the GitHub backfill progress from the status API.
-func ghBackfillState(t *testing.T, p *proc, token string) (done, total int, fraction float64) {
-	var st integration.Status
-	bearer(t, "GET", p.url+"/api/v1/integrations/github", token, nil, &st)
-	for _, b := range st.Backfill {
-		fraction += b.Fraction
-		if b.Finished != nil {
-			done++
-		}
-	}
-	if st.SelectedProjects > 0 {
-		fraction /= float64(st.SelectedProjects)
-	}
-	return done, st.SelectedProjects, fraction
 }
 
 // TestGitHubKillDuringBackfill: `kill -9` of a `pandev serve` in the middle
@@ -75,10 +58,10 @@ func TestGitHubKillDuringBackfill(t *testing.T) {
 				t.Fatalf("select: %d", code)
 			}
 			waitFor(t, "the backfill to get under way", func() bool {
-				_, _, f := ghBackfillState(t, p, token)
+				_, _, f := backfillStateOf(t, p, token, "github")
 				return f >= 0.3
 			})
-			done, total, f := ghBackfillState(t, p, token)
+			done, total, f := backfillStateOf(t, p, token, "github")
 			if done == total {
 				t.Fatalf("the backfill finished before the kill (%.0f%%): slow the simulator down", f*100)
 			}
@@ -87,7 +70,7 @@ func TestGitHubKillDuringBackfill(t *testing.T) {
 			t.Logf("killed at %.0f%% (%d/%d repositories done)", f*100, done, total)
 			p = startServe(t, bin, env, addr)
 			waitFor(t, "every repository's backfill to finish", func() bool {
-				done, total, _ := ghBackfillState(t, p, token)
+				done, total, _ := backfillStateOf(t, p, token, "github")
 				return total == len(ids) && done == total
 			})
 
