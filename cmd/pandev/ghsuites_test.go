@@ -446,3 +446,54 @@ func TestGitHubBadSignatures(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubDroppedDeliveriesRecovered: GitHub drops every delivery of a
+// burst of activity (pull requests opened, merged and closed, a review,
+// pushes) → none is stored → the 15-minute reconciliation, run now, brings
+// the repository back equal to the truth, counting what it recovered.
+func TestGitHubDroppedDeliveriesRecovered(t *testing.T) {
+	for _, eng := range chaosEngines() {
+		t.Run(eng.name, func(t *testing.T) {
+			ctx := context.Background()
+			sim, r, b := startGitHubApp(t, eng)
+			in := ghConnected(t, sim, r, b, sim.Token())
+			repo := biggestRepo(sim)
+			selectRepos(t, b, strconv.FormatInt(repo.ID, 10))
+			waitJobs(t, r, "backfill", 1)
+			waitFor(t, "the repository's webhook", func() bool { return truthOf(t, sim, repo.ID).Hooks == 1 })
+			rows := count(t, r, `SELECT COUNT(*) FROM webhook_inbox WHERE integration_id = $1`, in.ID)
+			before := len(sim.Deliveries())
+			acts := []githubsim.ActivityRequest{
+				{Kind: "pull_request_opened", Repo: repo.FullName, Commits: 2},
+				{Kind: "review", Repo: repo.FullName, ReviewState: "APPROVED"},
+				{Kind: "pull_request_merged", Repo: repo.FullName},
+				{Kind: "pull_request_opened", Repo: repo.FullName},
+				{Kind: "pull_request_closed", Repo: repo.FullName},
+				{Kind: "push", Repo: repo.FullName, Commits: 3},
+			}
+			sim.DropDeliveries(100)
+			for _, a := range acts {
+				if _, err := sim.Activity(a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Seven deliveries: a merge sends its push and the PR's closing.
+			ds, err := sim.WaitDeliveries(ctxTimeout(t), before+7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sim.DropDeliveries(0)
+			if n := count(t, r, `SELECT COUNT(*) FROM webhook_inbox WHERE integration_id = $1`, in.ID); n != rows {
+				t.Fatalf("%d deliveries of %d arrived though GitHub dropped them", n-rows, len(ds)-before)
+			}
+			run, err := r.collector.Reconcile(ctx, in.ID)
+			if err != nil || run.Error != "" || run.ItemsRecovered < 3 {
+				t.Fatalf("reconcile: %+v %v", run, err)
+			}
+			waitFor(t, "the recovered PRs' details", func() bool {
+				return len(backfillJobs(t, r, rivertype.JobStateRunning, rivertype.JobStateAvailable)) == 0
+			})
+			assertRepoEqualsTruth(t, r, sim, in, repo.ID)
+		})
+	}
+}
