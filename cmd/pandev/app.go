@@ -28,6 +28,8 @@ import (
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/prcomment"
+	prazure "github.com/pandev-metrics/pandev/internal/prcomment/azure"
+	prgithub "github.com/pandev-metrics/pandev/internal/prcomment/github"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/server"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -216,11 +218,16 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 		},
 		StartReconcile: func(ctx context.Context, tx *store.Tx, integrationID string) error {
 			return a.queue.InsertNowTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
+		},
+		TokenUpdated: func(ctx context.Context, tx *store.Tx, integrationID string) error {
+			return a.comments.RetryFailed(ctx, tx, integrationID)
 		}})
 	a.github.Register(workers)
 	a.collector.AttachSource(azure.New(a.integrations))
 	a.collector.AttachSource(ghcollect.New(a.github))
-	a.comments = prcomment.New(a.db, a.integrations, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
+	a.comments = prcomment.New(a.db, logger.With("component", "pr-comments"), time.Now, opts.CommentInterval)
+	a.comments.AttachProvider(prazure.New(a.integrations))
+	a.comments.AttachProvider(prgithub.New(a.db, a.github))
 	a.comments.Register(workers)
 	a.collector.AttachPRObserver(a.comments)
 	a.queue, err = jobs.New(a.db, jobs.Config{

@@ -24,7 +24,7 @@ import (
 // simulator's organization URL.
 func startDemo(t *testing.T) (base, orgURL string) {
 	t.Helper()
-	env := map[string]string{"PANDEV_ADDR": "127.0.0.1:0", "PANDEV_DEMO_SIM_ADDR": "127.0.0.1:0",
+	env := map[string]string{"PANDEV_ADDR": "127.0.0.1:0", "PANDEV_DEMO_SIM_ADDR": "127.0.0.1:0", "PANDEV_DEMO_GITHUB_SIM_ADDR": "127.0.0.1:0",
 		"PANDEV_DB": filepath.Join(t.TempDir(), "demo", "pandev.db")}
 	out, errs := &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -33,8 +33,18 @@ func startGitHubSim(t *testing.T) *githubsim.Sim {
 // an admin of workspace acme signed in.
 func startGitHubApp(t *testing.T, eng chaosEngine) (*githubsim.Sim, *running, *browser) {
 	t.Helper()
+	return startGitHubAppEnv(t, eng, nil)
+}
+
+// startGitHubAppEnv is startGitHubApp with more settings (env).
+func startGitHubAppEnv(t *testing.T, eng chaosEngine, env map[string]string) (*githubsim.Sim, *running, *browser) {
+	t.Helper()
 	sim := startGitHubSim(t)
-	cfg := testConfig(t, map[string]string{"PANDEV_DB": eng.dsn(t), "PANDEV_SECRET_KEY": "Z2l0aHViLWdpdGh1Yi1naXRodWItZ2l0aHViLTEyMzQ="})
+	settings := map[string]string{"PANDEV_DB": eng.dsn(t), "PANDEV_SECRET_KEY": "Z2l0aHViLWdpdGh1Yi1naXRodWItZ2l0aHViLTEyMzQ="}
+	for k, v := range env {
+		settings[k] = v
+	}
+	cfg := testConfig(t, settings)
 	r := startApp(t, cfg, appOptions{PollInterval: 50 * time.Millisecond, GitHubHTTPClient: sim.HTTPClient(), LocalGitHub: true})
 	if _, err := r.auth.CreateUser(context.Background(), "admin@acme.example", pw, "acme", store.RoleAdmin); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/azdosim"
-	"github.com/pandev-metrics/pandev/internal/prcomment"
+	prazure "github.com/pandev-metrics/pandev/internal/prcomment/azure"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -94,7 +94,7 @@ func (f *commentFixture) ourThreads(prID int, repo string) []azdo.Thread {
 	}
 	var out []azdo.Thread
 	for _, th := range threads {
-		if _, ok := th.Properties[prcomment.Marker]; ok {
+		if _, ok := th.Properties[prazure.Marker]; ok {
 			out = append(out, th)
 		}
 	}

@@ -9,32 +9,54 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/collect"
 	"github.com/pandev-metrics/pandev/internal/collect/azure"
+	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
 // showBackfill draws the backfill's progress in the terminal — one bar for
-// all selected projects, items collected and an estimate of the time left —
+// all selected projects of every source (a GitHub repository is a project), items collected and an estimate of the time left —
 // until every project's backfill has finished or ctx ends.
 func showBackfill(ctx context.Context, a *app, workspaceID string, out io.Writer) {
-	ins, err := a.db.ListIntegrations(ctx, workspaceID, integration.Provider)
-	if err != nil || len(ins) == 0 {
-		return
+	// Every source's integration, with the resources its projects walk.
+	type source struct {
+		key       store.Key
+		resources []collect.Resource
 	}
-	key := store.Key{IntegrationID: ins[0].ID, WorkspaceID: workspaceID}
-	selected, err := a.db.ListProjects(ctx, key, true)
-	if err != nil || len(selected) == 0 {
+	var sources []source
+	projects := 0
+	for _, s := range []struct {
+		provider  string
+		resources []collect.Resource
+	}{{integration.Provider, azure.Resources}, {integration.GitHubProvider, ghcollect.Resources}} {
+		ins, err := a.db.ListIntegrations(ctx, workspaceID, s.provider)
+		if err != nil || len(ins) == 0 {
+			continue
+		}
+		key := store.Key{IntegrationID: ins[0].ID, WorkspaceID: workspaceID}
+		selected, err := a.db.ListProjects(ctx, key, true)
+		if err != nil || len(selected) == 0 {
+			continue
+		}
+		projects += len(selected)
+		sources = append(sources, source{key, s.resources})
+	}
+	if projects == 0 {
 		return
 	}
 	start := time.Now()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		progress, err := collect.Progress(ctx, a.db, key, azure.Resources)
-		if err != nil {
-			return
+		var progress []collect.ProjectProgress
+		for _, s := range sources {
+			p, err := collect.Progress(ctx, a.db, s.key, s.resources)
+			if err != nil {
+				return
+			}
+			progress = append(progress, p...)
 		}
-		line, done := progressLine(progress, len(selected), time.Since(start))
+		line, done := progressLine(progress, projects, time.Since(start))
 		fmt.Fprintf(out, "\r%s", line)
 		if done {
 			fmt.Fprintln(out)

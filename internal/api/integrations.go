@@ -335,21 +335,29 @@ type CommentPreview struct {
 	Skipped     string `json:"skip_reason"` // why it would not be posted, "" if it would
 }
 
-// PreviewPRComment answers GET …/pr-comments/preview?pr=ID[&repository=ID]:
+// PreviewPRComment answers GET /api/v1/integrations/{provider}/pr-comments/preview?pr=ID[&repository=ID]:
 // a dry run. Azure DevOps numbers PRs per collection, so the number alone
-// names one; repository is needed only where numbers repeat per repository.
+// names one; repository is needed only where numbers repeat per repository
+// (GitHub numbers per repository: a number in several needs it).
 func (h *Handlers) PreviewPRComment(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.provider(r); err != nil {
+		return err
+	}
 	prID, err := strconv.ParseInt(r.URL.Query().Get("pr"), 10, 64)
 	if err != nil || prID <= 0 {
 		return delivery.Errorf(delivery.KindInvalid, "pr must be a pull request id").WithHint("e.g. ?pr=1234")
 	}
 	ws := principal(r).WorkspaceID()
-	ins, err := h.DB.ListIntegrations(r.Context(), ws, integration.Provider)
+	ins, err := h.DB.ListIntegrations(r.Context(), ws, r.PathValue("provider"))
 	if err != nil {
 		return err
 	}
 	if len(ins) == 0 {
-		return delivery.Errorf(delivery.KindNotFound, "Azure DevOps is not connected").WithHint("connect it first")
+		name := "Azure DevOps"
+		if r.PathValue("provider") == integration.GitHubProvider {
+			name = "GitHub"
+		}
+		return delivery.Errorf(delivery.KindNotFound, "%s is not connected", name).WithHint("connect it first")
 	}
 	content, skip, err := h.Comments.Preview(r.Context(), ws,
 		store.PRRef{IntegrationID: ins[0].ID, RepoID: r.URL.Query().Get("repository"), PRID: prID})

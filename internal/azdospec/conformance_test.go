@@ -31,7 +31,7 @@ import (
 	"github.com/pandev-metrics/pandev/internal/collect/azure"
 	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/netguard"
-	"github.com/pandev-metrics/pandev/internal/prcomment"
+	prazure "github.com/pandev-metrics/pandev/internal/prcomment/azure"
 	"github.com/pandev-metrics/pandev/internal/secret"
 	"github.com/pandev-metrics/pandev/internal/store"
 	"github.com/pandev-metrics/pandev/internal/store/storetest"
@@ -434,7 +434,7 @@ func drive(t *testing.T, mode, serverVersion string) (*azdosim.Sim, azdo.Deploym
 	_, err = c.PullRequestThreads(ctx, project, repo, id)
 	step("threads", err)
 	th, err := c.CreateThread(ctx, project, repo, id, azdo.NewThread{Content: "PanDev Metrics: first look",
-		Properties: map[string]string{prcomment.Marker: "1"}})
+		Properties: map[string]string{prazure.Marker: "1"}})
 	step("CreateThread", err)
 	if len(th.Comments) == 0 {
 		t.Fatal("the created thread has no comment")

@@ -90,5 +90,16 @@ func (c *Collector) Details(ctx context.Context, args DetailsArgs) error {
 	if err := client.Project(s).Details(ctx, args); err != nil {
 		return err
 	}
+	if args.PRID != 0 && args.RepoID != "" && c.prObserver != nil {
+		// The PR's commits, reviews and comments are stored now: the PR
+		// observer hears it, so a PR comment built before them (its size
+		// "not known yet", or a push's new commits missing) is brought up
+		// to date.
+		ref := store.PRRef{IntegrationID: in.ID, RepoID: args.RepoID, PRID: int64(args.PRID)}
+		err := c.db.InTx(ctx, func(tx *store.Tx) error { return c.prObserver.PRChanged(ctx, tx, in.WorkspaceID, ref) })
+		if err != nil && !delivery.IsNotFound(err) {
+			return err
+		}
+	}
 	return c.db.MarkInboxEvent(ctx, args.IntegrationID, args.EventID, statusProcessed, "", c.now())
 }

@@ -317,7 +317,9 @@ func (c *cache) baseInput(ctx context.Context, ws string) (metrics.Input, string
 	org := ""
 	base := metrics.Input{Rules: delivery.DefaultRules()}
 	for _, in := range ins {
-		org = in.OrgURL
+		if in.Provider == providerAzure {
+			org = in.OrgURL // GitHub rows link through their repositories' html_url
+		}
 		// Collected-since of a project whose own is not recorded yet (a
 		// project backfilled before it was): the integration's creation
 		// minus the backfill days.

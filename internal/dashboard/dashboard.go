@@ -186,6 +186,7 @@ func (h *Handlers) DORA(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, win := snap.Set, q.Window
 	report := doraReport(a, win)
+	report.withSources(a, win, snap.Scopes)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary":     func() table { return doraSummaryTable(report) },
 		"deployments": func() table { return deploymentsTable(a, win, snap.names()) },
@@ -204,6 +205,7 @@ func (h *Handlers) PullRequests(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, win := snap.Set, q.Window
 	report := pullRequestReport(a, win)
+	report.withSources(a, win, snap.Scopes)
 	return respond(w, r, q, report, map[string]func() table{
 		"summary":       func() table { return pullRequestSummaryTable(report) },
 		"pull-requests": func() table { return pullRequestsTable(a, win, snap.names()) },

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/metrics"
+	"github.com/pandev-metrics/pandev/internal/store"
 )
 
 // The API's shapes. Durations are seconds; a figure with n = 0 has
@@ -139,6 +140,9 @@ type WindowJSON struct {
 	Repository string    `json:"repository,omitempty"`
 	// Team is the team the figures are narrowed to (id and name), if any.
 	Team *TeamJSON `json:"team,omitempty"`
+	// Source is the provider the figures are narrowed to ("azure-devops",
+	// "github"); absent for every source combined.
+	Source string `json:"source,omitempty"`
 }
 
 // TeamJSON names the team of a window.
@@ -151,6 +155,9 @@ func windowJSON(w delivery.Window) WindowJSON {
 	out := WindowJSON{From: w.From, To: w.To, Project: w.Project, Repository: w.Repository}
 	if w.Team != nil {
 		out.Team = &TeamJSON{ID: w.Team.ID, Name: w.Team.Name}
+	}
+	if w.Source != nil {
+		out.Source = w.Source.Provider
 	}
 	return out
 }
@@ -169,6 +176,21 @@ type DORAReport struct {
 	// UnattributedIncidents counts incidents opened in the window that no
 	// deployment is blamed for; see view=incidents for why.
 	UnattributedIncidents int `json:"unattributed_incidents"`
+	// BySource are the same figures per source, when the workspace has
+	// more than one and no source is chosen. The combined figures above
+	// are computed over the union of the sources' items (a median over all
+	// of them), not from these.
+	BySource []SourceDORA `json:"by_source,omitempty"`
+}
+
+// SourceDORA are the DORA figures of one source.
+type SourceDORA struct {
+	Source              string            `json:"source"`
+	Label               string            `json:"label"`
+	DeploymentFrequency FrequencyFigure   `json:"deployment_frequency"`
+	LeadTime            Figure            `json:"lead_time"`
+	ChangeFailureRate   FailureRateFigure `json:"change_failure_rate"`
+	Recovery            RecoveryFigure    `json:"recovery"`
 }
 
 // FrequencyFigure is deployment frequency: value is deployments per week;
@@ -251,6 +273,71 @@ type PullRequestReport struct {
 	Reviewers           Figure `json:"reviewers"`
 	Approvals           Figure `json:"approvals"`
 	WorkItemLinked      Figure `json:"work_item_linked"`
+	// BySource are the same figures per source, as in DORAReport.
+	BySource []SourcePullRequests `json:"by_source,omitempty"`
+}
+
+// SourcePullRequests are the pull request figures of one source.
+type SourcePullRequests struct {
+	Source string `json:"source"`
+	Label  string `json:"label"`
+	Merged int    `json:"merged"`
+	Cycle  Figure `json:"cycle"`
+	Coding Figure `json:"coding"`
+	Pickup Figure `json:"pickup"`
+	Review Figure `json:"review"`
+	Deploy Figure `json:"deploy"`
+}
+
+// sourceWindows are w narrowed to each source of the workspace, when it
+// has more than one and w is not narrowed to one already.
+func sourceWindows(w delivery.Window, scopes []store.Scope) []delivery.Window {
+	if w.Source != nil {
+		return nil
+	}
+	var out []delivery.Window
+	for _, p := range providers(scopes) {
+		sw := w
+		sw.Source, _ = resolveSource(p, scopes)
+		out = append(out, sw)
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
+
+// providers are the providers of the workspace's projects, in Sources
+// order.
+func providers(scopes []store.Scope) []string {
+	var out []string
+	for _, s := range Sources {
+		for _, sc := range scopes {
+			if sc.Provider == s.Provider {
+				out = append(out, s.Provider)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// withSources adds the per-source figures to r.
+func (r *DORAReport) withSources(a metrics.Set, w delivery.Window, scopes []store.Scope) {
+	for _, sw := range sourceWindows(w, scopes) {
+		s := doraReport(a, sw)
+		r.BySource = append(r.BySource, SourceDORA{Source: sw.Source.Provider, Label: sourceLabel(sw.Source.Provider),
+			DeploymentFrequency: s.DeploymentFrequency, LeadTime: s.LeadTime, ChangeFailureRate: s.ChangeFailureRate, Recovery: s.Recovery})
+	}
+}
+
+// withSources adds the per-source figures to r.
+func (r *PullRequestReport) withSources(a metrics.Set, w delivery.Window, scopes []store.Scope) {
+	for _, sw := range sourceWindows(w, scopes) {
+		s := pullRequestReport(a, sw)
+		r.BySource = append(r.BySource, SourcePullRequests{Source: sw.Source.Provider, Label: sourceLabel(sw.Source.Provider),
+			Merged: s.Merged, Cycle: s.Cycle, Coding: s.Coding, Pickup: s.Pickup, Review: s.Review, Deploy: s.Deploy})
+	}
 }
 
 func pullRequestReport(a metrics.Set, w delivery.Window) PullRequestReport {

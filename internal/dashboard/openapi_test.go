@@ -43,7 +43,7 @@ func TestOpenAPIDocumentsTheMetricsAPI(t *testing.T) {
 				names[param["name"].(string)] = true
 			}
 		}
-		for _, want := range []string{"from", "to", "project", "repository", "format", "view"} {
+		for _, want := range []string{"from", "to", "project", "repository", "team", "source", "format", "view"} {
 			if !names[want] {
 				t.Errorf("%s lacks parameter %s", path, want)
 			}

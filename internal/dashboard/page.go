@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -56,16 +57,18 @@ var dashboardPage = web.NewPage(templateFiles, "templates/dashboard.html", templ
 		}
 		return fmt.Sprintf("%.0f", *secs)
 	},
-	// link is text linking to href in Azure DevOps (a new tab), or the
-	// text alone when the address is unknown.
-	"link": func(href, text string) template.HTML {
+	// link is text linking to href on its provider (a new tab; provider
+	// names it for screen readers, Azure DevOps when ""), or the text
+	// alone when the address is unknown.
+	"link": func(href, text, provider string) template.HTML {
 		text = template.HTMLEscapeString(text)
 		if !strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "http://") {
 			return template.HTML(text) // unknown, or not a web address
 		}
 		return template.HTML(`<a class="azdo" href="` + template.HTMLEscapeString(href) + `" target="_blank" rel="noopener">` + text +
-			`<span class="visually-hidden"> (opens Azure DevOps)</span></a>`)
+			`<span class="visually-hidden"> (opens ` + template.HTMLEscapeString(sourceLabel(cmp.Or(provider, providerAzure))) + `)</span></a>`)
 	},
+	"source": sourceLabel,
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -87,8 +90,13 @@ func Static(w http.ResponseWriter, r *http.Request) error {
 type PageData struct {
 	web.Chrome
 	Filters Filters
-	Scopes  []store.Scope
-	Teams   []store.Team
+	// Scopes are the projects the pickers list: the chosen source's.
+	Scopes []store.Scope
+	Teams  []store.Team
+	// Sources are the workspace's sources when it has more than one: the
+	// source selector, the per-source splits and the drill-downs' Source
+	// column show only then.
+	Sources []Source
 	// Team is the team the figures are narrowed to, with what it holds
 	// ("3 people, 2 repositories"); "" for everyone.
 	Team, TeamHolds string
@@ -117,7 +125,7 @@ type PageData struct {
 
 // Filters are the filter form's values, as in the URL.
 type Filters struct {
-	From, To, Project, Repository, Team string
+	From, To, Project, Repository, Team, Source string
 	// Query is the encoded filters, for links (CSV exports); url.Values
 	// encoded it, so the template must not encode it again.
 	Query template.URL
@@ -152,6 +160,15 @@ type Tile struct {
 	DrillLabel string
 	Def        Definition
 	Spark      template.HTML
+	// Split is the figure per source, under the combined one, when the
+	// workspace has more than one source and none is chosen.
+	Split []SplitValue
+}
+
+// SplitValue is one source's value of a figure.
+type SplitValue struct {
+	Source, Label, Value string
+	N                    int
 }
 
 // ChartView is a chart with the words around it.
@@ -170,6 +187,8 @@ type Flow struct {
 	WorkItemLinked        string
 	// Defs explain the flow's figures, from the definitions table.
 	Defs []Definition
+	// Split is merged PRs and cycle time per source, as Tile.Split.
+	Split []SplitValue
 }
 
 // Segment is one phase of the flow bar.
@@ -242,7 +261,8 @@ func (h *Handlers) Page(w http.ResponseWriter, r *http.Request) error {
 func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 	a, win := snap.Set, q.Window
 	v := url.Values{}
-	for k, s := range map[string]string{"from": q.From, "to": q.To, "project": q.Project, "repository": q.Repository, "team": q.Team} {
+	for k, s := range map[string]string{"from": q.From, "to": q.To, "project": q.Project, "repository": q.Repository, "team": q.Team,
+		"source": q.Source} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -250,16 +270,25 @@ func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 	data := PageData{
 		Filters: Filters{From: win.From.Format("2006-01-02"), To: win.To.Format("2006-01-02"),
 			Project: win.Project, Repository: win.Repository, Query: template.URL(v.Encode())},
-		Scopes: snap.Scopes, Teams: snap.Teams, Empty: snap.First.IsZero(), Version: snap.Version, EventsPath: EventsPath, Static: StaticPrefix,
+		Scopes: sourceScopes(snap.Scopes, win.Source), Teams: snap.Teams, Empty: snap.First.IsZero(), Version: snap.Version, EventsPath: EventsPath, Static: StaticPrefix,
 		Window:          fmt.Sprintf("%s – %s", win.From.Format("2 Jan 2006"), win.To.Add(-time.Nanosecond).Format("2 Jan 2006")),
 		DefinitionsPath: DefinitionsPath, BandYear: metrics.BandYear,
 		Presets: presets(q, now),
+	}
+	if ps := providers(snap.Scopes); len(ps) > 1 {
+		for _, p := range ps {
+			data.Sources = append(data.Sources, Source{Provider: p, Label: sourceLabel(p)})
+		}
+	}
+	if win.Source != nil {
+		data.Filters.Source = win.Source.Provider
 	}
 	if t := win.Team; t != nil {
 		data.Filters.Team, data.Team = t.ID, t.Name
 		data.TeamHolds = plural(len(t.Authors), "person", "people") + ", " + plural(len(t.Repositories), "repository", "repositories")
 	}
 	dora := doraReport(a, win)
+	dora.withSources(a, win, snap.Scopes)
 	data.Coverage, data.Definitions = coverageText(dora.Coverage), metrics.Version
 	days := int(win.Duration().Hours() / 24)
 	series := a.Series(win, metrics.Week)
@@ -316,9 +345,53 @@ func buildPage(snap *Snapshot, q query, now time.Time) PageData {
 		chartView("recovery", "Failed deployment recovery per week", "median, hours or days", Chart{Kind: Line, Points: rec, Format: humanDuration,
 			Ceil: niceDuration, Empty: why("no failed deployment recovered in this window")}),
 	}
-	data.Flow = flowBar(pullRequestReport(a, win))
+	for i := range data.Tiles {
+		for _, s := range dora.BySource {
+			f, format := s.DeploymentFrequency.Figure, func(v float64) string { return trimFloat(v) + " / week" }
+			switch data.Tiles[i].Key {
+			case "lead_time":
+				f, format = s.LeadTime, humanDuration
+			case "change_failure_rate":
+				f, format = s.ChangeFailureRate.Figure, percent
+			case "recovery":
+				f, format = s.Recovery.Figure, humanDuration
+			}
+			data.Tiles[i].Split = append(data.Tiles[i].Split, splitValue(s.Source, s.Label, f, format))
+		}
+	}
+	prs := pullRequestReport(a, win)
+	prs.withSources(a, win, snap.Scopes)
+	data.Flow = flowBar(prs)
+	for _, s := range prs.BySource {
+		v := splitValue(s.Source, s.Label, s.Cycle, humanDuration)
+		v.Value = fmt.Sprintf("%d merged, cycle %s", s.Merged, v.Value)
+		data.Flow.Split = append(data.Flow.Split, v)
+	}
 	data.Drill = drill(a, win, snap.names())
 	return data
+}
+
+// splitValue is one source's value of a figure.
+func splitValue(source, label string, f Figure, format func(float64) string) SplitValue {
+	v := SplitValue{Source: source, Label: label, Value: "no data", N: f.N}
+	if f.Value != nil {
+		v.Value = format(*f.Value)
+	}
+	return v
+}
+
+// sourceScopes are the projects of a source; all of them without one.
+func sourceScopes(scopes []store.Scope, src *delivery.SourceScope) []store.Scope {
+	if src == nil {
+		return scopes
+	}
+	var out []store.Scope
+	for _, s := range scopes {
+		if src.Projects[s.ProjectID] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // plural is "1 person", "2 people".
@@ -357,6 +430,9 @@ func presets(q query, now time.Time) []Preset {
 		}
 		if q.Team != "" {
 			v.Set("team", q.Team)
+		}
+		if q.Source != "" {
+			v.Set("source", q.Source)
 		}
 		out = append(out, Preset{Label: p.label, Query: template.URL(v.Encode()),
 			Active: q.Window.From.Equal(p.from) && q.Window.To.Equal(to)})

@@ -26,15 +26,15 @@ type query struct {
 	Interval metrics.Interval
 	View     string
 	// Raw keeps the filters as given (dates as typed), for links and forms.
-	From, To, Project, Repository, Team string
+	From, To, Project, Repository, Team, Source string
 }
 
-// parseQuery reads from, to, project, repository, team (and interval and
+// parseQuery reads from, to, project, repository, team, source (and interval and
 // view where allowed) the same way for every endpoint and the page.
 // Unknown parameters are refused so a typo ("repo=") cannot silently widen
 // a figure.
 func parseQuery(v url.Values, now time.Time, scopes []store.Scope, teams []store.Team, allowed ...string) (query, error) {
-	known := append([]string{"from", "to", "project", "repository", "team"}, allowed...)
+	known := append([]string{"from", "to", "project", "repository", "team", "source"}, allowed...)
 	var unknown []string
 	for k := range v {
 		if !slices.Contains(known, k) {
@@ -46,7 +46,7 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, teams []store
 		return query{}, delivery.Errorf(delivery.KindInvalid, "unknown parameter %q", unknown[0]).
 			WithHint("use only " + strings.Join(known, ", "))
 	}
-	q := query{From: v.Get("from"), To: v.Get("to"), Project: v.Get("project"), Repository: v.Get("repository"), Team: v.Get("team")}
+	q := query{From: v.Get("from"), To: v.Get("to"), Project: v.Get("project"), Repository: v.Get("repository"), Team: v.Get("team"), Source: v.Get("source")}
 	to, err := delivery.ParseTimeParam("to", q.To)
 	if err != nil {
 		return q, err
@@ -72,8 +72,19 @@ func parseQuery(v url.Values, now time.Time, scopes []store.Scope, teams []store
 			WithHint("narrow from and to to at most 731 days")
 	}
 	q.Window = delivery.Window{From: from, To: to}
+	if q.Window.Source, err = resolveSource(q.Source, scopes); err != nil {
+		return q, err
+	}
 	if q.Window.Project, q.Window.Repository, err = resolveScope(q.Project, q.Repository, scopes); err != nil {
 		return q, err
+	}
+	if src := q.Window.Source; src != nil && q.Window.Project != "" && !src.Projects[q.Window.Project] {
+		return q, delivery.Errorf(delivery.KindInvalid, "project %q is not a project of source %q", q.Project, q.Source).
+			WithHint("pick a project of that source, or leave project empty for all of its projects")
+	}
+	if src := q.Window.Source; src != nil && q.Window.Repository != "" && !src.Projects[projectOf(q.Window.Repository, scopes)] {
+		return q, delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of source %q", q.Repository, q.Source).
+			WithHint("pick a repository of that source, or leave repository empty for all of its repositories")
 	}
 	if q.Window.Team, err = resolveTeam(q.Team, teams); err != nil {
 		return q, err
@@ -134,6 +145,64 @@ func resolveScope(project, repository string, scopes []store.Scope) (string, str
 	}
 	return "", "", delivery.Errorf(delivery.KindInvalid, "repository %q is not a repository of this workspace", repository).
 		WithHint("use a repository id or name from the dashboard's repository filter, or leave repository empty for all")
+}
+
+// Source is a value of the source filter: a provider name and how people
+// call it.
+type Source struct {
+	Provider, Label string
+}
+
+// Sources are the providers the source filter accepts, in the order the
+// dashboard shows them.
+var Sources = []Source{{"azure-devops", "Azure DevOps"}, {"github", "GitHub"}}
+
+// sourceLabel is a provider's name for people; the provider itself when
+// unknown.
+func sourceLabel(provider string) string {
+	for _, s := range Sources {
+		if s.Provider == provider {
+			return s.Label
+		}
+	}
+	return provider
+}
+
+// resolveSource accepts a provider name and returns what its filter keeps:
+// the projects of that provider's integrations; nil for "". A provider the
+// workspace has not connected keeps nothing (empty figures, not an error),
+// so a saved link stays valid while an integration is away.
+func resolveSource(source string, scopes []store.Scope) (*delivery.SourceScope, error) {
+	if source == "" {
+		return nil, nil
+	}
+	names := make([]string, len(Sources))
+	for i, s := range Sources {
+		names[i] = s.Provider
+	}
+	if !slices.Contains(names, source) {
+		return nil, delivery.Errorf(delivery.KindInvalid, "source %q is not a known source", source).
+			WithHint("use source=" + strings.Join(names, " or source=") + ", or leave source out for every source combined")
+	}
+	scope := &delivery.SourceScope{Provider: source, Projects: map[string]bool{}}
+	for _, s := range scopes {
+		if s.Provider == source {
+			scope.Projects[s.ProjectID] = true
+		}
+	}
+	return scope, nil
+}
+
+// projectOf is the project of a repository id; "" when unknown.
+func projectOf(repo string, scopes []store.Scope) string {
+	for _, s := range scopes {
+		for _, r := range s.Repositories {
+			if r.RepoID == repo {
+				return r.ProjectID
+			}
+		}
+	}
+	return ""
 }
 
 // resolveTeam accepts a team by id or by name (names compare

@@ -98,7 +98,9 @@ type DeploymentRow struct {
 	Repository     string `json:"repository"`
 	RepositoryName string `json:"repository_name"`
 	// WebURL is the run or release in Azure DevOps; "" when unknown.
-	WebURL      string    `json:"web_url"`
+	WebURL string `json:"web_url"`
+	// Provider is the source the row comes from ("azure-devops", "github").
+	Provider    string    `json:"provider"`
 	Environment string    `json:"environment"`
 	Source      string    `json:"source"`
 	Result      string    `json:"result"`
@@ -113,18 +115,18 @@ type DeploymentRow struct {
 // the change failure rate.
 func deploymentsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "deployments", Columns: []string{"id", "project", "repository", "environment", "source", "result",
-		"sha", "finished_at", "changes", "failure", "name", "project_name", "repository_name", "web_url"}}
+		"sha", "finished_at", "changes", "failure", "name", "project_name", "repository_name", "web_url", "provider"}}
 	deps := a.DeploymentItems(w)
 	for i := len(deps) - 1; i >= 0; i-- {
 		dep := deps[i]
 		row := DeploymentRow{ID: dep.ID, Name: n.deploymentLabel(dep.ID), Project: dep.ProjectID,
 			ProjectName: n.project(dep.ProjectID), Repository: dep.RepositoryID, RepositoryName: n.repository(dep.RepositoryID),
-			WebURL: n.deploymentURL(dep.ProjectID, dep.ID), Environment: dep.Environment,
+			WebURL: n.deploymentURL(dep.ProjectID, dep.ID), Provider: n.provider(dep.ProjectID), Environment: dep.Environment,
 			Source: string(dep.Source), Result: string(dep.Result), SHA: dep.SHA, FinishedAt: dep.FinishedAt,
 			Changes: dep.Changes, Failure: dep.Failure}
 		t.add(row, row.ID, row.Project, row.Repository, row.Environment, row.Source, row.Result, row.SHA,
 			fmtTime(row.FinishedAt), itoa(row.Changes), strconv.FormatBool(row.Failure), row.Name, row.ProjectName,
-			row.RepositoryName, row.WebURL)
+			row.RepositoryName, row.WebURL, row.Provider)
 	}
 	return t
 }
@@ -136,8 +138,11 @@ type LeadTimeRow struct {
 	Commit         string `json:"commit,omitempty"`
 	Repository     string `json:"repository"`
 	RepositoryName string `json:"repository_name"`
-	// WebURL is the PR (or the commit) in Azure DevOps; "" when unknown.
-	WebURL         string    `json:"web_url"`
+	// WebURL is the PR (or the commit) on its provider; "" when unknown.
+	WebURL string `json:"web_url"`
+	// Provider is the source the row comes from ("azure-devops", "github").
+	Provider string `json:"provider"`
+
 	Deployment     string    `json:"deployment"`
 	DeploymentName string    `json:"deployment_name"`
 	FirstCommit    time.Time `json:"first_commit_at"`
@@ -147,7 +152,7 @@ type LeadTimeRow struct {
 
 func leadTimeTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "lead-time", Columns: []string{"pull_request", "commit", "repository", "deployment",
-		"first_commit_at", "deployed_at", "lead_time_seconds", "title", "repository_name", "deployment_name", "web_url"}}
+		"first_commit_at", "deployed_at", "lead_time_seconds", "title", "repository_name", "deployment_name", "web_url", "provider"}}
 	items := a.LeadTimeItems(w)
 	project := map[string]string{} // a deployment's project, for links
 	for _, d := range a.DeploymentItems(w) {
@@ -157,7 +162,8 @@ func leadTimeTable(a metrics.Set, w delivery.Window, n names) table {
 		it := items[i]
 		row := LeadTimeRow{PullRequest: it.PullRequestID, Commit: it.CommitSHA, Repository: it.RepositoryID,
 			RepositoryName: n.repository(it.RepositoryID), Deployment: it.DeploymentID,
-			DeploymentName: n.deploymentLabel(it.DeploymentID), FirstCommit: it.From, DeployedAt: it.To, LeadTimeSecs: it.Span.Seconds()}
+			DeploymentName: n.deploymentLabel(it.DeploymentID), FirstCommit: it.From, DeployedAt: it.To, LeadTimeSecs: it.Span.Seconds(),
+			Provider: n.provider(project[it.DeploymentID])}
 		pr := ""
 		if it.PullRequestID != 0 {
 			pr = itoa(it.PullRequestID)
@@ -167,7 +173,7 @@ func leadTimeTable(a metrics.Set, w delivery.Window, n names) table {
 			row.WebURL = n.commitURL(project[it.DeploymentID], it.RepositoryID, it.CommitSHA)
 		}
 		t.add(row, pr, row.Commit, row.Repository, row.Deployment, fmtTime(row.FirstCommit), fmtTime(row.DeployedAt),
-			fmtSeconds(it.Span), row.Title, row.RepositoryName, row.DeploymentName, row.WebURL)
+			fmtSeconds(it.Span), row.Title, row.RepositoryName, row.DeploymentName, row.WebURL, row.Provider)
 	}
 	return t
 }
@@ -179,7 +185,10 @@ type FailureRow struct {
 	Environment    string `json:"environment"`
 	RepositoryName string `json:"repository_name"`
 	// WebURL is the failed deployment's run or release in Azure DevOps.
-	WebURL          string     `json:"web_url"`
+	WebURL string `json:"web_url"`
+	// Provider is the source the row comes from ("azure-devops", "github").
+	Provider string `json:"provider"`
+
 	Kind            string     `json:"kind"`
 	FailedAt        time.Time  `json:"failed_at"`
 	RecoveredAt     *time.Time `json:"recovered_at"`
@@ -191,7 +200,7 @@ type FailureRow struct {
 
 func failuresTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "failures", Columns: []string{"deployment", "kind", "failed_at", "recovered_at", "recovered_by",
-		"incidents", "recovery_seconds", "open", "deployment_name", "environment", "repository_name", "web_url"}}
+		"incidents", "recovery_seconds", "open", "deployment_name", "environment", "repository_name", "web_url", "provider"}}
 	rec := a.DORA(w).Recovery
 	// The failed deployments' facts, for names and links (a failure's time
 	// is its deployment's finish).
@@ -202,7 +211,7 @@ func failuresTable(a metrics.Set, w delivery.Window, n names) table {
 	add := func(it metrics.RecoveryItem, open bool) {
 		d := deps[it.DeploymentID]
 		row := FailureRow{Deployment: it.DeploymentID, DeploymentName: n.deploymentLabel(it.DeploymentID), Environment: d.Environment,
-			RepositoryName: n.repository(d.RepositoryID), WebURL: n.deploymentURL(d.ProjectID, it.DeploymentID),
+			RepositoryName: n.repository(d.RepositoryID), WebURL: n.deploymentURL(d.ProjectID, it.DeploymentID), Provider: n.provider(d.ProjectID),
 			Kind: string(it.Kind), FailedAt: it.FailedAt, RecoveredBy: it.RecoveredBy, Incidents: it.Incidents, Open: open}
 		if !open {
 			row.RecoveredAt, row.RecoverySeconds = new(it.RecoveredAt), new(it.Span.Seconds())
@@ -219,7 +228,7 @@ func failuresTable(a metrics.Set, w delivery.Window, n names) table {
 			recAt, secs = fmtTime(it.RecoveredAt), fmtSeconds(it.Span)
 		}
 		t.add(row, row.Deployment, row.Kind, fmtTime(row.FailedAt), recAt, row.RecoveredBy, incidents, secs,
-			strconv.FormatBool(open), row.DeploymentName, row.Environment, row.RepositoryName, row.WebURL)
+			strconv.FormatBool(open), row.DeploymentName, row.Environment, row.RepositoryName, row.WebURL, row.Provider)
 	}
 	for _, it := range rec.Open {
 		add(it, true)
@@ -235,8 +244,11 @@ type IncidentRow struct {
 	WorkItem    int    `json:"work_item"`
 	Project     string `json:"project"`
 	ProjectName string `json:"project_name"`
-	// WebURL is the work item in Azure DevOps; "" when unknown.
-	WebURL     string     `json:"web_url"`
+	// WebURL is the work item (a GitHub issue) on its provider; "" when unknown.
+	WebURL string `json:"web_url"`
+	// Provider is the source the row comes from ("azure-devops", "github").
+	Provider string `json:"provider"`
+
 	Title      string     `json:"title"`
 	OpenedAt   time.Time  `json:"opened_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
@@ -248,17 +260,17 @@ type IncidentRow struct {
 // reader needs explained.
 func incidentsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "incidents", Columns: []string{"work_item", "project", "title", "opened_at", "resolved_at",
-		"deployment", "reason", "project_name", "web_url"}}
+		"deployment", "reason", "project_name", "web_url", "provider"}}
 	inc := a.Incidents(w)
 	for _, at := range append(inc.Unattributed, inc.Attributed...) {
 		row := IncidentRow{WorkItem: at.Incident.WorkItemID, Project: at.Incident.ProjectID, Title: at.Incident.Title,
 			ProjectName: n.project(at.Incident.ProjectID), WebURL: n.workItemURL(at.Incident.ProjectID, at.Incident.WorkItemID),
-			OpenedAt: at.Incident.OpenedAt, Deployment: at.DeploymentID, Reason: string(at.Reason)}
+			OpenedAt: at.Incident.OpenedAt, Deployment: at.DeploymentID, Reason: string(at.Reason), Provider: n.provider(at.Incident.ProjectID)}
 		if at.Incident.Resolved() {
 			row.ResolvedAt = new(at.Incident.ResolvedAt)
 		}
 		t.add(row, itoa(row.WorkItem), row.Project, row.Title, fmtTime(row.OpenedAt), fmtTime(at.Incident.ResolvedAt),
-			row.Deployment, row.Reason, row.ProjectName, row.WebURL)
+			row.Deployment, row.Reason, row.ProjectName, row.WebURL, row.Provider)
 	}
 	return t
 }
@@ -284,8 +296,11 @@ type PullRequestRow struct {
 	Project        string `json:"project"`
 	Repository     string `json:"repository"`
 	RepositoryName string `json:"repository_name"`
-	// WebURL is the PR in Azure DevOps; "" when unknown.
-	WebURL         string     `json:"web_url"`
+	// WebURL is the PR on its provider; "" when unknown.
+	WebURL string `json:"web_url"`
+	// Provider is the source the row comes from ("azure-devops", "github").
+	Provider string `json:"provider"`
+
 	MergedAt       time.Time  `json:"merged_at"`
 	Reviewed       bool       `json:"reviewed"`
 	CodingSeconds  *float64   `json:"coding_seconds"`
@@ -306,7 +321,7 @@ func pullRequestsTable(a metrics.Set, w delivery.Window, n names) table {
 	t := table{Name: "pull-requests", Columns: []string{"id", "project", "repository", "merged_at", "reviewed",
 		"coding_seconds", "pickup_seconds", "review_seconds", "deploy_seconds", "cycle_seconds", "deployed_by",
 		"deployed_at", "files_changed", "comments", "reviewers", "approvals", "work_item_linked", "title", "author",
-		"repository_name", "web_url"}}
+		"repository_name", "web_url", "provider"}}
 	prs := a.PullRequestList(w)
 	for i := len(prs) - 1; i >= 0; i-- {
 		p := prs[i]
@@ -316,14 +331,14 @@ func pullRequestsTable(a metrics.Set, w delivery.Window, n names) table {
 			Reviewed: p.Reviewed, CodingSeconds: seconds(p.Coding), PickupSeconds: seconds(p.Pickup),
 			ReviewSeconds: seconds(p.Review), DeploySeconds: seconds(p.Deploy), CycleSeconds: seconds(p.Cycle),
 			DeployedBy: p.DeploymentID, FilesChanged: p.FilesChanged, Comments: p.Comments, Reviewers: p.Reviewers,
-			Approvals: p.Approvals, WorkItemLinked: p.WorkItemLinked}
+			Approvals: p.Approvals, WorkItemLinked: p.WorkItemLinked, Provider: n.provider(p.ProjectID)}
 		if !p.DeployedAt.IsZero() {
 			row.DeployedAt = new(p.DeployedAt)
 		}
 		t.add(row, itoa(p.ID), p.ProjectID, p.RepositoryID, fmtTime(p.MergedAt), strconv.FormatBool(p.Reviewed),
 			fmtDurPtr(p.Coding), fmtDurPtr(p.Pickup), fmtDurPtr(p.Review), fmtDurPtr(p.Deploy), fmtDurPtr(p.Cycle),
 			p.DeploymentID, fmtTime(p.DeployedAt), itoa(p.FilesChanged), itoa(p.Comments), itoa(p.Reviewers),
-			itoa(p.Approvals), strconv.FormatBool(p.WorkItemLinked), row.Title, row.Author, row.RepositoryName, row.WebURL)
+			itoa(p.Approvals), strconv.FormatBool(p.WorkItemLinked), row.Title, row.Author, row.RepositoryName, row.WebURL, row.Provider)
 	}
 	return t
 }

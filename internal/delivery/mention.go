@@ -39,17 +39,18 @@ func mentionAt(text string, i int) (id, end int, ok bool) {
 		end++
 	}
 	digits := text[i+1 : end]
-	if digits == "" || !mentionBoundary(text, i, end) || insideURL(text, i) {
+	if digits == "" || !MentionBoundary(text, i, end) || InsideURL(text, i) {
 		return 0, end, false
 	}
 	id, ok = parseID(digits)
 	return id, end, ok
 }
 
-// mentionBoundary checks the characters around "#digits": nothing word-like
-// before the '#' (nor '&', which starts an HTML entity) and nothing word-like
-// right after the digits.
-func mentionBoundary(text string, hash, end int) bool {
+// MentionBoundary checks the characters around a reference such as
+// "#digits" (hash: the index of its first byte; end: the index after its
+// digits): nothing word-like before it (nor '&', which starts an HTML
+// entity) and nothing word-like right after the digits.
+func MentionBoundary(text string, hash, end int) bool {
 	if hash > 0 {
 		r, _ := utf8.DecodeLastRuneInString(text[:hash])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '&' {
@@ -65,11 +66,11 @@ func mentionBoundary(text string, hash, end int) bool {
 	return true
 }
 
-// insideURL reports whether the '#' at text[hash] belongs to a URL: the
+// InsideURL reports whether the '#' at text[hash] belongs to a URL: the
 // whitespace-delimited token it is in has a scheme ("://") or starts with
 // "www." before the '#'. URLs cannot contain whitespace, so the token is a
 // safe upper bound for the URL.
-func insideURL(text string, hash int) bool {
+func InsideURL(text string, hash int) bool {
 	start := strings.LastIndexFunc(text[:hash], unicode.IsSpace) + 1
 	if start > 0 {
 		// LastIndexFunc gives the first byte of the space rune; skip all of it.

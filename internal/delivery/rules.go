@@ -166,11 +166,13 @@ type IncidentRule struct {
 }
 
 // DefaultIncidentRule is METRICS.md's default: type Bug or Incident tagged
-// `incident`, or any item of type Incident.
+// `incident`, or any item of type Incident; and, so that GitHub works out
+// of the box, type Issue tagged `incident` — a GitHub issue without an
+// issue type is of type Issue and its labels are its tags (adr/0019).
 func DefaultIncidentRule() IncidentRule {
 	return IncidentRule{
 		Types:       []string{"Incident"},
-		TaggedTypes: []string{"Bug", "Incident"},
+		TaggedTypes: []string{"Bug", "Incident", "Issue"},
 		Tag:         "incident",
 	}
 }

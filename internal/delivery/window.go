@@ -14,6 +14,18 @@ type Window struct {
 	Repository string
 	// Team, unless nil, narrows the window to a team's items (TeamScope).
 	Team *TeamScope
+	// Source, unless nil, narrows the window to the projects of one
+	// provider's integrations (SourceScope).
+	Source *SourceScope
+}
+
+// SourceScope is what a source filter keeps (docs/guide/metrics.md
+// "Sources"): the items of the projects whose integration is of Provider
+// ("azure-devops", "github"). It is a filter on the project, so it holds
+// for every kind of item a project has.
+type SourceScope struct {
+	Provider string
+	Projects map[string]bool // project ids
 }
 
 // TeamScope is what a team filter keeps (docs/guide/metrics.md "Teams"):
@@ -57,9 +69,9 @@ func (w Window) MatchesPullRequest(project, repository, author string) bool {
 }
 
 // MatchesProject reports whether an item of the given project passes the
-// project filter; for items that belong to no repository, such as work items.
+// project and source filters; for items that belong to no repository, such as work items.
 func (w Window) MatchesProject(project string) bool {
-	return w.Project == "" || w.Project == project
+	return (w.Project == "" || w.Project == project) && (w.Source == nil || w.Source.Projects[project])
 }
 
 // Duration is the length of the window.

@@ -18,7 +18,10 @@ type Calls struct {
 	mu          sync.Mutex
 	sent        int
 	notModified int
+	points      int
+	gqlCalls    int
 	rate        Rate
+	graphql     Rate
 }
 
 // Rate is GitHub's x-ratelimit-* headers of the latest response.
@@ -37,15 +40,35 @@ type Snapshot struct {
 	NotModified int
 	// Counted is Sent less NotModified: what the rate limit was charged.
 	Counted int
-	// Rate is the limit GitHub reported last; zero before the first reply.
+	// Rate is the REST (core) limit GitHub reported last; zero before the first reply.
 	Rate Rate
+	// Points are the GraphQL rate-limit points spent (the cost GitHub
+	// reported for each query); GraphQL is the GraphQL limit reported last.
+	Points  int
+	GraphQL Rate
+	// GraphQLCalls is how many of Sent were GraphQL queries.
+	GraphQLCalls int
 }
 
 // Snapshot returns the account so far.
 func (c *Calls) Snapshot() Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Snapshot{Sent: c.sent, NotModified: c.notModified, Counted: c.sent - c.notModified, Rate: c.rate}
+	return Snapshot{Sent: c.sent, NotModified: c.notModified, Counted: c.sent - c.notModified, Rate: c.rate, Points: c.points, GraphQL: c.graphql, GraphQLCalls: c.gqlCalls}
+}
+
+// spend records the points one GraphQL query cost.
+func (c *Calls) spend(points int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.points += points
+}
+
+// graphQLCall records one GraphQL query sent.
+func (c *Calls) graphQLCall() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gqlCalls++
 }
 
 func (c *Calls) record(resp *http.Response) {
@@ -63,10 +86,17 @@ func (c *Calls) record(resp *http.Response) {
 		return
 	}
 	atoi := func(k string) int { n, _ := strconv.Atoi(h.Get(k)); return n }
-	c.rate = Rate{Limit: atoi("X-Ratelimit-Limit"), Remaining: atoi("X-Ratelimit-Remaining"), Used: atoi("X-Ratelimit-Used"),
+	r := Rate{Limit: atoi("X-Ratelimit-Limit"), Remaining: atoi("X-Ratelimit-Remaining"), Used: atoi("X-Ratelimit-Used"),
 		Resource: h.Get("X-Ratelimit-Resource")}
 	if reset := atoi("X-Ratelimit-Reset"); reset > 0 {
-		c.rate.Reset = time.Unix(int64(reset), 0).UTC()
+		r.Reset = time.Unix(int64(reset), 0).UTC()
+	}
+	// GraphQL has its own bucket (x-ratelimit-resource: graphql): kept apart
+	// so the REST limit shown is not overwritten by the points left.
+	if r.Resource == "graphql" {
+		c.graphql = r
+	} else {
+		c.rate = r
 	}
 }
 

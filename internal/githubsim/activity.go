@@ -9,8 +9,9 @@ import (
 // ActivityRequest asks the simulator to do what a team does on GitHub; the state changes and
 // the repository's webhooks are delivered, as GitHub would.
 type ActivityRequest struct {
-	// Kind: pull_request_opened, pull_request_merged, pull_request_closed, push, review,
-	// review_comment, issue_opened, issue_closed, issue_comment, workflow_run, deployment,
+	// Kind: pull_request_opened, pull_request_synchronize, pull_request_merged,
+	// pull_request_closed, push, review, review_comment, issue_opened, issue_closed,
+	// issue_comment, workflow_run, deployment,
 	// repository_created (Repo names the new repository of the organization).
 	Kind string `json:"kind"`
 	// Repo is a repository name or full name; empty means the first repository.
@@ -24,6 +25,9 @@ type ActivityRequest struct {
 	Commits int `json:"commits,omitempty"`
 	// Conclusion of a workflow run: success (default), failure or cancelled.
 	Conclusion string `json:"conclusion,omitempty"`
+	// Workflow names a workflow run's workflow (default CI): the workflow file's name key,
+	// which GitHub sends as the run's name (OpenAPI workflow-run.name).
+	Workflow string `json:"workflow,omitempty"`
 	// Environment of a deployment (default production) and State its final status: success
 	// (default), failure or error.
 	Environment string `json:"environment,omitempty"`
@@ -69,6 +73,35 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 		}
 		res.Number, res.ID = p.number, p.id
 		pub("pull_request", "opened", func(u urls) obj { return u.pullRequestEvent(r, p, "opened", p.user) })
+	case "pull_request_synchronize":
+		// New commits pushed to an open pull request's head branch. GitHub's webhook docs
+		// ("pull_request", action synchronize: "A pull request's head branch was updated. For
+		// example, the head branch was updated from the base branch or new commits were pushed
+		// to the head branch"); @octokit/openapi-webhooks' webhook-pull-request-synchronize
+		// requires before and after (the head before and after the push).
+		p := s.openPull(r, req.Number)
+		if p == nil {
+			return res, fmt.Errorf("no open pull request %d in %s", req.Number, r.fullName())
+		}
+		before := p.commits[len(p.commits)-1].sha
+		parent := before
+		for i := 0; i < n; i++ {
+			c := w.newCommit(r, fmt.Sprintf("Follow-up %d on #%d", i+1, p.number), p.user, now, parent)
+			c.branchHint = p.headRef
+			parent = c.sha
+			p.commits = append(p.commits, c)
+			p.additions += c.additions
+			p.deletions += c.deletions
+		}
+		r.branches[p.headRef] = reverse(p.commits)
+		p.updated, p.issue.updated = now, now
+		res.Number, res.ID, res.SHA = p.number, p.id, parent
+		after := parent
+		pub("pull_request", "synchronize", func(u urls) obj {
+			x := u.pullRequestEvent(r, p, "synchronize", p.user)
+			x["before"], x["after"] = before, after
+			return x
+		})
 	case "pull_request_merged", "pull_request_closed":
 		p := s.openPull(r, req.Number)
 		if p == nil {
@@ -181,6 +214,10 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 		head := r.branches["main"][0]
 		rn := w.genRun(r, head, "main", "push", now, false)
 		rn.number = len(r.runs)
+		if req.Workflow != "" {
+			rn.name, rn.path = req.Workflow, ".github/workflows/"+strings.ToLower(strings.ReplaceAll(req.Workflow, " ", "-"))+".yml"
+			rn.workflowID = w.id()
+		}
 		pub("workflow_run", "requested", func(u urls) obj { return u.workflowRunEvent(r, rn, "requested") })
 		rn.status, rn.conclusion, rn.updated = "completed", req.Conclusion, now
 		if rn.conclusion == "" {
@@ -210,7 +247,7 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 		pub("deployment_status", "created", func(u urls) obj { return u.deploymentStatusEvent(r, d, final) })
 		res.ID, res.SHA = d.id, head.sha
 	default:
-		return res, fmt.Errorf("unknown activity kind %q: use pull_request_opened, pull_request_merged, pull_request_closed, push, review, review_comment, issue_opened, issue_closed, issue_comment, workflow_run, deployment or repository_created", req.Kind)
+		return res, fmt.Errorf("unknown activity kind %q: use pull_request_opened, pull_request_synchronize, pull_request_merged, pull_request_closed, push, review, review_comment, issue_opened, issue_closed, issue_comment, workflow_run, deployment or repository_created", req.Kind)
 	}
 	return res, nil
 }

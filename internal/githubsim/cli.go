@@ -51,6 +51,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "GitHub simulator (profile %s, seed %d, organization %s)\n", *prof, *seed, sim.Org())
 	fmt.Fprintf(stdout, "URL:        %s (github.com style: the API at the root)\n", sim.URL())
 	fmt.Fprintf(stdout, "Enterprise: %s (GitHub Enterprise Server style)\n", sim.EnterpriseURL())
+	fmt.Fprintf(stdout, "GraphQL:    %s/graphql and %s/api/graphql (validated against @octokit/graphql-schema %s)\n", sim.URL(), sim.URL(), GraphQLSchemaVersion)
 	if *useTLS {
 		dir, err := os.MkdirTemp("", "github-sim-")
 		if err != nil {

@@ -78,6 +78,20 @@ func (s *Sim) handler() http.Handler {
 		base := s.baseURL
 		s.mu.Unlock()
 		u := urls{api: base, html: base}
+		if r.URL.Path == "/graphql" || r.URL.Path == "/api/graphql" {
+			// GraphQL: api.github.com/graphql, and HOST/api/graphql on Enterprise Server
+			// ("Forming calls with GraphQL": "The GraphQL API has a single endpoint").
+			if r.URL.Path == "/api/graphql" {
+				w.Header().Set("X-GitHub-Enterprise-Version", "3.19.0")
+			}
+			if w2, done := s.faults.apply(w, r); done {
+				return
+			} else {
+				w = w2
+			}
+			s.serveGraphQL(w, r.WithContext(withURLs(r.Context(), u)))
+			return
+		}
 		if r.URL.Path == enterprisePath || strings.HasPrefix(r.URL.Path, enterprisePath+"/") {
 			// Enterprise Server serves the REST API under /api/v3 and the web UI at the root, and
 			// names its release in X-GitHub-Enterprise-Version (the description simulated: ghes-3.19).

@@ -165,15 +165,51 @@ func (l *limiter) charge(id string) {
 }
 
 func (l *limiter) headers(h http.Header, id string) {
+	l.headersOf(h, id, "core")
+}
+
+// headersOf writes the x-ratelimit-* headers of one bucket: core (REST) or graphql.
+func (l *limiter) headersOf(h http.Header, id, resource string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.bucketLocked(id)
+	key := id
+	if resource == "graphql" {
+		key = graphqlKey(id)
+	}
+	b := l.bucketLocked(key)
 	limit := l.limitFor(id)
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-b.used)))
 	h.Set("X-RateLimit-Used", strconv.Itoa(min(b.used, limit)))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", resource)
+}
+
+// graphqlKey is the bucket of a user's GraphQL points: GitHub keeps them apart from the REST
+// requests ("Rate limits and node limits for the GraphQL API": "The GraphQL API has its own
+// rate limit that is separate from the primary rate limit for the REST API"; GET /rate_limit
+// lists resources.graphql beside core). A personal access token gets 5,000 points an hour.
+func graphqlKey(id string) string { return "graphql\x00" + id }
+
+// chargePoints spends cost points of a user's GraphQL bucket; false (nothing spent) when fewer
+// are left: GitHub computes a query's cost before running it and refuses one it cannot pay for.
+func (l *limiter) chargePoints(id string, cost int) (remaining int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(graphqlKey(id))
+	limit := l.limitFor(id)
+	if b.used+cost > limit {
+		return max(0, limit-b.used), false
+	}
+	b.used += cost
+	return limit - b.used, true
+}
+
+// pointsReset is when a user's GraphQL bucket resets.
+func (l *limiter) pointsReset(id string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bucketLocked(graphqlKey(id)).reset
 }
 
 func (l *limiter) primaryError(id string) *apiError {
@@ -187,14 +223,22 @@ func (l *limiter) primaryError(id string) *apiError {
 // secondary charges the request's points and refuses it when the minute's budget is spent or
 // a test asked for refusals (SecondaryNext).
 func (l *limiter) secondary(c *call, id string) *apiError {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bucketLocked(id)
 	cost := 1
 	switch c.r.Method {
 	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
 		cost = 5
 	}
+	return l.secondaryCost(cost, id)
+}
+
+// secondaryCost charges cost secondary points: 1 for a GraphQL query without mutations
+// ("Calculating points for the secondary rate limit": "GraphQL requests without mutations: 1").
+// GraphQL shares the minute's budget with REST here (GitHub gives it 2,000 points of its own: never
+// kinder than GitHub).
+func (l *limiter) secondaryCost(cost int, id string) *apiError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(id)
 	refuse := false
 	retry := l.cfg.RetryAfter
 	if l.cfg.SecondaryNext > 0 {
@@ -225,6 +269,8 @@ func (l *limiter) overview(id string) obj {
 	other := func(name string, limit int) obj {
 		return obj{"limit": limit, "remaining": limit, "used": 0, "reset": l.clock.Now().Add(time.Minute).Unix(), "resource": name}
 	}
-	return obj{"resources": obj{"core": core, "search": other("search", 30), "graphql": other("graphql", 5000), "integration_manifest": other("integration_manifest", 5000),
+	gb := l.bucketLocked(graphqlKey(id))
+	graphql := obj{"limit": limit, "remaining": max(0, limit-gb.used), "used": min(gb.used, limit), "reset": gb.reset.Unix(), "resource": "graphql"}
+	return obj{"resources": obj{"core": core, "search": other("search", 30), "graphql": graphql, "integration_manifest": other("integration_manifest", 5000),
 		"code_search": other("code_search", 10)}, "rate": core}
 }

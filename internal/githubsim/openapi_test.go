@@ -251,8 +251,16 @@ func walk(t *testing.T, v *validator, s *Sim, base, tok string) {
 	var cm map[string]any
 	a.json(t, &cm)
 	expect(v.call("PATCH", fmt.Sprintf("%s/issues/comments/%v", r, cm["id"]), tok, map[string]any{"body": "PanDev metrics: lead time 4h"}), 200, "edit comment")
+	// PR comments (the quality comment): found again in the list, refused to a token that may
+	// only read pull requests (403, X-Accepted-GitHub-Permissions), 404 for a deleted one.
+	expect(v.call("GET", r+"/issues/"+n+"/comments?per_page=100", tok, nil), 200, "issue comments with ours")
+	readOnly := s.NewFineGrainedToken(map[string]string{"pull_requests": "read", "contents": "read"})
+	expect(v.call("POST", r+"/issues/"+n+"/comments", readOnly, map[string]any{"body": "x"}), 403, "create comment without write")
+	expect(v.call("PATCH", fmt.Sprintf("%s/issues/comments/%v", r, cm["id"]), readOnly, map[string]any{"body": "x"}), 403, "edit comment without write")
+	expect(v.call("PATCH", r+"/issues/comments/999999999", tok, map[string]any{"body": "x"}), 404, "edit a deleted comment")
 	expect(v.call("GET", r+"/actions/runs?per_page=5", tok, nil), 200, "runs")
 	expect(v.call("GET", r+"/actions/runs?created=>=2000-01-01&per_page=5", tok, nil), 200, "runs created")
+	expect(v.call("GET", r+"/actions/runs?created=2000-01-01..2100-01-01&per_page=100&page=1", tok, nil), 200, "runs created in a range (the collector's walk)")
 	a = v.call("GET", r+"/deployments", tok, nil)
 	expect(a, 200, "deployments")
 	var deps []map[string]any

@@ -123,7 +123,7 @@ func hookedSim(t *testing.T, contentType string) (*Sim, *receiver, int64) {
 
 // everyActivity makes the simulator send each event the product handles.
 var everyActivity = []ActivityRequest{
-	{Kind: "pull_request_opened", Commits: 2}, {Kind: "review"}, {Kind: "review_comment"}, {Kind: "issue_comment"},
+	{Kind: "pull_request_opened", Commits: 2}, {Kind: "pull_request_synchronize"}, {Kind: "review"}, {Kind: "review_comment"}, {Kind: "issue_comment"},
 	{Kind: "pull_request_merged"}, {Kind: "push", Commits: 2}, {Kind: "issue_opened", Labels: []string{"incident"}}, {Kind: "issue_closed"},
 	{Kind: "workflow_run", Conclusion: "failure"}, {Kind: "deployment", Environment: "production"}, {Kind: "pull_request_opened"}, {Kind: "pull_request_closed"},
 }
@@ -157,7 +157,7 @@ func TestWebhookPayloadsMatchDescriptions(t *testing.T) {
 		got = append(got, k)
 	}
 	sort.Strings(got)
-	want := "deployment-created deployment-status-created issue-comment-created issues-closed issues-opened ping pull-request-closed pull-request-opened pull-request-review-comment-created pull-request-review-submitted push workflow-run-completed workflow-run-requested"
+	want := "deployment-created deployment-status-created issue-comment-created issues-closed issues-opened ping pull-request-closed pull-request-opened pull-request-review-comment-created pull-request-review-submitted pull-request-synchronize push workflow-run-completed workflow-run-requested"
 	if strings.Join(got, " ") != want {
 		t.Errorf("events sent:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}

@@ -505,6 +505,9 @@ func (g *GitHub) UpdateToken(ctx context.Context, workspaceID, token string) (St
 				}
 			}
 		}
+		if g.opts.TokenUpdated != nil {
+			return g.opts.TokenUpdated(ctx, tx, in.ID)
+		}
 		return nil
 	})
 	if err != nil {
@@ -676,17 +679,19 @@ var githubLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0
 const maxAutoOwners = 100
 
 // UpdateSettings replaces the GitHub settings: the owners whose new
-// repositories are selected automatically (auto_owners). Choosing an
-// owner also selects its repositories not selected yet. The rules are the
-// workspace's (Settings → Rules) and are not changed here.
+// repositories are selected automatically (auto_owners), and the PR
+// comments (post_pr_comments, comment_on_drafts, project_comments keyed by
+// repository id). Choosing an owner also selects its repositories not
+// selected yet. The rules are the workspace's (Settings → Rules) and are
+// not changed here. Whether the token may write comments shows on the
+// first one (Check connection cannot test a write harmlessly).
 func (g *GitHub) UpdateSettings(ctx context.Context, workspaceID string, st Settings) (Settings, error) {
 	in, err := g.forWorkspace(ctx, workspaceID)
 	if err != nil {
 		return st, err
 	}
-	if st.PostPRComments || st.CommentOnDrafts || len(st.ProjectComments) > 0 {
-		return st, delivery.Errorf(delivery.KindInvalid, "PR comments are not available for GitHub in this version").
-			WithHint("leave post_pr_comments off for GitHub; Azure DevOps pull requests can get them")
+	if err := checkRules(Settings{ProjectComments: st.ProjectComments}); err != nil {
+		return st, err
 	}
 	if len(st.AutoOwners) > maxAutoOwners {
 		return st, delivery.Errorf(delivery.KindInvalid, "auto_owners has %d entries; at most %d", len(st.AutoOwners), maxAutoOwners).
@@ -707,6 +712,7 @@ func (g *GitHub) UpdateSettings(ctx context.Context, workspaceID string, st Sett
 	stored := store.ParseSettings(in.Settings)
 	before := stored.AutoOwners
 	stored.AutoOwners = owners
+	stored.PostPRComments, stored.CommentOnDrafts, stored.ProjectComments = st.PostPRComments, st.CommentOnDrafts, st.ProjectComments
 	b, _ := json.Marshal(stored)
 	repos, err := g.opts.DB.ListProjects(ctx, key(in), false)
 	if err != nil {

@@ -528,6 +528,11 @@ func (g *GitHub) Status(ctx context.Context, workspaceID string) (Status, error)
 	if st.Runs, err = syncRuns(ctx, g.opts.DB, key(in)); err != nil {
 		return st, err
 	}
+	counts, lastErr, err := g.opts.DB.CountPRCommentStates(ctx, key(in))
+	if err != nil {
+		return st, err
+	}
+	st.Comments = &CommentStatus{Counts: counts, LastError: lastErr}
 	repos, err := g.opts.DB.ListProjects(ctx, key(in), false)
 	if err != nil {
 		return st, err

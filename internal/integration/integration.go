@@ -65,6 +65,9 @@ type Options struct {
 	LocalAzureDevOps bool
 	// StartReconcile enqueues a reconciliation of the integration in tx.
 	StartReconcile func(ctx context.Context, tx *store.Tx, integrationID string) error
+	// TokenUpdated runs in the transaction that stores a new GitHub token
+	// (the PR comments the old one was refused are queued again).
+	TokenUpdated func(ctx context.Context, tx *store.Tx, integrationID string) error
 	// GitHubHTTPClient is used for GitHub calls; nil means the client's
 	// default.
 	GitHubHTTPClient *http.Client

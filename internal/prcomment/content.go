@@ -9,10 +9,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
-// Marker is the thread property that identifies PanDev's thread on a PR,
-// so it is found again even if our record of it was lost.
-const Marker = "PanDev.Metrics.QualityComment"
-
 // facts is what the comment says, gathered from stored data.
 type facts struct {
 	pr           store.PullRequest
@@ -42,9 +38,12 @@ func render(f facts) string {
 		}
 	}
 	// Size.
-	if f.size.Commits == 0 {
+	switch {
+	case f.size.FilesChanged == 0 && f.size.Listed > 0: // GitHub lists a PR's commits without their changes
+		fmt.Fprintf(&b, "- **Size:** %d commit%s (files changed not known yet).\n", f.size.Listed, plural(f.size.Listed))
+	case f.size.Commits == 0:
 		b.WriteString("- **Size:** not known yet (the PR's commits are still being collected).\n")
-	} else {
+	default:
 		line := fmt.Sprintf("- **Size:** %d files changed in %d commit%s", f.size.FilesChanged, f.size.Commits, plural(f.size.Commits))
 		if len(sizes) > 0 {
 			line += fmt.Sprintf(" (this repository's median: %s)", trimFloat(median(sizes)))
@@ -58,7 +57,10 @@ func render(f facts) string {
 	if len(f.details.WorkItems) > 0 {
 		ids := make([]string, len(f.details.WorkItems))
 		for i, w := range f.details.WorkItems {
-			ids[i] = fmt.Sprintf("%s#%d", w.Container, w.ID) // Azure DevOps' container is ''
+			ids[i] = fmt.Sprintf("#%d", w.ID) // Azure DevOps' container is '', a GitHub issue's its repository
+			if w.Container != "" && w.Container != f.pr.RepoID {
+				ids[i] = fmt.Sprintf("%s#%d", w.Container, w.ID)
+			}
 		}
 		fmt.Fprintf(&b, "- **Work items:** %s.\n", strings.Join(ids, ", "))
 	} else {

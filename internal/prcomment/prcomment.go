@@ -1,7 +1,12 @@
 // Package prcomment keeps one quality comment on each pull request: posted
-// once by the integration's account, found again by a thread property,
-// updated in place as the PR changes (at most once a minute), never on
-// abandoned PRs or drafts, always through the job queue.
+// once by the integration's account, found again by a marker the provider
+// keeps with it, updated in place as the PR changes (at most once a
+// minute), never on abandoned PRs or drafts, always through the job queue.
+//
+// The content, the settings, the lease, the state and the limits are
+// provider-neutral; writing the comment is a Provider's (Azure DevOps: a
+// thread with a property, prcomment/azure; GitHub: an issue comment with a
+// hidden marker, prcomment/github).
 package prcomment
 
 import (
@@ -9,12 +14,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
 
-	"github.com/pandev-metrics/pandev/internal/azdo"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
@@ -28,8 +33,9 @@ const leaseTime = 2 * time.Minute
 // historyWindow is how far back the repository comparisons look.
 const historyWindow = 90 * 24 * time.Hour
 
-// SettingsPath is where an admin turns comments off.
-const SettingsPath = "Settings → Integrations → Azure DevOps → Advanced"
+// maxRateLimitWait bounds how long a rate-limited job waits (GitHub's
+// primary limit resets within the hour).
+const maxRateLimitWait = 65 * time.Minute
 
 // Args is the job that posts or updates one PR's comment.
 type Args struct {
@@ -51,9 +57,38 @@ func (Args) Kind() string { return "pr_comment" }
 // arrives while a job runs, and lose it). Jobs of one PR take turns through
 // a lease in the database, and a job with nothing new to say posts nothing.
 
-// ClientSource gives an integration's Azure DevOps client.
-type ClientSource interface {
-	Client(ctx context.Context, integrationID string) (*azdo.Client, store.Integration, error)
+// Provider writes the comment on one provider's pull requests.
+type Provider interface {
+	// Provider is the integrations it writes for (store.Integration.Provider).
+	Provider() string
+	// Writer returns the writer of an integration, and the integration; a
+	// delivery.KindNotFound error means the integration is gone.
+	Writer(ctx context.Context, integrationID string) (Writer, store.Integration, error)
+	// SettingsPath is where an admin turns the comments off, as the
+	// comment's footer names it.
+	SettingsPath() string
+}
+
+// Writer posts and updates one integration's comments.
+type Writer interface {
+	// Write makes content the PR's comment: it updates the comment loc
+	// names; without one (or when that one was deleted) it looks for ours by
+	// its marker before creating one, so a lost state row or a process
+	// killed between create and save never makes a second comment. It sets
+	// loc to where the comment is.
+	Write(ctx context.Context, pr store.PullRequest, loc *Location, content string) error
+	// Refused says, when err means the token may not write comments (a
+	// missing permission or scope, an expired token), what to grant and how:
+	// the message the PR comment status and the settings screen show. ""
+	// when err is anything else.
+	Refused(err error) string
+}
+
+// Location is where a PR's comment is: Azure DevOps' thread and its first
+// comment; GitHub's issue comment (ThreadID 0).
+type Location struct {
+	ThreadID  int64
+	CommentID int64
 }
 
 type txInserter interface {
@@ -62,21 +97,33 @@ type txInserter interface {
 
 // Service decides, builds and posts comments.
 type Service struct {
-	db      *store.DB
-	clients ClientSource
-	queue   txInserter
-	logger  *slog.Logger
-	now     func() time.Time
-	every   time.Duration // least time between updates of one PR's comment
+	db        *store.DB
+	providers map[string]Provider
+	queue     txInserter
+	logger    *slog.Logger
+	now       func() time.Time
+	every     time.Duration // least time between updates of one PR's comment
 }
 
-// New returns the Service; attach the queue once it exists. every is the
-// least time between two updates of one comment (0: MinInterval).
-func New(db *store.DB, clients ClientSource, logger *slog.Logger, now func() time.Time, every time.Duration) *Service {
+// New returns the Service; attach the providers and the queue once they
+// exist. every is the least time between two updates of one comment (0:
+// MinInterval).
+func New(db *store.DB, logger *slog.Logger, now func() time.Time, every time.Duration) *Service {
 	if every <= 0 {
 		every = MinInterval
 	}
-	return &Service{db: db, clients: clients, logger: logger, now: now, every: every}
+	return &Service{db: db, providers: map[string]Provider{}, logger: logger, now: now, every: every}
+}
+
+// AttachProvider adds the writing of one provider's comments.
+func (s *Service) AttachProvider(p Provider) { s.providers[p.Provider()] = p }
+
+// settingsPath is where the integration's comments are turned off.
+func (s *Service) settingsPath(in store.Integration) string {
+	if p := s.providers[in.Provider]; p != nil {
+		return p.SettingsPath()
+	}
+	return "Settings → Integrations"
 }
 
 // AttachQueue sets the job queue.
@@ -140,7 +187,7 @@ func (s *Service) Preview(ctx context.Context, workspaceID string, ref store.PRR
 	if err != nil {
 		return "", "", err
 	}
-	content, err := s.build(ctx, pr)
+	content, err := s.build(ctx, in, pr)
 	return content, skipReason(readSettings(in), pr), err
 }
 
@@ -163,7 +210,7 @@ func (s *Service) pullRequest(ctx context.Context, workspaceID string, ref store
 	return prs[0], nil
 }
 
-func (s *Service) build(ctx context.Context, pr store.PullRequest) (string, error) {
+func (s *Service) build(ctx context.Context, in store.Integration, pr store.PullRequest) (string, error) {
 	details, err := s.db.GetPRDetails(ctx, pr.Ref())
 	if err != nil {
 		return "", err
@@ -177,7 +224,7 @@ func (s *Service) build(ctx context.Context, pr store.PullRequest) (string, erro
 		return "", err
 	}
 	return render(facts{pr: pr, details: details, size: size, history: history, threshold: p90(history),
-		now: s.now(), settingsPath: SettingsPath}), nil
+		now: s.now(), settingsPath: s.settingsPath(in)}), nil
 }
 
 type worker struct {
@@ -189,9 +236,20 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	return w.s.post(ctx, job.Args)
 }
 
-// post posts or updates the PR's comment thread.
+// post posts or updates the PR's comment.
 func (s *Service) post(ctx context.Context, a Args) error {
-	c, in, err := s.clients.Client(ctx, a.IntegrationID)
+	in, err := s.db.GetIntegrationByID(ctx, a.IntegrationID)
+	if delivery.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p := s.providers[in.Provider]
+	if p == nil {
+		return river.JobCancel(fmt.Errorf("no PR comments for provider %s in this version", in.Provider))
+	}
+	w, in, err := p.Writer(ctx, a.IntegrationID)
 	if delivery.IsNotFound(err) {
 		return nil
 	}
@@ -232,61 +290,35 @@ func (s *Service) post(ctx context.Context, a Args) error {
 			return river.JobSnooze(wait) // at most one update a minute
 		}
 	}
-	content, err := s.build(ctx, pr)
+	content, err := s.build(ctx, in, pr)
 	if err != nil {
 		return err
 	}
 	hash := sha256.Sum256([]byte(content))
 	hashHex := hex.EncodeToString(hash[:])
-	if hashHex == state.ContentHash && state.ThreadID != 0 {
-		return nil // nothing new to say
+	if hashHex == state.ContentHash && state.CommentID != 0 {
+		if state.Status == "posted" {
+			return nil // nothing new to say
+		}
+		state.Status, state.Error, state.UpdatedAt = "posted", "", s.now() // the comment says it already
+		return s.db.SavePRCommentState(ctx, state)
 	}
-	if err := s.write(ctx, c, pr, &state, content); err != nil {
-		return s.failed(ctx, state, err)
+	loc := Location{ThreadID: state.ThreadID, CommentID: state.CommentID}
+	if err := w.Write(ctx, pr, &loc, content); err != nil {
+		return s.failed(ctx, w, state, err)
 	}
 	now := s.now()
+	state.ThreadID, state.CommentID = loc.ThreadID, loc.CommentID
 	state.ContentHash, state.PostedAt, state.Status, state.Error, state.UpdatedAt = hashHex, &now, "posted", "", now
 	state.Updates++
 	return s.db.SavePRCommentState(ctx, state)
 }
 
-// write updates the known comment, or finds our thread by its property, or
-// creates it.
-func (s *Service) write(ctx context.Context, c *azdo.Client, pr store.PullRequest, state *store.PRCommentState, content string) error {
-	if state.ThreadID == 0 {
-		threads, err := c.PullRequestThreads(ctx, pr.ProjectID, pr.RepoID, int(pr.PRID))
-		if err != nil {
-			return err
-		}
-		for _, t := range threads {
-			if _, ours := t.Properties[Marker]; ours && !t.IsDeleted && len(t.Comments) > 0 {
-				state.ThreadID, state.CommentID = int64(t.ID), int64(t.Comments[0].ID)
-				break
-			}
-		}
-	}
-	if state.ThreadID != 0 {
-		_, err := c.UpdateComment(ctx, pr.ProjectID, pr.RepoID, int(pr.PRID), int(state.ThreadID), int(state.CommentID), content)
-		if !delivery.IsNotFound(err) {
-			return err
-		}
-		state.ThreadID, state.CommentID = 0, 0 // the thread was deleted: post a new one
-	}
-	t, err := c.CreateThread(ctx, pr.ProjectID, pr.RepoID, int(pr.PRID), azdo.NewThread{Content: content,
-		Properties: map[string]string{Marker: "1"}})
-	if err != nil {
-		return err
-	}
-	if len(t.Comments) == 0 {
-		return errors.New("the created thread has no comment")
-	}
-	state.ThreadID, state.CommentID = int64(t.ID), int64(t.Comments[0].ID)
-	return nil
-}
-
-// failed records why posting failed. Errors an admin must fix (the PAT
-// lacks the scope) stop the job; others are retried with backoff.
-func (s *Service) failed(ctx context.Context, state store.PRCommentState, err error) error {
+// failed records why posting failed. A token that may not write comments
+// stops the job (Update token queues it again, RetryFailed); a spent rate
+// limit snoozes it until the provider's retry-after (a snooze is not an
+// attempt); others are retried with backoff.
+func (s *Service) failed(ctx context.Context, w Writer, state store.PRCommentState, err error) error {
 	var de *delivery.Error
 	msg := err.Error()
 	if errors.As(err, &de) {
@@ -295,17 +327,44 @@ func (s *Service) failed(ctx context.Context, state store.PRCommentState, err er
 			msg += " — " + de.Hint
 		}
 	}
-	if k := delivery.KindOf(err); k == delivery.KindUnauthorized || k == delivery.KindForbidden {
-		_, fix := azdo.ScopeAdvice(azdo.ScopeThreadsWrite)
-		msg = "PR comments cannot be posted: the PAT lacks Pull Request Threads: Read & write, or has expired — " + fix
+	refused := w.Refused(err)
+	if refused != "" {
+		msg = refused
+	}
+	kind := delivery.KindOf(err)
+	if kind == delivery.KindRateLimited {
+		wait := time.Minute
+		if sec := delivery.RetryAfterSeconds(err); sec > 0 {
+			wait = min(time.Duration(sec)*time.Second+time.Second, maxRateLimitWait)
+		}
+		s.logger.Info("rate limited: the PR comment waits", "integration", state.IntegrationID, "wait", wait.String())
+		return river.JobSnooze(wait)
 	}
 	state.Status, state.Error, state.UpdatedAt = "failed", msg, s.now()
 	if serr := s.db.SavePRCommentState(ctx, state); serr != nil {
 		return serr
 	}
-	switch delivery.KindOf(err) {
-	case delivery.KindUnauthorized, delivery.KindForbidden, delivery.KindInvalid:
+	if refused != "" || kind == delivery.KindInvalid {
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// RetryFailed queues again, in tx, the comment of each of the
+// integration's PRs whose last attempt failed: Update token calls it, so a
+// token given the missing permission posts what was refused.
+func (s *Service) RetryFailed(ctx context.Context, tx *store.Tx, integrationID string) error {
+	if s.queue == nil {
+		return nil
+	}
+	refs, err := tx.ListPRCommentStates(ctx, integrationID, "failed")
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		if err := s.queue.InsertTx(ctx, tx, Args{IntegrationID: ref.IntegrationID, RepoID: ref.RepoID, PRID: ref.PRID}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -28,7 +28,7 @@ func TestPreviewNamesThePRByRepository(t *testing.T) {
 			OrgURL: "https://dev.azure.com/acme", TokenSealed: "t", WebhookSecretSealed: "s", CreatedAt: t0, UpdatedAt: t0})
 		must(t, err)
 		key := store.Key{IntegrationID: in.ID, WorkspaceID: ws.ID}
-		s := prcomment.New(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return t0 }, 0)
+		s := prcomment.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return t0 }, 0)
 		add := func(repo string, commits int) {
 			_, err := db.UpsertPullRequest(ctx, store.PullRequest{Key: key, PRID: 1, ProjectID: "p", RepoID: repo,
 				Status: "active", AuthorID: "ann", CreatedAt: t0, ProviderUpdatedAt: t0})

@@ -134,11 +134,15 @@ func (q queries) ListRepositories(ctx context.Context, workspaceID, projectID st
 // Commit is a Git commit: metadata and change counts, never file contents.
 type Commit struct {
 	Key
-	RepoID        string
-	SHA           string
-	ProjectID     string
-	AuthorName    string
-	AuthorEmail   string
+	RepoID      string
+	SHA         string
+	ProjectID   string
+	AuthorName  string
+	AuthorEmail string
+	// AuthorID and AuthorLogin are the provider's account of the author
+	// when it knows one (GitHub's user id and login; '' otherwise).
+	AuthorID      string
+	AuthorLogin   string
 	AuthorDate    time.Time
 	CommitterDate time.Time
 	Message       string
@@ -155,16 +159,18 @@ type Commit struct {
 func (q queries) UpsertCommit(ctx context.Context, c Commit) error {
 	_, err := q.q.ExecContext(ctx, `
 		INSERT INTO commits (integration_id, repo_id, sha, workspace_id, project_id, author_name, author_email,
-			author_date, committer_date, message, adds, edits, deletes, parent_count)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			author_date, committer_date, message, adds, edits, deletes, parent_count, author_id, author_login)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (integration_id, repo_id, sha) DO UPDATE SET
 			message = excluded.message,
+			author_id = CASE WHEN excluded.author_id <> '' THEN excluded.author_id ELSE commits.author_id END,
+			author_login = CASE WHEN excluded.author_login <> '' THEN excluded.author_login ELSE commits.author_login END,
 			adds = CASE WHEN excluded.adds + excluded.edits + excluded.deletes > 0 THEN excluded.adds ELSE commits.adds END,
 			edits = CASE WHEN excluded.adds + excluded.edits + excluded.deletes > 0 THEN excluded.edits ELSE commits.edits END,
 			deletes = CASE WHEN excluded.adds + excluded.edits + excluded.deletes > 0 THEN excluded.deletes ELSE commits.deletes END,
 			parent_count = CASE WHEN excluded.parent_count > 0 THEN excluded.parent_count ELSE commits.parent_count END`,
 		c.IntegrationID, c.RepoID, c.SHA, c.WorkspaceID, c.ProjectID, c.AuthorName, c.AuthorEmail,
-		utc(c.AuthorDate), utc(c.CommitterDate), c.Message, c.Adds, c.Edits, c.Deletes, len(c.Parents))
+		utc(c.AuthorDate), utc(c.CommitterDate), c.Message, c.Adds, c.Edits, c.Deletes, len(c.Parents), c.AuthorID, c.AuthorLogin)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -237,7 +243,7 @@ func (q queries) ListCommits(ctx context.Context, f Filter) ([]Commit, error) {
 	at, key, _ := f.after()
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT integration_id, workspace_id, repo_id, sha, project_id, author_name, author_email, author_date,
-			committer_date, message, adds, edits, deletes
+			committer_date, message, adds, edits, deletes, author_id, author_login
 		FROM commits
 		WHERE workspace_id = $1 AND ($2 = '' OR project_id = $2) AND ($3 = '' OR repo_id = $3)
 			AND author_date >= $4 AND author_date < $5
@@ -247,7 +253,7 @@ func (q queries) ListCommits(ctx context.Context, f Filter) ([]Commit, error) {
 	commits, err := collect(rows, err, func(r rowScanner) (Commit, error) {
 		var c Commit
 		err := r.Scan(&c.IntegrationID, &c.WorkspaceID, &c.RepoID, &c.SHA, &c.ProjectID, &c.AuthorName, &c.AuthorEmail,
-			&c.AuthorDate, &c.CommitterDate, &c.Message, &c.Adds, &c.Edits, &c.Deletes)
+			&c.AuthorDate, &c.CommitterDate, &c.Message, &c.Adds, &c.Edits, &c.Deletes, &c.AuthorID, &c.AuthorLogin)
 		return c, mapErr(err)
 	})
 	if err != nil {

@@ -192,21 +192,29 @@ func (q queries) ProjectParts(ctx context.Context, workspaceID string) (map[stri
 
 // Scope is a project of a workspace with its repositories, for filters.
 type Scope struct {
-	ProjectID    string
-	Name         string
+	ProjectID string
+	Name      string
+	// Provider is the provider of the project's integration ("azure",
+	// "github"): the dashboard's source filter keeps a source's projects.
+	Provider     string
 	Repositories []Repository
+	// SiteURL is the project's integration's organization URL (Azure
+	// DevOps) or GitHub site, for links to the items.
+	SiteURL string
 }
 
 // ListScopes lists the workspace's projects (selected or holding
 // repositories) with their repositories, by name.
 func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, error) {
 	rows, err := q.q.QueryContext(ctx, `
-		SELECT DISTINCT project_id, name FROM provider_projects WHERE workspace_id = $1
-			AND (selected OR project_id IN (SELECT project_id FROM repositories WHERE workspace_id = $1))
-		ORDER BY name, project_id`, workspaceID)
+		SELECT DISTINCT p.project_id, p.name, i.provider, i.org_url FROM provider_projects p
+			JOIN integrations i ON i.id = p.integration_id
+		WHERE p.workspace_id = $1
+			AND (p.selected OR p.project_id IN (SELECT project_id FROM repositories WHERE workspace_id = $1))
+		ORDER BY p.name, p.project_id`, workspaceID)
 	scopes, err := collect(rows, err, func(r rowScanner) (Scope, error) {
 		var s Scope
-		return s, mapErr(r.Scan(&s.ProjectID, &s.Name))
+		return s, mapErr(r.Scan(&s.ProjectID, &s.Name, &s.Provider, &s.SiteURL))
 	})
 	if err != nil {
 		return nil, err
@@ -219,16 +227,37 @@ func (q queries) ListScopes(ctx context.Context, workspaceID string) ([]Scope, e
 	for i, s := range scopes {
 		index[s.ProjectID] = i
 	}
+	var providers map[string]string // integration id → provider, read when needed
 	for _, r := range repos {
 		i, ok := index[r.ProjectID]
 		if !ok { // a repository of a project not listed (yet): show it anyway
 			i = len(scopes)
 			index[r.ProjectID] = i
-			scopes = append(scopes, Scope{ProjectID: r.ProjectID, Name: r.ProjectID})
+			if providers == nil {
+				if providers, err = q.integrationProviders(ctx, workspaceID); err != nil {
+					return nil, err
+				}
+			}
+			scopes = append(scopes, Scope{ProjectID: r.ProjectID, Name: r.ProjectID, Provider: providers[r.IntegrationID]})
 		}
 		scopes[i].Repositories = append(scopes[i].Repositories, r)
 	}
 	return scopes, nil
+}
+
+// integrationProviders maps the workspace's integrations to their provider.
+func (q queries) integrationProviders(ctx context.Context, workspaceID string) (map[string]string, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, provider FROM integrations WHERE workspace_id = $1`, workspaceID)
+	type pair struct{ id, provider string }
+	list, err := collect(rows, err, func(r rowScanner) (pair, error) {
+		var p pair
+		return p, mapErr(r.Scan(&p.id, &p.provider))
+	})
+	out := make(map[string]string, len(list))
+	for _, p := range list {
+		out[p.id] = p.provider
+	}
+	return out, err
 }
 
 // GraphCommit is what the dashboard reads of a commit: its place in the

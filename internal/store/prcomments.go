@@ -82,11 +82,25 @@ func (q queries) CountPRCommentStates(ctx context.Context, k Key) (map[string]in
 	return out, lastErr, nil
 }
 
+// ListPRCommentStates lists the PRs of an integration whose comment state
+// has a status (failed: the ones to try again after Update token).
+func (q queries) ListPRCommentStates(ctx context.Context, integrationID, status string) ([]PRRef, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT repo_id, pr_id FROM pr_comment_state
+		WHERE integration_id = $1 AND status = $2 ORDER BY repo_id, pr_id`, integrationID, status)
+	return collect(rows, err, func(r rowScanner) (PRRef, error) {
+		ref := PRRef{IntegrationID: integrationID}
+		return ref, mapErr(r.Scan(&ref.RepoID, &ref.PRID))
+	})
+}
+
 // PRSize is a pull request's size from its stored commits.
 type PRSize struct {
-	Commits       int        // commits of the PR that are stored
-	FilesChanged  int        // sum of the commits' change counts
-	FirstCommitAt *time.Time // earliest author time among them
+	Commits int // commits of the PR that are stored
+	// Listed is how many commits the PR lists, stored or not (GitHub's
+	// pull request commits are listed without their change counts).
+	Listed        int
+	FilesChanged  int        // sum of the stored commits' change counts
+	FirstCommitAt *time.Time // earliest author time among them (the commit's, else the PR list's)
 }
 
 // GetPRSize sums the change counts of a PR's stored commits.
@@ -94,10 +108,10 @@ func (q queries) GetPRSize(ctx context.Context, pr PRRef) (PRSize, error) {
 	var s PRSize
 	var first flexTime
 	err := q.q.QueryRowContext(ctx, `
-		SELECT COUNT(c.sha), COALESCE(SUM(c.adds + c.edits + c.deletes), 0), MIN(c.author_date)
+		SELECT COUNT(c.sha), COUNT(*), COALESCE(SUM(c.adds + c.edits + c.deletes), 0), MIN(COALESCE(c.author_date, pc.authored_at))
 		FROM pr_commits pc
-		JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = pc.repo_id AND c.sha = pc.sha
-		WHERE pc.integration_id = $1 AND pc.repo_id = $2 AND pc.pr_id = $3`, pr.IntegrationID, pr.RepoID, pr.PRID).Scan(&s.Commits, &s.FilesChanged, &first)
+		LEFT JOIN commits c ON c.integration_id = pc.integration_id AND c.repo_id = pc.repo_id AND c.sha = pc.sha
+		WHERE pc.integration_id = $1 AND pc.repo_id = $2 AND pc.pr_id = $3`, pr.IntegrationID, pr.RepoID, pr.PRID).Scan(&s.Commits, &s.Listed, &s.FilesChanged, &first)
 	s.FirstCommitAt = first.ptr()
 	return s, mapErr(err)
 }

@@ -258,6 +258,16 @@ func (h *Pages) SaveAzureSettings(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	readCommentForm(r, &st)
+	if _, err := h.Integrations.UpdateSettings(r.Context(), p.WorkspaceID(), st); err != nil {
+		return h.formError(w, r, err, AzurePage{})
+	}
+	return redirect(w, r, "settings")
+}
+
+// readCommentForm reads the PR comment settings of a settings form: the
+// toggles and each project's (repository's) override.
+func readCommentForm(r *http.Request, st *integration.Settings) {
 	st.PostPRComments = r.PostFormValue("post_pr_comments") == "on"
 	st.CommentOnDrafts = r.PostFormValue("comment_on_drafts") == "on"
 	st.ProjectComments = map[string]bool{}
@@ -273,10 +283,6 @@ func (h *Pages) SaveAzureSettings(w http.ResponseWriter, r *http.Request) error 
 			st.ProjectComments[project] = false
 		}
 	}
-	if _, err := h.Integrations.UpdateSettings(r.Context(), p.WorkspaceID(), st); err != nil {
-		return h.formError(w, r, err, AzurePage{})
-	}
-	return redirect(w, r, "settings")
 }
 
 // SyncAzure handles Sync now.

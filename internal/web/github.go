@@ -38,7 +38,8 @@ var githubNotices = map[string]string{
 	"activated":            "GitHub is connected. Select the repositories to analyse (or whole organizations) and save.",
 	"repositories":         "Repositories saved. Webhooks are being registered for new ones and removed from deselected ones.",
 	"refreshed":            "Repository list read again from GitHub; new repositories of whole organizations are selected.",
-	"token":                "Token updated. Webhooks stay registered; refused ones are tried again.",
+	"token":                "Token updated. Webhooks stay registered; refused ones and refused PR comments are tried again.",
+	"comments":             "PR comment settings saved.",
 	"retry":                "Job queued to run again now.",
 	"disconnected-kept":    "Disconnected. The webhooks are removed; the data collected until now stays. Connect again with the same API base to resume.",
 	"disconnected-deleted": "Disconnected. The webhooks are removed and every row collected through GitHub is deleted.",
@@ -125,6 +126,24 @@ func (h *Pages) ConnectGitHub(w http.ResponseWriter, r *http.Request) error {
 	}
 	data.Check = &res
 	return h.renderGitHub(w, r, http.StatusOK, data)
+}
+
+// SaveGitHubComments handles the PR comment settings: on or off, drafts,
+// and each selected repository's override.
+func (h *Pages) SaveGitHubComments(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	st, err := h.GitHub.Settings(r.Context(), p.WorkspaceID())
+	if err != nil {
+		return err
+	}
+	readCommentForm(r, &st)
+	if _, err := h.GitHub.UpdateSettings(r.Context(), p.WorkspaceID(), st); err != nil {
+		return h.githubFormError(w, r, err, GitHubPage{})
+	}
+	return githubRedirect(w, r, "comments")
 }
 
 // SaveRepositories handles the repository picker: the selection and the

@@ -22,6 +22,12 @@ var handlers = map[string]collect.Handler{
 	"pull_request":        {Apply: applyPullRequest},
 	"pull_request_review": {Apply: applyReview},
 	"push":                {Apply: applyPush},
+	"workflow_run":        {Apply: applyWorkflowRun, Rules: true},
+	"deployment":          {Apply: applyDeployment, Rules: true},
+	"deployment_status":   {Apply: applyDeploymentStatus, Rules: true},
+	// Issues as work items, review comments as review activity (issues.go).
+	"issues":                      {Apply: applyIssue},
+	"pull_request_review_comment": {Apply: applyReviewComment},
 	"ping": {Apply: func(context.Context, *store.Tx, collect.Event) (collect.Applied, error) {
 		return collect.Applied{Ignored: "ping: GitHub's test delivery of a new webhook carries no activity"}, nil
 	}},
@@ -120,6 +126,7 @@ func applyPush(ctx context.Context, tx *store.Tx, ev collect.Event) (collect.App
 		Commits    []pushCommit `json:"commits"`
 		Repository struct {
 			ID            int64  `json:"id"`
+			FullName      string `json:"full_name"`
 			DefaultBranch string `json:"default_branch"`
 		} `json:"repository"`
 	}
@@ -133,13 +140,17 @@ func applyPush(ctx context.Context, tx *store.Tx, ev collect.Event) (collect.App
 		return collect.Applied{Ignored: "push to " + p.Ref + ", not the default branch: its commits are collected with their pull request"}, nil
 	}
 	repo := strconv.FormatInt(p.Repository.ID, 10)
+	resolve := containers(tx, ev.Key, repo, p.Repository.FullName)
 	for _, c := range p.Commits {
 		if c.ID == "" {
 			return collect.Applied{}, collect.Unreadable(errors.New("push commit without id"))
 		}
 		if err := tx.UpsertCommit(ctx, store.Commit{Key: ev.Key, RepoID: repo, SHA: c.ID, ProjectID: repo,
-			AuthorName: c.Author.Name, AuthorEmail: c.Author.Email, AuthorDate: c.Timestamp, CommitterDate: c.Timestamp,
-			Message: c.Message}); err != nil {
+			AuthorName: c.Author.Name, AuthorEmail: c.Author.Email, AuthorLogin: c.Author.Username, AuthorDate: c.Timestamp,
+			CommitterDate: c.Timestamp, Message: c.Message}); err != nil {
+			return collect.Applied{}, err
+		}
+		if err := linkCommit(ctx, tx, ev.Key, resolve, repo, c.ID, c.Message); err != nil {
 			return collect.Applied{}, err
 		}
 	}

@@ -77,15 +77,7 @@ func apply(t *testing.T, db *store.DB, k store.Key, event string, n int, payload
 func TestHandlersReadGitHubsExamples(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		ws, err := db.EnsureWorkspace(ctx, "acme", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := store.Key{IntegrationID: store.NewID(), WorkspaceID: ws.ID}
-		if _, err := db.CreateIntegration(ctx, store.Integration{ID: k.IntegrationID, WorkspaceID: ws.ID, Provider: ghcollect.Provider,
-			OrgURL: "https://github.com", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
+		k := newGitHubIntegration(t, db)
 		for n, p := range examples(t, "pull_request") {
 			ev, done, err := apply(t, db, k, "pull_request", n, p)
 			if err != nil {
@@ -97,7 +89,7 @@ func TestHandlersReadGitHubsExamples(t *testing.T) {
 			if done.PR == nil || done.Details == nil || done.Details.PRID == 0 || ev.ProjectID == "" {
 				t.Fatalf("pull_request example %d: %+v %+v", n, ev, done)
 			}
-			pr, err := db.GetPullRequest(ctx, ws.ID, *done.PR)
+			pr, err := db.GetPullRequest(ctx, k.WorkspaceID, *done.PR)
 			if err != nil || pr.RepoID != ev.ProjectID || pr.Status == "" || pr.ProviderUpdatedAt.IsZero() {
 				t.Fatalf("pull_request example %d stored %+v, %v", n, pr, err)
 			}

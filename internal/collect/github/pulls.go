@@ -40,16 +40,26 @@ const (
 // syncer collects one repository of an integration from a time on.
 type syncer struct {
 	*collect.Run
-	c *githubapi.Client
+	c     *githubapi.Client
+	pulls PullsPath
 }
 
 // Collect runs one resource.
 func (s *syncer) Collect(ctx context.Context, res string, cp *collect.Checkpoint) error {
 	switch res {
 	case resPullRequests:
+		if s.pulls.byGraphQL(s.Reconcile) {
+			return s.pullRequestsGraphQL(ctx, cp)
+		}
 		return s.pullRequests(ctx, cp)
 	case resCommits:
 		return s.commits(ctx, cp)
+	case resWorkflowRuns:
+		return s.workflowRuns(ctx, cp)
+	case resDeployments:
+		return s.deployments(ctx, cp)
+	case resIssues:
+		return s.issues(ctx, cp)
 	}
 	return fmt.Errorf("collect: unknown resource %q", res)
 }
@@ -76,7 +86,7 @@ func (s *syncer) since() time.Time {
 func call[T any](ctx context.Context, cp *collect.Checkpoint, f func(context.Context) (T, *gh.Response, error)) (T, *gh.Response, error) {
 	v, resp, err := f(ctx)
 	cp.Pages++
-	return v, resp, githubapi.Classify(err)
+	return v, resp, classify(err)
 }
 
 // allPages reads every page of a list (at most limit items, 0: all).
@@ -302,6 +312,9 @@ func writePR(ctx context.Context, tx *store.Tx, k store.Key, projectID string, f
 		return false, err
 	}
 	ref := f.ref(k.IntegrationID, projectID)
+	if err := writeLinks(ctx, tx, k, ref, f); err != nil { // issues referenced: links.go
+		return false, err
+	}
 	for _, rv := range votes(f.reviews) {
 		if err := tx.UpsertReviewer(ctx, ref, rv); err != nil {
 			return false, err

@@ -32,7 +32,10 @@ type ClientSource interface {
 }
 
 // Source is the GitHub source.
-type Source struct{ clients ClientSource }
+type Source struct {
+	clients ClientSource
+	pulls   PullsPath
+}
 
 // repositoryRefresher reads an integration's repository list again,
 // selecting the new repositories of its whole organizations (the
@@ -59,6 +62,10 @@ func (s *Source) Refresh(ctx context.Context, integrationID string) error {
 // fail saying so, and details jobs are skipped.
 func New(clients ClientSource) *Source { return &Source{clients: clients} }
 
+// WithPulls sets how pull-request backfills read (default PullsGraphQL,
+// adr/0020) and returns the source.
+func (s *Source) WithPulls(p PullsPath) *Source { s.pulls = p; return s }
+
 var _ collect.Source = (*Source)(nil)
 
 // Provider is "github".
@@ -68,6 +75,9 @@ func (*Source) Provider() string { return Provider }
 const (
 	resPullRequests = "pull_requests"
 	resCommits      = "commits"
+	resWorkflowRuns = "workflow_runs"
+	resDeployments  = "deployments"
+	resIssues       = "issues" // issues.go: work items
 )
 
 // Resources are a repository's resources, each with the fine-grained
@@ -75,6 +85,9 @@ const (
 var Resources = []collect.Resource{
 	{Name: resPullRequests, Label: "pull requests", Scope: "pull_requests"},
 	{Name: resCommits, Label: "commits", Scope: "contents"},
+	{Name: resWorkflowRuns, Label: "workflow runs", Scope: "actions"},
+	{Name: resDeployments, Label: "deployments", Scope: "deployments"},
+	{Name: resIssues, Label: "issues", Scope: "issues"},
 }
 
 // Resources are a repository's, in collection order.
@@ -95,6 +108,9 @@ type envelope struct {
 	HeadCommit *struct {
 		Timestamp time.Time `json:"timestamp"`
 	} `json:"head_commit"`
+	Issue *struct {
+		UpdatedAt time.Time `json:"updated_at"`
+	} `json:"issue"`
 }
 
 // Read reads a webhook delivery: the event type ingest stored from
@@ -117,6 +133,8 @@ func (*Source) Read(stored store.InboxEvent) (collect.Event, error) {
 		ev.At = env.PullRequest.UpdatedAt
 	case env.HeadCommit != nil && !env.HeadCommit.Timestamp.IsZero():
 		ev.At = env.HeadCommit.Timestamp
+	case env.Issue != nil && !env.Issue.UpdatedAt.IsZero():
+		ev.At = env.Issue.UpdatedAt
 	}
 	return ev, nil
 }
@@ -133,17 +151,18 @@ func (s *Source) Client(ctx context.Context, integrationID string) (collect.Clie
 	if err != nil {
 		return nil, in, err
 	}
-	return client{c: c}, in, nil
+	return client{c: c, pulls: s.pulls}, in, nil
 }
 
 // client is an integration's GitHub client.
 type client struct {
-	c *githubapi.Client
+	c     *githubapi.Client
+	pulls PullsPath
 }
 
 // Project collects one repository.
 func (c client) Project(run *collect.Run) collect.ProjectClient {
-	return &syncer{Run: run, c: c.c}
+	return &syncer{Run: run, c: c.c, pulls: c.pulls}
 }
 
 // permissionOf is the permission of a resource's scope as the token page

@@ -1,6 +1,7 @@
 // The dashboard's behaviour; the page works without it (links, a form with
 // an Apply button, every row listed), and this adds: filters applied on
-// change with inline validation, the repository list narrowed by project,
+// change with inline validation, the repository list narrowed by project
+// (and project and repository cleared when the source changes),
 // chart labels at a readable size, chart values read by keyboard, sortable
 // and paged drill-downs, and the live update.
 (function () {
@@ -52,7 +53,18 @@
     narrowRepositories();
     form.addEventListener("change", function (e) {
       if (e.target.name === "project") narrowRepositories();
+      // Another source lists other projects: the chosen ones are not its.
+      if (e.target.name === "source") { form.elements.project.value = ""; form.elements.repository.value = ""; }
       if (validate()) form.requestSubmit();
+    });
+    // Back and Forward show a page as the server wrote it for its address:
+    // a page restored from the back-forward cache (or a form the browser
+    // refilled) would otherwise keep the filters picked on it before it was
+    // left, and the controls the submit disabled.
+    window.addEventListener("pageshow", function () {
+      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
+      form.reset();
+      narrowRepositories();
     });
     form.addEventListener("submit", function (e) {
       if (!validate()) { e.preventDefault(); return; }

@@ -14,6 +14,7 @@ func init() {
 	AddCases(
 		NewCase("dashboard: workspace and project reads with children, isolated", testDashboardReads),
 		NewCase("dashboard: data version and project parts move with the data", testDashboardVersion),
+		NewCase("dashboard: scopes name their integration's provider", testDashboardScopeProviders),
 	)
 }
 
@@ -352,4 +353,40 @@ func testDashboardVersion(t *testing.T, db *store.DB) {
 	all, err := db.ProjectParts(ctx, f.ws.ID)
 	must(t, err)
 	eq(t, "projects with rows", len(all), 2)
+}
+
+// testDashboardScopeProviders: a workspace with an Azure DevOps and a
+// GitHub integration lists each project with its provider, the source
+// filter's ground; a repository whose project row is missing still names
+// its integration's provider.
+func testDashboardScopeProviders(t *testing.T, db *store.DB) {
+	f := newFixture(t, db, "acme")
+	gh, err := db.CreateIntegration(ctx, store.Integration{WorkspaceID: f.ws.ID, Provider: "github",
+		OrgURL: "https://api.github.com", TokenSealed: "sealed-token", TokenHint: "…wxyz",
+		WebhookSecretSealed: "sealed-secret", CreatedAt: t0, UpdatedAt: t0})
+	must(t, err)
+	ghKey := store.Key{IntegrationID: gh.ID, WorkspaceID: f.ws.ID}
+	must(t, db.UpsertProject(ctx, store.Project{Key: f.key, ProjectID: "p1", Name: "Shop"}))
+	must(t, db.SetProjectSelected(ctx, f.key, "p1", true, t0))
+	must(t, db.UpsertRepository(ctx, store.Repository{Key: f.key, RepoID: "r1", ProjectID: "p1", Name: "web"}))
+	must(t, db.UpsertProject(ctx, store.Project{Key: ghKey, ProjectID: "101", Name: "acme/api"}))
+	must(t, db.SetProjectSelected(ctx, ghKey, "101", true, t0))
+	must(t, db.UpsertRepository(ctx, store.Repository{Key: ghKey, RepoID: "101", ProjectID: "101", Name: "acme/api",
+		WebURL: "https://github.com/acme/api"}))
+	must(t, db.UpsertRepository(ctx, store.Repository{Key: ghKey, RepoID: "102", ProjectID: "102", Name: "acme/lost"}))
+
+	scopes, err := db.ListScopes(ctx, f.ws.ID)
+	must(t, err)
+	got := map[string]string{}
+	for _, s := range scopes {
+		got[s.ProjectID] = s.Provider
+	}
+	eq(t, "providers", len(got), 3)
+	eq(t, "Azure DevOps project", got["p1"], "azure-devops")
+	eq(t, "GitHub repository", got["101"], "github")
+	eq(t, "GitHub repository without its project row", got["102"], "github")
+	other := newFixture(t, db, "other")
+	scopes, err = db.ListScopes(ctx, other.ws.ID)
+	must(t, err)
+	eq(t, "another workspace sees none", len(scopes), 0)
 }

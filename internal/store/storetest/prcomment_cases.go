@@ -50,6 +50,15 @@ func testPRCommentState(t *testing.T, db *store.DB) {
 	eq(t, "leased only", counts[""], 1)
 	eq(t, "failed", counts["failed"], 1)
 	eq(t, "last error", lastErr, "no write scope")
+	must(t, db.SavePRCommentState(ctx, store.PRCommentState{Key: f.key, RepoID: "q", PRID: 2, Status: "failed", Error: "no write scope", UpdatedAt: t0}))
+	failed, err := db.ListPRCommentStates(ctx, f.in.ID, "failed")
+	must(t, err)
+	eq(t, "failed ones, by repository and number", len(failed), 2)
+	eq(t, "first failed", failed[0], f.pr("q", 2))
+	eq(t, "second failed", failed[1], f.pr("r", 8))
+	other, err := db.ListPRCommentStates(ctx, "another integration", "failed")
+	must(t, err)
+	eq(t, "another integration's", len(other), 0)
 }
 
 func testRepoPRs(t *testing.T, db *store.DB) {
@@ -73,6 +82,7 @@ func testRepoPRs(t *testing.T, db *store.DB) {
 	size, err := db.GetPRSize(ctx, f.pr("r", 1))
 	must(t, err)
 	eq(t, "size", size.Commits*100+size.FilesChanged, 205)
+	eq(t, "listed, stored or not", size.Listed, 3)
 	eq(t, "first commit", size.FirstCommitAt != nil && size.FirstCommitAt.Equal(t0), true)
 	prs, err := db.ListRepoPRs(ctx, f.in.ID, "r", t0.Add(-time.Hour))
 	must(t, err)
