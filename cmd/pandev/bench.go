@@ -33,7 +33,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "small sizes: finishes in under 2 minutes (CI smoke)")
 	out := fs.String("out", "bench-report", "folder for report.md and report.json")
-	only := fs.String("only", "", "comma-separated scenarios to run (default all but large): ingest, freshness, backfill, replicas, dashboard, abuse, large (the simulator's large profile backfilled for real, then the dashboard: tens of minutes)")
+	only := fs.String("only", "", "comma-separated scenarios to run (default all but large): ingest, freshness, github-freshness, backfill, replicas, dashboard, abuse, large (the simulator's large profile backfilled for real, then the dashboard: tens of minutes)")
 	dashCommits := fs.Int("dashboard-commits", 200_000, "commits in the dashboard scenario's generated year (1000000 matches the simulator's large profile; --quick uses 10000)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	sqliteOn := fs.Bool("sqlite", true, "run the SQLite runs (--sqlite=false runs PostgreSQL only)")
@@ -65,6 +65,7 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	}{
 		{"ingest", b.ingest, false},
 		{"freshness", b.freshness, false},
+		{"github-freshness", b.githubFreshness, false},
 		{"backfill", b.backfill, false},
 		{"replicas", b.replicas, false},
 		{"dashboard", b.dashboard, false},
@@ -113,6 +114,7 @@ type bench struct {
 	mu          sync.Mutex
 	results     []Result
 	pgDatabases []string // created by postgres, dropped at the end
+	missed      []string // github-freshness: merges stored but not counted
 }
 
 func (b *bench) add(r Result) {

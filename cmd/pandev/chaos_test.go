@@ -124,8 +124,13 @@ func bearer(t *testing.T, method, url, token string, body any, out any) int {
 	return res.StatusCode
 }
 
-// backfillState reads the backfill progress from the status API.
+// backfillState reads the Azure DevOps backfill progress from the status API.
 func backfillState(t *testing.T, p *proc, token string) (done, total int, fraction float64) {
+	return backfillStateOf(t, p, token, "azure-devops")
+}
+
+// backfillStateOf reads a provider's backfill progress from the status API.
+func backfillStateOf(t *testing.T, p *proc, token, provider string) (done, total int, fraction float64) {
 	var st struct {
 		SelectedProjects int `json:"selected_projects"`
 		Backfill         []struct {
@@ -133,7 +138,7 @@ func backfillState(t *testing.T, p *proc, token string) (done, total int, fracti
 			Finished *string `json:"finished"`
 		} `json:"backfill"`
 	}
-	bearer(t, "GET", p.url+"/api/v1/integrations/azure-devops", token, nil, &st)
+	bearer(t, "GET", p.url+"/api/v1/integrations/"+provider, token, nil, &st)
 	for _, b := range st.Backfill {
 		fraction += b.Fraction
 		if b.Finished != nil {

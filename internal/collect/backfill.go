@@ -230,7 +230,7 @@ func (c *Collector) backfillProject(ctx context.Context, src Source, client Clie
 		bf = &Checkpoint{Started: now, From: now.AddDate(0, 0, -days), Days: days}
 		cps = map[string]*Checkpoint{resBackfill: bf}
 	}
-	bf.Error, bf.Hint = "", "" // running again
+	bf.Error, bf.Hint, bf.Until = "", "", nil // running again
 	// Coverage starts where the first backfill does (METRICS.md): recorded
 	// before anything is collected, so no stored row precedes it.
 	if err := c.db.NoteCollectedSince(ctx, key, p.ProjectID, bf.From); err != nil {
@@ -283,9 +283,14 @@ func (s *Run) failed(ctx context.Context, bf *Checkpoint, err error) {
 		return
 	}
 	var de *delivery.Error
-	bf.Error, bf.Hint = err.Error(), ""
+	bf.Error, bf.Hint, bf.Until = err.Error(), "", nil
 	if errors.As(err, &de) {
 		bf.Error, bf.Hint = de.Message, de.Hint
+	}
+	if delivery.KindOf(err) == delivery.KindRateLimited {
+		// Waiting, not failing: the job snoozes until then (jobError).
+		until := s.c.now().Add(rateLimitWait(delivery.RetryAfterSeconds(err))).UTC().Truncate(time.Second)
+		bf.Until = &until
 	}
 	if serr := s.Save(context.WithoutCancel(ctx), s.c.db, resBackfill, bf, nil); serr != nil {
 		s.Log.Warn("backfill failure not recorded", "err", serr)

@@ -37,6 +37,9 @@ type Checkpoint struct {
 	// "backfill" row), until it runs again.
 	Error string `json:"error,omitempty"`
 	Hint  string `json:"hint,omitempty"`
+	// Until: the stop is the provider's rate limit, and the job resumes
+	// by itself then (on the "backfill" row).
+	Until *time.Time `json:"until,omitempty"`
 	// From and Days: the window (on the "backfill" row).
 	From time.Time `json:"from,omitzero"`
 	Days int       `json:"days,omitempty"`
@@ -134,6 +137,9 @@ type ProjectProgress struct {
 type Failure struct {
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"`
+	// Until, when set, says the backfill is not failing but waiting for the
+	// provider's rate limit, and resumes by itself at that time.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // BlockedResource is a resource of a project that is not collected.
@@ -169,7 +175,7 @@ func Progress(ctx context.Context, db *store.DB, key store.Key, resources []Reso
 		if w.Resource == resBackfill {
 			p.From, p.Started, p.Finished = timeOrNil(cp.From), timeOrNil(cp.Started), cp.Finished
 			if cp.Error != "" && cp.Finished == nil {
-				p.Failed = &Failure{Message: cp.Error, Hint: cp.Hint}
+				p.Failed = &Failure{Message: cp.Error, Hint: cp.Hint, Until: cp.Until}
 			}
 			continue
 		}

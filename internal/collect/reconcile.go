@@ -93,6 +93,13 @@ func (c *Collector) EnqueueReconciles(ctx context.Context) error {
 	})
 }
 
+// Refresher is a Source whose project list the reconciliation reads
+// again first (new projects selected by the integration's settings are
+// backfilled from then on).
+type Refresher interface {
+	Refresh(ctx context.Context, integrationID string) error
+}
+
 // Reconcile reads, for every selected project whose backfill finished, what
 // changed since the project's oldest watermark minus ReconcileOverlap: PRs
 // created or closed since (and active PRs whose votes changed), commits,
@@ -113,6 +120,13 @@ func (c *Collector) Reconcile(ctx context.Context, integrationID string) (store.
 	}
 	key := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
 	run := store.SyncRun{Key: key, Kind: "reconcile", StartedAt: c.now()}
+	if rf, ok := src.(Refresher); ok {
+		// The project list first: a project new since (GitHub: a repository
+		// of a whole organization chosen) is selected, its backfill queued.
+		if err := rf.Refresh(ctx, in.ID); err != nil {
+			return store.SyncRun{}, err
+		}
+	}
 	projects, err := c.db.ListProjects(ctx, key, true)
 	if err == nil {
 		_, err = c.recheckBlocked(ctx, src, client, in, projects)

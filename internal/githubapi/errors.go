@@ -90,7 +90,9 @@ func classifyResponse(er *github.ErrorResponse) error {
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return &delivery.Error{Kind: delivery.KindUpstream, Err: er,
+		// The token's own refusal, as Azure DevOps' 401 (azdo): jobs show it
+		// on the integration and wait for Update token instead of retrying.
+		return &delivery.Error{Kind: delivery.KindUnauthorized, Err: er,
 			Message: "GitHub refused the token (401 " + msg + ")",
 			Hint:    "The token is wrong, expired or revoked: create a new one and use Update token"}
 	case http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity:

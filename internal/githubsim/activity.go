@@ -11,7 +11,8 @@ import (
 type ActivityRequest struct {
 	// Kind: pull_request_opened, pull_request_synchronize, pull_request_merged,
 	// pull_request_closed, push, review, review_comment, issue_opened, issue_closed,
-	// issue_comment, workflow_run, deployment.
+	// issue_comment, workflow_run, deployment,
+	// repository_created (Repo names the new repository of the organization).
 	Kind string `json:"kind"`
 	// Repo is a repository name or full name; empty means the first repository.
 	Repo string `json:"repo,omitempty"`
@@ -50,6 +51,9 @@ type ActivityResult struct {
 func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if req.Kind == "repository_created" {
+		return s.createRepoLocked(req.Repo)
+	}
 	r := s.repoNamed(req.Repo)
 	if r == nil {
 		return ActivityResult{}, fmt.Errorf("no repository %q: use one of %s", req.Repo, strings.Join(s.repoNamesLocked(), ", "))
@@ -243,7 +247,7 @@ func (s *Sim) Activity(req ActivityRequest) (ActivityResult, error) {
 		pub("deployment_status", "created", func(u urls) obj { return u.deploymentStatusEvent(r, d, final) })
 		res.ID, res.SHA = d.id, head.sha
 	default:
-		return res, fmt.Errorf("unknown activity kind %q: use pull_request_opened, pull_request_synchronize, pull_request_merged, pull_request_closed, push, review, review_comment, issue_opened, issue_closed, issue_comment, workflow_run or deployment", req.Kind)
+		return res, fmt.Errorf("unknown activity kind %q: use pull_request_opened, pull_request_synchronize, pull_request_merged, pull_request_closed, push, review, review_comment, issue_opened, issue_closed, issue_comment, workflow_run, deployment or repository_created", req.Kind)
 	}
 	return res, nil
 }
@@ -283,4 +287,25 @@ func (s *Sim) repoNamesLocked() []string {
 		out = append(out, r.name)
 	}
 	return out
+}
+
+// createRepoLocked adds a repository to the organization, as "Create an
+// organization repository" (POST /orgs/{org}/repos) and a push of an
+// existing history would: a week of pull requests and commits, listed by
+// GET /user/repos and GET /orgs/{org}/repos from then on. It has no webhook
+// (a repository's webhooks are its own; GitHub sends the organization's
+// "repository created" event to organization webhooks only, which the
+// product does not register).
+func (s *Sim) createRepoLocked(name string) (ActivityResult, error) {
+	if name == "" || strings.Contains(name, "/") {
+		return ActivityResult{}, fmt.Errorf("repository_created needs repo: the new repository's name, without the owner")
+	}
+	if s.repoNamed(name) != nil {
+		return ActivityResult{}, fmt.Errorf("repository %q already exists", name)
+	}
+	now := s.clock.Now()
+	p := profile{pulls: 6, issues: 2, runs: 3, deployments: 2, days: 7}
+	r := s.w.genRepo(name, p, 0, now.AddDate(0, 0, -p.days), now)
+	s.w.org.repos = append(s.w.org.repos, r)
+	return ActivityResult{Kind: "repository_created", Repo: r.fullName(), ID: r.id}, nil
 }

@@ -49,8 +49,9 @@ func (s *Sim) control(w http.ResponseWriter, r *http.Request) {
 	case path == "/ratelimit" && r.Method == http.MethodPut:
 		var body RateLimits
 		if err = decodeBody(r, &body); err == nil {
-			s.limits.set(body)
-			v = s.limits.get()
+			if err = s.limits.set(body); err == nil {
+				v = s.limits.get()
+			}
 		}
 	case path == "/ratelimit" && r.Method == http.MethodGet:
 		v = s.limits.get()
@@ -118,8 +119,14 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
-// SetRateLimits changes the rate limits (see RateLimits).
-func (s *Sim) SetRateLimits(l RateLimits) { s.limits.set(l) }
+// SetRateLimits changes the rate limits (see RateLimits). A Window that is
+// not a positive duration is a mistake in the caller: it panics (PUT
+// /_sim/ratelimit answers 400).
+func (s *Sim) SetRateLimits(l RateLimits) {
+	if err := s.limits.set(l); err != nil {
+		panic("githubsim: " + err.Error())
+	}
+}
 
 // SetFaults replaces the injected faults; nil clears them.
 func (s *Sim) SetFaults(list []Fault) error { return s.faults.set(list) }

@@ -209,3 +209,38 @@ func TestSeededWorldIsDeterministic(t *testing.T) {
 		t.Errorf("unknown profile: %v", err)
 	}
 }
+
+// TestRateLimitWindow: a shortened window (PUT /_sim/ratelimit
+// {"window":"…"}) ends the current one at most that long from now, and a
+// spent limit is whole again once it has (moved by the simulated clock).
+func TestRateLimitWindow(t *testing.T) {
+	s := startSim(t, Options{})
+	zero := 0
+	s.SetRateLimits(RateLimits{Remaining: &zero})
+	r := s.URL() + "/repos/" + s.Repos()[0]
+	a := do(t, s, "GET", r, s.Token(), nil)
+	if a.status != 403 || a.header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("spent limit: %d %v", a.status, a.header)
+	}
+	s.SetRateLimits(RateLimits{Window: "5s"})
+	b := do(t, s, "GET", r, s.Token(), nil)
+	reset, _ := strconv.ParseInt(b.header.Get("X-RateLimit-Reset"), 10, 64)
+	if now := s.clock.Now().Unix(); reset > now+5 || reset < now {
+		t.Fatalf("reset %d, now %d: the window was not shortened", reset, now)
+	}
+	s.Advance(5 * time.Second)
+	if c := do(t, s, "GET", r, s.Token(), nil); c.status != 200 || c.header.Get("X-RateLimit-Limit") != strconv.Itoa(DefaultRateLimit) {
+		t.Fatalf("after the reset: %d %v", c.status, c.header)
+	}
+	req, _ := http.NewRequest("PUT", s.ControlURL()+"/ratelimit", strings.NewReader(`{"window":"soon"}`))
+	resp, err := s.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(buf.String(), "positive duration") {
+		t.Fatalf("a bad window: %d %s", resp.StatusCode, buf.String())
+	}
+}

@@ -1,6 +1,7 @@
 package githubsim
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -45,6 +46,11 @@ type RateLimits struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 	// SecondaryStatus is the status of a secondary refusal: 403 (default) or 429.
 	SecondaryStatus int `json:"secondary_status,omitempty"`
+	// Window is the length of the primary limit's window, an hour on GitHub (its
+	// x-ratelimit-reset is "the time at which the current rate limit window resets"): a
+	// test shortens it, e.g. "5s", to see a spent limit reset without waiting an hour.
+	// Current windows then end at most this long from now. Empty keeps it.
+	Window string `json:"window,omitempty"`
 }
 
 type bucket struct {
@@ -55,21 +61,39 @@ type bucket struct {
 }
 
 type limiter struct {
-	clock *clock
-	mu    sync.Mutex
-	cfg   RateLimits
-	users map[string]*bucket
-	ids   map[string]int64
+	clock  *clock
+	window time.Duration // the primary limit's window
+	mu     sync.Mutex
+	cfg    RateLimits
+	users  map[string]*bucket
+	ids    map[string]int64
 }
 
 func newLimiter(c *clock) *limiter {
-	return &limiter{clock: c, users: map[string]*bucket{}, ids: map[string]int64{},
+	return &limiter{clock: c, window: time.Hour, users: map[string]*bucket{}, ids: map[string]int64{},
 		cfg: RateLimits{Limit: DefaultRateLimit, Status: 403, SecondaryPoints: DefaultSecondaryPoints, RetryAfter: 60, SecondaryStatus: 403}}
 }
 
-func (l *limiter) set(in RateLimits) {
+func (l *limiter) set(in RateLimits) error {
+	var window time.Duration
+	if in.Window != "" {
+		d, err := time.ParseDuration(in.Window)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("window %q is not a positive duration, e.g. 5s or 1h", in.Window)
+		}
+		window = d
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if window > 0 {
+		l.window, l.cfg.Window = window, in.Window
+		end := l.clock.Now().Add(window)
+		for _, b := range l.users {
+			if b.reset.After(end) {
+				b.reset = end
+			}
+		}
+	}
 	if in.Limit > 0 {
 		l.cfg.Limit = in.Limit
 	}
@@ -92,6 +116,7 @@ func (l *limiter) set(in RateLimits) {
 		}
 		l.cfg.Remaining = in.Remaining
 	}
+	return nil
 }
 
 // limitFor is the primary limit of a user; unauthenticated requests (per address on GitHub,
@@ -118,7 +143,7 @@ func (l *limiter) bucketLocked(id string) *bucket {
 		if b == nil && l.cfg.Remaining != nil {
 			used = max(0, l.limitFor(id)-*l.cfg.Remaining)
 		}
-		b = &bucket{used: used, reset: now.Add(time.Hour)}
+		b = &bucket{used: used, reset: now.Add(l.window)}
 		l.users[id] = b
 	}
 	if !now.Before(b.minuteEnd) {

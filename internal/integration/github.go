@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pandev-metrics/pandev/internal/collect"
+	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/delivery"
 	"github.com/pandev-metrics/pandev/internal/githubapi"
 	"github.com/pandev-metrics/pandev/internal/secret"
@@ -455,7 +457,33 @@ func (g *GitHub) UpdateToken(ctx context.Context, workspaceID, token string) (St
 	}
 	dep, _ := json.Marshal(res.github.dep)
 	scopes, _ := json.Marshal(res.github.perms)
+	progress, err := collect.Progress(ctx, g.opts.DB, key(in), ghcollect.Resources)
+	if err != nil {
+		return Status{}, err
+	}
 	err = g.opts.DB.InTx(ctx, func(tx *store.Tx) error {
+		// Backfills that stopped (they waited for a working token) resume
+		// now, from their checkpoints: a snoozed job is made available.
+		for _, p := range progress {
+			if p.Finished == nil && p.Started != nil {
+				if err := g.startBackfill(ctx, tx, in, p.ProjectID); err != nil {
+					return err
+				}
+			}
+		}
+		if in.ErrorMessage != "" {
+			// The token had stopped working: webhooks whose registration it
+			// stopped are registered now (a registered one is kept), and
+			// the reconciliation catches up now rather than at the next schedule.
+			if err := g.queueHooks(ctx, tx, in); err != nil {
+				return err
+			}
+			if g.opts.StartReconcile != nil {
+				if err := g.opts.StartReconcile(ctx, tx, in.ID); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.UpdateIntegrationToken(ctx, workspaceID, in.ID, store.TokenUpdate{Sealed: sealed, Hint: tok.Hint(),
 			Account: res.User, Scopes: string(scopes)}, g.opts.Now()); err != nil {
 			return err

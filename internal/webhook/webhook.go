@@ -124,6 +124,12 @@ type Answer struct {
 var ErrBadCredentials = delivery.Errorf(delivery.KindUnauthorized, "missing or wrong webhook credentials").
 	WithHint("the webhook must prove it comes from the integration (Azure DevOps: basic auth with the integration id as user and its webhook secret as password); re-register hooks from Settings → Integrations")
 
+// ErrBadGitHubSignature is ErrBadCredentials as a GitHub delivery gets it:
+// no ?integration= of a GitHub integration, or an X-Hub-Signature-256
+// missing or made with another secret.
+var ErrBadGitHubSignature = delivery.Errorf(delivery.KindUnauthorized, "missing or wrong webhook credentials").
+	WithHint("the delivery's X-Hub-Signature-256 must be made with the secret PanDev Metrics registered, at the URL it registered (with ?integration=): delete webhooks made by hand, then deselect and select the repository in Settings → Integrations → GitHub so PanDev Metrics registers its webhook again")
+
 // ServeHTTP ingests one Azure DevOps delivery; errors go to the server's
 // one mapping.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
@@ -139,6 +145,12 @@ func (h *Handler) serve(src Source, w http.ResponseWriter, r *http.Request) erro
 	refuse := func(err error) error {
 		if src == AzureDevOps {
 			w.Header().Set("WWW-Authenticate", `Basic realm="pandev-webhooks", charset="UTF-8"`)
+		}
+		if src == GitHub {
+			// GitHub shows this body on the hook's Recent Deliveries tab:
+			// the fix in GitHub's terms (the same message either way, so the
+			// answer tells a stranger nothing about which part was wrong).
+			return ErrBadGitHubSignature
 		}
 		return err
 	}

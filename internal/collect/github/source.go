@@ -37,6 +37,26 @@ type Source struct {
 	pulls   PullsPath
 }
 
+// repositoryRefresher reads an integration's repository list again,
+// selecting the new repositories of its whole organizations (the
+// integration package implements it).
+type repositoryRefresher interface {
+	RefreshRepositories(ctx context.Context, integrationID string) error
+}
+
+var _ collect.Refresher = (*Source)(nil)
+
+// Refresh reads the repository list again before each reconciliation, so
+// with "whole organization" chosen a repository created since is selected
+// (webhook registered, backfill queued) without anyone asking. The list is
+// read with conditional requests: unchanged, it costs no rate limit.
+func (s *Source) Refresh(ctx context.Context, integrationID string) error {
+	if r, ok := s.clients.(repositoryRefresher); ok {
+		return r.RefreshRepositories(ctx, integrationID)
+	}
+	return nil
+}
+
 // New returns the GitHub source, reading with the clients given. Without
 // clients (nil) it applies deliveries only: backfills and reconciliations
 // fail saying so, and details jobs are skipped.
