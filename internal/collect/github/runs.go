@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,7 @@ func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error
 		start = d
 	}
 	end := day(s.Now())
+	limit := cmp.Or(s.runsCap, runsCap)
 	list := func(from, to time.Time, page int) (*gh.WorkflowRuns, *gh.Response, error) {
 		return call(ctx, cp, func(ctx context.Context) (*gh.WorkflowRuns, *gh.Response, error) {
 			return s.c.GitHub().Actions.ListRepositoryWorkflowRuns(ctx, owner, name, &gh.ListWorkflowRunsOptions{
@@ -64,7 +66,7 @@ func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error
 			if runs, resp, err = list(start, to, 1); err != nil {
 				return err
 			}
-			if runs.GetTotalCount() <= runsCap || !to.After(start) {
+			if runs.GetTotalCount() <= limit || !to.After(start) {
 				break
 			}
 			to = start.AddDate(0, 0, int(to.Sub(start).Hours()/24)/2)

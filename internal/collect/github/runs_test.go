@@ -1,0 +1,229 @@
+package github_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pandev-metrics/pandev/internal/collect"
+	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
+	"github.com/pandev-metrics/pandev/internal/githubsim"
+	"github.com/pandev-metrics/pandev/internal/store"
+	"github.com/pandev-metrics/pandev/internal/store/storetest"
+)
+
+// runsCall is one request of a repository's workflow runs list and what
+// the simulator answered.
+type runsCall struct {
+	repo, created string
+	page, status  int
+	total         int
+	ids           []int64
+}
+
+// runsRecorder passes every request on and records those of the workflow
+// runs list.
+type runsRecorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	calls []runsCall
+}
+
+func (r *runsRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.URL.Path, "/actions/runs") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	q := req.URL.Query()
+	c := runsCall{repo: strings.TrimSuffix(req.URL.Path, "/actions/runs"), created: q.Get("created"), page: 1, status: resp.StatusCode}
+	fmt.Sscan(q.Get("page"), &c.page)
+	var l struct {
+		Total int `json:"total_count"`
+		Runs  []struct {
+			ID int64 `json:"id"`
+		} `json:"workflow_runs"`
+	}
+	if json.Unmarshal(body, &l) == nil {
+		c.total = l.Total
+		for _, x := range l.Runs {
+			c.ids = append(c.ids, x.ID)
+		}
+	}
+	r.mu.Lock()
+	r.calls = append(r.calls, c)
+	r.mu.Unlock()
+	return resp, nil
+}
+
+// take returns the calls recorded since the last take.
+func (r *runsRecorder) take() []runsCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.calls
+	r.calls = nil
+	return c
+}
+
+// TestWorkflowRunsPastTheCap, on both engines: with GitHub's 1,000-result
+// cap of a filtered runs list lowered to 10 (the simulator then serves 10
+// of a range's runs and refuses pages past them, as GitHub does past
+// 1,000), a backfill of a 45-day window (13 and 33 runs in the two
+// repositories of the seeded small profile) halves its created= ranges
+// until each is under the cap: it stores exactly the simulator's runs of
+// the window, each served once; every call is either the one page of a
+// range under the cap (ranges contiguous from the window's first day to
+// today, none read twice) or a probe of a range over it, followed by its
+// first half. A reconciliation after new runs stays exact.
+func TestWorkflowRunsPastTheCap(t *testing.T) {
+	const runsCap, days = 10, 45
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim, err := githubsim.New(githubsim.Options{Seed: 1, Profile: "small", RunsSearchCap: runsCap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := sim.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cancel(); sim.Close() })
+		hc := sim.HTTPClient()
+		rec := &runsRecorder{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)}
+		e := newGHEnvHTTP(t, db, sim, "runs", ghcollect.PullsREST, &http.Client{Transport: rec, Timeout: hc.Timeout})
+		e.c = collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+		e.c.AttachSource(ghcollect.New(clients{c: e.client, in: e.in}).WithPulls(ghcollect.PullsREST).WithRunsCap(runsCap))
+
+		e.backfill(t, days)
+		from := window(t, e)
+		probes := checkRunsCalls(t, rec.take(), runsCap, from, time.Now())
+		if probes == 0 {
+			t.Fatal("no range was over the cap: the test does not reach the halving")
+		}
+		checkRunsStored(t, e, from, runsCap+1)
+
+		for range 3 {
+			if _, err := sim.Activity(githubsim.ActivityRequest{Kind: "workflow_run"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.c.Reconcile(context.Background(), e.in.ID); err != nil {
+			t.Fatal(err)
+		}
+		calls := rec.take()
+		if len(calls) == 0 {
+			t.Fatal("the reconciliation read no runs")
+		}
+		for _, c := range calls {
+			if c.status != 200 {
+				t.Fatalf("reconciliation: %+v", c)
+			}
+		}
+		checkRunsStored(t, e, from, runsCap+1)
+	})
+}
+
+// checkRunsCalls checks a backfill's runs calls repository by repository
+// (see TestWorkflowRunsPastTheCap) and returns the probes over the cap.
+func checkRunsCalls(t *testing.T, calls []runsCall, runsCap int, from, now time.Time) int {
+	t.Helper()
+	byRepo := map[string][]runsCall{}
+	var repos []string
+	for _, c := range calls {
+		if c.status != 200 {
+			t.Fatalf("%s created=%s page %d: %d", c.repo, c.created, c.page, c.status)
+		}
+		if _, ok := byRepo[c.repo]; !ok {
+			repos = append(repos, c.repo)
+		}
+		byRepo[c.repo] = append(byRepo[c.repo], c)
+	}
+	probes := 0
+	for _, repo := range repos {
+		cs := byRepo[repo]
+		next := from.UTC().Format("2006-01-02")
+		seen := map[int64]bool{}
+		for i, c := range cs {
+			lo, hi, ok := strings.Cut(c.created, "..")
+			if !ok || lo != next || hi < lo || c.page != 1 {
+				t.Fatalf("%s call %d: created=%s page %d, want the range starting %s on its first page", repo, i, c.created, c.page, next)
+			}
+			if c.total > runsCap {
+				probes++
+				if i+1 == len(cs) || !strings.HasPrefix(cs[i+1].created, lo+"..") || cs[i+1].created >= c.created {
+					t.Fatalf("%s: the range %s over the cap (%d runs) was not halved: %+v", repo, c.created, c.total, cs[i+1:])
+				}
+				continue
+			}
+			if len(c.ids) != c.total {
+				t.Fatalf("%s created=%s: %d runs served of %d", repo, c.created, len(c.ids), c.total)
+			}
+			for _, id := range c.ids {
+				if seen[id] {
+					t.Fatalf("%s: run %d served twice", repo, id)
+				}
+				seen[id] = true
+			}
+			d, _ := time.Parse("2006-01-02", hi)
+			next = d.AddDate(0, 0, 1).Format("2006-01-02")
+		}
+		if today := now.UTC().AddDate(0, 0, 1).Format("2006-01-02"); next != today {
+			t.Fatalf("%s: the ranges read end before %s, not today", repo, next)
+		}
+	}
+	return probes
+}
+
+// checkRunsStored: the stored runs are the simulator's runs created since
+// from, every repository with at least minRuns of them.
+func checkRunsStored(t *testing.T, e *ghEnv, from time.Time, minRuns int) {
+	t.Helper()
+	got := map[string][]int64{}
+	rs, err := e.db.SQL().QueryContext(context.Background(), "SELECT project_id, run_id FROM pipeline_runs WHERE integration_id = $1", e.in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var p string
+		var id int64
+		if err := rs.Scan(&p, &id); err != nil {
+			t.Fatal(err)
+		}
+		got[p] = append(got[p], id)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range e.sim.Truth() {
+		var want []int64
+		for _, r := range tr.RunList {
+			if !r.CreatedAt.Before(from) {
+				want = append(want, r.ID)
+			}
+		}
+		p := fmt.Sprint(tr.ID)
+		slices.Sort(want)
+		slices.Sort(got[p])
+		if len(want) < minRuns {
+			t.Fatalf("%s has %d runs in the window, want at least %d", tr.FullName, len(want), minRuns)
+		}
+		if !slices.Equal(got[p], want) {
+			t.Fatalf("%s: %d runs stored, the truth has %d in the window:\n stored %v\n truth  %v", tr.FullName, len(got[p]), len(want), got[p], want)
+		}
+	}
+}
