@@ -89,7 +89,8 @@ func (r *runsRecorder) take() []runsCall {
 // the window, each served once; every call is either the one page of a
 // range under the cap (ranges contiguous from the window's first day to
 // today, none read twice) or a probe of a range over it, followed by its
-// first half. A reconciliation after new runs stays exact.
+// first half. A reconciliation after more runs in one day than the cap
+// halves that day by time (created= date-times) and stays exact.
 func TestWorkflowRunsPastTheCap(t *testing.T) {
 	const runsCap, days = 10, 45
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
@@ -105,18 +106,23 @@ func TestWorkflowRunsPastTheCap(t *testing.T) {
 		hc := sim.HTTPClient()
 		rec := &runsRecorder{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)}
 		e := newGHEnvHTTP(t, db, sim, "runs", ghcollect.PullsREST, &http.Client{Transport: rec, Timeout: hc.Timeout})
-		e.c = collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+		e.c = collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), sim.Now)
 		e.c.AttachSource(ghcollect.New(clients{c: e.client, in: e.in}).WithPulls(ghcollect.PullsREST).WithRunsCap(runsCap))
 
 		e.backfill(t, days)
 		from := window(t, e)
-		probes := checkRunsCalls(t, rec.take(), runsCap, from, time.Now())
+		probes := checkRunsCalls(t, rec.take(), runsCap, from, sim.Now())
 		if probes == 0 {
 			t.Fatal("no range was over the cap: the test does not reach the halving")
 		}
 		checkRunsStored(t, e, from, runsCap+1)
 
-		for range 3 {
+		// More runs in one day than the cap, a minute apart (from the
+		// simulator's midnight, so they share its day): the day's range
+		// is halved by time.
+		sim.Advance(time.Until(time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)))
+		for range runsCap + 3 {
+			sim.Advance(time.Minute)
 			if _, err := sim.Activity(githubsim.ActivityRequest{Kind: "workflow_run"}); err != nil {
 				t.Fatal(err)
 			}
@@ -124,21 +130,41 @@ func TestWorkflowRunsPastTheCap(t *testing.T) {
 		if _, err := e.c.Reconcile(context.Background(), e.in.ID); err != nil {
 			t.Fatal(err)
 		}
-		calls := rec.take()
-		if len(calls) == 0 {
-			t.Fatal("the reconciliation read no runs")
-		}
-		for _, c := range calls {
-			if c.status != 200 {
-				t.Fatalf("reconciliation: %+v", c)
-			}
+		if checkRunsCalls(t, rec.take(), runsCap, time.Time{}, sim.Now()) == 0 {
+			t.Fatal("the reconciliation found no range over the cap")
 		}
 		checkRunsStored(t, e, from, runsCap+1)
 	})
 }
 
+// runsRange is a created= range as instants, both ends included: a date
+// is its whole day, a date-time its second.
+func runsRange(t *testing.T, v string) (time.Time, time.Time) {
+	t.Helper()
+	a, b, ok := strings.Cut(v, "..")
+	parse := func(s string, end bool) time.Time {
+		if d, err := time.Parse("2006-01-02", s); err == nil {
+			if end {
+				return d.AddDate(0, 0, 1).Add(-time.Second)
+			}
+			return d
+		}
+		d, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatalf("created=%s: %v", v, err)
+		}
+		return d
+	}
+	if !ok {
+		t.Fatalf("created=%s is not a range", v)
+	}
+	return parse(a, false), parse(b, true)
+}
+
 // checkRunsCalls checks a backfill's runs calls repository by repository
-// (see TestWorkflowRunsPastTheCap) and returns the probes over the cap.
+// (see TestWorkflowRunsPastTheCap): the ranges read start at from (zero:
+// where the first call starts) and end with today. It returns the probes
+// over the cap.
 func checkRunsCalls(t *testing.T, calls []runsCall, runsCap int, from, now time.Time) int {
 	t.Helper()
 	byRepo := map[string][]runsCall{}
@@ -155,17 +181,23 @@ func checkRunsCalls(t *testing.T, calls []runsCall, runsCap int, from, now time.
 	probes := 0
 	for _, repo := range repos {
 		cs := byRepo[repo]
-		next := from.UTC().Format("2006-01-02")
+		next := time.Date(from.UTC().Year(), from.UTC().Month(), from.UTC().Day(), 0, 0, 0, 0, time.UTC)
+		if from.IsZero() {
+			next, _ = runsRange(t, cs[0].created)
+		}
 		seen := map[int64]bool{}
 		for i, c := range cs {
-			lo, hi, ok := strings.Cut(c.created, "..")
-			if !ok || lo != next || hi < lo || c.page != 1 {
+			lo, hi := runsRange(t, c.created)
+			if !lo.Equal(next) || hi.Before(lo) || c.page != 1 {
 				t.Fatalf("%s call %d: created=%s page %d, want the range starting %s on its first page", repo, i, c.created, c.page, next)
 			}
 			if c.total > runsCap {
 				probes++
-				if i+1 == len(cs) || !strings.HasPrefix(cs[i+1].created, lo+"..") || cs[i+1].created >= c.created {
-					t.Fatalf("%s: the range %s over the cap (%d runs) was not halved: %+v", repo, c.created, c.total, cs[i+1:])
+				if i+1 == len(cs) {
+					t.Fatalf("%s: the range %s over the cap (%d runs) was not halved", repo, c.created, c.total)
+				}
+				if lo2, hi2 := runsRange(t, cs[i+1].created); !lo2.Equal(lo) || !hi2.Before(hi) {
+					t.Fatalf("%s: the range %s over the cap (%d runs) was followed by %s, not its first half", repo, c.created, c.total, cs[i+1].created)
 				}
 				continue
 			}
@@ -178,11 +210,10 @@ func checkRunsCalls(t *testing.T, calls []runsCall, runsCap int, from, now time.
 				}
 				seen[id] = true
 			}
-			d, _ := time.Parse("2006-01-02", hi)
-			next = d.AddDate(0, 0, 1).Format("2006-01-02")
+			next = hi.Add(time.Second)
 		}
-		if today := now.UTC().AddDate(0, 0, 1).Format("2006-01-02"); next != today {
-			t.Fatalf("%s: the ranges read end before %s, not today", repo, next)
+		if y, m, d := now.UTC().Date(); !next.Equal(time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("%s: the ranges read end before %s, not with today", repo, next)
 		}
 	}
 	return probes
