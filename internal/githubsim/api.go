@@ -17,8 +17,9 @@ const pullCommitsCap = 250
 
 // workflowRunsCap: "This endpoint will return up to 1,000 results for each search when using the
 // following parameters: actor, branch, check_suite_id, created, event, head_sha, status"
-// (OpenAPI, actions/list-workflow-runs-for-repo). total_count stays the true count (the docs cap
-// the results, not the count); a page starting past the cap is not served: GitHub answers this
+// (OpenAPI, actions/list-workflow-runs-for-repo). total_count is the true count (the docs cap the
+// results; what total_count says past them is not documented, and the collector halves a range at
+// the cap either way); a page starting past the cap is not served: GitHub answers this
 // endpoint's pages past its pagination limit with 422 "In order to keep the API fast for
 // everyone, pagination is limited for this resource." (apache/incubator-devlake#8842, probed
 // with gh api), and a page reaching over the cap is cut at it. Options.RunsSearchCap lowers it.

@@ -24,7 +24,7 @@ const (
 	// as created ("returns up to 1,000 results for each search when using
 	// the following parameters: actor, branch, check_suite_id, created,
 	// event, head_sha, status", actions/list-workflow-runs-for-repo); a
-	// range with more is split in two.
+	// range with as many is split in two.
 	runsCap = 1000
 	// runLookback: a reconciliation re-reads runs created this long
 	// before its watermark, so a long run finishing now is read again.
@@ -69,8 +69,10 @@ func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error
 			if runs, resp, err = list(start, to, 1); err != nil {
 				return err
 			}
-			if runs.GetTotalCount() <= limit || !to.After(start) {
-				break // a second over the cap is read as far as GitHub serves it
+			// At the cap, not only past it: the docs promise "up to 1,000
+			// results" and do not say that total_count goes past them.
+			if runs.GetTotalCount() < limit || !to.After(start) {
+				break // a second at the cap is read as far as GitHub serves it
 			}
 			to = halve(start, to)
 		}
