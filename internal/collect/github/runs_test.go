@@ -37,9 +37,21 @@ type runsRecorder struct {
 	next  http.RoundTripper
 	mu    sync.Mutex
 	calls []runsCall
+	// cut, when set, fails the first runs request it matches (a
+	// connection cut) and is cleared.
+	cut func(created string) bool
 }
 
 func (r *runsRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	cut := r.cut != nil && strings.HasSuffix(req.URL.Path, "/actions/runs") && r.cut(req.URL.Query().Get("created"))
+	if cut {
+		r.cut = nil
+	}
+	r.mu.Unlock()
+	if cut {
+		return nil, fmt.Errorf("connection cut before created=%s", req.URL.Query().Get("created"))
+	}
 	resp, err := r.next.RoundTrip(req)
 	if err != nil || !strings.HasSuffix(req.URL.Path, "/actions/runs") {
 		return resp, err
@@ -95,15 +107,7 @@ func (r *runsRecorder) take() []runsCall {
 func TestWorkflowRunsPastTheCap(t *testing.T) {
 	const runsCap, days = 10, 45
 	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
-		sim, err := githubsim.New(githubsim.Options{Seed: 1, Profile: "small", RunsSearchCap: runsCap})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		if err := sim.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cancel(); sim.Close() })
+		sim := startSimWith(t, githubsim.Options{Seed: 1, Profile: "small", RunsSearchCap: runsCap})
 		hc := sim.HTTPClient()
 		rec := &runsRecorder{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport)}
 		e := newGHEnvHTTP(t, db, sim, "runs", ghcollect.PullsREST, &http.Client{Transport: rec, Timeout: hc.Timeout})
@@ -258,4 +262,48 @@ func checkRunsStored(t *testing.T, e *ghEnv, from time.Time, minRuns int) {
 			t.Fatalf("%s: %d runs stored, the truth has %d in the window:\n stored %v\n truth  %v", tr.FullName, len(got[p]), len(want), got[p], want)
 		}
 	}
+}
+
+// TestWorkflowRunsCapResumes, on both engines: a backfill cut inside a day
+// split by time (more runs that day than the lowered cap) resumes from
+// the split's cursor — the first range it reads starts where the cut one
+// did — and ends with exactly the simulator's runs of the window.
+func TestWorkflowRunsCapResumes(t *testing.T) {
+	const runsCap, days = 10, 45
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		sim := startSimWith(t, githubsim.Options{Seed: 1, Profile: "small", RunsSearchCap: runsCap})
+		sim.Advance(time.Until(time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)))
+		for range runsCap + 3 {
+			sim.Advance(time.Minute)
+			if _, err := sim.Activity(githubsim.ActivityRequest{Kind: "workflow_run"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hc := sim.HTTPClient()
+		var cutAt string
+		rec := &runsRecorder{next: cmp.Or[http.RoundTripper](hc.Transport, http.DefaultTransport), cut: func(created string) bool {
+			// the first range starting inside a day: the split day's second half
+			lo, _, _ := strings.Cut(created, "..")
+			if strings.Contains(lo, "T") && !strings.HasSuffix(lo, "T00:00:00Z") {
+				cutAt = lo
+				return true
+			}
+			return false
+		}}
+		e := newGHEnvHTTP(t, db, sim, "runs", ghcollect.PullsREST, &http.Client{Transport: rec, Timeout: hc.Timeout})
+		e.c = collect.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), sim.Now)
+		e.c.AttachSource(ghcollect.New(clients{c: e.client, in: e.in}).WithPulls(ghcollect.PullsREST).WithRunsCap(runsCap))
+		p := e.projects[0] // the repository of the new runs
+		err := e.c.Backfill(context.Background(), collect.BackfillArgs{IntegrationID: e.in.ID, ProjectID: p.ProjectID, Days: days})
+		if err == nil || !strings.Contains(err.Error(), "connection cut") || cutAt == "" {
+			t.Fatalf("the cut backfill: %v (cut at %q)", err, cutAt)
+		}
+		rec.take()
+		e.backfill(t, days)
+		calls := rec.take()
+		if len(calls) == 0 || !strings.HasPrefix(calls[0].created, cutAt+"..") {
+			t.Fatalf("the resumed backfill started at %+v, not at the cut range's start %s", calls, cutAt)
+		}
+		checkRunsStored(t, e, window(t, e), runsCap+1)
+	})
 }
