@@ -36,8 +36,9 @@ const (
 // workflowRuns lists the repository's workflow runs created since the
 // window's start, a created= range at a time (oldest range first, halved
 // while GitHub's cap would cut it: by days, then within a day by time —
-// GitHub's search date syntax takes date-times, "Query for dates" in
-// docs "Understanding the search syntax"), a page per write. Cursor: the
+// created is "the given date-time range" in GitHub's search syntax, whose
+// "Query for dates" takes date-times (OpenAPI, parameter created), a page
+// per write. Cursor: the
 // first day (or, within a day that was split, second) not yet read in
 // full.
 func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error {
