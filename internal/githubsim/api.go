@@ -17,8 +17,19 @@ const pullCommitsCap = 250
 
 // workflowRunsCap: "This endpoint will return up to 1,000 results for each search when using the
 // following parameters: actor, branch, check_suite_id, created, event, head_sha, status"
-// (OpenAPI, actions/list-workflow-runs-for-repo).
+// (OpenAPI, actions/list-workflow-runs-for-repo). total_count is the true count (the docs cap the
+// results; what total_count says past them is not documented, and the collector halves a range at
+// the cap either way); a page starting past the cap is not served: GitHub answers this
+// endpoint's pages past its pagination limit with 422 "In order to keep the API fast for
+// everyone, pagination is limited for this resource." (apache/incubator-devlake#8842, probed
+// with gh api), and a page reaching over the cap is cut at it. Options.RunsSearchCap lowers it.
 const workflowRunsCap = 1000
+
+// paginationLimited is GitHub's 422 for a page past a list's pagination limit.
+func paginationLimited() *apiError {
+	return &apiError{status: 422, body: obj{"message": "In order to keep the API fast for everyone, pagination is limited for this resource.",
+		"documentation_url": "https://docs.github.com/v3/#pagination", "status": "422"}}
+}
 
 func (s *Sim) routes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -453,12 +464,17 @@ func listRuns(c *call) (int, any, *apiError) {
 		list = filter(list, func(r *run) bool { return r.status == v || r.conclusion == v })
 		capped = true
 	}
-	if capped && len(list) > workflowRunsCap {
-		list = list[:workflowRunsCap]
-	}
 	total := len(list)
+	first := (c.pageNum() - 1) * c.perPage()
+	if capped && total > c.s.runsCap && first >= c.s.runsCap {
+		return 0, nil, paginationLimited()
+	}
+	page := pageOf(c, list) // Link as the true count gives it: past the cap too
+	if capped {
+		page = page[:max(0, min(len(page), c.s.runsCap-first))]
+	}
 	var out []obj
-	for _, r := range pageOf(c, list) {
+	for _, r := range page {
 		out = append(out, c.u.run(c.repo, r, c.repo.commits[r.headSHA]))
 	}
 	return 200, obj{"total_count": total, "workflow_runs": nonNil(out)}, nil

@@ -1,6 +1,7 @@
 package githubsim
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 //	PUT  /_sim/deliveries       {"drop_next": N}; GET lists every delivery
 //	GET  /_sim/truth            ground truth of every repository
 //	GET  /_sim/clock, POST /_sim/clock {"advance":"1h"}
+//	PUT  /_sim/caps             {"workflow_runs": N} lowers GitHub's 1,000-result cap (0 restores it); GET shows it
 func (s *Sim) control(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/_sim"), "/")
 	var v any
@@ -90,6 +92,15 @@ func (s *Sim) control(w http.ResponseWriter, r *http.Request) {
 				v = obj{"now": s.clock.Advance(d).Format(time.RFC3339)}
 			}
 		}
+	case path == "/caps" && r.Method == http.MethodPut:
+		var body Caps
+		if err = decodeBody(r, &body); err == nil {
+			if err = s.SetCaps(body); err == nil {
+				v = s.Caps()
+			}
+		}
+	case path == "/caps" && r.Method == http.MethodGet:
+		v = s.Caps()
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(404)
@@ -133,3 +144,27 @@ func (s *Sim) SetFaults(list []Fault) error { return s.faults.set(list) }
 
 // Advance moves the simulated clock forward.
 func (s *Sim) Advance(d time.Duration) time.Time { return s.clock.Advance(d) }
+
+// Caps are GitHub's result caps the simulator enforces, lowered for tests.
+type Caps struct {
+	// WorkflowRuns caps a filtered workflow runs list (GitHub: 1,000); 0 means GitHub's.
+	WorkflowRuns int `json:"workflow_runs"`
+}
+
+// SetCaps changes the caps; a negative cap is refused.
+func (s *Sim) SetCaps(c Caps) error {
+	if c.WorkflowRuns < 0 {
+		return fmt.Errorf("workflow_runs %d is negative: use 0 for GitHub's %d or a positive cap", c.WorkflowRuns, workflowRunsCap)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runsCap = cmp.Or(c.WorkflowRuns, workflowRunsCap)
+	return nil
+}
+
+// Caps are the caps in force.
+func (s *Sim) Caps() Caps {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Caps{WorkflowRuns: s.runsCap}
+}

@@ -244,3 +244,61 @@ func TestRateLimitWindow(t *testing.T) {
 		t.Fatalf("a bad window: %d %s", resp.StatusCode, buf.String())
 	}
 }
+
+// TestWorkflowRunsCap: a filtered workflow runs list (created=) answers the
+// true total_count but serves at most the cap's results: a page reaching
+// over the cap is cut at it, a page starting past it is GitHub's 422
+// "pagination is limited"; the unfiltered list is not capped. The cap is
+// GitHub's 1,000 by default, lowered by Options.RunsSearchCap or PUT
+// /_sim/caps (a negative cap is refused).
+func TestWorkflowRunsCap(t *testing.T) {
+	s := startSim(t, Options{Seed: 1, RunsSearchCap: 10})
+	r := s.EnterpriseURL() + "/repos/" + s.Repos()[0] + "/actions/runs"
+	runs := s.Truth()[0].Runs
+	if runs <= 25 {
+		t.Fatalf("the small profile has %d runs: too few to pass a cap of 10 twice", runs)
+	}
+	type list struct {
+		Total int               `json:"total_count"`
+		Runs  []json.RawMessage `json:"workflow_runs"`
+	}
+	get := func(q string) (answer, list) {
+		t.Helper()
+		a := do(t, s, "GET", r+"?created=2000-01-01..2100-01-01&"+q, s.Token(), nil)
+		var l list
+		if a.status == 200 {
+			a.json(t, &l)
+		}
+		return a, l
+	}
+	if a, l := get("per_page=100"); a.status != 200 || l.Total != runs || len(l.Runs) != 10 {
+		t.Fatalf("one page of 100 over a cap of 10: %d, total %d of %d, %d runs", a.status, l.Total, runs, len(l.Runs))
+	}
+	if a, l := get("per_page=7&page=2"); a.status != 200 || len(l.Runs) != 3 || !strings.Contains(linkNext(a.header), "page=3") {
+		t.Fatalf("the page reaching over the cap: %d, %d runs, Link %q", a.status, len(l.Runs), a.header.Get("Link"))
+	}
+	if a, _ := get("per_page=7&page=3"); a.status != 422 || !strings.Contains(string(a.body), "pagination is limited") {
+		t.Fatalf("a page past the cap: %d %s", a.status, a.body)
+	}
+	var all list
+	if a := do(t, s, "GET", r+"?per_page=100", s.Token(), nil); a.status != 200 {
+		t.Fatalf("unfiltered: %d", a.status)
+	} else if a.json(t, &all); len(all.Runs) != runs {
+		t.Fatalf("the unfiltered list is capped: %d of %d", len(all.Runs), runs)
+	}
+	ctl(t, s, "PUT", "/caps", Caps{})
+	if a, l := get("per_page=100"); a.status != 200 || len(l.Runs) != runs {
+		t.Fatalf("GitHub's cap restored: %d, %d of %d runs", a.status, len(l.Runs), runs)
+	}
+	var c Caps
+	ctl(t, s, "GET", "/caps", nil).json(t, &c)
+	if c.WorkflowRuns != workflowRunsCap {
+		t.Fatalf("GET /_sim/caps: %+v", c)
+	}
+	if err := s.SetCaps(Caps{WorkflowRuns: -1}); err == nil {
+		t.Fatal("a negative cap accepted")
+	}
+	if _, err := New(Options{RunsSearchCap: -1}); err == nil {
+		t.Fatal("a negative RunsSearchCap accepted")
+	}
+}

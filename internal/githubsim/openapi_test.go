@@ -261,6 +261,15 @@ func walk(t *testing.T, v *validator, s *Sim, base, tok string) {
 	expect(v.call("GET", r+"/actions/runs?per_page=5", tok, nil), 200, "runs")
 	expect(v.call("GET", r+"/actions/runs?created=>=2000-01-01&per_page=5", tok, nil), 200, "runs created")
 	expect(v.call("GET", r+"/actions/runs?created=2000-01-01..2100-01-01&per_page=100&page=1", tok, nil), 200, "runs created in a range (the collector's walk)")
+	// Past the 1,000-result cap (lowered to 10): the true total_count, the page cut at the cap.
+	if err := s.SetCaps(Caps{WorkflowRuns: 10}); err != nil {
+		t.Fatal(err)
+	}
+	expect(v.call("GET", r+"/actions/runs?created=2000-01-01..2100-01-01&per_page=100", tok, nil), 200, "runs created in a range past the cap")
+	expect(v.call("GET", r+"/actions/runs?created=2000-01-01..2100-01-01&per_page=7&page=2", tok, nil), 200, "runs: the page reaching over the cap")
+	if err := s.SetCaps(Caps{}); err != nil {
+		t.Fatal(err)
+	}
 	a = v.call("GET", r+"/deployments", tok, nil)
 	expect(a, 200, "deployments")
 	var deps []map[string]any

@@ -14,6 +14,7 @@
 package githubsim
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -42,6 +43,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the base clock; nil means time.Now. POST /_sim/clock moves the simulated time on.
 	Now func() time.Time
+	// RunsSearchCap lowers GitHub's cap of 1,000 results on a filtered workflow runs list
+	// (see workflowRunsCap) so a test reaches it with a few dozen runs; 0 means GitHub's
+	// 1,000. PUT /_sim/caps {"workflow_runs": N} changes it while running.
+	RunsSearchCap int
 }
 
 // Sim is one simulated GitHub (github.com and an Enterprise Server at /api/v3 on the same host).
@@ -59,6 +64,7 @@ type Sim struct {
 
 	classic     string
 	fineGrained string
+	runsCap     int // the filtered workflow runs list's cap (workflowRunsCap unless Options lowers it)
 
 	ln        net.Listener
 	srv       *http.Server
@@ -86,7 +92,10 @@ func New(opts Options) (*Sim, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Sim{opts: opts, log: log, tokens: map[string]*token{}}
+	if opts.RunsSearchCap < 0 {
+		return nil, fmt.Errorf("githubsim: RunsSearchCap %d is negative: use 0 for GitHub's %d or a positive cap", opts.RunsSearchCap, workflowRunsCap)
+	}
+	s := &Sim{opts: opts, log: log, tokens: map[string]*token{}, runsCap: cmp.Or(opts.RunsSearchCap, workflowRunsCap)}
 	s.clock = newClock(opts.Now)
 	s.w = generate(opts.Seed, p, s.clock.Now())
 	s.limits = newLimiter(s.clock)

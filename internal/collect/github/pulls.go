@@ -40,8 +40,9 @@ const (
 // syncer collects one repository of an integration from a time on.
 type syncer struct {
 	*collect.Run
-	c     *githubapi.Client
-	pulls PullsPath
+	c       *githubapi.Client
+	pulls   PullsPath
+	runsCap int // the runs list's cap; 0 means GitHub's (runsCap)
 }
 
 // Collect runs one resource.

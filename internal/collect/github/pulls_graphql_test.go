@@ -47,7 +47,13 @@ type ghEnv struct {
 
 func startSim(t testing.TB, profile string) *githubsim.Sim {
 	t.Helper()
-	sim, err := githubsim.New(githubsim.Options{Seed: 1, Profile: profile})
+	return startSimWith(t, githubsim.Options{Seed: 1, Profile: profile})
+}
+
+// startSimWith starts a simulator of opts, closed when the test ends.
+func startSimWith(t testing.TB, opts githubsim.Options) *githubsim.Sim {
+	t.Helper()
+	sim, err := githubsim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

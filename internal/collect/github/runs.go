@@ -1,6 +1,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ const (
 	// as created ("returns up to 1,000 results for each search when using
 	// the following parameters: actor, branch, check_suite_id, created,
 	// event, head_sha, status", actions/list-workflow-runs-for-repo); a
-	// range with more is split in two.
+	// range with as many is split in two.
 	runsCap = 1000
 	// runLookback: a reconciliation re-reads runs created this long
 	// before its watermark, so a long run finishing now is read again.
@@ -33,9 +34,13 @@ const (
 )
 
 // workflowRuns lists the repository's workflow runs created since the
-// window's start, a date range at a time (oldest range first, halved while
-// GitHub's cap would cut it), a page per write. Cursor: the first day not
-// yet read in full.
+// window's start, a created= range at a time (oldest range first, halved
+// while GitHub's cap would cut it: by days, then within a day by time —
+// created is "the given date-time range" in GitHub's search syntax, whose
+// "Query for dates" takes date-times (OpenAPI, parameter created), a page
+// per write. Cursor: the
+// first day (or, within a day that was split, second) not yet read in
+// full.
 func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error {
 	owner, name, err := s.ownerName()
 	if err != nil {
@@ -46,14 +51,15 @@ func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error
 		since = since.Add(-runLookback)
 	}
 	start := day(since)
-	if d, err := time.Parse(dayLayout, cp.Pos); err == nil && d.After(start) {
-		start = d
+	if p, ok := parseRunsPos(cp.Pos); ok && p.After(start) {
+		start = p
 	}
-	end := day(s.Now())
+	end := day(s.Now()).AddDate(0, 0, 1).Add(-time.Second) // today's last second
+	limit := cmp.Or(s.runsCap, runsCap)
 	list := func(from, to time.Time, page int) (*gh.WorkflowRuns, *gh.Response, error) {
 		return call(ctx, cp, func(ctx context.Context) (*gh.WorkflowRuns, *gh.Response, error) {
 			return s.c.GitHub().Actions.ListRepositoryWorkflowRuns(ctx, owner, name, &gh.ListWorkflowRunsOptions{
-				Created: from.Format(dayLayout) + ".." + to.Format(dayLayout), ListOptions: gh.ListOptions{PerPage: pageSize, Page: page}})
+				Created: runsRange(from, to), ListOptions: gh.ListOptions{PerPage: pageSize, Page: page}})
 		})
 	}
 	for !start.After(end) {
@@ -64,16 +70,18 @@ func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error
 			if runs, resp, err = list(start, to, 1); err != nil {
 				return err
 			}
-			if runs.GetTotalCount() <= runsCap || !to.After(start) {
-				break
+			// At the cap, not only past it: the docs promise "up to 1,000
+			// results" and do not say that total_count goes past them.
+			if runs.GetTotalCount() < limit || !to.After(start) {
+				break // a second at the cap is read as far as GitHub serves it
 			}
-			to = start.AddDate(0, 0, int(to.Sub(start).Hours()/24)/2)
+			to = halve(start, to)
 		}
-		next := to.AddDate(0, 0, 1)
+		next := to.Add(time.Second)
 		for {
-			cp.Pos = start.Format(dayLayout)
+			cp.Pos = runsPos(start)
 			if resp.NextPage == 0 {
-				cp.Pos = next.Format(dayLayout)
+				cp.Pos = runsPos(next)
 			}
 			if err := s.writeRuns(ctx, cp, since, runs.WorkflowRuns); err != nil {
 				return err
@@ -88,6 +96,44 @@ func (s *syncer) workflowRuns(ctx context.Context, cp *collect.Checkpoint) error
 		start = next
 	}
 	return nil
+}
+
+// halve is the end of the first half of the range from..to (both
+// included, to after from): the day before the middle one when the range
+// spans days, else the second before the middle.
+func halve(from, to time.Time) time.Time {
+	mid := from.Add(to.Sub(from) / 2)
+	if d := day(mid); d.After(from) {
+		return d.Add(-time.Second)
+	}
+	return mid.Truncate(time.Second)
+}
+
+// runsRange is the created= qualifier of from..to (both included): dates
+// when it is whole days, else date-times.
+func runsRange(from, to time.Time) string {
+	if from.Equal(day(from)) && to.Add(time.Second).Equal(day(to.Add(time.Second))) {
+		return from.Format(dayLayout) + ".." + to.Format(dayLayout)
+	}
+	return from.UTC().Format(time.RFC3339) + ".." + to.UTC().Format(time.RFC3339)
+}
+
+// runsPos is a cursor at t: its date at midnight, else its date-time.
+func runsPos(t time.Time) string {
+	if t.Equal(day(t)) {
+		return t.Format(dayLayout)
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// parseRunsPos reads runsPos.
+func parseRunsPos(pos string) (time.Time, bool) {
+	for _, layout := range []string{dayLayout, time.RFC3339} {
+		if t, err := time.Parse(layout, pos); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // day is t's UTC date.

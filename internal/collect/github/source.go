@@ -35,6 +35,7 @@ type ClientSource interface {
 type Source struct {
 	clients ClientSource
 	pulls   PullsPath
+	runsCap int
 }
 
 // repositoryRefresher reads an integration's repository list again,
@@ -65,6 +66,12 @@ func New(clients ClientSource) *Source { return &Source{clients: clients} }
 // WithPulls sets how pull-request backfills read (default PullsGraphQL,
 // adr/0020) and returns the source.
 func (s *Source) WithPulls(p PullsPath) *Source { s.pulls = p; return s }
+
+// WithRunsCap sets the cap of a filtered workflow runs list past which a
+// created= range is halved: GitHub's 1,000 (0) unless a test lowers it to
+// a simulator's lowered cap (githubsim.Options.RunsSearchCap). Returns the
+// source.
+func (s *Source) WithRunsCap(n int) *Source { s.runsCap = n; return s }
 
 var _ collect.Source = (*Source)(nil)
 
@@ -151,18 +158,19 @@ func (s *Source) Client(ctx context.Context, integrationID string) (collect.Clie
 	if err != nil {
 		return nil, in, err
 	}
-	return client{c: c, pulls: s.pulls}, in, nil
+	return client{c: c, pulls: s.pulls, runsCap: s.runsCap}, in, nil
 }
 
 // client is an integration's GitHub client.
 type client struct {
-	c     *githubapi.Client
-	pulls PullsPath
+	c       *githubapi.Client
+	pulls   PullsPath
+	runsCap int
 }
 
 // Project collects one repository.
 func (c client) Project(run *collect.Run) collect.ProjectClient {
-	return &syncer{Run: run, c: c.c, pulls: c.pulls}
+	return &syncer{Run: run, c: c.c, pulls: c.pulls, runsCap: c.runsCap}
 }
 
 // permissionOf is the permission of a resource's scope as the token page
