@@ -206,7 +206,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 			return a.queue.InsertNowTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
 		},
 		StartReconcile: func(ctx context.Context, tx *store.Tx, integrationID string) error {
-			return a.queue.InsertNowTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
+			args := collect.ReconcileArgs{IntegrationID: integrationID}
+			return a.queue.InsertRerunTx(ctx, tx, args, args.Again)
 		},
 	})
 	a.integrations.Register(workers)
@@ -217,7 +218,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ap
 			return a.queue.InsertNowTx(ctx, tx, collect.BackfillArgs{IntegrationID: integrationID, ProjectID: projectID, Days: days}, nil)
 		},
 		StartReconcile: func(ctx context.Context, tx *store.Tx, integrationID string) error {
-			return a.queue.InsertNowTx(ctx, tx, collect.ReconcileArgs{IntegrationID: integrationID}, nil)
+			args := collect.ReconcileArgs{IntegrationID: integrationID}
+			return a.queue.InsertRerunTx(ctx, tx, args, args.Again)
 		},
 		TokenUpdated: func(ctx context.Context, tx *store.Tx, integrationID string) error {
 			return a.comments.RetryFailed(ctx, tx, integrationID)

@@ -21,6 +21,14 @@ const ReconcileOverlap = 30 * time.Minute
 // webhooks did not deliver.
 type ReconcileArgs struct {
 	IntegrationID string `json:"integration_id"`
+	// After is the reconciliation that was running when Sync now asked for
+	// one (jobs.Queue.InsertRerunTx): this one starts after the ask.
+	After int64 `json:"after,omitempty"`
+}
+
+// Again is the reconciliation to run after the running job running.
+func (a ReconcileArgs) Again(running int64) river.JobArgs {
+	return ReconcileArgs{IntegrationID: a.IntegrationID, After: running}
 }
 
 // Kind names the job in the queue.

@@ -216,6 +216,25 @@ func (q *Queue) InsertNowTx(ctx context.Context, tx *store.Tx, args river.JobArg
 	return err
 }
 
+// InsertRerunTx is InsertNowTx for work a person asked for that must start
+// after the ask (Sync now): when the same job is already running, it may
+// have read before what the person expects, so the job again makes of the
+// running one's id is enqueued too (unique by that id: asking twice while
+// one runs adds one follow-up, not two).
+func (q *Queue) InsertRerunTx(ctx context.Context, tx *store.Tx, args river.JobArgs, again func(runningID int64) river.JobArgs) error {
+	res, err := q.client.InsertTx(ctx, tx.SQLTx(), args, nil)
+	if err != nil || !res.UniqueSkippedAsDuplicate || res.Job == nil {
+		return err
+	}
+	switch res.Job.State {
+	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		_, err = q.client.JobRetryTx(ctx, tx.SQLTx(), res.Job.ID)
+	case rivertype.JobStateRunning:
+		_, err = q.client.InsertTx(ctx, tx.SQLTx(), again(res.Job.ID), nil)
+	}
+	return err
+}
+
 // Insert enqueues a job on its own.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	_, err := q.client.Insert(ctx, args, opts)

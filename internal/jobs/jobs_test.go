@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/pandev-metrics/pandev/internal/jobs"
 	"github.com/pandev-metrics/pandev/internal/store"
@@ -124,6 +125,83 @@ func TestTransactionalInsertRetryAndUnique(t *testing.T) {
 		second, err := q.Client().Insert(ctx, echoArgs{N: 3}, unique)
 		if err != nil || !second.UniqueSkippedAsDuplicate {
 			t.Fatalf("second unique insert must be skipped: %+v %v", second, err)
+		}
+	})
+}
+
+type gateArgs struct {
+	Key   string `json:"key"`
+	After int64  `json:"after,omitempty"`
+}
+
+func (gateArgs) Kind() string { return "gate" }
+
+func (gateArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
+		rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+// gateWorker holds its first job until released.
+type gateWorker struct {
+	river.WorkerDefaults[gateArgs]
+	release chan struct{}
+	runs    atomic.Int32
+}
+
+func (w *gateWorker) Work(ctx context.Context, job *river.Job[gateArgs]) error {
+	if w.runs.Add(1) == 1 {
+		<-w.release
+	}
+	return nil
+}
+
+// TestRerunAfterTheRunningJob, on both engines: asking for a job that is
+// running already (Sync now while a reconciliation runs) enqueues one
+// follow-up that runs after it — the running one may have read before the
+// ask — and asking again while it runs adds no second follow-up.
+func TestRerunAfterTheRunningJob(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := &gateWorker{release: make(chan struct{})}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, w)
+		q := startQueue(t, db, jobs.Config{ID: "t", Workers: workers})
+		events, cancel := q.Client().Subscribe(river.EventKindJobCompleted)
+		defer cancel()
+		args := gateArgs{Key: "i1"}
+		again := func(id int64) river.JobArgs { return gateArgs{Key: args.Key, After: id} }
+		ask := func() {
+			t.Helper()
+			if err := db.InTx(ctx, func(tx *store.Tx) error { return q.InsertRerunTx(ctx, tx, args, again) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count := func(state string) int {
+			t.Helper()
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'gate' AND state = $1`, state).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		ask()
+		for deadline := time.Now().Add(30 * time.Second); count("running") == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the first job never ran")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		ask()
+		ask()
+		var total int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'gate'`).Scan(&total); err != nil || total != 2 {
+			t.Fatalf("asking twice while one runs must add one follow-up: %d jobs, %v", total, err)
+		}
+		close(w.release)
+		waitEvent(t, events, river.EventKindJobCompleted)
+		waitEvent(t, events, river.EventKindJobCompleted)
+		if n := w.runs.Load(); n != 2 {
+			t.Fatalf("%d runs, want the running one and its follow-up", n)
 		}
 	})
 }
