@@ -173,6 +173,7 @@ func eval[T any](t *testing.T, p *page, script string) T {
 // axe-core violations on the dashboard (1280 and 390 px), a drill-down and
 // the definitions page. Screenshots of every width go to PANDEV_SCREENSHOTS.
 func TestBrowserDashboardReadable(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	axe := axeSource(t)
 	base, orgURL := startDemo(t)
 	shots := screenshotDir(t)

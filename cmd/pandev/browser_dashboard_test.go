@@ -19,6 +19,7 @@ import (
 // lists the deployments behind a figure. The screenshot is kept when
 // PANDEV_SCREENSHOTS names a folder.
 func TestBrowserDashboardOnDemoData(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	env := map[string]string{"PANDEV_ADDR": "127.0.0.1:0", "PANDEV_DEMO_SIM_ADDR": "127.0.0.1:0", "PANDEV_DEMO_GITHUB_SIM_ADDR": "127.0.0.1:0",
 		"PANDEV_DB": filepath.Join(t.TempDir(), "demo", "pandev.db")}
 	out, errs := &syncBuffer{}, &syncBuffer{}

@@ -20,6 +20,7 @@ import (
 // webhook active. axe-core finds no serious or critical violation on the
 // check and the connected page, and neither page scrolls sideways.
 func TestBrowserGitHubSettingsWidths(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	axe := axeSource(t)
 	shots := screenshotDir(t)
 	for _, size := range []struct {

@@ -20,6 +20,7 @@ import (
 // page with a source picked has no serious or critical axe-core violations
 // and no horizontal scroll; screenshots go to PANDEV_SCREENSHOTS.
 func TestBrowserSources(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	axe := axeSource(t)
 	base, _ := startDemo(t)
 	shots := screenshotDir(t)

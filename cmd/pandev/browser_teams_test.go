@@ -21,6 +21,7 @@ import (
 // (with its editor open) has no serious or critical axe-core violations
 // and no horizontal scroll; screenshots go to PANDEV_SCREENSHOTS.
 func TestBrowserTeams(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	axe := axeSource(t)
 	base, _ := startDemo(t)
 	shots := screenshotDir(t)

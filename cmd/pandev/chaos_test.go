@@ -290,6 +290,7 @@ func connectAndBackfill(t *testing.T, bin string, sim *azdosim.Sim, dsn string, 
 // the same rows as an uninterrupted backfill of the same organization,
 // nothing duplicated.
 func TestKillDuringBackfill(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	bin := pandevBinary(t)
 	sim := chaosSim(t, 11, "medium") // only the backfill writes
 	if err := sim.SetFaults(azdosim.FaultConfig{Latency: "5ms"}); err != nil {
@@ -314,6 +315,7 @@ func TestKillDuringBackfill(t *testing.T) {
 // restart; the sender retries the others (as Azure DevOps does); in the
 // end each event is one row — none lost, none twice.
 func TestKillDuringIngestBurst(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	bin := pandevBinary(t)
 	sim := chaosSim(t, 12, "small")
 	for _, eng := range chaosEngines() {

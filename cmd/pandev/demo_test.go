@@ -19,6 +19,7 @@ import (
 // to the combined ones, and GitHub's live activity arriving through its
 // webhooks; then stops it with Ctrl+C.
 func TestDemo(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	env := map[string]string{
 		"PANDEV_ADDR":                 "127.0.0.1:0",
 		"PANDEV_DEMO_SIM_ADDR":        "127.0.0.1:0",

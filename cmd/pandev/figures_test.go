@@ -28,6 +28,7 @@ import (
 // count too (Release: Read), their commits resolved from the releases'
 // artifacts, and the live events include one.
 func TestFiguresEqualTruth(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	for _, engine := range chaosEngines() {
 		t.Run(engine.name, func(t *testing.T) { figuresEqualTruth(t, engine.dsn(t), false) })
 	}

@@ -34,6 +34,7 @@ func ghChaosSim(t *testing.T, seed int64, profile string) *githubsim.Sim {
 // exactly (each pull request once, with its state; the default branch's
 // commits), on both engines.
 func TestGitHubKillDuringBackfill(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	bin := pandevBinary(t)
 	sim := ghChaosSim(t, 13, "medium")
 	for _, eng := range chaosEngines() {

@@ -229,6 +229,7 @@ func (f *ghCommentFixture) state(number int) store.PRCommentState {
 // jobs after the state row was lost, a rate limit, and a restart with the
 // state lost again never make a second comment.
 func TestGitHubPRCommentOneKeptCurrent(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	for _, eng := range chaosEngines() {
 		t.Run(eng.name, func(t *testing.T) {
 			f := newGHCommentFixture(t, eng, nil)

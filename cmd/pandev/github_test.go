@@ -217,6 +217,7 @@ func ctxTimeout(t *testing.T) context.Context {
 // Update token, the webhook active; axe-core finds no serious or critical
 // violation on the check and the connected page.
 func TestBrowserConnectGitHub(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	sim := startGitHubSim(t)
 	cfg := testConfig(t, nil)
 	mustCreateUser(t, cfg.DB, "admin@example.com", pw, "acme", false)

@@ -182,6 +182,7 @@ func TestPRCommentWithoutWriteScope(t *testing.T) {
 }
 
 func TestPRCommentPostedOnceAfter429(t *testing.T) {
+	t.Parallel() // a long end-to-end test: see parallel_test.go
 	f := newCommentFixture(t, "", map[string]any{"post_pr_comments": true, "comment_on_drafts": true})
 	rules := `{"rate_limit":{"limit":0},"rules":[{"match":"/threads","method":"POST","status":429,"retry_after":1,"count":6}]}`
 	req, _ := http.NewRequest("PUT", f.sim.ControlURL()+"/faults", bytes.NewReader([]byte(rules)))
