@@ -29,18 +29,9 @@ func TestGitHubCollection(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
 			sim, r, b := startGitHubApp(t, eng)
+			ghConnected(t, sim, r, b, sim.Token())
 			var st integration.Status
-			if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": sim.Token()}, &st); code != 201 {
-				t.Fatalf("activate: %d %+v", code, st)
-			}
-			// The repository with the most pull requests.
-			truth := sim.Truth()
-			repo := truth[0]
-			for _, tr := range truth {
-				if len(tr.Pulls) > len(repo.Pulls) {
-					repo = tr
-				}
-			}
+			repo := biggestRepo(sim)
 			id := strconv.FormatInt(repo.ID, 10)
 			var e errorBody
 			if code := b.api("POST", "/api/v1/integrations/github/projects/"+id+"/backfill", nil, &e); code != 409 || !strings.Contains(e.Error.Hint, "select") {

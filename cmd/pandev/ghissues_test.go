@@ -11,7 +11,6 @@ import (
 	"github.com/pandev-metrics/pandev/internal/collect"
 	ghcollect "github.com/pandev-metrics/pandev/internal/collect/github"
 	"github.com/pandev-metrics/pandev/internal/githubsim"
-	"github.com/pandev-metrics/pandev/internal/integration"
 	"github.com/pandev-metrics/pandev/internal/store"
 )
 
@@ -54,10 +53,7 @@ func TestGitHubIssues(t *testing.T) {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
 			sim, r, b := startGitHubApp(t, eng)
-			var st integration.Status
-			if code := b.api("POST", "/api/v1/integrations/github", map[string]string{"api_url": sim.URL(), "token": sim.Token()}, &st); code != 201 {
-				t.Fatalf("activate: %d %+v", code, st)
-			}
+			in := ghConnected(t, sim, r, b, sim.Token())
 			truth := sim.Truth()
 			repo := truth[0]
 			for _, tr := range truth {
@@ -71,8 +67,6 @@ func TestGitHubIssues(t *testing.T) {
 				t.Fatalf("select: %d %+v", code, list)
 			}
 			waitJobs(t, r, collect.BackfillArgs{}.Kind(), 1)
-			ins, _ := r.db.ListIntegrations(ctx, wsOf(t, r, "acme"), integration.GitHubProvider)
-			in := ins[0]
 			k := store.Key{IntegrationID: in.ID, WorkspaceID: in.WorkspaceID}
 			p, err := r.db.GetProject(ctx, k, id)
 			if err != nil || p.CollectedSince == nil {
