@@ -60,12 +60,12 @@ func (b *bench) githubFreshness(ctx context.Context) error {
 		add("GitHub PR opened → stored", ghStored, azStored, "baseline: Azure DevOps PR created → stored, same run")
 		note := "→ PR flow's merged count; baseline: the same for Azure DevOps"
 		if len(b.missed) > 0 {
-			note += fmt.Sprintf("; NOT COUNTED within 30 s: %d merge(s): %s", len(b.missed), strings.Join(b.missed, "; "))
-			fmt.Fprintf(b.out, "   %s %d GitHub merge(s) stored but not counted by PR flow within 30 s: %s\n", eng.name, len(b.missed), strings.Join(b.missed, "; "))
+			// A merge stored but never counted is a wrong figure, not a slow
+			// one (it was: two PRs updated in the same second left the
+			// dashboard's part of their repository unmoved).
+			missed := strings.Join(b.missed, "; ")
 			b.missed = nil
-		}
-		if len(ghCounted) == 0 {
-			return fmt.Errorf("%s: no GitHub merge counted by PR flow: %s", eng.name, note)
+			return fmt.Errorf("%s: GitHub merge(s) stored but not counted by PR flow within 30 s: %s", eng.name, missed)
 		}
 		add("GitHub PR merge → counted", ghCounted, azCounted, note)
 	}
@@ -209,9 +209,7 @@ func (b *bench) githubMergeFreshness(ctx context.Context, dsn string, events int
 		return nil, nil, err
 	}
 	prFlow := a.URL() + "/api/v1/metrics/pull-requests" + benchWindow()
-	// The PRs are merged a minute after they were opened (simulated time):
-	// one opened and merged within the same second was, in one run of
-	// three, not counted by PR flow within 30 s (left for its own look).
+	// The PRs are merged a minute after they were opened (simulated time).
 	sim.Advance(time.Minute)
 	for range events {
 		before, err := apiCount(ctx, prFlow, tok, "merged")
