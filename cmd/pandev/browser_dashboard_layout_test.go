@@ -321,12 +321,20 @@ func TestBrowserDashboardReadable(t *testing.T) {
 	hold(t, p, `#lead-time th button`)
 	axeCheck(t, p, axe, "#lead-time", "the lead time drill-down")
 
-	// A deployment row links to the simulator's web URL of its run.
-	href := eval[string](t, p, `(document.querySelector("#deployments tbody tr a.azdo") || {}).href || ""`)
-	label := eval[string](t, p, `(document.querySelector("#deployments tbody tr a.azdo") || {}).textContent || ""`)
+	// An Azure DevOps deployment row links to the simulator's web URL of
+	// its run; a GitHub one (the demo has both) to its repository's
+	// deployments, named by GitHub's deployment id.
+	firstLink := func(part string) (href, label string) {
+		js := `(Array.from(document.querySelectorAll("#deployments tbody tr a.azdo")).find(function (a) { return a.href.indexOf(%q) >= 0; }) || {})`
+		return eval[string](t, p, fmt.Sprintf(js+`.href || ""`, part)), eval[string](t, p, fmt.Sprintf(js+`.textContent || ""`, part))
+	}
+	href, label := firstLink("/_build/results")
 	m := regexp.MustCompile(`#(\d+)`).FindStringSubmatch(label)
 	if href == "" || m == nil {
-		t.Fatalf("the first deployment row has no Azure DevOps link with a run: %q %q", label, href)
+		t.Fatalf("no deployment row has an Azure DevOps link with a run: %q %q", label, href)
+	}
+	if gh, ghLabel := firstLink("/deployments"); !strings.HasSuffix(gh, "/deployments") || !strings.HasPrefix(ghLabel, "Deployment ") {
+		t.Errorf("no GitHub deployment row links to its repository's deployments: %q %q", ghLabel, gh)
 	}
 	if want := simBuildWebURL(t, orgURL, m[1]); href != want {
 		t.Errorf("deployment %q links to %s, the simulator's web URL of run %s is %s", label, href, m[1], want)
