@@ -205,15 +205,7 @@ func (q *Queue) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, 
 // job with the same unique args already waits (snoozed, or retrying after a
 // failure), that one is made available now instead (Update token, re-run).
 func (q *Queue) InsertNowTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
-	res, err := q.client.InsertTx(ctx, tx.SQLTx(), args, opts)
-	if err != nil || !res.UniqueSkippedAsDuplicate || res.Job == nil {
-		return err
-	}
-	switch res.Job.State {
-	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
-		_, err = q.client.JobRetryTx(ctx, tx.SQLTx(), res.Job.ID)
-	}
-	return err
+	return q.insertNowTx(ctx, tx, args, opts, nil)
 }
 
 // InsertRerunTx is InsertNowTx for work a person asked for that must start
@@ -222,7 +214,11 @@ func (q *Queue) InsertNowTx(ctx context.Context, tx *store.Tx, args river.JobArg
 // running one's id is enqueued too (unique by that id: asking twice while
 // one runs adds one follow-up, not two).
 func (q *Queue) InsertRerunTx(ctx context.Context, tx *store.Tx, args river.JobArgs, again func(runningID int64) river.JobArgs) error {
-	res, err := q.client.InsertTx(ctx, tx.SQLTx(), args, nil)
+	return q.insertNowTx(ctx, tx, args, nil, again)
+}
+
+func (q *Queue) insertNowTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts, again func(int64) river.JobArgs) error {
+	res, err := q.client.InsertTx(ctx, tx.SQLTx(), args, opts)
 	if err != nil || !res.UniqueSkippedAsDuplicate || res.Job == nil {
 		return err
 	}
@@ -230,7 +226,9 @@ func (q *Queue) InsertRerunTx(ctx context.Context, tx *store.Tx, args river.JobA
 	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
 		_, err = q.client.JobRetryTx(ctx, tx.SQLTx(), res.Job.ID)
 	case rivertype.JobStateRunning:
-		_, err = q.client.InsertTx(ctx, tx.SQLTx(), again(res.Job.ID), nil)
+		if again != nil {
+			_, err = q.client.InsertTx(ctx, tx.SQLTx(), again(res.Job.ID), nil)
+		}
 	}
 	return err
 }
